@@ -1,0 +1,136 @@
+//! ICE configuration of a connection: servers, policies, and confining gathering to the
+//! addresses the application allows (tests and demos must never leave loopback).
+
+use gst::prelude::*;
+use napi_derive::napi;
+
+#[napi(object)]
+#[derive(Debug, Clone, Default)]
+pub struct NativeIceServer {
+    pub urls: Vec<String>,
+    pub username: Option<String>,
+    pub credential: Option<String>,
+}
+
+#[napi(object)]
+#[derive(Debug, Clone, Default)]
+pub struct NativeConfig {
+    pub ice_servers: Vec<NativeIceServer>,
+    pub ice_transport_policy: String,
+    pub bundle_policy: String,
+    pub local_addresses: Option<Vec<String>>,
+    pub jitter_buffer_latency: Option<u32>,
+    pub port_min: Option<u32>,
+    pub port_max: Option<u32>,
+    pub ice_tcp: Option<bool>,
+}
+
+/// webrtcbin's jitter buffer default is 200 ms; a bridge wants low delay on LAN/loopback.
+pub const DEFAULT_JITTER_BUFFER_MS: u32 = 40;
+
+/// `stun:host:port` (RFC 7064) → webrtcbin's `stun://host:port`.
+pub fn stun_uri(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("stun:").or_else(|| url.strip_prefix("stuns:"))?;
+    let rest = rest.trim_start_matches("//");
+    Some(format!("stun://{}", rest.split('?').next().unwrap_or(rest)))
+}
+
+/// `turn:host:port?transport=udp` (RFC 7065) with credentials → `turn://user:pass@host:port?...`.
+pub fn turn_uri(url: &str, username: &str, credential: &str) -> Option<String> {
+    let (scheme, rest) = if let Some(r) = url.strip_prefix("turns:") {
+        ("turns", r)
+    } else {
+        ("turn", url.strip_prefix("turn:")?)
+    };
+    let rest = rest.trim_start_matches("//");
+    Some(format!("{scheme}://{}:{}@{rest}", encode(username), encode(credential)))
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Apply the configuration to a webrtcbin that is not yet running.
+pub fn configure(webrtc: &gst::Element, cfg: &NativeConfig) -> Result<(), String> {
+    let bundle = match cfg.bundle_policy.as_str() {
+        "" | "balanced" => "balanced",
+        "max-compat" => "max-compat",
+        "max-bundle" => "max-bundle",
+        other => return Err(format!("unknown bundlePolicy {other}")),
+    };
+    webrtc.set_property_from_str("bundle-policy", bundle);
+    let policy = match cfg.ice_transport_policy.as_str() {
+        "" | "all" => "all",
+        "relay" => "relay",
+        other => return Err(format!("unknown iceTransportPolicy {other}")),
+    };
+    webrtc.set_property_from_str("ice-transport-policy", policy);
+    webrtc.set_property("latency", cfg.jitter_buffer_latency.unwrap_or(DEFAULT_JITTER_BUFFER_MS));
+
+    // No iceServers means no STUN/TURN traffic at all: webrtcbin has no default server.
+    let mut stun_set = false;
+    for server in &cfg.ice_servers {
+        for url in &server.urls {
+            if let Some(uri) = stun_uri(url) {
+                if !stun_set {
+                    webrtc.set_property("stun-server", uri);
+                    stun_set = true;
+                }
+            } else if let Some(uri) = turn_uri(
+                url,
+                server.username.as_deref().unwrap_or_default(),
+                server.credential.as_deref().unwrap_or_default(),
+            ) {
+                let _ = webrtc.emit_by_name::<bool>("add-turn-server", &[&uri]);
+            }
+        }
+    }
+
+    let ice = webrtc.property::<gst::glib::Object>("ice-agent");
+    if let Some(addrs) = &cfg.local_addresses {
+        for addr in addrs {
+            let ok = ice.emit_by_name::<bool>("add-local-ip-address", &[addr]);
+            if !ok {
+                return Err(format!("the ICE agent refused local address {addr}"));
+            }
+        }
+    }
+    if let (Some(min), Some(max)) = (cfg.port_min, cfg.port_max) {
+        if ice.find_property("min-rtp-port").is_some() {
+            ice.set_property("min-rtp-port", min);
+            ice.set_property("max-rtp-port", max);
+        }
+    }
+    if ice.find_property("ice-tcp").is_some() {
+        ice.set_property("ice-tcp", cfg.ice_tcp.unwrap_or(false));
+    }
+    // libnice's UPnP opens sockets on every interface and multicasts SSDP even when
+    // gathering is confined to given addresses; a server never wants it.
+    if ice.find_property("agent").is_some() {
+        let agent = ice.property::<gst::glib::Object>("agent");
+        if agent.find_property("upnp").is_some() {
+            agent.set_property("upnp", false);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stun_and_turn_urls() {
+        assert_eq!(stun_uri("stun:stun.example.org:3478").unwrap(), "stun://stun.example.org:3478");
+        assert_eq!(stun_uri("turn:x"), None);
+        assert_eq!(
+            turn_uri("turn:turn.example.org:3478?transport=udp", "u@x", "p:w").unwrap(),
+            "turn://u%40x:p%3Aw@turn.example.org:3478?transport=udp"
+        );
+    }
+}

@@ -1,0 +1,92 @@
+//! Decoded PCM delivered to JS in 10 ms frames (node-webrtc's `nonstandard.RTCAudioSink`).
+
+use std::sync::{Arc, Mutex};
+
+use gst_audio::AudioInfo;
+use napi::bindgen_prelude::Int16Array;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::Status;
+use napi_derive::napi;
+
+use super::track::{NativeTrack, TrackCore};
+
+#[napi(object)]
+pub struct NativeFrame {
+    pub samples: Int16Array,
+    pub sample_rate: u32,
+    pub channel_count: u32,
+    pub number_of_frames: u32,
+}
+
+/// Re-chunks whatever buffer sizes the producer emits into exact 10 ms frames.
+struct Framer {
+    rate: u32,
+    channels: u32,
+    pending: Vec<i16>,
+}
+
+impl Framer {
+    fn feed(&mut self, sample: &gst::Sample, mut emit: impl FnMut(Vec<i16>, u32, u32)) {
+        let Some(info) = sample.caps().and_then(|c| AudioInfo::from_caps(c).ok()) else { return };
+        let (rate, channels) = (info.rate(), info.channels());
+        if rate != self.rate || channels != self.channels {
+            self.pending.clear();
+            self.rate = rate;
+            self.channels = channels;
+        }
+        let Some(buffer) = sample.buffer() else { return };
+        let Ok(map) = buffer.map_readable() else { return };
+        self.pending.extend(map.as_slice().chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])));
+        let frame_len = (rate / 100 * channels) as usize;
+        if frame_len == 0 {
+            return;
+        }
+        while self.pending.len() >= frame_len {
+            let rest = self.pending.split_off(frame_len);
+            let frame = std::mem::replace(&mut self.pending, rest);
+            emit(frame, rate, channels);
+        }
+    }
+}
+
+#[napi]
+pub struct NativeAudioSink {
+    track: Arc<TrackCore>,
+    consumer: Mutex<Option<u64>>,
+}
+
+#[napi]
+impl NativeAudioSink {
+    #[napi(constructor)]
+    pub fn new(
+        track: &NativeTrack,
+        on_frame: ThreadsafeFunction<NativeFrame, napi::Unknown<'static>, NativeFrame, Status, false, true>,
+    ) -> Self {
+        let tsfn = Arc::new(on_frame);
+        let framer = Mutex::new(Framer { rate: 0, channels: 0, pending: Vec::new() });
+        let id = track.core.add_consumer(Arc::new(move |sample: &gst::Sample| {
+            let Ok(mut framer) = framer.lock() else { return };
+            framer.feed(sample, |samples, rate, channels| {
+                let frames = samples.len() as u32 / channels;
+                tsfn.call(
+                    NativeFrame { samples: Int16Array::new(samples), sample_rate: rate, channel_count: channels, number_of_frames: frames },
+                    ThreadsafeFunctionCallMode::NonBlocking,
+                );
+            });
+        }));
+        Self { track: track.core.clone(), consumer: Mutex::new(Some(id)) }
+    }
+
+    #[napi]
+    pub fn stop(&self) {
+        if let Some(id) = self.consumer.lock().ok().and_then(|mut c| c.take()) {
+            self.track.remove_consumer(id);
+        }
+    }
+}
+
+impl Drop for NativeAudioSink {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -1,0 +1,24 @@
+//! Server-side media: tracks (fan-out hubs of raw audio), their native sources and sinks,
+//! and the per-connection send/receive chains around webrtcbin.
+
+pub mod audio_sink;
+pub mod audio_source;
+pub mod codec;
+pub mod receiver;
+pub mod sender;
+pub mod tone;
+pub mod track;
+
+/// The raw format every native producer emits: 10 ms of 48 kHz mono S16LE per buffer.
+/// Opus runs at 48 kHz, so the common path never resamples.
+pub const RATE: u32 = 48_000;
+pub const FRAME_SAMPLES: u32 = RATE / 100;
+
+pub fn raw_caps(rate: u32, channels: u32) -> gst::Caps {
+    gst::Caps::builder("audio/x-raw")
+        .field("format", "S16LE")
+        .field("layout", "interleaved")
+        .field("rate", rate as i32)
+        .field("channels", channels as i32)
+        .build()
+}

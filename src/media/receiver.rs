@@ -1,0 +1,50 @@
+//! The receive chain started when webrtcbin exposes a decrypted RTP pad:
+//! depayloader → decoder (with packet-loss concealment) → 48 kHz mono → the receiver track.
+
+use std::sync::Arc;
+
+use gst::prelude::*;
+
+use super::codec::by_encoding_name;
+use super::track::TrackCore;
+use super::{raw_caps, RATE};
+use crate::runtime::make;
+
+pub fn link_decoder(pipeline: &gst::Pipeline, pad: &gst::Pad, track: Arc<TrackCore>) -> Result<(), String> {
+    let caps = pad.current_caps().or_else(|| Some(pad.query_caps(None))).ok_or("pad without caps")?;
+    let s = caps.structure(0).ok_or("empty caps")?;
+    let name = s.get::<&str>("encoding-name").map_err(|_| "caps without encoding-name")?;
+    let codec = by_encoding_name(name).ok_or_else(|| format!("no decoder for {name}"))?;
+    let depay = make(codec.depayloader)?;
+    let decoder = make(codec.decoder)?;
+    if decoder.find_property("plc").is_some() {
+        decoder.set_property("plc", true);
+    }
+    if decoder.find_property("use-inband-fec").is_some() {
+        decoder.set_property("use-inband-fec", true);
+    }
+    let convert = make("audioconvert")?;
+    let resample = make("audioresample")?;
+    let sink = gst_app::AppSink::builder().caps(&raw_caps(RATE, 1)).sync(false).build();
+    let weak = Arc::downgrade(&track);
+    sink.set_callbacks(
+        gst_app::AppSinkCallbacks::builder()
+            .new_sample(move |sink| {
+                let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                if let Some(track) = weak.upgrade() {
+                    track.push(&sample);
+                }
+                Ok(gst::FlowSuccess::Ok)
+            })
+            .build(),
+    );
+    let elements = [depay, decoder, convert, resample, sink.upcast()];
+    pipeline.add_many(&elements).map_err(|e| e.to_string())?;
+    gst::Element::link_many(&elements).map_err(|e| e.to_string())?;
+    for e in &elements {
+        e.sync_state_with_parent().map_err(|e| e.to_string())?;
+    }
+    let sinkpad = elements[0].static_pad("sink").ok_or("depayloader without sink pad")?;
+    pad.link(&sinkpad).map_err(|e| format!("cannot link webrtcbin pad: {e:?}"))?;
+    Ok(())
+}

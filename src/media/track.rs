@@ -1,0 +1,155 @@
+//! A track is a hub: one producer pushes raw audio samples, any number of consumers
+//! (senders of any connection, sinks, recorders) receive the same refcounted buffers.
+//! Crossing pipelines this way never copies sample data.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use napi_derive::napi;
+
+pub type Consumer = Arc<dyn Fn(&gst::Sample) + Send + Sync>;
+
+static NEXT_TRACK: AtomicU64 = AtomicU64::new(1);
+
+pub struct TrackCore {
+    pub id: String,
+    pub kind: &'static str,
+    enabled: AtomicBool,
+    ended: AtomicBool,
+    next_consumer: AtomicU64,
+    consumers: Mutex<Vec<(u64, Consumer)>>,
+    on_stop: Mutex<Vec<Box<dyn FnOnce() + Send>>>,
+}
+
+impl TrackCore {
+    pub fn new(kind: &'static str) -> Arc<Self> {
+        let n = NEXT_TRACK.fetch_add(1, Ordering::Relaxed);
+        Arc::new(Self {
+            id: format!("gst-{kind}-{n:08x}-{:08x}", std::process::id()),
+            kind,
+            enabled: AtomicBool::new(true),
+            ended: AtomicBool::new(false),
+            next_consumer: AtomicU64::new(1),
+            consumers: Mutex::new(Vec::new()),
+            on_stop: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Deliver one buffer to every consumer. The consumer list is snapshotted so that a
+    /// consumer may add or remove consumers without deadlocking.
+    pub fn push(&self, sample: &gst::Sample) {
+        if self.ended.load(Ordering::Acquire) {
+            return;
+        }
+        let consumers: Vec<Consumer> = match self.consumers.lock() {
+            Ok(list) if !list.is_empty() => list.iter().map(|(_, c)| c.clone()).collect(),
+            _ => return,
+        };
+        if self.enabled.load(Ordering::Acquire) {
+            for c in &consumers {
+                c(sample);
+            }
+        } else if let Some(silence) = silence_like(sample) {
+            // W3C mediacapture-main §4.3.1: a disabled audio track renders silence.
+            for c in &consumers {
+                c(&silence);
+            }
+        }
+    }
+
+    pub fn add_consumer(&self, consumer: Consumer) -> u64 {
+        let id = self.next_consumer.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut list) = self.consumers.lock() {
+            list.push((id, consumer));
+        }
+        id
+    }
+
+    pub fn remove_consumer(&self, id: u64) {
+        if let Ok(mut list) = self.consumers.lock() {
+            list.retain(|(cid, _)| *cid != id);
+        }
+    }
+
+    pub fn set_enabled(&self, enabled: bool) {
+        self.enabled.store(enabled, Ordering::Release);
+    }
+
+    pub fn is_ended(&self) -> bool {
+        self.ended.load(Ordering::Acquire)
+    }
+
+    /// Register producer teardown to run when the track stops.
+    pub fn on_stop(&self, f: impl FnOnce() + Send + 'static) {
+        if self.is_ended() {
+            f();
+        } else if let Ok(mut hooks) = self.on_stop.lock() {
+            hooks.push(Box::new(f));
+        }
+    }
+
+    pub fn stop(&self) {
+        if self.ended.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let hooks = self.on_stop.lock().map(|mut h| std::mem::take(&mut *h)).unwrap_or_default();
+        for hook in hooks {
+            hook();
+        }
+        if let Ok(mut list) = self.consumers.lock() {
+            list.clear();
+        }
+    }
+}
+
+fn silence_like(sample: &gst::Sample) -> Option<gst::Sample> {
+    let size = sample.buffer()?.size();
+    let mut buffer = gst::Buffer::with_size(size).ok()?;
+    {
+        let b = buffer.get_mut()?;
+        let mut map = b.map_writable().ok()?;
+        map.as_mut_slice().fill(0);
+    }
+    let caps = sample.caps().map(|c| c.to_owned());
+    let mut builder = gst::Sample::builder().buffer(&buffer);
+    if let Some(caps) = &caps {
+        builder = builder.caps(caps);
+    }
+    Some(builder.build())
+}
+
+/// JS handle of a track (wrapped by `js/MediaStreamTrack.ts`).
+#[napi]
+pub struct NativeTrack {
+    pub(crate) core: Arc<TrackCore>,
+}
+
+impl NativeTrack {
+    pub fn from_core(core: Arc<TrackCore>) -> Self {
+        Self { core }
+    }
+}
+
+#[napi]
+impl NativeTrack {
+    #[napi(getter)]
+    pub fn id(&self) -> String {
+        self.core.id.clone()
+    }
+    #[napi(getter)]
+    pub fn kind(&self) -> String {
+        self.core.kind.to_owned()
+    }
+    #[napi(getter)]
+    pub fn ended(&self) -> bool {
+        self.core.is_ended()
+    }
+    #[napi]
+    pub fn set_enabled(&self, enabled: bool) {
+        self.core.set_enabled(enabled);
+    }
+    #[napi]
+    pub fn stop(&self) {
+        self.core.stop();
+    }
+}

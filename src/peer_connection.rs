@@ -1,0 +1,940 @@
+//! `NativePeerConnection`: one webrtcbin in its own pipeline, the negotiation state in
+//! front of it, and the send/receive chains of its transceivers.
+//!
+//! Threading: webrtcbin answers on its own threads. Every closure holds a `Weak<Inner>`,
+//! and no lock of ours is held while a webrtcbin action signal is emitted or a pad is
+//! requested (webrtcbin may call `on-new-transceiver` back synchronously).
+
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
+
+use gst::prelude::*;
+use gst_sdp::SDPMessage;
+use gst_webrtc::{
+    WebRTCICEConnectionState, WebRTCICEGatheringState, WebRTCPeerConnectionState, WebRTCRTPTransceiver,
+    WebRTCRTPTransceiverDirection as Direction, WebRTCSDPType, WebRTCSessionDescription,
+};
+use napi_derive::napi;
+
+use crate::error::{PcError, PcResult};
+use napi::threadsafe_function::ThreadsafeFunction;
+use napi::Status;
+
+use crate::events::{EventSink, NativeEvent};
+use crate::ice::{self, NativeConfig};
+use crate::media::codec::{self, OPUS};
+use crate::media::receiver::link_decoder;
+use crate::media::sender::SendChain;
+use crate::media::track::{NativeTrack, TrackCore};
+use crate::negotiation::{self, Negotiation, SdpType, Side, SignalingState};
+use crate::runtime::{self, make};
+use crate::sdp::candidate::Candidate;
+use crate::sdp::local::{self, LocalCandidate};
+use crate::sdp::{to_text, validate};
+
+/// With only host addresses to gather, gathering is over once candidates stop coming.
+const HOST_GATHERING_QUIET: Duration = Duration::from_millis(250);
+/// Upper bounds on gathering: webrtcbin 1.22 may never report `complete` (fixed in 1.28).
+const GATHERING_LIMIT_HOST_ONLY: Duration = Duration::from_secs(2);
+const GATHERING_LIMIT_WITH_SERVERS: Duration = Duration::from_secs(5);
+const GATHERING_POLL: gst::ClockTime = gst::ClockTime::from_mseconds(50);
+
+#[napi(object)]
+pub struct NativeDescription {
+    #[napi(js_name = "type")]
+    pub kind: String,
+    pub sdp: String,
+}
+
+#[napi(object)]
+pub struct NativeTransceiver {
+    pub id: u32,
+    pub kind: String,
+    pub mid: Option<String>,
+    pub mline_index: Option<u32>,
+    pub direction: String,
+    pub current_direction: Option<String>,
+    pub stopped: bool,
+}
+
+struct Transceiver {
+    id: u32,
+    kind: &'static str,
+    gst: WebRTCRTPTransceiver,
+    sender: Option<Arc<SendChain>>,
+    receiver: Arc<TrackCore>,
+    stopped: bool,
+    /// The remote offer's m-line this transceiver answers, until webrtcbin associates it.
+    pending_mline: Option<u32>,
+}
+
+struct State {
+    negotiation: Negotiation<SDPMessage>,
+    transceivers: Vec<Transceiver>,
+    next_transceiver: u32,
+    local_candidates: Vec<LocalCandidate>,
+    local_ufrag: Option<String>,
+    gathering: &'static str,
+    gathering_started: Option<Instant>,
+    last_candidate_at: Option<Instant>,
+    guard_running: bool,
+    ice_connection: &'static str,
+    connection: &'static str,
+    closed: bool,
+}
+
+pub struct Inner {
+    pipeline: gst::Pipeline,
+    webrtc: gst::Element,
+    events: EventSink,
+    state: Mutex<State>,
+    has_ice_servers: bool,
+}
+
+#[napi]
+pub struct NativePeerConnection {
+    inner: Arc<Inner>,
+}
+
+fn direction_str(d: Direction) -> &'static str {
+    match d {
+        Direction::Sendrecv => "sendrecv",
+        Direction::Sendonly => "sendonly",
+        Direction::Recvonly => "recvonly",
+        Direction::Inactive => "inactive",
+        _ => "stopped",
+    }
+}
+
+fn parse_direction(s: &str) -> PcResult<Direction> {
+    match s {
+        "sendrecv" => Ok(Direction::Sendrecv),
+        "sendonly" => Ok(Direction::Sendonly),
+        "recvonly" => Ok(Direction::Recvonly),
+        "inactive" => Ok(Direction::Inactive),
+        other => Err(PcError::type_error(format!("'{other}' is not a valid RTCRtpTransceiverDirection"))),
+    }
+}
+
+/// The direction seen from the other side (RFC 3264 §6.1).
+fn reverse(d: &str) -> &'static str {
+    match d {
+        "sendonly" => "recvonly",
+        "recvonly" => "sendonly",
+        "sendrecv" => "sendrecv",
+        _ => "inactive",
+    }
+}
+
+fn gst_sdp_type(ty: SdpType) -> WebRTCSDPType {
+    match ty {
+        SdpType::Offer => WebRTCSDPType::Offer,
+        SdpType::Pranswer => WebRTCSDPType::Pranswer,
+        SdpType::Answer => WebRTCSDPType::Answer,
+        SdpType::Rollback => WebRTCSDPType::Rollback,
+    }
+}
+
+fn napi_err(e: impl std::fmt::Display) -> napi::Error {
+    napi::Error::from_reason(e.to_string())
+}
+
+/// webrtcbin promise replies: `Ok(None)` is success for set-*-description; a structure
+/// with an `error` field is a failure; an interrupted/expired promise is a failure too.
+fn check_reply(reply: Result<Option<&gst::StructureRef>, gst::PromiseError>) -> PcResult<Option<&gst::StructureRef>> {
+    match reply {
+        Ok(Some(s)) => match s.get::<gst::glib::Error>("error") {
+            Ok(err) => Err(PcError::operation(err.message().to_owned())),
+            Err(_) => Ok(Some(s)),
+        },
+        Ok(None) => Ok(None),
+        Err(e) => Err(PcError::operation(format!("webrtcbin did not complete the operation ({e:?})"))),
+    }
+}
+
+fn media_ufrag(msg: &gst_sdp::SDPMessageRef) -> Option<String> {
+    msg.media(0)
+        .and_then(|m| m.attribute_val("ice-ufrag"))
+        .or_else(|| msg.attribute_val("ice-ufrag"))
+        .map(str::to_owned)
+}
+
+fn mid_of(msg: &gst_sdp::SDPMessageRef, idx: u32) -> Option<String> {
+    msg.media(idx).and_then(|m| m.attribute_val("mid")).map(str::to_owned)
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A poisoned lock only means a panic elsewhere was caught; the state is still usable.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The single place transceivers enter our list: locally added ones and those
+    /// webrtcbin creates while applying a remote offer both pass through `on-new-transceiver`.
+    fn register_transceiver(&self, t: &WebRTCRTPTransceiver) -> u32 {
+        let mut st = self.lock();
+        if let Some(existing) = st.transceivers.iter().find(|x| &x.gst == t) {
+            return existing.id;
+        }
+        if t.property::<Option<gst::Caps>>("codec-preferences").is_none() {
+            t.set_property("codec-preferences", codec::preferences());
+        }
+        let id = st.next_transceiver;
+        st.next_transceiver += 1;
+        st.transceivers.push(Transceiver {
+            id,
+            kind: "audio",
+            gst: t.clone(),
+            sender: None,
+            receiver: TrackCore::new("audio"),
+            stopped: false,
+            pending_mline: None,
+        });
+        id
+    }
+
+    /// webrtcbin creates transceivers for a remote offer without always telling us
+    /// (`on-new-transceiver` is not emitted for all of them in 1.22): enumerate its list.
+    /// Called from the JS thread only, never from a webrtcbin callback (the action signal
+    /// takes webrtcbin's own lock).
+    fn sync_transceivers(&self) {
+        if self.lock().closed {
+            return;
+        }
+        let mut idx = 0u32;
+        while let Some(t) = self.webrtc.emit_by_name::<Option<WebRTCRTPTransceiver>>("get-transceiver", &[&(idx as i32)]) {
+            self.register_transceiver(&t);
+            idx += 1;
+        }
+        self.answer_remote_media();
+    }
+
+    /// webrtc-pc §4.4.1.6 (remote offer): every offered m-section gets a transceiver at
+    /// setRemoteDescription time, reusing one made by addTrack or else a new recvonly one.
+    /// webrtcbin 1.22 only does this inside create-answer, too late for `track` events and
+    /// for `addTrack` to reuse it; its create-answer then matches ours as compatible.
+    fn answer_remote_media(&self) {
+        let missing: Vec<u32> = {
+            let mut st = self.lock();
+            let Some((SdpType::Offer, offer)) = st.negotiation.pending_remote.as_ref() else { return };
+            let audio: Vec<u32> = (0..offer.medias_len())
+                .filter(|i| offer.media(*i).is_some_and(|m| m.media() == Some("audio") && m.port() != 0))
+                .collect();
+            let mut missing = Vec::new();
+            for i in audio {
+                let covered = st.transceivers.iter().any(|t| {
+                    !t.stopped && (t.pending_mline == Some(i) || t.gst.property::<u32>("mlineindex") == i)
+                });
+                if covered {
+                    continue;
+                }
+                let reusable = st.transceivers.iter_mut().find(|t| {
+                    !t.stopped && t.pending_mline.is_none() && t.gst.property::<u32>("mlineindex") == u32::MAX && t.sender.as_ref().is_some_and(|s| s.has_track())
+                });
+                match reusable {
+                    Some(t) => t.pending_mline = Some(i),
+                    None => missing.push(i),
+                }
+            }
+            missing
+        };
+        for i in missing {
+            match self.add_transceiver(Direction::Recvonly) {
+                Ok(id) => {
+                    if let Some(t) = self.lock().transceivers.iter_mut().find(|t| t.id == id) {
+                        t.pending_mline = Some(i);
+                    }
+                }
+                Err(e) => eprintln!("gst-peerconnection: cannot create a transceiver for m-line {i}: {e}"),
+            }
+        }
+    }
+
+    fn transceiver_gst(&self, id: u32) -> PcResult<WebRTCRTPTransceiver> {
+        let st = self.lock();
+        if st.closed {
+            return Err(PcError::invalid_state("the RTCPeerConnection is closed"));
+        }
+        st.transceivers
+            .iter()
+            .find(|t| t.id == id)
+            .map(|t| t.gst.clone())
+            .ok_or_else(|| PcError::operation(format!("unknown transceiver {id}")))
+    }
+
+    /// Request a webrtcbin sink pad for `t` and build its send chain.
+    fn ensure_sender(&self, id: u32) -> PcResult<Arc<SendChain>> {
+        let t = self.transceiver_gst(id)?;
+        if let Some(sender) = self.lock().transceivers.iter().find(|x| x.id == id).and_then(|x| x.sender.clone()) {
+            return Ok(sender);
+        }
+        let mline = t.property::<u32>("mlineindex");
+        let name = if mline == u32::MAX || mline as i32 == -1 { "sink_%u".to_owned() } else { format!("sink_{mline}") };
+        let pad = self
+            .webrtc
+            .request_pad_simple(&name)
+            .ok_or_else(|| PcError::operation("webrtcbin refused a sink pad"))?;
+        let pad_trans = pad.property::<Option<WebRTCRTPTransceiver>>("transceiver");
+        if pad_trans.as_ref() != Some(&t) {
+            self.webrtc.release_request_pad(&pad);
+            return Err(PcError::operation("webrtcbin bound the sink pad to another transceiver"));
+        }
+        let (codec, pt) = self.negotiated_codec(&t).unwrap_or((&OPUS, OPUS.default_pt));
+        let chain = Arc::new(SendChain::build(&self.pipeline, &pad, codec, pt).map_err(PcError::operation)?);
+        let mut st = self.lock();
+        if let Some(x) = st.transceivers.iter_mut().find(|x| x.id == id) {
+            x.sender = Some(chain.clone());
+        }
+        Ok(chain)
+    }
+
+    fn negotiated_codec(&self, t: &WebRTCRTPTransceiver) -> Option<(&'static codec::Codec, u32)> {
+        let mline = t.property::<u32>("mlineindex");
+        let st = self.lock();
+        let answer = st.negotiation.current_local.as_ref().filter(|(ty, _)| *ty == SdpType::Answer)
+            .or(st.negotiation.current_remote.as_ref().filter(|(ty, _)| *ty == SdpType::Answer))?;
+        codec::negotiated(&answer.1, mline)
+    }
+
+    fn add_transceiver(&self, direction: Direction) -> PcResult<u32> {
+        if self.lock().closed {
+            return Err(PcError::invalid_state("the RTCPeerConnection is closed"));
+        }
+        let pad = self
+            .webrtc
+            .request_pad_simple("sink_%u")
+            .ok_or_else(|| PcError::operation("webrtcbin refused a sink pad"))?;
+        let t = pad
+            .property::<Option<WebRTCRTPTransceiver>>("transceiver")
+            .ok_or_else(|| PcError::operation("webrtcbin created no transceiver"))?;
+        let id = self.register_transceiver(&t);
+        t.set_property("direction", direction);
+        let chain = Arc::new(SendChain::build(&self.pipeline, &pad, &OPUS, OPUS.default_pt).map_err(PcError::operation)?);
+        let mut st = self.lock();
+        if let Some(x) = st.transceivers.iter_mut().find(|x| x.id == id) {
+            x.sender = Some(chain);
+        }
+        Ok(id)
+    }
+
+    /// Bookkeeping after webrtcbin accepted a description (webrtc-pc §4.4.1.6).
+    fn description_applied(self: &Arc<Self>, side: Side, ty: SdpType, msg: Option<SDPMessage>) -> PcResult<SignalingState> {
+        let answer = if ty == SdpType::Answer { msg.clone() } else { None };
+        let mut start_guard = false;
+        let state = {
+            let mut st = self.lock();
+            if st.closed {
+                return Err(PcError::invalid_state("the RTCPeerConnection is closed"));
+            }
+            if side == Side::Local {
+                if let Some(m) = &msg {
+                    let ufrag = media_ufrag(m);
+                    if ufrag != st.local_ufrag {
+                        // New ICE credentials (first description or ICE restart): a new gathering cycle.
+                        st.local_ufrag = ufrag;
+                        st.local_candidates.clear();
+                        st.gathering = "new";
+                        st.gathering_started = Some(Instant::now());
+                        st.last_candidate_at = None;
+                    }
+                    if st.gathering != "complete" && !st.guard_running {
+                        st.guard_running = true;
+                        start_guard = true;
+                    }
+                }
+            }
+            st.negotiation.apply(side, ty, msg)?
+        };
+        if let Some(answer) = answer {
+            let senders: Vec<(WebRTCRTPTransceiver, Arc<SendChain>)> = self
+                .lock()
+                .transceivers
+                .iter()
+                .filter_map(|t| t.sender.clone().map(|s| (t.gst.clone(), s)))
+                .collect();
+            for (t, sender) in senders {
+                let mline = t.property::<u32>("mlineindex");
+                if let Some((codec, pt)) = codec::negotiated(&answer, mline) {
+                    sender.set_payload_type(codec, pt);
+                }
+            }
+        }
+        if start_guard {
+            schedule_gathering_guard(self);
+        }
+        Ok(state)
+    }
+
+    fn on_local_candidate(&self, mline: u32, candidate: String) {
+        let attr = candidate.strip_prefix("a=").unwrap_or(&candidate).to_owned();
+        let (mid, first) = {
+            let mut st = self.lock();
+            if st.closed || st.local_candidates.iter().any(|c| c.mline == mline && c.attr == attr) {
+                return;
+            }
+            st.local_candidates.push(LocalCandidate { mline, attr: attr.clone() });
+            st.last_candidate_at = Some(Instant::now());
+            let first = st.gathering == "new";
+            if first {
+                st.gathering = "gathering";
+            }
+            (st.negotiation.local().and_then(|(_, m)| mid_of(m, mline)), first)
+        };
+        if first {
+            self.events.emit(NativeEvent::state("icegatheringstatechange", "gathering"));
+        }
+        self.events.emit(NativeEvent {
+            candidate: Some(attr),
+            sdp_mid: mid,
+            sdp_m_line_index: Some(mline),
+            ..NativeEvent::new("icecandidate")
+        });
+    }
+
+    fn set_gathering(&self, state: &'static str) {
+        let emit: Vec<&'static str> = {
+            let mut st = self.lock();
+            if st.closed || st.gathering == state || st.gathering == "complete" && state != "new" {
+                return;
+            }
+            let mut emit = Vec::new();
+            if state == "complete" && st.gathering == "new" {
+                emit.push("gathering");
+            }
+            emit.push(state);
+            st.gathering = state;
+            emit
+        };
+        for s in emit {
+            self.events.emit(NativeEvent::state("icegatheringstatechange", s));
+        }
+    }
+
+    /// Completes gathering when webrtcbin does not (see DESIGN.md, 1.22 facts).
+    fn gathering_guard_tick(&self) -> bool {
+        let done = {
+            let mut st = self.lock();
+            if st.closed || st.gathering == "complete" {
+                st.guard_running = false;
+                return false;
+            }
+            let Some(started) = st.gathering_started else {
+                st.guard_running = false;
+                return false;
+            };
+            let quiet = st.last_candidate_at.map(|t| t.elapsed() >= HOST_GATHERING_QUIET).unwrap_or(false);
+            let limit = if self.has_ice_servers { GATHERING_LIMIT_WITH_SERVERS } else { GATHERING_LIMIT_HOST_ONLY };
+            let done = (!self.has_ice_servers && quiet) || started.elapsed() >= limit;
+            if done {
+                st.guard_running = false;
+            }
+            done
+        };
+        if done {
+            self.set_gathering("complete");
+        }
+        !done
+    }
+
+    fn set_ice_connection(&self, state: &'static str) {
+        {
+            let mut st = self.lock();
+            if st.closed || st.ice_connection == state {
+                return;
+            }
+            st.ice_connection = state;
+        }
+        self.events.emit(NativeEvent::state("iceconnectionstatechange", state));
+    }
+
+    fn set_connection(&self, state: &'static str) {
+        {
+            let mut st = self.lock();
+            if st.closed || st.connection == state {
+                return;
+            }
+            st.connection = state;
+        }
+        self.events.emit(NativeEvent::state("connectionstatechange", state));
+    }
+
+    fn on_src_pad(&self, pad: &gst::Pad) {
+        if pad.direction() != gst::PadDirection::Src {
+            return;
+        }
+        let trans = pad.property::<Option<WebRTCRTPTransceiver>>("transceiver");
+        let track = {
+            let st = self.lock();
+            if st.closed {
+                return;
+            }
+            st.transceivers.iter().find(|t| Some(&t.gst) == trans.as_ref()).map(|t| t.receiver.clone())
+        };
+        let result = match track {
+            Some(track) => link_decoder(&self.pipeline, pad, track),
+            None => Err("RTP pad for an unknown transceiver".to_owned()),
+        };
+        if let Err(e) = result {
+            // An undecodable stream must not stall webrtcbin: drain it into a fakesink.
+            eprintln!("gst-peerconnection: cannot decode incoming stream: {e}");
+            if let Ok(sink) = make("fakesink") {
+                let _ = self.pipeline.add(&sink);
+                let _ = sink.sync_state_with_parent();
+                if let Some(sinkpad) = sink.static_pad("sink") {
+                    let _ = pad.link(&sinkpad);
+                }
+            }
+        }
+    }
+
+    fn render(&self, which: fn(&Negotiation<SDPMessage>) -> Option<&(SdpType, SDPMessage)>, local: bool) -> Option<NativeDescription> {
+        let st = self.lock();
+        let (ty, msg) = which(&st.negotiation)?;
+        let sdp = if local {
+            to_text(&local::render(msg, &st.local_candidates, st.gathering == "complete"))
+        } else {
+            to_text(msg)
+        };
+        Some(NativeDescription { kind: ty.as_str().to_owned(), sdp })
+    }
+
+    fn close(&self) {
+        let (senders, receivers) = {
+            let mut st = self.lock();
+            if st.closed {
+                return;
+            }
+            st.closed = true;
+            st.negotiation.state = SignalingState::Closed;
+            st.ice_connection = "closed";
+            st.connection = "closed";
+            let senders: Vec<Arc<SendChain>> = st.transceivers.iter().filter_map(|t| t.sender.clone()).collect();
+            let receivers: Vec<Arc<TrackCore>> = st.transceivers.iter().map(|t| t.receiver.clone()).collect();
+            for t in st.transceivers.iter_mut() {
+                t.stopped = true;
+            }
+            (senders, receivers)
+        };
+        self.events.close();
+        for s in &senders {
+            s.detach();
+        }
+        let _ = self.pipeline.set_state(gst::State::Null);
+        for r in receivers {
+            r.stop();
+        }
+        if let Some(bus) = self.pipeline.bus() {
+            bus.unset_sync_handler();
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn schedule_gathering_guard(inner: &Arc<Inner>) {
+    let clock = gst::SystemClock::obtain();
+    let id = clock.new_single_shot_id(clock.time() + GATHERING_POLL);
+    let weak = Arc::downgrade(inner);
+    let _ = id.wait_async(move |_, _, _| {
+        if let Some(inner) = weak.upgrade() {
+            if inner.gathering_guard_tick() {
+                schedule_gathering_guard(&inner);
+            }
+        }
+    });
+}
+
+fn connect_signals(inner: &Arc<Inner>) {
+    let webrtc = &inner.webrtc;
+
+    let weak = Arc::downgrade(inner);
+    webrtc.connect("on-ice-candidate", false, move |values| {
+        let mline = values[1].get::<u32>().ok()?;
+        let candidate = values[2].get::<String>().ok()?;
+        if let Some(inner) = weak.upgrade() {
+            inner.on_local_candidate(mline, candidate);
+        }
+        None
+    });
+
+    let weak = Arc::downgrade(inner);
+    webrtc.connect("on-new-transceiver", false, move |values| {
+        if let (Some(inner), Ok(t)) = (weak.upgrade(), values[1].get::<WebRTCRTPTransceiver>()) {
+            inner.register_transceiver(&t);
+        }
+        None
+    });
+
+    let weak: Weak<Inner> = Arc::downgrade(inner);
+    webrtc.connect_notify(Some("ice-gathering-state"), move |webrtc, _| {
+        let Some(inner) = weak.upgrade() else { return };
+        match webrtc.property::<WebRTCICEGatheringState>("ice-gathering-state") {
+            WebRTCICEGatheringState::Gathering => inner.set_gathering("gathering"),
+            WebRTCICEGatheringState::Complete => inner.set_gathering("complete"),
+            _ => {}
+        }
+    });
+
+    let weak: Weak<Inner> = Arc::downgrade(inner);
+    webrtc.connect_notify(Some("ice-connection-state"), move |webrtc, _| {
+        let Some(inner) = weak.upgrade() else { return };
+        let state = match webrtc.property::<WebRTCICEConnectionState>("ice-connection-state") {
+            WebRTCICEConnectionState::New => "new",
+            WebRTCICEConnectionState::Checking => "checking",
+            WebRTCICEConnectionState::Connected => "connected",
+            WebRTCICEConnectionState::Completed => "completed",
+            WebRTCICEConnectionState::Failed => "failed",
+            WebRTCICEConnectionState::Disconnected => "disconnected",
+            _ => "closed",
+        };
+        inner.set_ice_connection(state);
+    });
+
+    let weak: Weak<Inner> = Arc::downgrade(inner);
+    webrtc.connect_notify(Some("connection-state"), move |webrtc, _| {
+        let Some(inner) = weak.upgrade() else { return };
+        let state = match webrtc.property::<WebRTCPeerConnectionState>("connection-state") {
+            WebRTCPeerConnectionState::New => "new",
+            WebRTCPeerConnectionState::Connecting => "connecting",
+            WebRTCPeerConnectionState::Connected => "connected",
+            WebRTCPeerConnectionState::Disconnected => "disconnected",
+            WebRTCPeerConnectionState::Failed => "failed",
+            _ => "closed",
+        };
+        inner.set_connection(state);
+    });
+
+    let weak = Arc::downgrade(inner);
+    webrtc.connect_pad_added(move |_, pad| {
+        if let Some(inner) = weak.upgrade() {
+            inner.on_src_pad(pad);
+        }
+    });
+}
+
+impl NativePeerConnection {
+    fn fail(&self, request_id: u32, err: PcError) {
+        self.inner.events.emit(NativeEvent::failure(request_id, &err));
+    }
+
+    fn create(&self, request_id: u32, answer: bool) {
+        if answer {
+            self.inner.sync_transceivers();
+        }
+        let state = self.inner.lock().negotiation.state;
+        let check = if answer { negotiation::check_create_answer(state) } else { negotiation::check_create_offer(state) };
+        if let Err(e) = check {
+            return self.fail(request_id, e);
+        }
+        let events = self.inner.events.clone();
+        let field = if answer { "answer" } else { "offer" };
+        let promise = gst::Promise::with_change_func(move |reply| {
+            let result = check_reply(reply).and_then(|s| {
+                s.and_then(|s| s.get::<WebRTCSessionDescription>(field).ok())
+                    .ok_or_else(|| PcError::operation(format!("webrtcbin produced no {field}")))
+            });
+            match result {
+                Ok(desc) => events.emit(NativeEvent { sdp: Some(to_text(desc.sdp())), ..NativeEvent::result(request_id) }),
+                Err(e) => events.emit(NativeEvent::failure(request_id, &e)),
+            }
+        });
+        let signal = if answer { "create-answer" } else { "create-offer" };
+        self.inner.webrtc.emit_by_name::<()>(signal, &[&None::<gst::Structure>, &promise]);
+    }
+
+    fn set_description(&self, request_id: u32, side: Side, ty: &str, sdp: &str) {
+        let prepared = (|| -> PcResult<(SdpType, Option<SDPMessage>)> {
+            let ty = SdpType::parse(ty)?;
+            self.inner.lock().negotiation.check(side, ty)?;
+            if ty == SdpType::Rollback {
+                return Ok((ty, None));
+            }
+            let mut msg = validate::parse(sdp)?;
+            if side == Side::Remote {
+                validate::check_webrtc(&msg)?;
+                validate::normalize(&mut msg);
+                if matches!(ty, SdpType::Answer | SdpType::Pranswer) {
+                    let offered = self.inner.lock().negotiation.local().map(|(_, m)| m.medias_len());
+                    if offered.is_some_and(|n| n != msg.medias_len()) {
+                        return Err(PcError::invalid_access("the answer's m-lines do not match the offer's"));
+                    }
+                }
+            }
+            Ok((ty, Some(msg)))
+        })();
+        let (ty, msg) = match prepared {
+            Ok(p) => p,
+            Err(e) => return self.fail(request_id, e),
+        };
+        let desc = WebRTCSessionDescription::new(gst_sdp_type(ty), msg.clone().unwrap_or_else(|| SDPMessage::new()));
+        let events = self.inner.events.clone();
+        let weak = Arc::downgrade(&self.inner);
+        let promise = gst::Promise::with_change_func(move |reply| {
+            let result = check_reply(reply).and_then(|_| match weak.upgrade() {
+                Some(inner) => inner.description_applied(side, ty, msg),
+                None => Err(PcError::invalid_state("the RTCPeerConnection is closed")),
+            });
+            match result {
+                Ok(state) => events.emit(NativeEvent { state: Some(state.as_str().to_owned()), ..NativeEvent::result(request_id) }),
+                Err(e) => events.emit(NativeEvent::failure(request_id, &e)),
+            }
+        });
+        let signal = if side == Side::Local { "set-local-description" } else { "set-remote-description" };
+        self.inner.webrtc.emit_by_name::<()>(signal, &[&desc, &promise]);
+    }
+
+    fn add_ice_candidate_inner(&self, candidate: &str, mid: Option<&str>, index: Option<u32>) -> PcResult<Option<(u32, String)>> {
+        let mline = {
+            let st = self.inner.lock();
+            if st.closed {
+                return Err(PcError::invalid_state("the RTCPeerConnection is closed"));
+            }
+            let (_, remote) = st
+                .negotiation
+                .remote()
+                .ok_or_else(|| PcError::invalid_state("addIceCandidate called before setRemoteDescription"))?;
+            // webrtc-pc §4.4.1.3: sdpMid wins over sdpMLineIndex when both are given.
+            match (mid, index) {
+                (Some(mid), _) => (0..remote.medias_len())
+                    .find(|i| mid_of(remote, *i).as_deref() == Some(mid))
+                    .ok_or_else(|| PcError::operation(format!("no m-line with mid '{mid}'")))?,
+                (None, Some(i)) if i < remote.medias_len() => i,
+                (None, Some(i)) => return Err(PcError::operation(format!("sdpMLineIndex {i} out of range"))),
+                (None, None) => return Err(PcError::type_error("candidate needs sdpMid or sdpMLineIndex")),
+            }
+        };
+        if candidate.is_empty() {
+            return Ok(None); // end-of-candidates (RFC 8838 §8.2): nothing for the agent to do
+        }
+        let attr = candidate.strip_prefix("a=").unwrap_or(candidate).to_owned();
+        Candidate::parse(&attr)?;
+        Ok(Some((mline, attr)))
+    }
+}
+
+#[napi]
+impl NativePeerConnection {
+    #[napi(constructor)]
+    pub fn new(
+        config: NativeConfig,
+        on_event: ThreadsafeFunction<NativeEvent, napi::Unknown<'static>, NativeEvent, Status, false, true>,
+    ) -> napi::Result<Self> {
+        runtime::init_or_throw()?;
+        let pipeline = gst::Pipeline::new();
+        let webrtc = make("webrtcbin").map_err(napi_err)?;
+        pipeline.add(&webrtc).map_err(napi_err)?;
+        ice::configure(&webrtc, &config).map_err(napi_err)?;
+        if let Some(bus) = pipeline.bus() {
+            // Nobody iterates this bus; drop messages so they do not pile up, but say why
+            // a pipeline failed when GST_PC_DEBUG is set.
+            let debug = std::env::var_os("GST_PC_DEBUG").is_some();
+            bus.set_sync_handler(move |_, msg| {
+                if debug {
+                    if let gst::MessageView::Error(e) = msg.view() {
+                        eprintln!("gst-peerconnection: {} ({:?})", e.error(), e.debug());
+                    }
+                }
+                gst::BusSyncReply::Drop
+            });
+        }
+        let has_ice_servers = config.ice_servers.iter().any(|s| !s.urls.is_empty());
+        let inner = Arc::new(Inner {
+            pipeline,
+            webrtc,
+            events: EventSink::new(on_event),
+            state: Mutex::new(State {
+                negotiation: Negotiation::default(),
+                transceivers: Vec::new(),
+                next_transceiver: 0,
+                local_candidates: Vec::new(),
+                local_ufrag: None,
+                gathering: "new",
+                gathering_started: None,
+                last_candidate_at: None,
+                guard_running: false,
+                ice_connection: "new",
+                connection: "new",
+                closed: false,
+            }),
+            has_ice_servers,
+        });
+        connect_signals(&inner);
+        inner.pipeline.set_state(gst::State::Playing).map_err(napi_err)?;
+        Ok(Self { inner })
+    }
+
+    #[napi]
+    pub fn create_offer(&self, request_id: u32, _ice_restart: bool) {
+        self.create(request_id, false);
+    }
+
+    #[napi]
+    pub fn create_answer(&self, request_id: u32) {
+        self.create(request_id, true);
+    }
+
+    #[napi]
+    pub fn set_local_description(&self, request_id: u32, sdp_type: String, sdp: String) {
+        self.set_description(request_id, Side::Local, &sdp_type, &sdp);
+    }
+
+    #[napi]
+    pub fn set_remote_description(&self, request_id: u32, sdp_type: String, sdp: String) {
+        self.set_description(request_id, Side::Remote, &sdp_type, &sdp);
+    }
+
+    #[napi]
+    pub fn add_ice_candidate(&self, request_id: u32, candidate: String, sdp_mid: Option<String>, sdp_m_line_index: Option<u32>) {
+        match self.add_ice_candidate_inner(&candidate, sdp_mid.as_deref(), sdp_m_line_index) {
+            Ok(None) => self.inner.events.emit(NativeEvent::result(request_id)),
+            Ok(Some((mline, attr))) => {
+                self.inner.webrtc.emit_by_name::<()>("add-ice-candidate", &[&mline, &attr]);
+                // webrtc-pc §4.4.1.3: the remote description reflects added candidates.
+                if let Some((_, remote)) = self.inner.lock().negotiation.remote_mut() {
+                    if let Some(media) = remote.media_mut(mline) {
+                        media.add_attribute("candidate", attr.strip_prefix("candidate:"));
+                    }
+                }
+                self.inner.events.emit(NativeEvent::result(request_id));
+            }
+            Err(e) => self.fail(request_id, e),
+        }
+    }
+
+    #[napi]
+    pub fn add_transceiver(&self, kind: String, direction: String) -> napi::Result<u32> {
+        if kind != "audio" {
+            return Err(napi_err(format!("unsupported kind {kind}")));
+        }
+        let direction = parse_direction(&direction).map_err(napi_err)?;
+        self.inner.add_transceiver(direction).map_err(napi_err)
+    }
+
+    #[napi]
+    pub fn transceivers(&self) -> Vec<NativeTransceiver> {
+        self.inner.sync_transceivers();
+        let st = self.inner.lock();
+        let local = st.negotiation.current_local.as_ref();
+        let remote = st.negotiation.current_remote.as_ref();
+        st.transceivers
+            .iter()
+            .map(|t| {
+                let mline = t.gst.property::<u32>("mlineindex");
+                let mline = (mline != u32::MAX).then_some(mline).or(t.pending_mline);
+                let mid = t.gst.property::<Option<String>>("mid").or_else(|| {
+                    mline.and_then(|i| st.negotiation.local().or(st.negotiation.remote()).and_then(|(_, m)| mid_of(m, i)))
+                });
+                // webrtc-pc §4.4.1.6: currentDirection is the direction negotiated by the last
+                // answer, from our point of view.
+                let current_direction = mline.and_then(|i| match (local, remote) {
+                    (Some((SdpType::Answer, l)), _) => validate::media_direction(l, i).map(str::to_owned),
+                    (_, Some((SdpType::Answer, r))) => validate::media_direction(r, i).map(|d| reverse(d).to_owned()),
+                    _ => None,
+                });
+                let direction = if t.stopped { "stopped" } else { direction_str(t.gst.property::<Direction>("direction")) };
+                NativeTransceiver {
+                    id: t.id,
+                    kind: t.kind.to_owned(),
+                    mid,
+                    mline_index: mline,
+                    direction: direction.to_owned(),
+                    current_direction: if t.stopped { Some("stopped".to_owned()) } else { current_direction },
+                    stopped: t.stopped,
+                }
+            })
+            .collect()
+    }
+
+    #[napi]
+    pub fn receiver_track(&self, transceiver_id: u32) -> napi::Result<NativeTrack> {
+        let st = self.inner.lock();
+        st.transceivers
+            .iter()
+            .find(|t| t.id == transceiver_id)
+            .map(|t| NativeTrack::from_core(t.receiver.clone()))
+            .ok_or_else(|| napi_err(format!("unknown transceiver {transceiver_id}")))
+    }
+
+    #[napi]
+    pub fn set_direction(&self, transceiver_id: u32, direction: String) -> napi::Result<()> {
+        let direction = parse_direction(&direction).map_err(napi_err)?;
+        let t = self.inner.transceiver_gst(transceiver_id).map_err(napi_err)?;
+        t.set_property("direction", direction);
+        Ok(())
+    }
+
+    #[napi]
+    pub fn set_sender_track(&self, transceiver_id: u32, track: Option<&NativeTrack>) -> napi::Result<()> {
+        let has_sender = self
+            .inner
+            .lock()
+            .transceivers
+            .iter()
+            .any(|t| t.id == transceiver_id && t.sender.is_some());
+        if track.is_none() && !has_sender {
+            return Ok(());
+        }
+        let sender = self.inner.ensure_sender(transceiver_id).map_err(napi_err)?;
+        sender.set_track(track.map(|t| t.core.clone()));
+        Ok(())
+    }
+
+    #[napi]
+    pub fn signaling_state(&self) -> String {
+        self.inner.lock().negotiation.state.as_str().to_owned()
+    }
+
+    #[napi]
+    pub fn ice_gathering_state(&self) -> String {
+        self.inner.lock().gathering.to_owned()
+    }
+
+    #[napi]
+    pub fn ice_connection_state(&self) -> String {
+        self.inner.lock().ice_connection.to_owned()
+    }
+
+    #[napi]
+    pub fn connection_state(&self) -> String {
+        self.inner.lock().connection.to_owned()
+    }
+
+    #[napi]
+    pub fn local_description(&self) -> Option<NativeDescription> {
+        self.inner.render(|n| n.local(), true)
+    }
+
+    #[napi]
+    pub fn current_local_description(&self) -> Option<NativeDescription> {
+        self.inner.render(|n| n.current_local.as_ref(), true)
+    }
+
+    #[napi]
+    pub fn pending_local_description(&self) -> Option<NativeDescription> {
+        self.inner.render(|n| n.pending_local.as_ref(), true)
+    }
+
+    #[napi]
+    pub fn remote_description(&self) -> Option<NativeDescription> {
+        self.inner.render(|n| n.remote(), false)
+    }
+
+    #[napi]
+    pub fn current_remote_description(&self) -> Option<NativeDescription> {
+        self.inner.render(|n| n.current_remote.as_ref(), false)
+    }
+
+    #[napi]
+    pub fn pending_remote_description(&self) -> Option<NativeDescription> {
+        self.inner.render(|n| n.pending_remote.as_ref(), false)
+    }
+
+    #[napi]
+    pub fn close(&self) {
+        self.inner.close();
+    }
+}

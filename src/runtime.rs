@@ -1,0 +1,48 @@
+//! Process-wide GStreamer initialisation and the plugin check.
+
+use std::sync::OnceLock;
+
+/// Elements the addon cannot work without, with the Debian package that ships each.
+const REQUIRED_ELEMENTS: &[(&str, &str)] = &[
+    ("webrtcbin", "gstreamer1.0-plugins-bad"),
+    ("nicesrc", "gstreamer1.0-nice"),
+    ("dtlssrtpenc", "gstreamer1.0-plugins-bad"),
+    ("rtpopuspay", "gstreamer1.0-plugins-good"),
+    ("opusenc", "gstreamer1.0-plugins-base"),
+    ("audiotestsrc", "gstreamer1.0-plugins-base"),
+    ("appsrc", "gstreamer1.0-plugins-base"),
+    ("audioresample", "gstreamer1.0-plugins-base"),
+];
+
+static INIT: OnceLock<Result<(), String>> = OnceLock::new();
+
+/// Initialise GStreamer once and check that every element we build pipelines from exists,
+/// so a missing package is reported with an install hint instead of a failed link later.
+pub fn ensure_init() -> Result<(), String> {
+    INIT.get_or_init(|| {
+        gst::init().map_err(|e| format!("GStreamer failed to initialise: {e}"))?;
+        let missing: Vec<String> = REQUIRED_ELEMENTS
+            .iter()
+            .filter(|(name, _)| gst::ElementFactory::find(name).is_none())
+            .map(|(name, pkg)| format!("{name} (apt-get install {pkg})"))
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("missing GStreamer elements: {}", missing.join(", ")))
+        }
+    })
+    .clone()
+}
+
+/// Converts an init failure into the napi error thrown by constructors.
+pub fn init_or_throw() -> napi::Result<()> {
+    ensure_init().map_err(napi::Error::from_reason)
+}
+
+/// Make an element or explain which plugin is missing.
+pub fn make(factory: &str) -> Result<gst::Element, String> {
+    gst::ElementFactory::make(factory)
+        .build()
+        .map_err(|_| format!("GStreamer element '{factory}' is not available"))
+}

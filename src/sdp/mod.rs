@@ -1,0 +1,19 @@
+//! SDP handling on top of `gstreamer-sdp`'s parser: validation of remote descriptions,
+//! ICE candidate parsing, and the local description we hand out (with candidates).
+
+pub mod candidate;
+pub mod local;
+pub mod validate;
+
+pub use gst_sdp::SDPMessage;
+
+/// Serialise for JS. gst_sdp writes CRLF line endings, as RFC 8866 §5 requires.
+pub fn to_text(msg: &gst_sdp::SDPMessageRef) -> String {
+    msg.as_text().unwrap_or_default()
+}
+
+/// Whether m-section `media` has attribute `key`. `attribute_val` cannot tell: property
+/// attributes such as `a=sendrecv` have no value.
+pub fn has_attr(media: &gst_sdp::SDPMediaRef, key: &str) -> bool {
+    media.attributes().any(|a| a.key() == key)
+}
