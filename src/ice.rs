@@ -57,8 +57,11 @@ fn encode(s: &str) -> String {
 
 /// Apply the configuration to a webrtcbin that is not yet running.
 pub fn configure(webrtc: &gst::Element, cfg: &NativeConfig) -> Result<(), String> {
+    // webrtcbin 1.22 does not implement "balanced" (it logs an error and bundles nothing);
+    // its "max-compat" offers a BUNDLE group without bundle-only m-lines, which is what
+    // webrtc-pc's "balanced" amounts to for audio-only connections.
     let bundle = match cfg.bundle_policy.as_str() {
-        "" | "balanced" => "balanced",
+        "" | "balanced" => "max-compat",
         "max-compat" => "max-compat",
         "max-bundle" => "max-bundle",
         other => return Err(format!("unknown bundlePolicy {other}")),

@@ -242,6 +242,7 @@ impl Inner {
             match self.add_transceiver(Direction::Recvonly) {
                 Ok(id) => {
                     if let Some(t) = self.lock().transceivers.iter_mut().find(|t| t.id == id) {
+                        t.gst.set_property("codec-preferences", codec::answer_preferences());
                         t.pending_mline = Some(i);
                     }
                 }

@@ -53,6 +53,26 @@ impl Codec {
     }
 }
 
+/// Codec preferences for a transceiver that answers a remote offer: no payload type and
+/// no fmtp, because webrtcbin intersects these caps field by field with the offer's, and
+/// the offerer's payload numbers and parameters must win (RFC 3264 §6.1).
+pub fn answer_preferences() -> gst::Caps {
+    let mut caps = gst::Caps::new_empty();
+    {
+        let caps = caps.get_mut().expect("new caps are writable");
+        for codec in SUPPORTED {
+            caps.append(
+                gst::Caps::builder("application/x-rtp")
+                    .field("media", "audio")
+                    .field("encoding-name", codec.encoding_name)
+                    .field("clock-rate", codec.clock_rate as i32)
+                    .build(),
+            );
+        }
+    }
+    caps
+}
+
 /// Codec preferences for a new transceiver: every supported codec at its default payload type.
 pub fn preferences() -> gst::Caps {
     let mut caps = gst::Caps::new_empty();

@@ -1,0 +1,174 @@
+'use strict';
+
+// Real audio between two GstPeerConnections in one process (real GStreamer, loopback only).
+
+const { ToneSource, nonstandard } = require('../dist');
+const { FrameCollector, detectTone, sine } = require('./helpers/audio');
+const { createPeer, connect, once } = require('./helpers/peers');
+
+const FREQ_A = 440;
+const FREQ_B = 1250;
+const OTHERS = [FREQ_A, FREQ_B, 700, 2000];
+
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Collect what arrives on the first remote track of `pc`. */
+function collectRemote(pc) {
+  const collector = new FrameCollector();
+  const ready = once(pc, 'track').then((ev) => {
+    const sink = new nonstandard.RTCAudioSink(ev.track);
+    sink.ondata = collector.push;
+    return { sink, ev };
+  });
+  return { collector, ready };
+}
+
+/** Everything the last `ms` of audio must satisfy: continuous frames and the right tone. */
+function assertHears(collector, freq, ms) {
+  const cont = collector.continuity(500);
+  expect(cont.longestRunMs).toBeGreaterThanOrEqual(ms);
+  expect(collector.sampleRate).toBe(48000);
+  const windows = collector.toneOverWindows(freq, 200, OTHERS.filter((f) => f !== freq), ms);
+  expect(windows.failed).toEqual([]);
+  expect(windows.windows.length).toBeGreaterThanOrEqual(ms / 200);
+}
+
+describe.each([
+  ['trickle ICE', true],
+  ['complete SDP (no trickle)', false],
+])('two peers, %s', (_name, trickle) => {
+  let a, b, toneA, toneB;
+  afterEach(() => {
+    a?.close();
+    b?.close();
+    toneA?.stop();
+    toneB?.stop();
+  });
+
+  test('each side hears the other tone continuously for 2 s', async () => {
+    a = createPeer();
+    b = createPeer();
+    toneA = new ToneSource({ frequency: FREQ_A, amplitude: 0.5 });
+    toneB = new ToneSource({ frequency: FREQ_B, amplitude: 0.5 });
+    a.addTrack(toneA.track);
+    b.addTrack(toneB.track);
+    const atA = collectRemote(a);
+    const atB = collectRemote(b);
+    await connect(a, b, { trickle });
+    const [{ sink: sinkA, ev: evA }, { sink: sinkB }] = await Promise.all([atA.ready, atB.ready]);
+    expect(evA.track.kind).toBe('audio');
+    expect(evA.receiver.track).toBe(evA.track);
+    expect(evA.transceiver.receiver).toBe(evA.receiver);
+    expect(evA.streams.length).toBeGreaterThanOrEqual(1);
+    await sleep(3000);
+    sinkA.stop();
+    sinkB.stop();
+    assertHears(atB.collector, FREQ_A, 2000);
+    assertHears(atA.collector, FREQ_B, 2000);
+    if (!trickle) {
+      const sdp = a.localDescription.sdp;
+      expect(sdp).toMatch(/a=candidate:.* 127\.0\.0\.1 /);
+      expect(sdp).toContain('a=end-of-candidates');
+      expect(sdp).not.toMatch(/^c=IN IP4 0\.0\.0\.0/m);
+    }
+  });
+});
+
+describe('track controls', () => {
+  let a, b, tone;
+  afterEach(() => {
+    a?.close();
+    b?.close();
+    tone?.stop();
+  });
+
+  test('a disabled track sends silence, re-enabling restores the tone', async () => {
+    a = createPeer();
+    b = createPeer();
+    tone = new ToneSource({ frequency: FREQ_A });
+    a.addTrack(tone.track);
+    const atB = collectRemote(b);
+    await connect(a, b);
+    await atB.ready;
+    await sleep(1000);
+    tone.track.enabled = false;
+    await sleep(300);
+    atB.collector.reset();
+    await sleep(800);
+    const silent = atB.collector.samples();
+    expect(silent.length).toBeGreaterThan(48000 * 0.5);
+    expect(detectTone(silent, 48000, FREQ_A).present).toBe(false);
+    tone.track.enabled = true;
+    await sleep(300);
+    atB.collector.reset();
+    await sleep(800);
+    expect(detectTone(atB.collector.samples(), 48000, FREQ_A, { otherFreqs: [FREQ_B] }).present).toBe(true);
+  });
+
+  test('replaceTrack switches the tone without renegotiation', async () => {
+    a = createPeer();
+    b = createPeer();
+    tone = new ToneSource({ frequency: FREQ_A });
+    const other = new ToneSource({ frequency: FREQ_B });
+    try {
+      const sender = a.addTrack(tone.track);
+      const atB = collectRemote(b);
+      await connect(a, b);
+      await atB.ready;
+      await sleep(800);
+      await sender.replaceTrack(other.track);
+      expect(sender.track).toBe(other.track);
+      await sleep(300);
+      atB.collector.reset();
+      await sleep(800);
+      expect(detectTone(atB.collector.samples(), 48000, FREQ_B, { otherFreqs: [FREQ_A] }).present).toBe(true);
+    } finally {
+      other.stop();
+    }
+  });
+});
+
+describe('RTCAudioSource → peer → RTCAudioSink', () => {
+  let a, b;
+  afterEach(() => {
+    a?.close();
+    b?.close();
+  });
+
+  test('a generated two-tone signal arrives intact', async () => {
+    a = createPeer();
+    b = createPeer();
+    const source = new nonstandard.RTCAudioSource();
+    const track = source.createTrack();
+    a.addTrack(track);
+    const atB = collectRemote(b);
+    await connect(a, b);
+    await atB.ready;
+    // 16 kHz mono frames from JS, as a voice agent would push them: resampled natively.
+    const rate = 16000;
+    const frame = rate / 100;
+    const low = sine(500, rate, 10_000, { amplitude: 0.3 });
+    const high = sine(1300, rate, 10_000, { amplitude: 0.3 });
+    let offset = 0;
+    const timer = setInterval(() => {
+      const samples = new Int16Array(frame);
+      for (let i = 0; i < frame; i++) samples[i] = low[offset + i] + high[offset + i];
+      offset += frame;
+      source.onData({ samples, sampleRate: rate, bitsPerSample: 16, channelCount: 1, numberOfFrames: frame });
+    }, 10);
+    try {
+      await sleep(2500);
+    } finally {
+      clearInterval(timer);
+    }
+    const audio = atB.collector.samples(1000);
+    expect(audio.length).toBeGreaterThan(48000);
+    for (const f of [500, 1300]) {
+      expect(detectTone(audio, 48000, f, { otherFreqs: [800, 2000, 300] }).present).toBe(true);
+    }
+    expect(() => source.onData({ samples: new Int16Array(10), sampleRate: rate, bitsPerSample: 16, channelCount: 1, numberOfFrames: frame })).toThrow(TypeError);
+    track.stop();
+  });
+});

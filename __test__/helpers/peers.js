@@ -1,0 +1,76 @@
+'use strict';
+
+// Wiring two GstPeerConnections together on loopback, the way an app's signalling would.
+
+const { GstPeerConnection } = require('../../dist');
+
+const LOOPBACK = { iceServers: [], localAddresses: ['127.0.0.1'] };
+
+function createPeer(extra = {}) {
+  return new GstPeerConnection({ ...LOOPBACK, ...extra });
+}
+
+function once(target, type, predicate = () => true, timeoutMs = 10000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      target.removeEventListener(type, on);
+      reject(new Error(`timed out waiting for '${type}'`));
+    }, timeoutMs);
+    function on(ev) {
+      if (!predicate(ev)) return;
+      clearTimeout(timer);
+      target.removeEventListener(type, on);
+      resolve(ev);
+    }
+    target.addEventListener(type, on);
+  });
+}
+
+function waitState(pc, attr, value, timeoutMs = 10000) {
+  if (pc[attr] === value) return Promise.resolve();
+  const type = attr.toLowerCase() + 'change';
+  return once(pc, type, () => pc[attr] === value, timeoutMs);
+}
+
+function waitGatheringComplete(pc, timeoutMs = 10000) {
+  return waitState(pc, 'iceGatheringState', 'complete', timeoutMs);
+}
+
+/** Trickle: candidates are handed over as they are gathered. */
+function trickle(from, to) {
+  from.addEventListener('icecandidate', (ev) => {
+    if (ev.candidate && to.signalingState !== 'closed') {
+      to.addIceCandidate(ev.candidate).catch(() => {});
+    }
+  });
+}
+
+/**
+ * Offer/answer between `a` (offerer) and `b`. With `trickle: false`, each side waits for
+ * gathering to complete and sends its complete SDP, as a SIP endpoint would.
+ */
+async function negotiate(a, b, { trickle: useTrickle = true } = {}) {
+  if (useTrickle) {
+    trickle(a, b);
+    trickle(b, a);
+    await a.setLocalDescription(await a.createOffer());
+    await b.setRemoteDescription(a.localDescription);
+    await b.setLocalDescription(await b.createAnswer());
+    await a.setRemoteDescription(b.localDescription);
+  } else {
+    await a.setLocalDescription(await a.createOffer());
+    await waitGatheringComplete(a);
+    await b.setRemoteDescription(a.localDescription);
+    await b.setLocalDescription(await b.createAnswer());
+    await waitGatheringComplete(b);
+    await a.setRemoteDescription(b.localDescription);
+  }
+}
+
+async function connect(a, b, opts) {
+  const connected = Promise.all([waitState(a, 'connectionState', 'connected'), waitState(b, 'connectionState', 'connected')]);
+  await negotiate(a, b, opts);
+  await connected;
+}
+
+module.exports = { LOOPBACK, createPeer, once, waitState, waitGatheringComplete, negotiate, connect, trickle };

@@ -1,0 +1,239 @@
+'use strict';
+
+// webrtc-pc state machine: event order and the errors browsers throw, on real webrtcbin.
+
+const { GstPeerConnection, RTCSessionDescription, ToneSource } = require('../dist');
+const { createPeer, connect, negotiate, once, waitGatheringComplete } = require('./helpers/peers');
+
+function record(pc) {
+  const events = [];
+  for (const type of ['signalingstatechange', 'icegatheringstatechange', 'iceconnectionstatechange', 'connectionstatechange', 'negotiationneeded', 'track']) {
+    pc.addEventListener(type, () => {
+      const value = {
+        signalingstatechange: pc.signalingState,
+        icegatheringstatechange: pc.iceGatheringState,
+        iceconnectionstatechange: pc.iceConnectionState,
+        connectionstatechange: pc.connectionState,
+      }[type];
+      events.push(value === undefined ? type : `${type}:${value}`);
+    });
+  }
+  pc.addEventListener('icecandidate', (ev) => events.push(ev.candidate ? 'icecandidate' : 'icecandidate:null'));
+  return events;
+}
+
+async function expectReject(promise, name) {
+  let error;
+  try {
+    await promise;
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeDefined();
+  expect(error.name).toBe(name);
+  if (name !== 'TypeError') expect(error).toBeInstanceOf(DOMException);
+  return error;
+}
+
+const peers = [];
+function peer(extra) {
+  const pc = createPeer(extra);
+  peers.push(pc);
+  return pc;
+}
+let tone;
+beforeAll(() => {
+  tone = new ToneSource({ frequency: 440 });
+});
+afterAll(() => tone.stop());
+afterEach(() => {
+  while (peers.length) peers.pop().close();
+});
+
+describe('initial state', () => {
+  test('attributes of a new connection', () => {
+    const pc = peer();
+    expect(pc.signalingState).toBe('stable');
+    expect(pc.iceGatheringState).toBe('new');
+    expect(pc.iceConnectionState).toBe('new');
+    expect(pc.connectionState).toBe('new');
+    expect(pc.localDescription).toBeNull();
+    expect(pc.remoteDescription).toBeNull();
+    expect(pc.currentLocalDescription).toBeNull();
+    expect(pc.pendingRemoteDescription).toBeNull();
+    expect(pc.canTrickleIceCandidates).toBeNull();
+    expect(pc.getTransceivers()).toEqual([]);
+  });
+
+  test('invalid configuration is rejected at construction', () => {
+    expect(() => new GstPeerConnection({ bundlePolicy: 'bogus' })).toThrow(TypeError);
+    expect(() => new GstPeerConnection({ iceServers: [{ urls: 'http://example.org' }] })).toThrow(expect.objectContaining({ name: 'SyntaxError' }));
+    expect(() => new GstPeerConnection({ iceServers: [{ urls: 'turn:127.0.0.1:3478' }] })).toThrow(expect.objectContaining({ name: 'InvalidAccessError' }));
+  });
+});
+
+describe('event sequences', () => {
+  test('offerer and answerer see the spec order of events', async () => {
+    const a = peer();
+    const b = peer();
+    const ea = record(a);
+    const eb = record(b);
+    a.addTrack(tone.track);
+    await once(a, 'negotiationneeded');
+    await connect(a, b);
+    await new Promise((r) => setTimeout(r, 200));
+
+    expect(ea[0]).toBe('negotiationneeded');
+    const sigA = ea.filter((e) => e.startsWith('signalingstatechange'));
+    expect(sigA).toEqual(['signalingstatechange:have-local-offer', 'signalingstatechange:stable']);
+    const sigB = eb.filter((e) => e.startsWith('signalingstatechange'));
+    expect(sigB).toEqual(['signalingstatechange:have-remote-offer', 'signalingstatechange:stable']);
+    for (const ev of [ea, eb]) {
+      const gathering = ev.filter((e) => e.startsWith('icegatheringstatechange'));
+      expect(gathering).toEqual(['icegatheringstatechange:gathering', 'icegatheringstatechange:complete']);
+      // The null candidate comes last, after gathering completed.
+      const nullIdx = ev.indexOf('icecandidate:null');
+      expect(nullIdx).toBeGreaterThan(ev.indexOf('icegatheringstatechange:complete'));
+      expect(ev.indexOf('icecandidate')).toBeLessThan(nullIdx);
+      expect(ev.filter((e) => e.startsWith('connectionstatechange'))).toEqual(['connectionstatechange:connecting', 'connectionstatechange:connected']);
+      const ice = ev.filter((e) => e.startsWith('iceconnectionstatechange'));
+      expect(ice[0]).toBe('iceconnectionstatechange:checking');
+      expect(ice).toContain('iceconnectionstatechange:connected');
+    }
+    // The answerer's track event fires during setRemoteDescription, before it is stable again.
+    expect(eb.indexOf('track')).toBeGreaterThan(eb.indexOf('signalingstatechange:have-remote-offer'));
+    expect(eb.indexOf('track')).toBeLessThan(eb.indexOf('signalingstatechange:stable'));
+    expect(a.currentLocalDescription.type).toBe('offer');
+    expect(a.currentRemoteDescription.type).toBe('answer');
+    expect(a.pendingLocalDescription).toBeNull();
+    expect(b.currentRemoteDescription.type).toBe('offer');
+    expect(a.canTrickleIceCandidates).toBe(true);
+  });
+
+  test('pending descriptions during negotiation and the implicit setLocalDescription', async () => {
+    const a = peer();
+    const b = peer();
+    a.addTransceiver('audio', { direction: 'sendrecv' });
+    await a.setLocalDescription();
+    expect(a.signalingState).toBe('have-local-offer');
+    expect(a.pendingLocalDescription.type).toBe('offer');
+    expect(a.currentLocalDescription).toBeNull();
+    await b.setRemoteDescription(a.localDescription);
+    expect(b.pendingRemoteDescription.type).toBe('offer');
+    expect(b.getTransceivers()).toHaveLength(1);
+    expect(b.getTransceivers()[0].mid).toBeTruthy();
+    await b.setLocalDescription();
+    expect(b.localDescription.type).toBe('answer');
+    expect(b.signalingState).toBe('stable');
+    await a.setRemoteDescription(b.localDescription);
+    expect(a.signalingState).toBe('stable');
+    // b has nothing to send, so it answers recvonly: seen from a, the negotiated direction is sendonly.
+    expect(a.getTransceivers()[0].currentDirection).toBe('sendonly');
+    expect(b.getTransceivers()[0].currentDirection).toBe('recvonly');
+  });
+});
+
+describe('wrong-state calls reject like browsers', () => {
+  test('createAnswer in stable', async () => {
+    await expectReject(peer().createAnswer(), 'InvalidStateError');
+  });
+
+  test('setRemoteDescription(answer) in stable', async () => {
+    const a = peer();
+    a.addTransceiver('audio');
+    const offer = await a.createOffer();
+    await expectReject(peer().setRemoteDescription({ type: 'answer', sdp: offer.sdp }), 'InvalidStateError');
+  });
+
+  test('setLocalDescription(answer) in stable and createOffer in have-remote-offer', async () => {
+    const a = peer();
+    const b = peer();
+    a.addTransceiver('audio');
+    const offer = await a.createOffer();
+    await expectReject(b.setLocalDescription({ type: 'answer', sdp: offer.sdp }), 'InvalidStateError');
+    await b.setRemoteDescription(offer);
+    await expectReject(b.createOffer(), 'InvalidStateError');
+    await expectReject(b.setRemoteDescription({ type: 'answer', sdp: offer.sdp }), 'InvalidStateError');
+    expect(b.signalingState).toBe('have-remote-offer');
+  });
+
+  test('addIceCandidate before a remote description', async () => {
+    await expectReject(peer().addIceCandidate({ candidate: 'candidate:1 1 udp 1 127.0.0.1 5000 typ host', sdpMid: '0' }), 'InvalidStateError');
+  });
+
+  test('an invalid type is a TypeError', async () => {
+    await expectReject(peer().setRemoteDescription({ type: 'bogus', sdp: '' }), 'TypeError');
+  });
+
+  test('everything after close() is InvalidStateError', async () => {
+    const pc = peer();
+    pc.addTransceiver('audio');
+    const offer = await pc.createOffer();
+    pc.close();
+    pc.close(); // idempotent
+    expect(pc.signalingState).toBe('closed');
+    expect(pc.connectionState).toBe('closed');
+    expect(pc.iceConnectionState).toBe('closed');
+    await expectReject(pc.createOffer(), 'InvalidStateError');
+    await expectReject(pc.createAnswer(), 'InvalidStateError');
+    await expectReject(pc.setLocalDescription(offer), 'InvalidStateError');
+    await expectReject(pc.setRemoteDescription(offer), 'InvalidStateError');
+    await expectReject(pc.addIceCandidate({ candidate: '', sdpMid: '0' }), 'InvalidStateError');
+    expect(() => pc.addTrack(tone.track)).toThrow(expect.objectContaining({ name: 'InvalidStateError' }));
+    expect(() => pc.addTransceiver('audio')).toThrow(expect.objectContaining({ name: 'InvalidStateError' }));
+    expect(() => pc.restartIce()).not.toThrow();
+  });
+
+  test('close() mid-negotiation rejects what is queued and fires no state events', async () => {
+    const a = peer();
+    const b = peer();
+    a.addTrack(tone.track);
+    const events = record(a);
+    await a.setLocalDescription(await a.createOffer());
+    await b.setRemoteDescription(a.localDescription);
+    const answer = b.createAnswer();
+    const pending = a.createOffer();
+    b.close();
+    a.close();
+    await expect(answer).rejects.toMatchObject({ name: 'InvalidStateError' });
+    await expect(pending).rejects.toMatchObject({ name: 'InvalidStateError' });
+    const before = events.length;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(events.slice(before)).toEqual([]);
+    expect(a.signalingState).toBe('closed');
+  });
+});
+
+describe('negotiationneeded', () => {
+  test('fires once for addTrack, again for a direction change the last answer does not cover', async () => {
+    const a = peer();
+    const b = peer();
+    let count = 0;
+    a.onnegotiationneeded = () => count++;
+    a.addTrack(tone.track);
+    a.addTransceiver('audio');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(count).toBe(1);
+    await negotiate(a, b);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(count).toBe(1);
+    a.getTransceivers()[0].direction = 'inactive';
+    await once(a, 'negotiationneeded');
+    expect(count).toBe(2);
+  });
+});
+
+describe('RTCSessionDescription', () => {
+  test('round-trips through toJSON', () => {
+    const d = new RTCSessionDescription({ type: 'offer', sdp: 'v=0\r\n' });
+    expect(d.toJSON()).toEqual({ type: 'offer', sdp: 'v=0\r\n' });
+  });
+});
+
+test('complete SDP mode: gathering completes and carries end-of-candidates', async () => {
+  const pc = peer();
+  pc.addTransceiver('audio');
+  await pc.setLocalDescription();
+  await waitGatheringComplete(pc);
+  expect(pc.localDescription.sdp).toMatch(/a=end-of-candidates/);
+});

@@ -1,0 +1,22 @@
+// ESM entry point: the implementation is the CommonJS build in dist/.
+import cjs from '../dist/index.js'
+
+export const {
+  GstPeerConnection,
+  RTCPeerConnection,
+  RTCSessionDescription,
+  RTCIceCandidate,
+  MediaStream,
+  MediaStreamTrack,
+  MediaStreamTrackEvent,
+  RTCRtpSender,
+  RTCRtpReceiver,
+  RTCRtpTransceiver,
+  RTCPeerConnectionIceEvent,
+  RTCTrackEvent,
+  ToneSource,
+  nonstandard,
+  installGlobals,
+} = cjs
+
+export default cjs

@@ -1,0 +1,19 @@
+/*
+ * What senders and transceivers need from their RTCPeerConnection, without
+ * depending on its class (and without exposing its internals publicly).
+ */
+
+import type { NativePeerConnection } from './native'
+
+export interface ConnectionHost {
+  /** [[IsClosed]] */
+  readonly closed: boolean
+  readonly native: NativePeerConnection
+  /** webrtc-pc §4.4.1.2 "chain an operation". */
+  chain<T>(operation: () => Promise<T>): Promise<T>
+  /**
+   * A script-visible change that can require negotiation (webrtc-pc §4.7.3
+   * "update the negotiation-needed flag"); also invalidates the last created offer/answer.
+   */
+  localStateChanged(): void
+}

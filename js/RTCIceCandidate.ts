@@ -1,0 +1,137 @@
+/* webrtc-pc §4.8.2 RTCIceCandidate */
+
+import type {
+  RTCIceCandidateInit,
+  RTCIceCandidateType,
+  RTCIceComponent,
+  RTCIceProtocol,
+  RTCIceTcpCandidateType,
+} from './webrtcTypes'
+
+interface ParsedCandidate {
+  foundation: string
+  component: RTCIceComponent | null
+  priority: number
+  address: string
+  protocol: RTCIceProtocol | null
+  port: number
+  type: RTCIceCandidateType | null
+  tcpType: RTCIceTcpCandidateType | null
+  relatedAddress: string | null
+  relatedPort: number | null
+  ufrag: string | null
+}
+
+const CANDIDATE_TYPES: ReadonlySet<string> = new Set(['host', 'srflx', 'prflx', 'relay'])
+const TCP_TYPES: ReadonlySet<string> = new Set(['active', 'passive', 'so'])
+
+/**
+ * candidate-attribute grammar of RFC 8839 §5.1:
+ * candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type> [raddr <a>] [rport <p>] *(<ext> <value>)
+ * Returns null when the string does not parse; the attributes are then null (webrtc-pc §4.8.2 constructor).
+ */
+function parseCandidate(candidate: string): ParsedCandidate | null {
+  const text = candidate.startsWith('a=') ? candidate.slice(2) : candidate
+  if (!text.startsWith('candidate:')) return null
+  const f = text.slice('candidate:'.length).trim().split(/\s+/)
+  if (f.length < 8 || f[6] !== 'typ') return null
+  const [foundation, componentId, transport, priority, address, port, , type] = f as [string, string, string, string, string, string, string, string]
+  const portNum = Number.parseInt(port, 10)
+  const priorityNum = Number.parseInt(priority, 10)
+  if (!Number.isFinite(portNum) || !Number.isFinite(priorityNum)) return null
+  const out: ParsedCandidate = {
+    foundation,
+    component: componentId === '1' ? 'rtp' : componentId === '2' ? 'rtcp' : null,
+    priority: priorityNum,
+    address,
+    protocol: transport.toLowerCase() === 'udp' ? 'udp' : transport.toLowerCase() === 'tcp' ? 'tcp' : null,
+    port: portNum,
+    type: CANDIDATE_TYPES.has(type) ? (type as RTCIceCandidateType) : null,
+    tcpType: null,
+    relatedAddress: null,
+    relatedPort: null,
+    ufrag: null,
+  }
+  for (let i = 8; i + 1 < f.length; i += 2) {
+    const name = f[i] as string
+    const value = f[i + 1] as string
+    if (name === 'raddr') out.relatedAddress = value
+    else if (name === 'rport') out.relatedPort = Number.parseInt(value, 10)
+    else if (name === 'tcptype' && TCP_TYPES.has(value)) out.tcpType = value as RTCIceTcpCandidateType
+    else if (name === 'ufrag') out.ufrag = value
+  }
+  return out
+}
+
+export class RTCIceCandidate {
+  readonly #candidate: string
+  readonly #sdpMid: string | null
+  readonly #sdpMLineIndex: number | null
+  readonly #usernameFragment: string | null
+  readonly #parsed: ParsedCandidate | null
+
+  constructor(candidateInitDict: RTCIceCandidateInit = {}) {
+    const init = candidateInitDict ?? {}
+    const sdpMid = init.sdpMid ?? null
+    const sdpMLineIndex = init.sdpMLineIndex ?? null
+    // webrtc-pc §4.8.2: a candidate must be attributable to an m-section.
+    if (sdpMid === null && sdpMLineIndex === null) throw new TypeError('sdpMid and sdpMLineIndex are both null')
+    this.#candidate = init.candidate === undefined ? '' : String(init.candidate)
+    this.#sdpMid = sdpMid === null ? null : String(sdpMid)
+    this.#sdpMLineIndex = sdpMLineIndex === null ? null : Number(sdpMLineIndex)
+    this.#parsed = this.#candidate === '' ? null : parseCandidate(this.#candidate)
+    this.#usernameFragment = init.usernameFragment ?? this.#parsed?.ufrag ?? null
+  }
+
+  get candidate(): string {
+    return this.#candidate
+  }
+  get sdpMid(): string | null {
+    return this.#sdpMid
+  }
+  get sdpMLineIndex(): number | null {
+    return this.#sdpMLineIndex
+  }
+  get usernameFragment(): string | null {
+    return this.#usernameFragment
+  }
+  get foundation(): string | null {
+    return this.#parsed?.foundation ?? null
+  }
+  get component(): RTCIceComponent | null {
+    return this.#parsed?.component ?? null
+  }
+  get priority(): number | null {
+    return this.#parsed?.priority ?? null
+  }
+  get address(): string | null {
+    return this.#parsed?.address ?? null
+  }
+  get protocol(): RTCIceProtocol | null {
+    return this.#parsed?.protocol ?? null
+  }
+  get port(): number | null {
+    return this.#parsed?.port ?? null
+  }
+  get type(): RTCIceCandidateType | null {
+    return this.#parsed?.type ?? null
+  }
+  get tcpType(): RTCIceTcpCandidateType | null {
+    return this.#parsed?.tcpType ?? null
+  }
+  get relatedAddress(): string | null {
+    return this.#parsed?.relatedAddress ?? null
+  }
+  get relatedPort(): number | null {
+    return this.#parsed?.relatedPort ?? null
+  }
+
+  toJSON(): RTCIceCandidateInit {
+    return {
+      candidate: this.#candidate,
+      sdpMid: this.#sdpMid,
+      sdpMLineIndex: this.#sdpMLineIndex,
+      usernameFragment: this.#usernameFragment,
+    }
+  }
+}

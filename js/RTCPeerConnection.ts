@@ -1,0 +1,946 @@
+/* webrtc-pc §4.4 RTCPeerConnection over the native webrtcbin connection (docs/native-contract.md). */
+
+import { randomUUID } from 'node:crypto'
+import {
+  normalizeConfiguration,
+  toNativeConfig,
+  toRTCConfiguration,
+  type NormalizedConfiguration,
+} from './configuration'
+import type { ConnectionHost } from './ConnectionHost'
+import { hasRecv, hasSend, withoutSend, withSend } from './direction'
+import {
+  callNative,
+  invalidAccess,
+  invalidModification,
+  invalidState,
+  notSupported,
+  operationError,
+} from './errors'
+import { getEventHandler, setEventHandler, type EventHandler } from './eventHandlers'
+import { acquireKeepAlive, type KeepAlive } from './keepalive'
+import { addTrackByUserAgent, createRemoteStream, MediaStream, removeTrackByUserAgent } from './MediaStream'
+import { endTrack, MediaStreamTrack, nativeTrackOf, setTrackMuted } from './MediaStreamTrack'
+import {
+  NativePeerConnection,
+  type NativeDescription,
+  type NativeEvent,
+  type NativeTransceiver,
+} from './native'
+import { NativeRequests } from './NativeRequests'
+import { isNegotiationNeeded, type CurrentDescription } from './negotiationNeeded'
+import { OperationsChain } from './OperationsChain'
+import { RTCIceCandidate } from './RTCIceCandidate'
+import { RTCPeerConnectionIceEvent } from './RTCPeerConnectionIceEvent'
+import { RTCRtpReceiver } from './RTCRtpReceiver'
+import { RTCRtpSender } from './RTCRtpSender'
+import { RTCRtpTransceiver } from './RTCRtpTransceiver'
+import { RTCSessionDescription } from './RTCSessionDescription'
+import { RTCTrackEvent, type RTCTrackEventInit } from './RTCTrackEvent'
+import { iceUfragsOf, parseSdp, type ParsedSdp, type SdpMediaSection } from './sdp'
+import { isMediaDirection, type TransceiverState } from './TransceiverState'
+import {
+  ICE_CONNECTION_STATES,
+  ICE_GATHERING_STATES,
+  PEER_CONNECTION_STATES,
+  SDP_TYPES,
+  SIGNALING_STATES,
+  TRANSCEIVER_DIRECTIONS,
+  asEnum,
+  toEnum,
+  type RTCAnswerOptions,
+  type RTCConfiguration,
+  type RTCIceCandidateInit,
+  type RTCIceConnectionState,
+  type RTCIceGatheringState,
+  type RTCLocalSessionDescriptionInit,
+  type RTCOfferOptions,
+  type RTCPeerConnectionState,
+  type RTCRtpTransceiverDirection,
+  type RTCRtpTransceiverInit,
+  type RTCSdpType,
+  type RTCSessionDescriptionInit,
+  type RTCSignalingState,
+} from './webrtcTypes'
+
+interface TransceiverEntry {
+  state: TransceiverState
+  transceiver: RTCRtpTransceiver
+}
+
+interface CreatedDescription {
+  sdp: string
+  /** Value of the local-state generation when it was created: a later change makes it outdated. */
+  generation: number
+}
+
+type DescriptionGetter =
+  | 'localDescription'
+  | 'currentLocalDescription'
+  | 'pendingLocalDescription'
+  | 'remoteDescription'
+  | 'currentRemoteDescription'
+  | 'pendingRemoteDescription'
+
+type DescriptionSnapshot = Record<DescriptionGetter, NativeDescription | null>
+
+const DESCRIPTION_GETTERS: readonly DescriptionGetter[] = [
+  'localDescription',
+  'currentLocalDescription',
+  'pendingLocalDescription',
+  'remoteDescription',
+  'currentRemoteDescription',
+  'pendingRemoteDescription',
+]
+
+/** Signaling states in which an implicit setLocalDescription() makes an offer (webrtc-pc §4.4.3.2 setLocalDescription step "type"). */
+const IMPLICIT_OFFER_STATES: ReadonlySet<RTCSignalingState> = new Set(['stable', 'have-local-offer', 'have-remote-pranswer'])
+
+/** Where a local offer / answer may be applied (RFC 9429 §5.5–5.6 state machine). */
+const LOCAL_OFFER_STATES: ReadonlySet<RTCSignalingState> = new Set(['stable', 'have-local-offer'])
+const LOCAL_ANSWER_STATES: ReadonlySet<RTCSignalingState> = new Set(['have-remote-offer', 'have-local-pranswer'])
+
+/** Rolling back is invalid in these states (webrtc-pc §4.4.1.5 "set the RTCSessionDescription"). */
+const NO_ROLLBACK_STATES: ReadonlySet<RTCSignalingState> = new Set(['stable', 'have-local-pranswer', 'have-remote-pranswer'])
+
+const CLOSED_MESSAGE = 'The RTCPeerConnection is closed'
+
+function sameSdp(a: string, b: string): boolean {
+  // Tolerate line-ending normalization by signaling layers (SIP uses CRLF).
+  return a.replace(/\r\n/g, '\n') === b.replace(/\r\n/g, '\n')
+}
+
+export class GstPeerConnection extends EventTarget {
+  readonly #native: NativePeerConnection
+  #configuration: NormalizedConfiguration
+  readonly #host: ConnectionHost
+  readonly #chain: OperationsChain
+  readonly #requests = new NativeRequests()
+  readonly #keepAlive: KeepAlive
+
+  #closed = false
+  #signalingState: RTCSignalingState = 'stable'
+  #iceGatheringState: RTCIceGatheringState = 'new'
+  #iceConnectionState: RTCIceConnectionState = 'new'
+  #connectionState: RTCPeerConnectionState = 'new'
+  #canTrickleIceCandidates: boolean | null = null
+  /** Descriptions as they were at close(), since the native side is gone afterwards. */
+  #closedDescriptions: DescriptionSnapshot | null = null
+
+  /** In creation order, as getTransceivers() must return them. */
+  #entries: TransceiverEntry[] = []
+  readonly #entriesById = new Map<number, TransceiverEntry>()
+  readonly #remoteStreams = new Map<string, MediaStream>()
+
+  // webrtc-pc §4.4.1 internal slots.
+  #negotiationNeeded = false
+  #updateNegotiationNeededFlagOnEmptyChain = false
+  #localIceCredentialsToReplace = new Set<string>()
+  #lastCreatedOffer: CreatedDescription | null = null
+  #lastCreatedAnswer: CreatedDescription | null = null
+  /** Bumped on every change that makes a previously created offer/answer outdated. */
+  #generation = 0
+
+  constructor(configuration?: RTCConfiguration) {
+    super()
+    this.#configuration = normalizeConfiguration(configuration)
+    const self = this
+    this.#host = {
+      get closed(): boolean {
+        return self.#closed
+      },
+      get native(): NativePeerConnection {
+        return self.#native
+      },
+      chain: <T>(operation: () => Promise<T>): Promise<T> => this.#chain.run(operation),
+      localStateChanged: (): void => this.#localStateChanged(),
+    }
+    this.#chain = new OperationsChain(
+      () => this.#closed,
+      () => this.#onChainEmpty(),
+    )
+    const nativeConfig = toNativeConfig(this.#configuration)
+    this.#native = callNative(() => new NativePeerConnection(nativeConfig, (ev) => this.#onNative(ev)))
+    this.#keepAlive = acquireKeepAlive()
+  }
+
+  // ---------------------------------------------------------------- offer/answer
+
+  /** webrtc-pc §4.4.3.2 createOffer(), with the legacy offerToReceiveAudio of §11.2. */
+  createOffer(options: RTCOfferOptions = {}): Promise<RTCSessionDescriptionInit> {
+    if (!this.#closed) {
+      try {
+        this.#applyLegacyOfferOptions(options ?? {})
+      } catch (err) {
+        return Promise.reject(err)
+      }
+    }
+    return this.#chain.run(() => this.#createOffer(options ?? {}))
+  }
+
+  /** webrtc-pc §4.4.3.2 createAnswer() */
+  createAnswer(_options: RTCAnswerOptions = {}): Promise<RTCSessionDescriptionInit> {
+    return this.#chain.run(() => this.#createAnswer())
+  }
+
+  /** webrtc-pc §4.4.3.2 setLocalDescription(), including the parameterless (implicit) form. */
+  setLocalDescription(description?: RTCLocalSessionDescriptionInit | null): Promise<void> {
+    let requestedType: RTCSdpType | undefined
+    let sdp: string
+    try {
+      requestedType = description?.type === undefined ? undefined : toEnum(SDP_TYPES, description.type, 'RTCSdpType')
+      sdp = description?.sdp == null ? '' : String(description.sdp)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return this.#chain.run(async () => {
+      const type: RTCSdpType = requestedType ?? (IMPLICIT_OFFER_STATES.has(this.#signalingState) ? 'offer' : 'answer')
+      if (type === 'rollback') return this.#setDescription('local', 'rollback', '')
+      // The state check of "set the RTCSessionDescription" runs before the [[LastCreated*]]
+      // comparison so that a wrong-state call reports InvalidStateError, as browsers do.
+      if (!(type === 'offer' ? LOCAL_OFFER_STATES : LOCAL_ANSWER_STATES).has(this.#signalingState)) {
+        throw invalidState(`Cannot set a local ${type} in signaling state '${this.#signalingState}'`)
+      }
+      if (type === 'offer') {
+        const last = this.#lastCreatedOffer
+        if (sdp !== '' && (last === null || !sameSdp(sdp, last.sdp))) {
+          throw invalidModification('The SDP does not match the last created offer')
+        }
+        if (sdp === '') sdp = last !== null && last.generation === this.#generation ? last.sdp : (await this.#createOffer({})).sdp ?? ''
+      } else {
+        const last = this.#lastCreatedAnswer
+        if (sdp !== '' && (last === null || !sameSdp(sdp, last.sdp))) {
+          throw invalidModification('The SDP does not match the last created answer')
+        }
+        if (sdp === '') sdp = last !== null && last.generation === this.#generation ? last.sdp : (await this.#createAnswer()).sdp ?? ''
+      }
+      return this.#setDescription('local', type, sdp)
+    })
+  }
+
+  /** webrtc-pc §4.4.3.2 setRemoteDescription(), including the implicit rollback of perfect negotiation. */
+  setRemoteDescription(description: RTCSessionDescriptionInit): Promise<void> {
+    let type: RTCSdpType
+    let sdp: string
+    try {
+      if (typeof description !== 'object' || description === null || description.type === undefined) {
+        throw new TypeError('setRemoteDescription requires an RTCSessionDescriptionInit with a type')
+      }
+      type = toEnum(SDP_TYPES, description.type, 'RTCSdpType')
+      sdp = description.sdp == null ? '' : String(description.sdp)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return this.#chain.run(async () => {
+      // An offer is invalid in have-local-offer: roll our offer back first (glare).
+      if (type === 'offer' && this.#signalingState === 'have-local-offer') {
+        await this.#setDescription('local', 'rollback', '')
+      }
+      return this.#setDescription('remote', type, type === 'rollback' ? '' : sdp)
+    })
+  }
+
+  /** webrtc-pc §4.4.3.2 addIceCandidate(); no argument, null or an empty candidate means end-of-candidates. */
+  addIceCandidate(candidate?: RTCIceCandidateInit | RTCIceCandidate | null): Promise<void> {
+    const text = candidate?.candidate == null ? '' : String(candidate.candidate)
+    const sdpMid = candidate?.sdpMid ?? null
+    const sdpMLineIndex = candidate?.sdpMLineIndex ?? null
+    if (text !== '' && sdpMid === null && sdpMLineIndex === null) {
+      return Promise.reject(new TypeError('sdpMid and sdpMLineIndex are both null'))
+    }
+    return this.#chain.run(async () => {
+      const remote = this.#remoteDescriptionOrNull()
+      if (remote === null) throw invalidState('No remote description')
+      if (text === '' && sdpMid === null && sdpMLineIndex === null) {
+        // End-of-candidates for every media description; the native call needs an m-line per call.
+        const count = parseSdp(remote.sdp).media.length
+        for (let index = 0; index < count; index++) {
+          await this.#requests.start(
+            (id) => this.#native.addIceCandidate(id, '', null, index),
+            () => undefined,
+          )
+        }
+        return
+      }
+      await this.#requests.start(
+        (id) => this.#native.addIceCandidate(id, text, sdpMid, sdpMLineIndex),
+        () => undefined,
+      )
+    })
+  }
+
+  // ---------------------------------------------------------------- media
+
+  /** webrtc-pc §5.1 addTrack() */
+  addTrack(track: MediaStreamTrack, ...streams: MediaStream[]): RTCRtpSender {
+    if (!(track instanceof MediaStreamTrack)) throw new TypeError('addTrack expects a MediaStreamTrack')
+    for (const s of streams) if (!(s instanceof MediaStream)) throw new TypeError('addTrack expects MediaStream arguments')
+    this.#assertOpen()
+    const nativeTrack = nativeTrackOf(track)
+    if (track.kind !== 'audio') throw notSupported(`${track.kind} tracks are not supported`)
+    if (this.getSenders().some((s) => s.track === track)) throw invalidAccess('The track already has a sender')
+    const streamIds = [...new Set(streams.map((s) => s.id))]
+
+    // Reuse a transceiver that was never used to send (webrtc-pc §5.1 addTrack step "reuse").
+    const reusable = this.#entries.find(
+      ({ state: s }) => !s.stopping && s.kind === track.kind && s.senderTrack === null && !s.everSent,
+    )
+    let entry: TransceiverEntry
+    if (reusable) {
+      entry = reusable
+      const s = entry.state
+      const direction = isMediaDirection(s.direction) ? withSend(s.direction) : 'sendrecv'
+      callNative(() => {
+        this.#native.setSenderTrack(s.id, nativeTrack)
+        if (direction !== s.direction) this.#native.setDirection(s.id, direction)
+      })
+      s.direction = direction
+    } else {
+      const id = callNative(() => this.#native.addTransceiver(track.kind, 'sendrecv'))
+      entry = this.#createEntry(id, track.kind, 'sendrecv')
+      callNative(() => this.#native.setSenderTrack(id, nativeTrack))
+    }
+    entry.state.senderTrack = track
+    entry.state.senderStreamIds = streamIds
+    this.#localStateChanged()
+    return entry.transceiver.sender
+  }
+
+  /** webrtc-pc §5.1 removeTrack() */
+  removeTrack(sender: RTCRtpSender): void {
+    if (!(sender instanceof RTCRtpSender)) throw new TypeError('removeTrack expects an RTCRtpSender')
+    this.#assertOpen()
+    const entry = this.#entries.find((e) => e.transceiver.sender === sender)
+    if (!entry) throw invalidAccess('The sender does not belong to this RTCPeerConnection')
+    const s = entry.state
+    if (s.stopped || s.senderTrack === null) return
+    const direction = isMediaDirection(s.direction) ? withoutSend(s.direction) : s.direction
+    callNative(() => {
+      this.#native.setSenderTrack(s.id, null)
+      if (direction !== s.direction) this.#native.setDirection(s.id, direction)
+    })
+    s.senderTrack = null
+    s.direction = direction
+    this.#localStateChanged()
+  }
+
+  /** webrtc-pc §5.1 addTransceiver(); audio only. */
+  addTransceiver(trackOrKind: MediaStreamTrack | string, init: RTCRtpTransceiverInit = {}): RTCRtpTransceiver {
+    const options = init ?? {}
+    const direction = options.direction === undefined ? 'sendrecv' : toEnum(TRANSCEIVER_DIRECTIONS, options.direction, 'RTCRtpTransceiverDirection')
+    if (direction === 'stopped') throw new TypeError("A transceiver cannot be created with direction 'stopped'")
+    const streams = options.streams ?? []
+    for (const s of streams) if (!(s instanceof MediaStream)) throw new TypeError('init.streams must contain MediaStream objects')
+
+    let track: MediaStreamTrack | null = null
+    let kind: string
+    if (typeof trackOrKind === 'string') {
+      if (trackOrKind !== 'audio' && trackOrKind !== 'video') throw new TypeError(`Invalid media kind '${trackOrKind}'`)
+      kind = trackOrKind
+    } else if (trackOrKind instanceof MediaStreamTrack) {
+      track = trackOrKind
+      kind = track.kind
+    } else {
+      throw new TypeError('addTransceiver expects a MediaStreamTrack or a kind')
+    }
+    this.#assertOpen()
+    if (kind !== 'audio') throw notSupported(`${kind} transceivers are not supported`)
+    const nativeTrack = track === null ? null : nativeTrackOf(track)
+
+    const id = callNative(() => this.#native.addTransceiver(kind, direction))
+    const entry = this.#createEntry(id, kind, direction)
+    if (track !== null) {
+      callNative(() => this.#native.setSenderTrack(id, nativeTrack))
+      entry.state.senderTrack = track
+    }
+    entry.state.senderStreamIds = [...new Set(streams.map((s) => s.id))]
+    this.#localStateChanged()
+    return entry.transceiver
+  }
+
+  /** webrtc-pc §4.4.4 CollectSenders: senders of transceivers that are not [[Stopped]]. */
+  getSenders(): RTCRtpSender[] {
+    return this.#entries.filter((e) => !e.state.stopped).map((e) => e.transceiver.sender)
+  }
+
+  getReceivers(): RTCRtpReceiver[] {
+    return this.#entries.filter((e) => !e.state.stopped).map((e) => e.transceiver.receiver)
+  }
+
+  getTransceivers(): RTCRtpTransceiver[] {
+    return this.#entries.map((e) => e.transceiver)
+  }
+
+  // ---------------------------------------------------------------- misc methods
+
+  /** webrtc-pc §4.4.3.2 restartIce(): the next offer gets new ICE credentials. */
+  restartIce(): void {
+    if (this.#closed) return
+    const current = callNative(() => this.#native.currentLocalDescription())
+    if (current !== null) {
+      for (const ufrag of iceUfragsOf(parseSdp(current.sdp))) this.#localIceCredentialsToReplace.add(ufrag)
+    }
+    this.#localStateChanged()
+  }
+
+  getStats(): Promise<Map<string, unknown>> {
+    return Promise.resolve(new Map())
+  }
+
+  getConfiguration(): RTCConfiguration {
+    return toRTCConfiguration(this.#configuration)
+  }
+
+  /**
+   * webrtc-pc §4.4.1.1 setConfiguration(). The native connection cannot be
+   * reconfigured, so only a configuration equivalent to the current one is
+   * accepted.
+   */
+  setConfiguration(configuration: RTCConfiguration = {}): void {
+    this.#assertOpen()
+    const next = normalizeConfiguration(configuration)
+    const current = this.#configuration
+    if (next.bundlePolicy !== current.bundlePolicy || next.rtcpMuxPolicy !== current.rtcpMuxPolicy) {
+      throw invalidModification('bundlePolicy and rtcpMuxPolicy cannot be changed')
+    }
+    if (JSON.stringify(toNativeConfig(next)) !== JSON.stringify(toNativeConfig(current))) {
+      throw notSupported('Changing the configuration of an existing connection is not supported')
+    }
+    this.#configuration = next
+  }
+
+  /** webrtc-pc §4.4.1.6 close(): no state change events are fired. */
+  close(): void {
+    if (this.#closed) return
+    const snapshot = {} as DescriptionSnapshot
+    for (const getter of DESCRIPTION_GETTERS) {
+      try {
+        snapshot[getter] = this.#native[getter]()
+      } catch {
+        snapshot[getter] = null
+      }
+    }
+    this.#closedDescriptions = snapshot
+    this.#closed = true
+    this.#signalingState = 'closed'
+    // "stop the RTCRtpTransceiver" with disappear = true: tracks end silently.
+    for (const { state } of this.#entries) {
+      state.stopping = true
+      state.stopped = true
+      state.direction = 'stopped'
+      state.currentDirection = 'stopped'
+      endTrack(state.receiverTrack, false)
+    }
+    this.#iceConnectionState = 'closed'
+    this.#connectionState = 'closed'
+    try {
+      this.#native.close()
+    } finally {
+      this.#requests.rejectAll(() => invalidState(CLOSED_MESSAGE))
+      this.#keepAlive.release()
+    }
+  }
+
+  // ---------------------------------------------------------------- attributes
+
+  get localDescription(): RTCSessionDescription | null {
+    return this.#description('localDescription')
+  }
+  get currentLocalDescription(): RTCSessionDescription | null {
+    return this.#description('currentLocalDescription')
+  }
+  get pendingLocalDescription(): RTCSessionDescription | null {
+    return this.#description('pendingLocalDescription')
+  }
+  get remoteDescription(): RTCSessionDescription | null {
+    return this.#description('remoteDescription')
+  }
+  get currentRemoteDescription(): RTCSessionDescription | null {
+    return this.#description('currentRemoteDescription')
+  }
+  get pendingRemoteDescription(): RTCSessionDescription | null {
+    return this.#description('pendingRemoteDescription')
+  }
+  get signalingState(): RTCSignalingState {
+    return this.#signalingState
+  }
+  get iceGatheringState(): RTCIceGatheringState {
+    return this.#iceGatheringState
+  }
+  get iceConnectionState(): RTCIceConnectionState {
+    return this.#iceConnectionState
+  }
+  get connectionState(): RTCPeerConnectionState {
+    return this.#connectionState
+  }
+  get canTrickleIceCandidates(): boolean | null {
+    return this.#canTrickleIceCandidates
+  }
+  /** No data channels. */
+  get sctp(): null {
+    return null
+  }
+
+  // ---------------------------------------------------------------- event handler attributes
+
+  get onicecandidate(): EventHandler<RTCPeerConnectionIceEvent> {
+    return getEventHandler(this, 'icecandidate')
+  }
+  set onicecandidate(h: EventHandler<RTCPeerConnectionIceEvent>) {
+    setEventHandler(this, 'icecandidate', h)
+  }
+  get onicecandidateerror(): EventHandler {
+    return getEventHandler(this, 'icecandidateerror')
+  }
+  set onicecandidateerror(h: EventHandler) {
+    setEventHandler(this, 'icecandidateerror', h)
+  }
+  get onicegatheringstatechange(): EventHandler {
+    return getEventHandler(this, 'icegatheringstatechange')
+  }
+  set onicegatheringstatechange(h: EventHandler) {
+    setEventHandler(this, 'icegatheringstatechange', h)
+  }
+  get oniceconnectionstatechange(): EventHandler {
+    return getEventHandler(this, 'iceconnectionstatechange')
+  }
+  set oniceconnectionstatechange(h: EventHandler) {
+    setEventHandler(this, 'iceconnectionstatechange', h)
+  }
+  get onconnectionstatechange(): EventHandler {
+    return getEventHandler(this, 'connectionstatechange')
+  }
+  set onconnectionstatechange(h: EventHandler) {
+    setEventHandler(this, 'connectionstatechange', h)
+  }
+  get onsignalingstatechange(): EventHandler {
+    return getEventHandler(this, 'signalingstatechange')
+  }
+  set onsignalingstatechange(h: EventHandler) {
+    setEventHandler(this, 'signalingstatechange', h)
+  }
+  get onnegotiationneeded(): EventHandler {
+    return getEventHandler(this, 'negotiationneeded')
+  }
+  set onnegotiationneeded(h: EventHandler) {
+    setEventHandler(this, 'negotiationneeded', h)
+  }
+  get ontrack(): EventHandler<RTCTrackEvent> {
+    return getEventHandler(this, 'track')
+  }
+  set ontrack(h: EventHandler<RTCTrackEvent>) {
+    setEventHandler(this, 'track', h)
+  }
+  get ondatachannel(): EventHandler {
+    return getEventHandler(this, 'datachannel')
+  }
+  set ondatachannel(h: EventHandler) {
+    setEventHandler(this, 'datachannel', h)
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  #assertOpen(): void {
+    if (this.#closed) throw invalidState(CLOSED_MESSAGE)
+  }
+
+  #description(getter: DescriptionGetter): RTCSessionDescription | null {
+    const d = this.#closedDescriptions !== null ? this.#closedDescriptions[getter] : callNative(() => this.#native[getter]())
+    if (d === null) return null
+    // An attribute getter must not throw, so an unexpected native type is passed through unchecked.
+    const type = (SDP_TYPES as readonly string[]).includes(d.type) ? (d.type as RTCSdpType) : 'offer'
+    return new RTCSessionDescription({ type, sdp: d.sdp })
+  }
+
+  #remoteDescriptionOrNull(): NativeDescription | null {
+    return callNative(() => this.#native.remoteDescription())
+  }
+
+  /** webrtc-pc §11.2 legacy offerToReceiveAudio, applied before createOffer is chained. */
+  #applyLegacyOfferOptions(options: RTCOfferOptions): void {
+    if (options.offerToReceiveAudio === undefined) return
+    const audio = this.#entries.filter((e) => e.state.kind === 'audio' && !e.state.stopping)
+    if (options.offerToReceiveAudio) {
+      if (!audio.some((e) => hasRecv(e.state.direction))) this.addTransceiver('audio', { direction: 'recvonly' })
+      return
+    }
+    for (const e of audio) {
+      const d = e.state.direction
+      if (isMediaDirection(d) && hasRecv(d)) e.transceiver.direction = hasSend(d) ? 'sendonly' : 'inactive'
+    }
+  }
+
+  #createOffer(options: RTCOfferOptions): Promise<RTCSessionDescriptionInit> {
+    this.#assertOpen()
+    const generation = this.#generation
+    const iceRestart = options.iceRestart === true || this.#localIceCredentialsToReplace.size > 0
+    return this.#requests.start(
+      (id) => this.#native.createOffer(id, iceRestart),
+      (ev) => {
+        if (typeof ev.sdp !== 'string') throw operationError('The native side returned no offer')
+        this.#lastCreatedOffer = { sdp: ev.sdp, generation }
+        return { type: 'offer', sdp: ev.sdp }
+      },
+    )
+  }
+
+  #createAnswer(): Promise<RTCSessionDescriptionInit> {
+    this.#assertOpen()
+    if (this.#signalingState !== 'have-remote-offer' && this.#signalingState !== 'have-local-pranswer') {
+      throw invalidState(`Cannot create an answer in signaling state '${this.#signalingState}'`)
+    }
+    const generation = this.#generation
+    return this.#requests.start(
+      (id) => this.#native.createAnswer(id),
+      (ev) => {
+        if (typeof ev.sdp !== 'string') throw operationError('The native side returned no answer')
+        this.#lastCreatedAnswer = { sdp: ev.sdp, generation }
+        return { type: 'answer', sdp: ev.sdp }
+      },
+    )
+  }
+
+  #setDescription(side: 'local' | 'remote', type: RTCSdpType, sdp: string): Promise<void> {
+    this.#assertOpen()
+    if (type === 'rollback' && NO_ROLLBACK_STATES.has(this.#signalingState)) {
+      throw invalidState(`Cannot roll back in signaling state '${this.#signalingState}'`)
+    }
+    return this.#requests.start(
+      (id) =>
+        side === 'local' ? this.#native.setLocalDescription(id, type, sdp) : this.#native.setRemoteDescription(id, type, sdp),
+      (ev) => this.#descriptionApplied(side, type, sdp, ev),
+    )
+  }
+
+  /**
+   * The tail of webrtc-pc §4.4.1.5 "set the RTCSessionDescription", run
+   * synchronously with the native result: update state, process remote
+   * tracks, then fire signalingstatechange before any track event.
+   */
+  #descriptionApplied(side: 'local' | 'remote', type: RTCSdpType, sdp: string, ev: NativeEvent): void {
+    const previous = this.#signalingState
+    const reported = ev.state ?? callNative(() => this.#native.signalingState())
+    this.#signalingState = toEnum(SIGNALING_STATES, reported, 'RTCSignalingState')
+    this.#generation++
+
+    this.#reconcileTransceivers(side === 'remote' && type === 'offer')
+    const remote = callNative(() => this.#native.remoteDescription())
+    this.#canTrickleIceCandidates = remote === null ? null : parseSdp(remote.sdp).iceOptions.includes('trickle')
+
+    const trackEvents: RTCTrackEventInit[] = []
+    if (type !== 'rollback') {
+      const parsed = parseSdp(sdp)
+      if (side === 'remote') this.#processRemoteMedia(parsed, type, trackEvents)
+      else if (type === 'answer' || type === 'pranswer') this.#processLocalAnswer(parsed)
+      if (side === 'local') this.#forgetReplacedIceCredentials(parsed)
+    }
+    if (this.#signalingState === 'stable') {
+      // Negotiation completed: stopping transceivers are now stopped (webrtc-pc §4.4.1.5, answer processing).
+      for (const { state } of this.#entries) {
+        if (state.stopping && !state.stopped) {
+          state.stopped = true
+          state.currentDirection = 'stopped'
+        }
+      }
+    }
+
+    if (previous !== this.#signalingState) this.dispatchEvent(new Event('signalingstatechange'))
+    for (const init of trackEvents) {
+      if (this.#closed) return
+      this.dispatchEvent(new RTCTrackEvent('track', init))
+    }
+    if (this.#signalingState === 'stable' && !this.#closed) {
+      // Clearing first makes the deferred update fire again if negotiation is still needed (webrtc-pc §4.4.1.5 final steps).
+      this.#negotiationNeeded = false
+      this.#updateNegotiationNeededFlag()
+    }
+  }
+
+  /** Brings the transceiver list in line with native after a description was applied. */
+  #reconcileTransceivers(createdByRemoteOffer: boolean): void {
+    const natives = callNative(() => this.#native.transceivers())
+    const present = new Set<number>()
+    for (const nt of natives) {
+      present.add(nt.id)
+      let entry = this.#entriesById.get(nt.id)
+      if (!entry) entry = this.#adoptNativeTransceiver(nt, createdByRemoteOffer)
+      const s = entry.state
+      s.mid = nt.mid ?? null
+      s.mlineIndex = nt.mlineIndex ?? null
+      if (!s.stopped) {
+        s.currentDirection = nt.currentDirection === undefined ? null : toEnum(TRANSCEIVER_DIRECTIONS, nt.currentDirection, 'RTCRtpTransceiverDirection')
+        if (hasSend(s.currentDirection)) s.everSent = true
+        if (nt.stopped) {
+          s.stopping = true
+          s.stopped = true
+          s.direction = 'stopped'
+        }
+      }
+    }
+    // Transceivers created by a remote offer disappear when it is rolled back (webrtc-pc §4.4.1.5 rollback).
+    const gone = this.#entries.filter((e) => !present.has(e.state.id))
+    if (gone.length === 0) return
+    for (const { state } of gone) {
+      this.#entriesById.delete(state.id)
+      this.#removeRemoteTrack(state)
+      endTrack(state.receiverTrack, false)
+    }
+    this.#entries = this.#entries.filter((e) => present.has(e.state.id))
+  }
+
+  /** A transceiver the native side created while applying a remote offer. */
+  #adoptNativeTransceiver(nt: NativeTransceiver, createdByRemoteOffer: boolean): TransceiverEntry {
+    let direction = toEnum(TRANSCEIVER_DIRECTIONS, nt.direction, 'RTCRtpTransceiverDirection')
+    // webrtc-pc §4.4.1.5: transceivers created for a remote offer start as recvonly, so answering without a track does not claim to send.
+    if (createdByRemoteOffer && direction !== 'recvonly' && direction !== 'stopped') {
+      try {
+        this.#native.setDirection(nt.id, 'recvonly')
+        direction = 'recvonly'
+      } catch {
+        // Keep what native reports; state must mirror native rather than intent.
+      }
+    }
+    return this.#createEntry(nt.id, nt.kind, direction)
+  }
+
+  #createEntry(id: number, kind: string, direction: RTCRtpTransceiverDirection): TransceiverEntry {
+    const receiverTrack = new MediaStreamTrack(callNative(() => this.#native.receiverTrack(id)), { label: `remote ${kind}` })
+    const state: TransceiverState = {
+      id,
+      kind,
+      mid: null,
+      mlineIndex: null,
+      direction,
+      currentDirection: null,
+      stopping: false,
+      stopped: false,
+      everSent: false,
+      senderTrack: null,
+      senderStreamIds: [],
+      receiverTrack,
+      firedRecv: false,
+      remoteStreams: [],
+      defaultStream: null,
+    }
+    const sender = new RTCRtpSender(this.#host, state)
+    const receiver = new RTCRtpReceiver(receiverTrack)
+    const entry: TransceiverEntry = { state, transceiver: new RTCRtpTransceiver(this.#host, state, sender, receiver) }
+    this.#entries.push(entry)
+    this.#entriesById.set(id, entry)
+    return entry
+  }
+
+  #entryForSection(section: SdpMediaSection): TransceiverEntry | undefined {
+    return (
+      (section.mid !== null ? this.#entries.find((e) => e.state.mid === section.mid) : undefined) ??
+      this.#entries.find((e) => e.state.mlineIndex === section.index)
+    )
+  }
+
+  /**
+   * webrtc-pc §4.4.1.5 remote description processing: a track event for each
+   * receiver that starts receiving, removal for each that stops.
+   */
+  #processRemoteMedia(parsed: ParsedSdp, type: RTCSdpType, trackEvents: RTCTrackEventInit[]): void {
+    for (const section of parsed.media) {
+      const entry = this.#entryForSection(section)
+      if (!entry || entry.state.stopped) continue
+      const s = entry.state
+      if (section.port === 0 && (type === 'answer' || type === 'pranswer')) {
+        // A rejected m-line stops the transceiver.
+        this.#removeRemoteTrack(s)
+        s.stopping = true
+        s.stopped = true
+        s.direction = 'stopped'
+        s.currentDirection = 'stopped'
+        endTrack(s.receiverTrack, true)
+        continue
+      }
+      // The remote sends ⇔ the direction from our point of view includes recv.
+      const receiving = section.port !== 0 && hasSend(section.direction)
+      if (!receiving) {
+        this.#removeRemoteTrack(s)
+        continue
+      }
+      const streams = this.#remoteStreamsFor(section, s)
+      this.#setAssociatedRemoteStreams(s, streams)
+      if (!s.firedRecv) {
+        s.firedRecv = true
+        setTrackMuted(s.receiverTrack, false)
+        trackEvents.push({ track: s.receiverTrack, receiver: entry.transceiver.receiver, transceiver: entry.transceiver, streams })
+      }
+    }
+  }
+
+  /** Our own answer can stop reception too (webrtc-pc §4.4.1.5, local answer). */
+  #processLocalAnswer(parsed: ParsedSdp): void {
+    for (const section of parsed.media) {
+      const entry = this.#entryForSection(section)
+      if (!entry || entry.state.stopped) continue
+      if (section.port === 0 || !hasRecv(section.direction)) this.#removeRemoteTrack(entry.state)
+    }
+  }
+
+  /** One MediaStream per remote msid, shared across transceivers; a per-transceiver default stream when there is no msid at all (RFC 9429 §5.10). */
+  #remoteStreamsFor(section: SdpMediaSection, s: TransceiverState): MediaStream[] {
+    if (section.msidStreamIds === null) {
+      s.defaultStream ??= createRemoteStream(randomUUID())
+      return [s.defaultStream]
+    }
+    return section.msidStreamIds.map((id) => {
+      let stream = this.#remoteStreams.get(id)
+      if (!stream) {
+        stream = createRemoteStream(id)
+        this.#remoteStreams.set(id, stream)
+      }
+      return stream
+    })
+  }
+
+  /** webrtc-pc §4.4.1.5 "set the associated remote streams". */
+  #setAssociatedRemoteStreams(s: TransceiverState, streams: MediaStream[]): void {
+    for (const old of s.remoteStreams) if (!streams.includes(old)) removeTrackByUserAgent(old, s.receiverTrack)
+    for (const stream of streams) if (!s.remoteStreams.includes(stream)) addTrackByUserAgent(stream, s.receiverTrack)
+    s.remoteStreams = streams
+  }
+
+  /** webrtc-pc §4.4.1.5 "process the removal of a remote track". */
+  #removeRemoteTrack(s: TransceiverState): void {
+    if (!s.firedRecv) return
+    s.firedRecv = false
+    this.#setAssociatedRemoteStreams(s, [])
+    setTrackMuted(s.receiverTrack, true)
+  }
+
+  /** [[LocalIceCredentialsToReplace]] empties once a local description no longer uses any of them. */
+  #forgetReplacedIceCredentials(local: ParsedSdp): void {
+    if (this.#localIceCredentialsToReplace.size === 0) return
+    for (const ufrag of iceUfragsOf(local)) if (this.#localIceCredentialsToReplace.has(ufrag)) return
+    this.#localIceCredentialsToReplace.clear()
+  }
+
+  #localStateChanged(): void {
+    this.#generation++
+    this.#updateNegotiationNeededFlag()
+  }
+
+  #onChainEmpty(): void {
+    if (this.#closed || !this.#updateNegotiationNeededFlagOnEmptyChain) return
+    this.#updateNegotiationNeededFlagOnEmptyChain = false
+    this.#updateNegotiationNeededFlag()
+  }
+
+  /** webrtc-pc §4.7.3 "update the negotiation-needed flag". */
+  #updateNegotiationNeededFlag(): void {
+    if (this.#chain.length !== 0) {
+      this.#updateNegotiationNeededFlagOnEmptyChain = true
+      return
+    }
+    // "Queue a task": the event never fires synchronously inside the call that caused it.
+    setImmediate(() => {
+      if (this.#closed) return
+      if (this.#chain.length !== 0) {
+        this.#updateNegotiationNeededFlagOnEmptyChain = true
+        return
+      }
+      if (this.#signalingState !== 'stable') return
+      let needed: boolean
+      try {
+        needed = this.#checkIfNegotiationIsNeeded()
+      } catch (err) {
+        // Runs from a task: a throw would be uncaught and take down every other connection.
+        process.emitWarning(`gst-peerconnection: negotiation-needed check failed: ${String(err)}`, { code: 'GST_PC_NEGOTIATION_CHECK' })
+        return
+      }
+      if (!needed) {
+        this.#negotiationNeeded = false
+        return
+      }
+      if (this.#negotiationNeeded) return
+      this.#negotiationNeeded = true
+      this.dispatchEvent(new Event('negotiationneeded'))
+    })
+  }
+
+  /** webrtc-pc §4.7.3 "check if negotiation is needed". */
+  #checkIfNegotiationIsNeeded(): boolean {
+    const toCurrent = (d: NativeDescription | null): CurrentDescription | null => {
+      if (d === null || !(SDP_TYPES as readonly string[]).includes(d.type)) return null
+      return { type: d.type as RTCSdpType, parsed: parseSdp(d.sdp) }
+    }
+    return isNegotiationNeeded({
+      transceivers: this.#entries.map((e) => e.state),
+      currentLocal: toCurrent(callNative(() => this.#native.currentLocalDescription())),
+      currentRemote: toCurrent(callNative(() => this.#native.currentRemoteDescription())),
+      iceRestartPending: this.#localIceCredentialsToReplace.size > 0,
+    })
+  }
+
+  /**
+   * The single native event callback; it runs on the JS thread, in native
+   * order. Malformed events are dropped with a warning rather than thrown:
+   * an exception here would be uncaught and take down every other connection.
+   */
+  #onNative(ev: NativeEvent): void {
+    if (ev.type === 'result') {
+      // After close() every pending request was already rejected with InvalidStateError.
+      this.#requests.settle(ev)
+      return
+    }
+    if (this.#closed) return
+    switch (ev.type) {
+      case 'icecandidate': {
+        const sdpMid = ev.sdpMid ?? null
+        const sdpMLineIndex = ev.sdpMLineIndex ?? null
+        if (sdpMid === null && sdpMLineIndex === null) return warnMalformed(ev)
+        const candidate = new RTCIceCandidate({ candidate: ev.candidate ?? '', sdpMid, sdpMLineIndex })
+        this.dispatchEvent(new RTCPeerConnectionIceEvent('icecandidate', { candidate, url: null }))
+        break
+      }
+      case 'icegatheringstatechange': {
+        const state = asEnum(ICE_GATHERING_STATES, ev.state)
+        if (state === null) return warnMalformed(ev)
+        if (state === this.#iceGatheringState) break
+        this.#iceGatheringState = state
+        this.dispatchEvent(new Event('icegatheringstatechange'))
+        // webrtc-pc §5.6 "update the ICE gathering state": completion is also announced as a null candidate.
+        if (state === 'complete' && !this.#closed) {
+          this.dispatchEvent(new RTCPeerConnectionIceEvent('icecandidate', { candidate: null, url: null }))
+        }
+        break
+      }
+      case 'iceconnectionstatechange': {
+        const state = asEnum(ICE_CONNECTION_STATES, ev.state)
+        if (state === null) return warnMalformed(ev)
+        if (state === this.#iceConnectionState) break
+        // webrtc-pc §4.3.3: 'completed' is only reached through 'connected'; native ICE may report
+        // the nominated pair directly, so the intermediate state is made visible here.
+        if (state === 'completed' && this.#iceConnectionState !== 'connected') {
+          this.#iceConnectionState = 'connected'
+          this.dispatchEvent(new Event('iceconnectionstatechange'))
+          if (this.#closed) break
+        }
+        this.#iceConnectionState = state
+        this.dispatchEvent(new Event('iceconnectionstatechange'))
+        break
+      }
+      case 'connectionstatechange': {
+        const state = asEnum(PEER_CONNECTION_STATES, ev.state)
+        if (state === null) return warnMalformed(ev)
+        if (state === this.#connectionState) break
+        this.#connectionState = state
+        this.dispatchEvent(new Event('connectionstatechange'))
+        break
+      }
+      default:
+        // Newer native builds may add event types; older JS ignores them.
+        break
+    }
+  }
+}
+
+function warnMalformed(ev: NativeEvent): void {
+  process.emitWarning(`gst-peerconnection: ignoring malformed native '${ev.type}' event`, { code: 'GST_PC_NATIVE_EVENT' })
+}
+
+export { GstPeerConnection as RTCPeerConnection }

@@ -1,0 +1,61 @@
+/* webrtc-pc §5.2 RTCRtpSender */
+
+import type { ConnectionHost } from './ConnectionHost'
+import { callNative, invalidState } from './errors'
+import type { MediaStream } from './MediaStream'
+import { MediaStreamTrack, nativeTrackOf } from './MediaStreamTrack'
+import type { TransceiverState } from './TransceiverState'
+
+export class RTCRtpSender {
+  readonly #host: ConnectionHost
+  readonly #state: TransceiverState
+
+  /** Not for application use: senders are created by RTCPeerConnection. */
+  constructor(host: ConnectionHost, state: TransceiverState) {
+    this.#host = host
+    this.#state = state
+  }
+
+  get track(): MediaStreamTrack | null {
+    return this.#state.senderTrack
+  }
+
+  get transport(): null {
+    return null
+  }
+
+  /** RFC 4733 DTMF is not implemented yet. */
+  get dtmf(): null {
+    return null
+  }
+
+  /**
+   * webrtc-pc §5.2 replaceTrack(): chained, never renegotiates; rejected once
+   * the transceiver is stopping or the connection is closed.
+   */
+  replaceTrack(withTrack: MediaStreamTrack | null): Promise<void> {
+    if (withTrack !== null && !(withTrack instanceof MediaStreamTrack)) {
+      return Promise.reject(new TypeError('replaceTrack expects a MediaStreamTrack or null'))
+    }
+    if (withTrack !== null && withTrack.kind !== this.#state.kind) {
+      return Promise.reject(new TypeError(`Cannot replace a ${this.#state.kind} track with a ${withTrack.kind} track`))
+    }
+    return this.#host.chain(async () => {
+      if (this.#state.stopping) throw invalidState('The transceiver is stopped')
+      const nativeTrack = withTrack === null ? null : nativeTrackOf(withTrack)
+      callNative(() => this.#host.native.setSenderTrack(this.#state.id, nativeTrack))
+      this.#state.senderTrack = withTrack
+    })
+  }
+
+  /** webrtc-pc §5.2 setStreams(): changes the msid association, which needs negotiation. */
+  setStreams(...streams: MediaStream[]): void {
+    if (this.#host.closed) throw invalidState('The RTCPeerConnection is closed')
+    this.#state.senderStreamIds = [...new Set(streams.map((s) => s.id))]
+    this.#host.localStateChanged()
+  }
+
+  getStats(): Promise<Map<string, unknown>> {
+    return Promise.resolve(new Map())
+  }
+}

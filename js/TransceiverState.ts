@@ -1,0 +1,41 @@
+/*
+ * The internal slots of one transceiver (webrtc-pc §5.4 [[Direction]],
+ * [[CurrentDirection]], [[Stopping]], [[Stopped]], [[FiredDirection]], and the
+ * sender's/receiver's slots). The RTCRtp* objects are views over this record,
+ * shared with the connection that owns it.
+ */
+
+import type { MediaDirection } from './direction'
+import type { MediaStream } from './MediaStream'
+import type { MediaStreamTrack } from './MediaStreamTrack'
+import type { RTCRtpTransceiverDirection } from './webrtcTypes'
+
+export interface TransceiverState {
+  /** Stable native id. */
+  readonly id: number
+  readonly kind: string
+  mid: string | null
+  mlineIndex: number | null
+  direction: RTCRtpTransceiverDirection
+  currentDirection: RTCRtpTransceiverDirection | null
+  stopping: boolean
+  stopped: boolean
+  /** [[CurrentDirection]] has been sendrecv or sendonly at some point (addTrack reuse rule). */
+  everSent: boolean
+  /** [[SenderTrack]] */
+  senderTrack: MediaStreamTrack | null
+  /** [[AssociatedMediaStreamIds]] */
+  senderStreamIds: string[]
+  /** [[ReceiverTrack]] */
+  readonly receiverTrack: MediaStreamTrack
+  /** Whether the last fired direction included receiving ([[FiredDirection]]). */
+  firedRecv: boolean
+  /** [[AssociatedRemoteMediaStreams]] */
+  remoteStreams: MediaStream[]
+  /** The stream used when the remote m-section carries no msid at all (RFC 9429 §5.10). */
+  defaultStream: MediaStream | null
+}
+
+export function isMediaDirection(d: RTCRtpTransceiverDirection): d is MediaDirection {
+  return d !== 'stopped'
+}

@@ -1,0 +1,29 @@
+/*
+ * Browser-style globals for code written against the DOM (SIP.js's Web
+ * SessionDescriptionHandler calls `new RTCPeerConnection()` directly).
+ * Existing globals are never replaced.
+ */
+
+import { MediaStream } from './MediaStream'
+import { MediaStreamTrack } from './MediaStreamTrack'
+import { MediaStreamTrackEvent } from './MediaStreamTrackEvent'
+import { GstPeerConnection } from './RTCPeerConnection'
+import { RTCIceCandidate } from './RTCIceCandidate'
+import { RTCSessionDescription } from './RTCSessionDescription'
+
+export function installGlobals(): void {
+  const globals: Record<string, unknown> = {
+    RTCPeerConnection: GstPeerConnection,
+    RTCSessionDescription,
+    RTCIceCandidate,
+    MediaStream,
+    MediaStreamTrack,
+    MediaStreamTrackEvent,
+  }
+  const target = globalThis as Record<string, unknown>
+  for (const [name, value] of Object.entries(globals)) {
+    if (target[name] !== undefined) continue
+    // Same property shape as the built-in interface objects of a browser.
+    Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false })
+  }
+}

@@ -1,0 +1,45 @@
+/* node-webrtc/wrtc compatible nonstandard.RTCAudioSource: PCM pushed from JS becomes a track. */
+
+import { callNative } from '../errors'
+import { MediaStreamTrack } from '../MediaStreamTrack'
+import { NativeAudioSource, type NativeAudioSource as NativeAudioSourceHandle } from '../native'
+
+export interface RTCAudioData {
+  samples: Int16Array
+  sampleRate: number
+  /** Only 16 is supported (as in wrtc). */
+  bitsPerSample?: number
+  /** Default 1. */
+  channelCount?: number
+  /** Default sampleRate / 100, i.e. a 10 ms frame (as in wrtc). */
+  numberOfFrames?: number
+}
+
+function positiveInteger(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) throw new TypeError(`${name} must be a positive integer`)
+  return value
+}
+
+export class RTCAudioSource {
+  readonly #native: NativeAudioSourceHandle = callNative(() => new NativeAudioSource())
+
+  /** Each call returns a new MediaStreamTrack over the source's native track. */
+  createTrack(): MediaStreamTrack {
+    return new MediaStreamTrack(callNative(() => this.#native.track()), { label: 'RTCAudioSource' })
+  }
+
+  onData(data: RTCAudioData): void {
+    if (typeof data !== 'object' || data === null) throw new TypeError('onData expects an RTCAudioData object')
+    const { samples } = data
+    if (!(samples instanceof Int16Array)) throw new TypeError('samples must be an Int16Array')
+    const sampleRate = positiveInteger(data.sampleRate, 'sampleRate')
+    const bitsPerSample = data.bitsPerSample ?? 16
+    if (bitsPerSample !== 16) throw new TypeError('bitsPerSample must be 16')
+    const channelCount = positiveInteger(data.channelCount ?? 1, 'channelCount')
+    const numberOfFrames = positiveInteger(data.numberOfFrames ?? sampleRate / 100, 'numberOfFrames')
+    if (samples.length !== numberOfFrames * channelCount) {
+      throw new TypeError(`samples.length (${samples.length}) must equal numberOfFrames * channelCount (${numberOfFrames * channelCount})`)
+    }
+    callNative(() => this.#native.push(samples, sampleRate, channelCount))
+  }
+}
