@@ -133,6 +133,19 @@ describe('event sequences', () => {
   });
 });
 
+test('a locally modified SDP is accepted, as Chromium does (SIP.js hold modifiers rely on it)', async () => {
+  const a = peer();
+  const b = peer();
+  a.addTransceiver('audio');
+  const offer = await a.createOffer();
+  const held = offer.sdp.replace('a=sendrecv', 'a=sendonly');
+  await a.setLocalDescription({ type: 'offer', sdp: held });
+  expect(a.localDescription.sdp).toContain('a=sendonly');
+  await b.setRemoteDescription(a.localDescription);
+  await b.setLocalDescription();
+  expect(b.localDescription.sdp).toMatch(/a=(recvonly|inactive)/);
+});
+
 describe('wrong-state calls reject like browsers', () => {
   test('createAnswer in stable', async () => {
     await expectReject(peer().createAnswer(), 'InvalidStateError');

@@ -105,11 +105,6 @@ const NO_ROLLBACK_STATES: ReadonlySet<RTCSignalingState> = new Set(['stable', 'h
 
 const CLOSED_MESSAGE = 'The RTCPeerConnection is closed'
 
-function sameSdp(a: string, b: string): boolean {
-  // Tolerate line-ending normalization by signaling layers (SIP uses CRLF).
-  return a.replace(/\r\n/g, '\n') === b.replace(/\r\n/g, '\n')
-}
-
 export class GstPeerConnection extends EventTarget {
   readonly #native: NativePeerConnection
   #configuration: NormalizedConfiguration
@@ -196,22 +191,17 @@ export class GstPeerConnection extends EventTarget {
     return this.#chain.run(async () => {
       const type: RTCSdpType = requestedType ?? (IMPLICIT_OFFER_STATES.has(this.#signalingState) ? 'offer' : 'answer')
       if (type === 'rollback') return this.#setDescription('local', 'rollback', '')
-      // The state check of "set the RTCSessionDescription" runs before the [[LastCreated*]]
-      // comparison so that a wrong-state call reports InvalidStateError, as browsers do.
+      // Deliberately unlike webrtc-pc §4.4.1.5 step 4 (InvalidModificationError for an SDP that
+      // differs from the last created one) and like Chromium: SIP.js applies its SDP
+      // modifiers (hold, codec filters) between createOffer and setLocalDescription.
       if (!(type === 'offer' ? LOCAL_OFFER_STATES : LOCAL_ANSWER_STATES).has(this.#signalingState)) {
         throw invalidState(`Cannot set a local ${type} in signaling state '${this.#signalingState}'`)
       }
       if (type === 'offer') {
         const last = this.#lastCreatedOffer
-        if (sdp !== '' && (last === null || !sameSdp(sdp, last.sdp))) {
-          throw invalidModification('The SDP does not match the last created offer')
-        }
         if (sdp === '') sdp = last !== null && last.generation === this.#generation ? last.sdp : (await this.#createOffer({})).sdp ?? ''
       } else {
         const last = this.#lastCreatedAnswer
-        if (sdp !== '' && (last === null || !sameSdp(sdp, last.sdp))) {
-          throw invalidModification('The SDP does not match the last created answer')
-        }
         if (sdp === '') sdp = last !== null && last.generation === this.#generation ? last.sdp : (await this.#createAnswer()).sdp ?? ''
       }
       return this.#setDescription('local', type, sdp)

@@ -30,7 +30,7 @@ use crate::negotiation::{self, Negotiation, SdpType, Side, SignalingState};
 use crate::runtime::{self, make};
 use crate::sdp::candidate::Candidate;
 use crate::sdp::local::{self, LocalCandidate};
-use crate::sdp::{to_text, validate};
+use crate::sdp::{ice_credentials, to_text, validate};
 
 /// With only host addresses to gather, gathering is over once candidates stop coming.
 const HOST_GATHERING_QUIET: Duration = Duration::from_millis(250);
@@ -622,7 +622,7 @@ impl NativePeerConnection {
         self.inner.events.emit(NativeEvent::failure(request_id, &err));
     }
 
-    fn create(&self, request_id: u32, answer: bool) {
+    fn create(&self, request_id: u32, answer: bool, ice_restart: bool) {
         if answer {
             self.inner.sync_transceivers();
         }
@@ -639,12 +639,20 @@ impl NativePeerConnection {
                     .ok_or_else(|| PcError::operation(format!("webrtcbin produced no {field}")))
             });
             match result {
-                Ok(desc) => events.emit(NativeEvent { sdp: Some(to_text(desc.sdp())), ..NativeEvent::result(request_id) }),
+                Ok(desc) => {
+                    let mut sdp = desc.sdp().to_owned();
+                    if ice_restart {
+                        ice_credentials::replace(&mut sdp);
+                    }
+                    events.emit(NativeEvent { sdp: Some(to_text(&sdp)), ..NativeEvent::result(request_id) })
+                }
                 Err(e) => events.emit(NativeEvent::failure(request_id, &e)),
             }
         });
         let signal = if answer { "create-answer" } else { "create-offer" };
-        self.inner.webrtc.emit_by_name::<()>(signal, &[&None::<gst::Structure>, &promise]);
+        // RFC 8839 §4.4.1.1.1 / webrtc-pc §4.4.1.5: an ICE restart offer carries new credentials.
+        let options = ice_restart.then(|| gst::Structure::builder("options").field("ice-restart", true).build());
+        self.inner.webrtc.emit_by_name::<()>(signal, &[&options, &promise]);
     }
 
     fn set_description(&self, request_id: u32, side: Side, ty: &str, sdp: &str) {
@@ -769,13 +777,13 @@ impl NativePeerConnection {
     }
 
     #[napi]
-    pub fn create_offer(&self, request_id: u32, _ice_restart: bool) {
-        self.create(request_id, false);
+    pub fn create_offer(&self, request_id: u32, ice_restart: bool) {
+        self.create(request_id, false, ice_restart);
     }
 
     #[napi]
     pub fn create_answer(&self, request_id: u32) {
-        self.create(request_id, true);
+        self.create(request_id, true, false);
     }
 
     #[napi]

@@ -2,6 +2,7 @@
 //! ICE candidate parsing, and the local description we hand out (with candidates).
 
 pub mod candidate;
+pub mod ice_credentials;
 pub mod local;
 pub mod validate;
 

@@ -1,0 +1,132 @@
+'use strict';
+
+// ICE configuration: gathering confined to localAddresses, no hidden STUN, ICE restart.
+
+const fs = require('node:fs');
+const { ToneSource, nonstandard } = require('../dist');
+const { FrameCollector, detectTone } = require('./helpers/audio');
+const { createPeer, connect, negotiate, waitGatheringComplete, waitState } = require('./helpers/peers');
+
+/** inode → "address:port" for every IPv4/IPv6 UDP and TCP socket on the machine. */
+function socketTable() {
+  const table = new Map();
+  for (const file of ['udp', 'udp6', 'tcp', 'tcp6']) {
+    const lines = fs.readFileSync(`/proc/net/${file}`, 'utf8').trim().split('\n').slice(1);
+    for (const line of lines) {
+      const cols = line.trim().split(/\s+/);
+      const [hexAddr, hexPort] = cols[1].split(':');
+      let addr;
+      if (hexAddr.length === 8) {
+        addr = Buffer.from(hexAddr, 'hex').reverse().join('.');
+      } else {
+        const words = hexAddr.match(/.{8}/g).map((w) => Buffer.from(w, 'hex').reverse().toString('hex'));
+        addr = words.join('').match(/.{4}/g).join(':');
+      }
+      table.set(cols[9], { proto: file, addr, port: parseInt(hexPort, 16) });
+    }
+  }
+  return table;
+}
+
+/** The IP sockets this process has open. */
+function ownSockets() {
+  const table = socketTable();
+  const sockets = [];
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    let target;
+    try {
+      target = fs.readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue;
+    }
+    const m = /^socket:\[(\d+)\]$/.exec(target);
+    if (m && table.has(m[1])) sockets.push(table.get(m[1]));
+  }
+  return sockets;
+}
+
+const peers = [];
+afterEach(() => {
+  while (peers.length) peers.pop().close();
+});
+function peer(extra) {
+  const pc = createPeer(extra);
+  peers.push(pc);
+  return pc;
+}
+
+test('with localAddresses, every socket of a live call is bound to loopback and only loopback candidates appear', async () => {
+  const before = ownSockets().length;
+  const a = peer();
+  const b = peer();
+  const tone = new ToneSource({ frequency: 440 });
+  try {
+    a.addTrack(tone.track);
+    const candidates = [];
+    a.addEventListener('icecandidate', (ev) => ev.candidate && candidates.push(ev.candidate));
+    await connect(a, b);
+    const sockets = ownSockets();
+    expect(sockets.length).toBeGreaterThan(before);
+    for (const s of sockets) expect(s.addr).toBe('127.0.0.1');
+    expect(sockets.every((s) => s.proto === 'udp')).toBe(true); // no ICE-TCP, no UPnP/SSDP socket
+    expect(candidates.length).toBeGreaterThan(0);
+    for (const c of candidates) {
+      expect(c.address).toBe('127.0.0.1');
+      expect(c.protocol).toBe('udp');
+      expect(c.type).toBe('host');
+    }
+  } finally {
+    tone.stop();
+  }
+});
+
+test('without iceServers no STUN server is configured (no srflx candidate can appear)', async () => {
+  const pc = peer();
+  pc.addTransceiver('audio');
+  await pc.setLocalDescription();
+  await waitGatheringComplete(pc);
+  expect(pc.localDescription.sdp).not.toMatch(/typ (srflx|relay)/);
+  expect(pc.getConfiguration().iceServers).toEqual([]);
+});
+
+test('portRange confines the ICE ports', async () => {
+  const pc = peer({ portRange: { min: 47000, max: 47010 } });
+  pc.addTransceiver('audio');
+  await pc.setLocalDescription();
+  await waitGatheringComplete(pc);
+  const ports = [...pc.localDescription.sdp.matchAll(/a=candidate:\S+ \d+ \S+ \d+ \S+ (\d+) typ/g)].map((m) => Number(m[1]));
+  expect(ports.length).toBeGreaterThan(0);
+  for (const p of ports) {
+    expect(p).toBeGreaterThanOrEqual(47000);
+    expect(p).toBeLessThanOrEqual(47010);
+  }
+});
+
+test('restartIce() makes the next offer carry new ICE credentials and the call reconnects', async () => {
+  const a = peer();
+  const b = peer();
+  const tone = new ToneSource({ frequency: 440 });
+  try {
+    a.addTrack(tone.track);
+    const track = new Promise((r) => b.addEventListener('track', (ev) => r(ev.track), { once: true }));
+    await connect(a, b);
+    const collector = new FrameCollector();
+    const sink = new nonstandard.RTCAudioSink(await track);
+    sink.ondata = collector.push;
+    const ufrag = /a=ice-ufrag:(\S+)/.exec(a.localDescription.sdp)[1];
+    const needed = new Promise((r) => a.addEventListener('negotiationneeded', r, { once: true }));
+    a.restartIce();
+    await needed;
+    await negotiate(a, b);
+    const ufrag2 = /a=ice-ufrag:(\S+)/.exec(a.localDescription.sdp)[1];
+    expect(ufrag2).not.toBe(ufrag);
+    await waitState(a, 'connectionState', 'connected');
+    collector.reset();
+    await new Promise((r) => setTimeout(r, 1000));
+    sink.stop();
+    expect(collector.durationMs).toBeGreaterThan(700);
+    expect(detectTone(collector.samples(), 48000, 440, { otherFreqs: [880, 1250] }).present).toBe(true);
+  } finally {
+    tone.stop();
+  }
+});
