@@ -130,3 +130,21 @@ test('restartIce() makes the next offer carry new ICE credentials and the call r
     tone.stop();
   }
 });
+
+test('a peer that closes is noticed: disconnected after about 8 s of silence (consent, RFC 7675)', async () => {
+  const a = peer();
+  const b = peer();
+  const tone = new ToneSource({ frequency: 440 });
+  try {
+    a.addTrack(tone.track);
+    await connect(a, b);
+    const t0 = Date.now();
+    b.close();
+    await Promise.all([waitState(a, 'iceConnectionState', 'disconnected', 15000), waitState(a, 'connectionState', 'disconnected', 15000)]);
+    const ms = Date.now() - t0;
+    expect(ms).toBeGreaterThanOrEqual(7000);
+    expect(ms).toBeLessThan(12000);
+  } finally {
+    tone.stop();
+  }
+}, 30000);

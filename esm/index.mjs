@@ -14,6 +14,7 @@ export const {
   RTCRtpTransceiver,
   RTCPeerConnectionIceEvent,
   RTCTrackEvent,
+  RTCStatsReport,
   ToneSource,
   nonstandard,
   installGlobals,

@@ -4,6 +4,7 @@
  */
 
 import type { NativePeerConnection } from './native'
+import type { RTCStatsReport, StatsSelector } from './RTCStatsReport'
 
 export interface ConnectionHost {
   /** [[IsClosed]] */
@@ -16,4 +17,6 @@ export interface ConnectionHost {
    * "update the negotiation-needed flag"); also invalidates the last created offer/answer.
    */
   localStateChanged(): void
+  /** getStats() restricted to one sender's or receiver's RTP streams (webrtc-pc §8.5). */
+  stats(select: StatsSelector): Promise<RTCStatsReport>
 }

@@ -36,6 +36,7 @@ import { RTCRtpReceiver } from './RTCRtpReceiver'
 import { RTCRtpSender } from './RTCRtpSender'
 import { RTCRtpTransceiver } from './RTCRtpTransceiver'
 import { RTCSessionDescription } from './RTCSessionDescription'
+import { parseStatsReport, RTCStatsReport, selectStats, type StatsSelector } from './RTCStatsReport'
 import { RTCTrackEvent, type RTCTrackEventInit } from './RTCTrackEvent'
 import { iceUfragsOf, parseSdp, type ParsedSdp, type SdpMediaSection } from './sdp'
 import { isMediaDirection, type TransceiverState } from './TransceiverState'
@@ -149,6 +150,7 @@ export class GstPeerConnection extends EventTarget {
       },
       chain: <T>(operation: () => Promise<T>): Promise<T> => this.#chain.run(operation),
       localStateChanged: (): void => this.#localStateChanged(),
+      stats: (select: StatsSelector): Promise<RTCStatsReport> => this.#stats(select),
     }
     this.#chain = new OperationsChain(
       () => this.#closed,
@@ -373,8 +375,37 @@ export class GstPeerConnection extends EventTarget {
     this.#localStateChanged()
   }
 
-  getStats(): Promise<Map<string, unknown>> {
-    return Promise.resolve(new Map())
+  /**
+   * webrtc-pc §8.2 getStats(selector): not chained; resolves an RTCStatsReport built from
+   * webrtcbin's get-stats (src/stats.rs maps its structures to webrtc-stats dictionaries).
+   * With a selector, only the sender's or receiver's RTP stream stats and the objects they
+   * reference (webrtc-pc §8.5 stats selection algorithm).
+   */
+  getStats(selector: MediaStreamTrack | null = null): Promise<RTCStatsReport> {
+    if (this.#closed) return Promise.reject(invalidState(CLOSED_MESSAGE))
+    let select: StatsSelector | null = null
+    if (selector !== null && selector !== undefined) {
+      if (!(selector instanceof MediaStreamTrack)) return Promise.reject(new TypeError('getStats selector must be a MediaStreamTrack or null'))
+      const senders = this.#entries.filter((e) => !e.state.stopped && e.state.senderTrack === selector)
+      const receivers = this.#entries.filter((e) => !e.state.stopped && e.state.receiverTrack === selector)
+      if (senders.length + receivers.length !== 1) {
+        return Promise.reject(invalidAccess('getStats selector must be the track of exactly one sender or receiver'))
+      }
+      const entry = senders[0] ?? receivers[0]!
+      select = { type: senders.length === 1 ? 'outbound-rtp' : 'inbound-rtp', mid: entry.state.mid }
+    }
+    return this.#stats(select)
+  }
+
+  #stats(select: StatsSelector | null): Promise<RTCStatsReport> {
+    if (this.#closed) return Promise.reject(invalidState(CLOSED_MESSAGE))
+    return this.#requests.start(
+      (id) => this.#native.getStats(id),
+      (ev) => {
+        const report = parseStatsReport(ev.stats)
+        return select === null ? report : selectStats(report, select)
+      },
+    )
   }
 
   getConfiguration(): RTCConfiguration {
@@ -713,7 +744,7 @@ export class GstPeerConnection extends EventTarget {
       defaultStream: null,
     }
     const sender = new RTCRtpSender(this.#host, state)
-    const receiver = new RTCRtpReceiver(receiverTrack)
+    const receiver = new RTCRtpReceiver(receiverTrack, this.#host, state)
     const entry: TransceiverEntry = { state, transceiver: new RTCRtpTransceiver(this.#host, state, sender, receiver) }
     this.#entries.push(entry)
     this.#entriesById.set(id, entry)

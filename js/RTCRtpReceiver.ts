@@ -1,13 +1,21 @@
 /* webrtc-pc §5.3 RTCRtpReceiver */
 
+import type { ConnectionHost } from './ConnectionHost'
+import { invalidState } from './errors'
 import type { MediaStreamTrack } from './MediaStreamTrack'
+import type { RTCStatsReport } from './RTCStatsReport'
+import type { TransceiverState } from './TransceiverState'
 
 export class RTCRtpReceiver {
   readonly #track: MediaStreamTrack
+  readonly #host: ConnectionHost
+  readonly #state: TransceiverState
 
   /** Not for application use: receivers are created with their transceiver, and their track with them (webrtc-pc §5.3 "create an RTCRtpReceiver"). */
-  constructor(track: MediaStreamTrack) {
+  constructor(track: MediaStreamTrack, host: ConnectionHost, state: TransceiverState) {
     this.#track = track
+    this.#host = host
+    this.#state = state
   }
 
   get track(): MediaStreamTrack {
@@ -18,6 +26,22 @@ export class RTCRtpReceiver {
     return null
   }
 
+  /**
+   * webrtc-extensions §6 jitterBufferTarget, read-only here: the `latency` (ms) of the
+   * rtpjitterbuffer that actually serves this receiver's stream inside webrtcbin (set for
+   * the whole connection with the `jitterBufferLatency` configuration extension), or null
+   * while no stream has arrived yet or once the connection is closed. Assigning it is
+   * ignored (webrtcbin 1.22 cannot retarget one stream's jitter buffer without the others).
+   */
+  get jitterBufferTarget(): number | null {
+    if (this.#host.closed) return null
+    try {
+      return this.#host.native.jitterBufferLatency(this.#state.id) ?? null
+    } catch {
+      return null
+    }
+  }
+
   getContributingSources(): never[] {
     return []
   }
@@ -26,7 +50,9 @@ export class RTCRtpReceiver {
     return []
   }
 
-  getStats(): Promise<Map<string, unknown>> {
-    return Promise.resolve(new Map())
+  /** webrtc-pc §5.3 getStats(): the connection's report, selected for this receiver (§8.5). */
+  getStats(): Promise<RTCStatsReport> {
+    if (this.#host.closed) return Promise.reject(invalidState('The RTCPeerConnection is closed'))
+    return this.#host.stats({ type: 'inbound-rtp', mid: this.#state.mid })
   }
 }

@@ -4,6 +4,7 @@ import type { ConnectionHost } from './ConnectionHost'
 import { callNative, invalidState } from './errors'
 import type { MediaStream } from './MediaStream'
 import { MediaStreamTrack, nativeTrackOf } from './MediaStreamTrack'
+import type { RTCStatsReport } from './RTCStatsReport'
 import type { TransceiverState } from './TransceiverState'
 
 export class RTCRtpSender {
@@ -55,7 +56,9 @@ export class RTCRtpSender {
     this.#host.localStateChanged()
   }
 
-  getStats(): Promise<Map<string, unknown>> {
-    return Promise.resolve(new Map())
+  /** webrtc-pc §5.2 getStats(): the connection's report, selected for this sender (§8.5). */
+  getStats(): Promise<RTCStatsReport> {
+    if (this.#host.closed) return Promise.reject(invalidState('The RTCPeerConnection is closed'))
+    return this.#host.stats({ type: 'outbound-rtp', mid: this.#state.mid })
   }
 }

@@ -17,6 +17,11 @@ DEB_PACKAGES=(
   gstreamer1.0-tools
   pkg-config
   build-essential
+  chromium
+  iproute2
+  util-linux
+  kamailio
+  kamailio-websocket-modules
 )
 
 MIN_RUST_VERSION="1.92"

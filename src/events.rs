@@ -26,6 +26,8 @@ pub struct NativeEvent {
     pub sdp_mid: Option<String>,
     #[napi(js_name = "sdpMLineIndex")]
     pub sdp_m_line_index: Option<u32>,
+    /// getStats() result: a JSON array of W3C webrtc-stats dictionaries (see stats.rs).
+    pub stats: Option<String>,
 }
 
 impl NativeEvent {

@@ -119,6 +119,12 @@ pub fn configure(webrtc: &gst::Element, cfg: &NativeConfig) -> Result<(), String
         if agent.find_property("upnp").is_some() {
             agent.set_property("upnp", false);
         }
+        // webrtcbin 1.22 creates its agent without RFC 7675 consent freshness (a construct-only
+        // option), so a peer that vanishes is never noticed. Keepalives sent as binding
+        // requests can time out, which fails the component: that is our consent check.
+        if agent.find_property("keepalive-conncheck").is_some() {
+            agent.set_property("keepalive-conncheck", true);
+        }
     }
     Ok(())
 }

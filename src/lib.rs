@@ -4,11 +4,14 @@
 //! cross connections) and the negotiation state; the TypeScript layer in `js/` owns the
 //! W3C object model and turns native error codes into DOMExceptions.
 
+pub mod consent;
 pub mod error;
 pub mod events;
 pub mod ice;
+pub mod jitter_buffer;
 pub mod media;
 pub mod negotiation;
 pub mod peer_connection;
 pub mod runtime;
 pub mod sdp;
+pub mod stats;

@@ -16,6 +16,7 @@ use gst_webrtc::{
 };
 use napi_derive::napi;
 
+use crate::consent::{self, Consent, Verdict};
 use crate::error::{PcError, PcResult};
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi::Status;
@@ -30,13 +31,15 @@ use crate::negotiation::{self, Negotiation, SdpType, Side, SignalingState};
 use crate::runtime::{self, make};
 use crate::sdp::candidate::Candidate;
 use crate::sdp::local::{self, LocalCandidate};
-use crate::sdp::{ice_credentials, to_text, validate};
+use crate::sdp::{direction, ice_credentials, to_text, validate};
 
 /// With only host addresses to gather, gathering is over once candidates stop coming.
 const HOST_GATHERING_QUIET: Duration = Duration::from_millis(250);
 /// Upper bounds on gathering: webrtcbin 1.22 may never report `complete` (fixed in 1.28).
 const GATHERING_LIMIT_HOST_ONLY: Duration = Duration::from_secs(2);
 const GATHERING_LIMIT_WITH_SERVERS: Duration = Duration::from_secs(5);
+/// Decoding and scheduling margin added to the jitter buffer's latency for playout.
+const PLAYOUT_HEADROOM_MS: u64 = 10;
 const GATHERING_POLL: gst::ClockTime = gst::ClockTime::from_mseconds(50);
 
 #[napi(object)]
@@ -64,6 +67,8 @@ struct Transceiver {
     sender: Option<Arc<SendChain>>,
     receiver: Arc<TrackCore>,
     stopped: bool,
+    /// The W3C [[Direction]]; webrtcbin's own transceiver stays sendrecv (sdp::direction).
+    direction: Direction,
     /// The remote offer's m-line this transceiver answers, until webrtcbin associates it.
     pending_mline: Option<u32>,
 }
@@ -80,15 +85,26 @@ struct State {
     guard_running: bool,
     ice_connection: &'static str,
     connection: &'static str,
+    /// The last ICE/connection state change was ours (consent lost), not webrtcbin's.
+    consent_lost: bool,
     closed: bool,
 }
 
-pub struct Inner {
+/// The GStreamer side of a connection, dropped as a whole at close(): libnice's sockets and
+/// threads go only when webrtcbin is finalized, and the bus holds a socketpair until the
+/// pipeline is, so close() must drop the last references rather than wait for Node's GC.
+#[derive(Clone)]
+struct Media {
     pipeline: gst::Pipeline,
     webrtc: gst::Element,
+}
+
+pub struct Inner {
+    media: Mutex<Option<Media>>,
     events: EventSink,
     state: Mutex<State>,
     has_ice_servers: bool,
+    consent: Consent,
 }
 
 #[napi]
@@ -116,16 +132,6 @@ fn parse_direction(s: &str) -> PcResult<Direction> {
     }
 }
 
-/// The direction seen from the other side (RFC 3264 §6.1).
-fn reverse(d: &str) -> &'static str {
-    match d {
-        "sendonly" => "recvonly",
-        "recvonly" => "sendonly",
-        "sendrecv" => "sendrecv",
-        _ => "inactive",
-    }
-}
-
 fn gst_sdp_type(ty: SdpType) -> WebRTCSDPType {
     match ty {
         SdpType::Offer => WebRTCSDPType::Offer,
@@ -133,6 +139,13 @@ fn gst_sdp_type(ty: SdpType) -> WebRTCSDPType {
         SdpType::Answer => WebRTCSDPType::Answer,
         SdpType::Rollback => WebRTCSDPType::Rollback,
     }
+}
+
+/// RFC 3550 §8.1: SSRCs are chosen at random.
+fn random_ssrc() -> u32 {
+    let mut b = [0u8; 4];
+    let _ = getrandom::fill(&mut b);
+    u32::from_ne_bytes(b).max(1)
 }
 
 fn napi_err(e: impl std::fmt::Display) -> napi::Error {
@@ -164,6 +177,19 @@ fn mid_of(msg: &gst_sdp::SDPMessageRef, idx: u32) -> Option<String> {
 }
 
 impl Inner {
+    /// The pipeline and webrtcbin, or InvalidStateError once the connection is closed.
+    fn media(&self) -> PcResult<Media> {
+        self.media
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| PcError::invalid_state("the RTCPeerConnection is closed"))
+    }
+
+    fn webrtc(&self) -> PcResult<gst::Element> {
+        self.media().map(|m| m.webrtc)
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // A poisoned lock only means a panic elsewhere was caught; the state is still usable.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
@@ -177,7 +203,7 @@ impl Inner {
             return existing.id;
         }
         if t.property::<Option<gst::Caps>>("codec-preferences").is_none() {
-            t.set_property("codec-preferences", codec::preferences());
+            t.set_property("codec-preferences", codec::preferences(None));
         }
         let id = st.next_transceiver;
         st.next_transceiver += 1;
@@ -188,6 +214,7 @@ impl Inner {
             sender: None,
             receiver: TrackCore::new("audio"),
             stopped: false,
+            direction: t.property::<Direction>("direction"),
             pending_mline: None,
         });
         id
@@ -198,11 +225,9 @@ impl Inner {
     /// Called from the JS thread only, never from a webrtcbin callback (the action signal
     /// takes webrtcbin's own lock).
     fn sync_transceivers(&self) {
-        if self.lock().closed {
-            return;
-        }
+        let Ok(webrtc) = self.webrtc() else { return };
         let mut idx = 0u32;
-        while let Some(t) = self.webrtc.emit_by_name::<Option<WebRTCRTPTransceiver>>("get-transceiver", &[&(idx as i32)]) {
+        while let Some(t) = webrtc.emit_by_name::<Option<WebRTCRTPTransceiver>>("get-transceiver", &[&(idx as i32)]) {
             self.register_transceiver(&t);
             idx += 1;
         }
@@ -242,7 +267,7 @@ impl Inner {
             match self.add_transceiver(Direction::Recvonly) {
                 Ok(id) => {
                     if let Some(t) = self.lock().transceivers.iter_mut().find(|t| t.id == id) {
-                        t.gst.set_property("codec-preferences", codec::answer_preferences());
+                        t.gst.set_property("codec-preferences", codec::answer_preferences(t.sender.as_ref().map(|s| s.ssrc())));
                         t.pending_mline = Some(i);
                     }
                 }
@@ -271,22 +296,62 @@ impl Inner {
         }
         let mline = t.property::<u32>("mlineindex");
         let name = if mline == u32::MAX || mline as i32 == -1 { "sink_%u".to_owned() } else { format!("sink_{mline}") };
-        let pad = self
-            .webrtc
+        let webrtc = self.webrtc()?;
+        let pad = webrtc
             .request_pad_simple(&name)
             .ok_or_else(|| PcError::operation("webrtcbin refused a sink pad"))?;
         let pad_trans = pad.property::<Option<WebRTCRTPTransceiver>>("transceiver");
         if pad_trans.as_ref() != Some(&t) {
-            self.webrtc.release_request_pad(&pad);
+            webrtc.release_request_pad(&pad);
             return Err(PcError::operation("webrtcbin bound the sink pad to another transceiver"));
         }
         let (codec, pt) = self.negotiated_codec(&t).unwrap_or((&OPUS, OPUS.default_pt));
-        let chain = Arc::new(SendChain::build(&self.pipeline, &pad, codec, pt).map_err(PcError::operation)?);
+        let chain = Arc::new(SendChain::build(&self.media()?.pipeline, &pad, codec, pt, random_ssrc()).map_err(PcError::operation)?);
         let mut st = self.lock();
         if let Some(x) = st.transceivers.iter_mut().find(|x| x.id == id) {
             x.sender = Some(chain.clone());
         }
         Ok(chain)
+    }
+
+    /// The transceiver behind m-line `idx` of `msg`: by mid once negotiated, by the m-line
+    /// it answers or was assigned, else (for our own offers) the new transceivers in
+    /// creation order, which is how webrtcbin 1.22 lays out an offer.
+    fn transceiver_for_mline<'a>(st: &'a State, msg: &gst_sdp::SDPMessageRef, idx: u32) -> Option<&'a Transceiver> {
+        let mid = mid_of(msg, idx);
+        let live = || st.transceivers.iter().filter(|t| !t.stopped);
+        live()
+            .find(|t| mid.is_some() && t.gst.property::<Option<String>>("mid") == mid)
+            .or_else(|| live().find(|t| t.pending_mline == Some(idx)))
+            .or_else(|| live().find(|t| t.gst.property::<u32>("mlineindex") == idx))
+            .or_else(|| {
+                let taken: Vec<Option<String>> = live().map(|t| t.gst.property::<Option<String>>("mid")).collect();
+                let new_lines = (0..=idx).filter(|i| {
+                    let m = mid_of(msg, *i);
+                    m.is_none() || !taken.contains(&m)
+                });
+                let k = new_lines.count().checked_sub(1)?;
+                live().filter(|t| t.gst.property::<Option<String>>("mid").is_none() && t.pending_mline.is_none()).nth(k)
+            })
+    }
+
+    /// Put the real directions into an offer or answer webrtcbin created (it only knows sendrecv).
+    fn apply_directions(&self, msg: &mut SDPMessage, answer: bool) {
+        let st = self.lock();
+        let offer = if answer { st.negotiation.pending_remote.as_ref().map(|(_, m)| m.clone()) } else { None };
+        for idx in 0..msg.medias_len() {
+            if msg.media(idx).is_none_or(|m| m.port() == 0 && !crate::sdp::has_attr(m, "bundle-only")) {
+                continue;
+            }
+            let ours = Self::transceiver_for_mline(&st, msg, idx).map(|t| direction_str(t.direction)).unwrap_or("recvonly");
+            let dir = match &offer {
+                Some(offer) => direction::answer(ours, direction::of(offer, idx).unwrap_or("sendrecv")),
+                None => ours,
+            };
+            if let Some(media) = msg.media_mut(idx) {
+                direction::set(media, dir);
+            }
+        }
     }
 
     fn negotiated_codec(&self, t: &WebRTCRTPTransceiver) -> Option<(&'static codec::Codec, u32)> {
@@ -298,22 +363,22 @@ impl Inner {
     }
 
     fn add_transceiver(&self, direction: Direction) -> PcResult<u32> {
-        if self.lock().closed {
-            return Err(PcError::invalid_state("the RTCPeerConnection is closed"));
-        }
         let pad = self
-            .webrtc
+            .webrtc()?
             .request_pad_simple("sink_%u")
             .ok_or_else(|| PcError::operation("webrtcbin refused a sink pad"))?;
         let t = pad
             .property::<Option<WebRTCRTPTransceiver>>("transceiver")
             .ok_or_else(|| PcError::operation("webrtcbin created no transceiver"))?;
         let id = self.register_transceiver(&t);
-        t.set_property("direction", direction);
-        let chain = Arc::new(SendChain::build(&self.pipeline, &pad, &OPUS, OPUS.default_pt).map_err(PcError::operation)?);
+        t.set_property("direction", Direction::Sendrecv);
+        let ssrc = random_ssrc();
+        t.set_property("codec-preferences", codec::preferences(Some(ssrc)));
+        let chain = Arc::new(SendChain::build(&self.media()?.pipeline, &pad, &OPUS, OPUS.default_pt, ssrc).map_err(PcError::operation)?);
         let mut st = self.lock();
         if let Some(x) = st.transceivers.iter_mut().find(|x| x.id == id) {
             x.sender = Some(chain);
+            x.direction = direction;
         }
         Ok(id)
     }
@@ -353,11 +418,15 @@ impl Inner {
                 .iter()
                 .filter_map(|t| t.sender.clone().map(|s| (t.gst.clone(), s)))
                 .collect();
+            // Our direction for each m-line: the answer's if we answered, else the reverse of theirs.
             for (t, sender) in senders {
                 let mline = t.property::<u32>("mlineindex");
                 if let Some((codec, pt)) = codec::negotiated(&answer, mline) {
                     sender.set_payload_type(codec, pt);
                 }
+                let dir = direction::of(&answer, mline).unwrap_or("inactive");
+                let ours = if side == Side::Local { dir } else { direction::reverse(dir) };
+                sender.set_active(matches!(ours, "sendrecv" | "sendonly"));
             }
         }
         if start_guard {
@@ -448,6 +517,44 @@ impl Inner {
         self.events.emit(NativeEvent::state("iceconnectionstatechange", state));
     }
 
+    /// ICE reached connected: from now on, silence from the peer means lost consent.
+    fn watch_consent(self: &Arc<Self>) {
+        self.consent.touch();
+        if let Some(bin) = self.webrtc().ok().and_then(|w| w.downcast::<gst::Bin>().ok()) {
+            self.consent.probe_sources(&bin);
+        }
+        if !self.consent.start_once() {
+            return;
+        }
+        let weak = Arc::downgrade(self);
+        consent::every_second(move || weak.upgrade().is_some_and(|inner| inner.consent_tick()));
+    }
+
+    fn consent_tick(&self) -> bool {
+        if self.lock().closed || !self.consent.is_running() {
+            return false;
+        }
+        if let Some(bin) = self.webrtc().ok().and_then(|w| w.downcast::<gst::Bin>().ok()) {
+            self.consent.probe_sources(&bin);
+        }
+        let (ice, lost) = {
+            let st = self.lock();
+            (st.ice_connection, st.consent_lost)
+        };
+        let next = match consent::verdict(self.consent.silence()) {
+            Verdict::Alive if lost => Some(("connected", false)),
+            Verdict::Disconnected if matches!(ice, "connected" | "completed") => Some(("disconnected", true)),
+            Verdict::Failed if ice != "failed" && (lost || matches!(ice, "connected" | "completed")) => Some(("failed", true)),
+            _ => None,
+        };
+        if let Some((state, lost)) = next {
+            self.lock().consent_lost = lost;
+            self.set_ice_connection(state);
+            self.set_connection(state);
+        }
+        true
+    }
+
     fn set_connection(&self, state: &'static str) {
         {
             let mut st = self.lock();
@@ -471,15 +578,16 @@ impl Inner {
             }
             st.transceivers.iter().find(|t| Some(&t.gst) == trans.as_ref()).map(|t| t.receiver.clone())
         };
+        let Ok(Media { pipeline, .. }) = self.media() else { return };
         let result = match track {
-            Some(track) => link_decoder(&self.pipeline, pad, track),
+            Some(track) => link_decoder(&pipeline, pad, track),
             None => Err("RTP pad for an unknown transceiver".to_owned()),
         };
         if let Err(e) = result {
             // An undecodable stream must not stall webrtcbin: drain it into a fakesink.
             eprintln!("gst-peerconnection: cannot decode incoming stream: {e}");
             if let Ok(sink) = make("fakesink") {
-                let _ = self.pipeline.add(&sink);
+                let _ = pipeline.add(&sink);
                 let _ = sink.sync_state_with_parent();
                 if let Some(sinkpad) = sink.static_pad("sink") {
                     let _ = pad.link(&sinkpad);
@@ -506,26 +614,30 @@ impl Inner {
                 return;
             }
             st.closed = true;
+            self.consent.stop();
             st.negotiation.state = SignalingState::Closed;
             st.ice_connection = "closed";
             st.connection = "closed";
             let senders: Vec<Arc<SendChain>> = st.transceivers.iter().filter_map(|t| t.sender.clone()).collect();
             let receivers: Vec<Arc<TrackCore>> = st.transceivers.iter().map(|t| t.receiver.clone()).collect();
-            for t in st.transceivers.iter_mut() {
-                t.stopped = true;
-            }
+            // Transceivers reference their transports and, through them, the ICE agent with
+            // its sockets: let them go with webrtcbin below.
+            st.transceivers.clear();
             (senders, receivers)
         };
         self.events.close();
         for s in &senders {
             s.detach();
         }
-        let _ = self.pipeline.set_state(gst::State::Null);
+        // webrtc-pc §4.4.1.7: close() releases everything now, not when Node's GC gets to it.
+        if let Some(media) = self.media.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = media.pipeline.set_state(gst::State::Null);
+            if let Some(bus) = media.pipeline.bus() {
+                bus.unset_sync_handler();
+            }
+        }
         for r in receivers {
             r.stop();
-        }
-        if let Some(bus) = self.pipeline.bus() {
-            bus.unset_sync_handler();
         }
     }
 }
@@ -549,8 +661,7 @@ fn schedule_gathering_guard(inner: &Arc<Inner>) {
     });
 }
 
-fn connect_signals(inner: &Arc<Inner>) {
-    let webrtc = &inner.webrtc;
+fn connect_signals(inner: &Arc<Inner>, webrtc: &gst::Element) {
 
     let weak = Arc::downgrade(inner);
     webrtc.connect("on-ice-candidate", false, move |values| {
@@ -592,6 +703,9 @@ fn connect_signals(inner: &Arc<Inner>) {
             WebRTCICEConnectionState::Disconnected => "disconnected",
             _ => "closed",
         };
+        if matches!(state, "connected" | "completed") {
+            inner.watch_consent();
+        }
         inner.set_ice_connection(state);
     });
 
@@ -632,6 +746,7 @@ impl NativePeerConnection {
             return self.fail(request_id, e);
         }
         let events = self.inner.events.clone();
+        let weak = Arc::downgrade(&self.inner);
         let field = if answer { "answer" } else { "offer" };
         let promise = gst::Promise::with_change_func(move |reply| {
             let result = check_reply(reply).and_then(|s| {
@@ -644,6 +759,9 @@ impl NativePeerConnection {
                     if ice_restart {
                         ice_credentials::replace(&mut sdp);
                     }
+                    if let Some(inner) = weak.upgrade() {
+                        inner.apply_directions(&mut sdp, answer);
+                    }
                     events.emit(NativeEvent { sdp: Some(to_text(&sdp)), ..NativeEvent::result(request_id) })
                 }
                 Err(e) => events.emit(NativeEvent::failure(request_id, &e)),
@@ -652,7 +770,10 @@ impl NativePeerConnection {
         let signal = if answer { "create-answer" } else { "create-offer" };
         // RFC 8839 §4.4.1.1.1 / webrtc-pc §4.4.1.5: an ICE restart offer carries new credentials.
         let options = ice_restart.then(|| gst::Structure::builder("options").field("ice-restart", true).build());
-        self.inner.webrtc.emit_by_name::<()>(signal, &[&options, &promise]);
+        match self.inner.webrtc() {
+            Ok(webrtc) => webrtc.emit_by_name::<()>(signal, &[&options, &promise]),
+            Err(e) => self.fail(request_id, e),
+        }
     }
 
     fn set_description(&self, request_id: u32, side: Side, ty: &str, sdp: &str) {
@@ -679,7 +800,8 @@ impl NativePeerConnection {
             Ok(p) => p,
             Err(e) => return self.fail(request_id, e),
         };
-        let desc = WebRTCSessionDescription::new(gst_sdp_type(ty), msg.clone().unwrap_or_else(|| SDPMessage::new()));
+        let for_webrtcbin = msg.as_ref().map(direction::for_webrtcbin).unwrap_or_else(SDPMessage::new);
+        let desc = WebRTCSessionDescription::new(gst_sdp_type(ty), for_webrtcbin);
         let events = self.inner.events.clone();
         let weak = Arc::downgrade(&self.inner);
         let promise = gst::Promise::with_change_func(move |reply| {
@@ -693,7 +815,10 @@ impl NativePeerConnection {
             }
         });
         let signal = if side == Side::Local { "set-local-description" } else { "set-remote-description" };
-        self.inner.webrtc.emit_by_name::<()>(signal, &[&desc, &promise]);
+        match self.inner.webrtc() {
+            Ok(webrtc) => webrtc.emit_by_name::<()>(signal, &[&desc, &promise]),
+            Err(e) => self.fail(request_id, e),
+        }
     }
 
     fn add_ice_candidate_inner(&self, candidate: &str, mid: Option<&str>, index: Option<u32>) -> PcResult<Option<(u32, String)>> {
@@ -752,8 +877,7 @@ impl NativePeerConnection {
         }
         let has_ice_servers = config.ice_servers.iter().any(|s| !s.urls.is_empty());
         let inner = Arc::new(Inner {
-            pipeline,
-            webrtc,
+            media: Mutex::new(Some(Media { pipeline: pipeline.clone(), webrtc: webrtc.clone() })),
             events: EventSink::new(on_event),
             state: Mutex::new(State {
                 negotiation: Negotiation::default(),
@@ -767,12 +891,19 @@ impl NativePeerConnection {
                 guard_running: false,
                 ice_connection: "new",
                 connection: "new",
+                consent_lost: false,
                 closed: false,
             }),
             has_ice_servers,
+            consent: Consent::default(),
         });
-        connect_signals(&inner);
-        inner.pipeline.set_state(gst::State::Playing).map_err(napi_err)?;
+        connect_signals(&inner, &webrtc);
+        // All sinks of a pipeline wait the same latency, the largest of any path — here the
+        // send path's (encoder frames, pacing), which would delay what we play out. The
+        // receive path needs only the jitter buffer plus a little decoding headroom.
+        let jitter = config.jitter_buffer_latency.unwrap_or(ice::DEFAULT_JITTER_BUFFER_MS);
+        pipeline.set_latency(gst::ClockTime::from_mseconds(u64::from(jitter) + PLAYOUT_HEADROOM_MS));
+        pipeline.set_state(gst::State::Playing).map_err(napi_err)?;
         Ok(Self { inner })
     }
 
@@ -801,7 +932,10 @@ impl NativePeerConnection {
         match self.add_ice_candidate_inner(&candidate, sdp_mid.as_deref(), sdp_m_line_index) {
             Ok(None) => self.inner.events.emit(NativeEvent::result(request_id)),
             Ok(Some((mline, attr))) => {
-                self.inner.webrtc.emit_by_name::<()>("add-ice-candidate", &[&mline, &attr]);
+                match self.inner.webrtc() {
+                    Ok(webrtc) => webrtc.emit_by_name::<()>("add-ice-candidate", &[&mline, &attr]),
+                    Err(e) => return self.fail(request_id, e),
+                }
                 // webrtc-pc §4.4.1.3: the remote description reflects added candidates.
                 if let Some((_, remote)) = self.inner.lock().negotiation.remote_mut() {
                     if let Some(media) = remote.media_mut(mline) {
@@ -840,11 +974,11 @@ impl NativePeerConnection {
                 // webrtc-pc §4.4.1.6: currentDirection is the direction negotiated by the last
                 // answer, from our point of view.
                 let current_direction = mline.and_then(|i| match (local, remote) {
-                    (Some((SdpType::Answer, l)), _) => validate::media_direction(l, i).map(str::to_owned),
-                    (_, Some((SdpType::Answer, r))) => validate::media_direction(r, i).map(|d| reverse(d).to_owned()),
+                    (Some((SdpType::Answer, l)), _) => direction::of(l, i).map(str::to_owned),
+                    (_, Some((SdpType::Answer, r))) => direction::of(r, i).map(|d| direction::reverse(d).to_owned()),
                     _ => None,
                 });
-                let direction = if t.stopped { "stopped" } else { direction_str(t.gst.property::<Direction>("direction")) };
+                let direction = if t.stopped { "stopped" } else { direction_str(t.direction) };
                 NativeTransceiver {
                     id: t.id,
                     kind: t.kind.to_owned(),
@@ -871,8 +1005,13 @@ impl NativePeerConnection {
     #[napi]
     pub fn set_direction(&self, transceiver_id: u32, direction: String) -> napi::Result<()> {
         let direction = parse_direction(&direction).map_err(napi_err)?;
-        let t = self.inner.transceiver_gst(transceiver_id).map_err(napi_err)?;
-        t.set_property("direction", direction);
+        let mut st = self.inner.lock();
+        let t = st
+            .transceivers
+            .iter_mut()
+            .find(|t| t.id == transceiver_id)
+            .ok_or_else(|| napi_err(format!("unknown transceiver {transceiver_id}")))?;
+        t.direction = direction;
         Ok(())
     }
 
@@ -940,6 +1079,24 @@ impl NativePeerConnection {
     #[napi]
     pub fn pending_remote_description(&self) -> Option<NativeDescription> {
         self.inner.render(|n| n.pending_remote.as_ref(), false)
+    }
+
+    /// getStats(): answered by a `result` event whose `stats` is a JSON array (stats.rs).
+    #[napi]
+    pub fn get_stats(&self, request_id: u32) {
+        // No lock of ours is held here: get-stats takes webrtcbin's own lock.
+        match self.inner.webrtc() {
+            Ok(webrtc) => crate::stats::request(&webrtc, self.inner.events.clone(), request_id),
+            Err(e) => self.fail(request_id, e),
+        }
+    }
+
+    /// The `latency` (ms) of the jitter buffer serving this transceiver's receive stream
+    /// (jitter_buffer.rs), or null before webrtcbin has created one.
+    #[napi]
+    pub fn jitter_buffer_latency(&self, transceiver_id: u32) -> Option<u32> {
+        let t = self.inner.transceiver_gst(transceiver_id).ok()?;
+        crate::jitter_buffer::latency(&self.inner.webrtc().ok()?, &t)
     }
 
     #[napi]

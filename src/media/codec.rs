@@ -56,30 +56,37 @@ impl Codec {
 /// Codec preferences for a transceiver that answers a remote offer: no payload type and
 /// no fmtp, because webrtcbin intersects these caps field by field with the offer's, and
 /// the offerer's payload numbers and parameters must win (RFC 3264 §6.1).
-pub fn answer_preferences() -> gst::Caps {
+pub fn answer_preferences(ssrc: Option<u32>) -> gst::Caps {
     let mut caps = gst::Caps::new_empty();
     {
         let caps = caps.get_mut().expect("new caps are writable");
         for codec in SUPPORTED {
-            caps.append(
-                gst::Caps::builder("application/x-rtp")
-                    .field("media", "audio")
-                    .field("encoding-name", codec.encoding_name)
-                    .field("clock-rate", codec.clock_rate as i32)
-                    .build(),
-            );
+            let mut s = gst::Structure::builder("application/x-rtp")
+                .field("media", "audio")
+                .field("encoding-name", codec.encoding_name)
+                .field("clock-rate", codec.clock_rate as i32);
+            if let Some(ssrc) = ssrc {
+                s = s.field("ssrc", ssrc);
+            }
+            caps.append(gst::Caps::builder_full().structure(s.build()).build());
         }
     }
     caps
 }
 
-/// Codec preferences for a new transceiver: every supported codec at its default payload type.
-pub fn preferences() -> gst::Caps {
+/// Codec preferences for a new transceiver: every supported codec at its default payload
+/// type. With the sender's SSRC, webrtcbin writes `a=ssrc` lines (RFC 5576), which is how
+/// Chromium tells apart bundled m-lines that share a payload type.
+pub fn preferences(ssrc: Option<u32>) -> gst::Caps {
     let mut caps = gst::Caps::new_empty();
     {
         let caps = caps.get_mut().expect("new caps are writable");
         for codec in SUPPORTED {
-            caps.append(codec.rtp_caps(codec.default_pt));
+            let mut c = codec.rtp_caps(codec.default_pt);
+            if let Some(ssrc) = ssrc {
+                c.get_mut().expect("new caps are writable").set("ssrc", ssrc);
+            }
+            caps.append(c);
         }
     }
     caps
@@ -117,9 +124,10 @@ mod tests {
     #[test]
     fn preference_caps_carry_payload_and_fmtp() {
         gst::init().unwrap();
-        let caps = preferences();
+        let caps = preferences(Some(7));
         let s = caps.structure(0).unwrap();
         assert_eq!(s.get::<i32>("payload").unwrap(), 111);
         assert_eq!(s.get::<&str>("useinbandfec").unwrap(), "1");
+        assert_eq!(s.get::<u32>("ssrc").unwrap(), 7);
     }
 }

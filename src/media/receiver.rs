@@ -25,7 +25,9 @@ pub fn link_decoder(pipeline: &gst::Pipeline, pad: &gst::Pad, track: Arc<TrackCo
     }
     let convert = make("audioconvert")?;
     let resample = make("audioresample")?;
-    let sink = gst_app::AppSink::builder().caps(&raw_caps(RATE, 1)).sync(false).build();
+    // Synchronised to the clock: rtpjitterbuffer forwards in-order packets at once, so its
+    // `latency` only becomes a playout delay (absorbing network jitter) at a syncing sink.
+    let sink = gst_app::AppSink::builder().caps(&raw_caps(RATE, 1)).sync(true).build();
     let weak = Arc::downgrade(&track);
     sink.set_callbacks(
         gst_app::AppSinkCallbacks::builder()

@@ -2,6 +2,7 @@
 //! payloader → webrtcbin. The track's buffers are re-timestamped on arrival in this
 //! connection's running time, because every track has its own clock base.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use gst::prelude::*;
@@ -20,11 +21,14 @@ pub struct SendChain {
     elements: Vec<gst::Element>,
     attached: Mutex<Option<(Arc<TrackCore>, u64)>>,
     codec: Mutex<(&'static Codec, u32)>,
+    /// Whether the last answer lets us send (RFC 3264 §6.1): webrtcbin 1.22 forwards
+    /// whatever reaches its sink pad, even on a recvonly or inactive m-line.
+    active: Arc<AtomicBool>,
 }
 
 impl SendChain {
     /// Build the chain inside `pipeline` and link it to `sinkpad` (a webrtcbin sink pad).
-    pub fn build(pipeline: &gst::Pipeline, sinkpad: &gst::Pad, codec: &'static Codec, pt: u32) -> Result<Self, String> {
+    pub fn build(pipeline: &gst::Pipeline, sinkpad: &gst::Pad, codec: &'static Codec, pt: u32, ssrc: u32) -> Result<Self, String> {
         let appsrc = gst_app::AppSrc::builder()
             .is_live(true)
             .format(gst::Format::Time)
@@ -37,6 +41,7 @@ impl SendChain {
         let encoder = make(codec.encoder)?;
         let payloader = make(codec.payloader)?;
         payloader.set_property("pt", pt);
+        payloader.set_property("ssrc", ssrc);
         let elements = vec![appsrc.clone().upcast::<gst::Element>(), convert, resample, encoder, payloader.clone()];
         pipeline.add_many(&elements).map_err(|e| e.to_string())?;
         gst::Element::link_many(&elements).map_err(|e| e.to_string())?;
@@ -48,7 +53,14 @@ impl SendChain {
         for e in &elements {
             let _ = e.sync_state_with_parent();
         }
-        Ok(Self { appsrc, payloader, elements, attached: Mutex::new(None), codec: Mutex::new((codec, pt)) })
+        Ok(Self {
+            appsrc,
+            payloader,
+            elements,
+            attached: Mutex::new(None),
+            codec: Mutex::new((codec, pt)),
+            active: Arc::new(AtomicBool::new(false)),
+        })
     }
 
     /// Follow the payload type the answer settled on (browsers often pick another pt than ours).
@@ -63,6 +75,14 @@ impl SendChain {
         }
     }
 
+    pub fn ssrc(&self) -> u32 {
+        self.payloader.property::<u32>("ssrc")
+    }
+
+    pub fn set_active(&self, active: bool) {
+        self.active.store(active, Ordering::Release);
+    }
+
     /// Attach a track (or none: the sender then sends nothing, as `replaceTrack(null)`).
     pub fn set_track(&self, track: Option<Arc<TrackCore>>) {
         let mut attached = match self.attached.lock() {
@@ -74,8 +94,12 @@ impl SendChain {
         }
         let Some(track) = track else { return };
         let appsrc = self.appsrc.clone();
+        let active = self.active.clone();
         let next_pts: Mutex<Option<gst::ClockTime>> = Mutex::new(None);
         let id = track.add_consumer(Arc::new(move |sample: &gst::Sample| {
+            if !active.load(Ordering::Acquire) {
+                return;
+            }
             let (Some(buffer), Some(caps)) = (sample.buffer(), sample.caps()) else { return };
             let Some(now) = appsrc.current_running_time() else { return };
             let Some(info) = gst_audio::AudioInfo::from_caps(caps).ok() else { return };

@@ -37,7 +37,7 @@ pub fn render(base: &SDPMessage, candidates: &[LocalCandidate], complete: bool) 
             }
         }
         if complete && !mine.is_empty() && !super::has_attr(media, "end-of-candidates") {
-            media.add_attribute("end-of-candidates", None);
+            super::add_flag(media, "end-of-candidates");
         }
     }
     msg

@@ -2,6 +2,7 @@
 //! ICE candidate parsing, and the local description we hand out (with candidates).
 
 pub mod candidate;
+pub mod direction;
 pub mod ice_credentials;
 pub mod local;
 pub mod validate;
@@ -17,4 +18,12 @@ pub fn to_text(msg: &gst_sdp::SDPMessageRef) -> String {
 /// attributes such as `a=sendrecv` have no value.
 pub fn has_attr(media: &gst_sdp::SDPMediaRef, key: &str) -> bool {
     media.attributes().any(|a| a.key() == key)
+}
+
+/// Add a property attribute (`a=sendrecv`, `a=end-of-candidates`). Its value must be an
+/// empty string, not NULL: that is what the parser produces, and webrtcbin's
+/// `gst_sdp_media_attributes_to_caps` passes attribute values to `g_utf8_validate`
+/// unchecked, so a NULL value crashes the process.
+pub fn add_flag(media: &mut gst_sdp::SDPMediaRef, key: &str) {
+    media.add_attribute(key, Some(""));
 }

@@ -5,7 +5,7 @@ use gst_sdp::SDPMessage;
 
 use crate::error::{PcError, PcResult};
 
-const DIRECTIONS: [&str; 4] = ["sendrecv", "sendonly", "recvonly", "inactive"];
+use super::direction::{self, DIRECTIONS};
 
 /// Parse SDP text. `gst_sdp` skips lines it does not understand, so the RFC 8866 §5 line
 /// grammar (`<type>=<value>`, starting with `v=0`) is checked first: garbage must be an
@@ -72,18 +72,13 @@ pub fn normalize(msg: &mut SDPMessage) {
     let session_dir = DIRECTIONS.iter().find(|d| msg.attributes().any(|a| a.key() == **d)).map(|d| d.to_string());
     for idx in 0..msg.medias_len() {
         let Some(media) = msg.media_mut(idx) else { continue };
-        if DIRECTIONS.iter().any(|d| super::has_attr(media, d)) {
+        if direction::of_media(media).is_some() {
             continue;
         }
-        media.add_attribute(session_dir.as_deref().unwrap_or("sendrecv"), None);
+        super::add_flag(media, session_dir.as_deref().unwrap_or("sendrecv"));
     }
 }
 
-/// The direction attribute of m-line `idx`, after normalisation.
-pub fn media_direction(msg: &gst_sdp::SDPMessageRef, idx: u32) -> Option<&'static str> {
-    let media = msg.media(idx)?;
-    DIRECTIONS.iter().copied().find(|d| super::has_attr(media, d))
-}
 
 #[cfg(test)]
 mod tests {
@@ -124,11 +119,11 @@ mod tests {
     fn missing_direction_becomes_sendrecv() {
         init();
         let mut msg = parse(CHROME_OFFER).unwrap();
-        assert_eq!(media_direction(&msg, 0), None);
+        assert_eq!(direction::of(&msg, 0), None);
         normalize(&mut msg);
-        assert_eq!(media_direction(&msg, 0), Some("sendrecv"));
+        assert_eq!(direction::of(&msg, 0), Some("sendrecv"));
         let mut held = parse(&CHROME_OFFER.replace("a=mid:0\r\n", "a=mid:0\r\na=sendonly\r\n")).unwrap();
         normalize(&mut held);
-        assert_eq!(media_direction(&held, 0), Some("sendonly"));
+        assert_eq!(direction::of(&held, 0), Some("sendonly"));
     }
 }

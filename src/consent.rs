@@ -1,0 +1,137 @@
+//! Liveness of the remote peer, in the spirit of ICE consent freshness (RFC 7675).
+//!
+//! webrtcbin 1.22 builds its libnice agent without consent freshness (a construct-only
+//! option), so a peer that closes or vanishes is never noticed: the ICE state stays
+//! `connected` forever. We watch inbound packets instead: every `nicesrc` in webrtcbin gets
+//! a probe that stamps the time of the last packet. A live peer always sends something —
+//! RTP, or RTCP reports (RFC 3550 §6.2, at least every few seconds) even on hold.
+//! Silence beyond `DISCONNECTED_AFTER` reports `disconnected` (as browsers do after a few
+//! missed consent checks); beyond `FAILED_AFTER` (RFC 7675 §5.1: consent expires after
+//! 30 s) reports `failed`. Traffic that resumes before that restores `connected`.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use gst::prelude::*;
+
+pub const DISCONNECTED_AFTER: Duration = Duration::from_secs(8);
+pub const FAILED_AFTER: Duration = Duration::from_secs(30);
+const POLL: gst::ClockTime = gst::ClockTime::from_seconds(1);
+
+/// What the silence so far means for the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Alive,
+    Disconnected,
+    Failed,
+}
+
+pub fn verdict(silence: Duration) -> Verdict {
+    if silence >= FAILED_AFTER {
+        Verdict::Failed
+    } else if silence >= DISCONNECTED_AFTER {
+        Verdict::Disconnected
+    } else {
+        Verdict::Alive
+    }
+}
+
+pub struct Consent {
+    start: Instant,
+    last_rx_ms: Arc<AtomicU64>,
+    probed: Mutex<Vec<gst::glib::WeakRef<gst::Pad>>>,
+    running: AtomicBool,
+}
+
+impl Default for Consent {
+    fn default() -> Self {
+        Self { start: Instant::now(), last_rx_ms: Arc::new(AtomicU64::new(0)), probed: Mutex::new(Vec::new()), running: AtomicBool::new(false) }
+    }
+}
+
+impl Consent {
+    /// Mark "heard from the peer now" (also when ICE connects, so the clock starts there).
+    pub fn touch(&self) {
+        self.last_rx_ms.store(self.start.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+
+    pub fn silence(&self) -> Duration {
+        let now = self.start.elapsed().as_millis() as u64;
+        Duration::from_millis(now.saturating_sub(self.last_rx_ms.load(Ordering::Relaxed)))
+    }
+
+    /// Probe every `nicesrc` of `bin` not probed yet (webrtcbin adds transports lazily).
+    pub fn probe_sources(&self, bin: &gst::Bin) {
+        let Ok(mut probed) = self.probed.lock() else { return };
+        probed.retain(|w| w.upgrade().is_some());
+        for element in bin.iterate_recurse().into_iter().flatten() {
+            if element.factory().is_none_or(|f| f.name() != "nicesrc") {
+                continue;
+            }
+            let Some(pad) = element.static_pad("src") else { continue };
+            if probed.iter().any(|w| w.upgrade().as_ref() == Some(&pad)) {
+                continue;
+            }
+            let start = self.start;
+            let last = self.last_rx_ms.clone();
+            pad.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST, move |_, _| {
+                last.store(start.elapsed().as_millis() as u64, Ordering::Relaxed);
+                gst::PadProbeReturn::Ok
+            });
+            probed.push(pad.downgrade());
+        }
+    }
+
+    /// Returns true if the caller should start the periodic check (only once).
+    pub fn start_once(&self) -> bool {
+        !self.running.swap(true, Ordering::AcqRel)
+    }
+
+    pub fn stop(&self) {
+        self.running.store(false, Ordering::Release);
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.running.load(Ordering::Acquire)
+    }
+}
+
+/// Run `tick` every second on GStreamer's clock thread until it returns false.
+pub fn every_second(tick: impl Fn() -> bool + Send + Sync + 'static) {
+    let tick = Arc::new(tick);
+    schedule(tick);
+}
+
+fn schedule(tick: Arc<dyn Fn() -> bool + Send + Sync>) {
+    let clock = gst::SystemClock::obtain();
+    let id = clock.new_single_shot_id(clock.time() + POLL);
+    let _ = id.wait_async(move |_, _, _| {
+        if tick() {
+            schedule(tick.clone());
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts() {
+        assert_eq!(verdict(Duration::from_secs(1)), Verdict::Alive);
+        assert_eq!(verdict(Duration::from_secs(9)), Verdict::Disconnected);
+        assert_eq!(verdict(Duration::from_secs(31)), Verdict::Failed);
+    }
+
+    #[test]
+    fn touch_resets_silence() {
+        let c = Consent::default();
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(c.silence() >= Duration::from_millis(30));
+        c.touch();
+        assert!(c.silence() < Duration::from_millis(30));
+        assert!(c.start_once());
+        assert!(!c.start_once());
+    }
+}
