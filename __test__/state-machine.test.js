@@ -250,3 +250,43 @@ test('complete SDP mode: gathering completes and carries end-of-candidates', asy
   await waitGatheringComplete(pc);
   expect(pc.localDescription.sdp).toMatch(/a=end-of-candidates/);
 });
+
+describe('rollback', () => {
+  test('a re-offer rolled back (as after a rejected re-INVITE) leaves the call working, and the next re-offer succeeds', async () => {
+    const { nonstandard } = require('../dist');
+    const { FrameCollector, detectTone } = require('./helpers/audio');
+    const a = peer();
+    const b = peer();
+    a.addTrack(tone.track);
+    const trackAtB = once(b, 'track');
+    await connect(a, b);
+    const collector = new FrameCollector();
+    const sink = new nonstandard.RTCAudioSink((await trackAtB).track);
+    sink.ondata = collector.push;
+    try {
+      const before = a.currentLocalDescription.sdp;
+      a.getTransceivers()[0].direction = 'sendonly';
+      await a.setLocalDescription();
+      expect(a.signalingState).toBe('have-local-offer');
+      await a.setLocalDescription({ type: 'rollback' });
+      expect(a.signalingState).toBe('stable');
+      expect(a.pendingLocalDescription).toBeNull();
+      expect(a.currentLocalDescription.sdp).toBe(before);
+      collector.reset();
+      await new Promise((r) => setTimeout(r, 600));
+      expect(detectTone(collector.samples(), 48000, 440, { otherFreqs: [880, 1250] }).present).toBe(true);
+      // The next re-offer negotiates normally: hold, then resume.
+      await negotiate(a, b);
+      expect(a.getTransceivers()[0].currentDirection).toBe('sendonly');
+      a.getTransceivers()[0].direction = 'sendrecv';
+      await negotiate(a, b);
+      expect(a.getTransceivers()[0].currentDirection).toBe('sendonly'); // b has nothing to send
+      expect(a.connectionState).toBe('connected');
+      collector.reset();
+      await new Promise((r) => setTimeout(r, 600));
+      expect(detectTone(collector.samples(), 48000, 440, { otherFreqs: [880, 1250] }).present).toBe(true);
+    } finally {
+      sink.stop();
+    }
+  });
+});

@@ -79,6 +79,17 @@ export class MediaStreamTrack extends EventTarget {
     callNative(() => this.#native.stop())
   }
 
+  /**
+   * mediacapture-main §4.3.1 clone(): an independent track (own enabled and readyState) on
+   * the same source. Stopping the clone does not stop the source.
+   */
+  clone(): MediaStreamTrack {
+    const copy = new MediaStreamTrack(callNative(() => this.#native.clone()), { label: this.#label, muted: this.#muted })
+    copy.enabled = this.#enabled
+    if (this.#readyState === 'ended') copy.stop()
+    return copy
+  }
+
   getConstraints(): Record<string, never> {
     return {}
   }

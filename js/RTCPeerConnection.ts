@@ -30,6 +30,7 @@ import {
 import { NativeRequests } from './NativeRequests'
 import { isNegotiationNeeded, type CurrentDescription } from './negotiationNeeded'
 import { OperationsChain } from './OperationsChain'
+import { RTCDTMFEvent } from './RTCDTMFEvent'
 import { RTCIceCandidate } from './RTCIceCandidate'
 import { RTCPeerConnectionIceEvent } from './RTCPeerConnectionIceEvent'
 import { RTCRtpReceiver } from './RTCRtpReceiver'
@@ -546,6 +547,14 @@ export class GstPeerConnection extends EventTarget {
   set onnegotiationneeded(h: EventHandler) {
     setEventHandler(this, 'negotiationneeded', h)
   }
+  /** Non-standard: received RFC 4733 DTMF digits of any receiver (RTCDTMFEvent). */
+  get ondtmf(): EventHandler<RTCDTMFEvent> {
+    return getEventHandler(this, 'dtmf')
+  }
+  set ondtmf(h: EventHandler<RTCDTMFEvent>) {
+    setEventHandler(this, 'dtmf', h)
+  }
+
   get ontrack(): EventHandler<RTCTrackEvent> {
     return getEventHandler(this, 'track')
   }
@@ -951,6 +960,15 @@ export class GstPeerConnection extends EventTarget {
         if (state === this.#connectionState) break
         this.#connectionState = state
         this.dispatchEvent(new Event('connectionstatechange'))
+        break
+      }
+      case 'dtmf': {
+        // Non-standard: a received RFC 4733 digit, on the receiver and then on the connection.
+        const entry = ev.transceiverId == null ? undefined : this.#entriesById.get(ev.transceiverId)
+        if (entry === undefined || typeof ev.tone !== 'string') return warnMalformed(ev)
+        const init = { tone: ev.tone, duration: ev.duration ?? 0, receiver: entry.transceiver.receiver }
+        entry.transceiver.receiver.dispatchEvent(new RTCDTMFEvent('dtmf', init))
+        this.dispatchEvent(new RTCDTMFEvent('dtmf', init))
         break
       }
       default:

@@ -2,17 +2,21 @@
 
 import type { ConnectionHost } from './ConnectionHost'
 import { invalidState } from './errors'
+import { getEventHandler, setEventHandler, type EventHandler } from './eventHandlers'
 import type { MediaStreamTrack } from './MediaStreamTrack'
+import type { RTCDTMFEvent } from './RTCDTMFEvent'
 import type { RTCStatsReport } from './RTCStatsReport'
 import type { TransceiverState } from './TransceiverState'
 
-export class RTCRtpReceiver {
+/** An EventTarget only for the non-standard `dtmf` event (RTCDTMFEvent). */
+export class RTCRtpReceiver extends EventTarget {
   readonly #track: MediaStreamTrack
   readonly #host: ConnectionHost
   readonly #state: TransceiverState
 
   /** Not for application use: receivers are created with their transceiver, and their track with them (webrtc-pc §5.3 "create an RTCRtpReceiver"). */
   constructor(track: MediaStreamTrack, host: ConnectionHost, state: TransceiverState) {
+    super()
     this.#track = track
     this.#host = host
     this.#state = state
@@ -20,6 +24,14 @@ export class RTCRtpReceiver {
 
   get track(): MediaStreamTrack {
     return this.#track
+  }
+
+  /** Non-standard: received RFC 4733 DTMF digits (RTCDTMFEvent). */
+  get ondtmf(): EventHandler<RTCDTMFEvent> {
+    return getEventHandler(this, 'dtmf')
+  }
+  set ondtmf(handler: EventHandler<RTCDTMFEvent>) {
+    setEventHandler(this, 'dtmf', handler)
   }
 
   get transport(): null {

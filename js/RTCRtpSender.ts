@@ -4,17 +4,20 @@ import type { ConnectionHost } from './ConnectionHost'
 import { callNative, invalidState } from './errors'
 import type { MediaStream } from './MediaStream'
 import { MediaStreamTrack, nativeTrackOf } from './MediaStreamTrack'
+import { RTCDTMFSender } from './RTCDTMFSender'
 import type { RTCStatsReport } from './RTCStatsReport'
 import type { TransceiverState } from './TransceiverState'
 
 export class RTCRtpSender {
   readonly #host: ConnectionHost
   readonly #state: TransceiverState
+  readonly #dtmf: RTCDTMFSender | null
 
   /** Not for application use: senders are created by RTCPeerConnection. */
   constructor(host: ConnectionHost, state: TransceiverState) {
     this.#host = host
     this.#state = state
+    this.#dtmf = state.kind === 'audio' ? new RTCDTMFSender(host, state) : null
   }
 
   get track(): MediaStreamTrack | null {
@@ -25,9 +28,9 @@ export class RTCRtpSender {
     return null
   }
 
-  /** RFC 4733 DTMF is not implemented yet. */
-  get dtmf(): null {
-    return null
+  /** webrtc-pc §5.2 dtmf: RFC 4733 telephone-events on this sender's RTP stream (audio only). */
+  get dtmf(): RTCDTMFSender | null {
+    return this.#dtmf
   }
 
   /**

@@ -28,6 +28,12 @@ pub struct NativeEvent {
     pub sdp_m_line_index: Option<u32>,
     /// getStats() result: a JSON array of W3C webrtc-stats dictionaries (see stats.rs).
     pub stats: Option<String>,
+    /// 'dtmf': the transceiver whose receiver got the event.
+    pub transceiver_id: Option<u32>,
+    /// 'dtmf': the DTMF tone character ('0'-'9', '*', '#', 'A'-'D').
+    pub tone: Option<String>,
+    /// 'dtmf': the event's duration in ms (RFC 4733 §2.5.1.3, from the final packet).
+    pub duration: Option<u32>,
 }
 
 impl NativeEvent {

@@ -23,15 +23,18 @@ use napi::Status;
 
 use crate::events::{EventSink, NativeEvent};
 use crate::ice::{self, NativeConfig};
-use crate::media::codec::{self, OPUS};
+use crate::media::codec;
+use crate::media::dtmf_receive;
+use crate::media::dtmf_send;
 use crate::media::receiver::link_decoder;
 use crate::media::sender::SendChain;
 use crate::media::track::{NativeTrack, TrackCore};
 use crate::negotiation::{self, Negotiation, SdpType, Side, SignalingState};
+use crate::rollback;
 use crate::runtime::{self, make};
 use crate::sdp::candidate::Candidate;
 use crate::sdp::local::{self, LocalCandidate};
-use crate::sdp::{direction, ice_credentials, to_text, validate};
+use crate::sdp::{direction, ice_credentials, telephone_event, to_text, validate};
 
 /// With only host addresses to gather, gathering is over once candidates stop coming.
 const HOST_GATHERING_QUIET: Duration = Duration::from_millis(250);
@@ -239,9 +242,10 @@ impl Inner {
     /// webrtcbin 1.22 only does this inside create-answer, too late for `track` events and
     /// for `addTrack` to reuse it; its create-answer then matches ours as compatible.
     fn answer_remote_media(&self) {
-        let missing: Vec<u32> = {
+        let (offer, missing): (SDPMessage, Vec<u32>) = {
             let mut st = self.lock();
             let Some((SdpType::Offer, offer)) = st.negotiation.pending_remote.as_ref() else { return };
+            let offer = offer.clone();
             let audio: Vec<u32> = (0..offer.medias_len())
                 .filter(|i| offer.media(*i).is_some_and(|m| m.media() == Some("audio") && m.port() != 0))
                 .collect();
@@ -257,17 +261,21 @@ impl Inner {
                     !t.stopped && t.pending_mline.is_none() && t.gst.property::<u32>("mlineindex") == u32::MAX && t.sender.as_ref().is_some_and(|s| s.has_track())
                 });
                 match reusable {
-                    Some(t) => t.pending_mline = Some(i),
+                    Some(t) => {
+                        t.pending_mline = Some(i);
+                        let ssrc = t.sender.as_ref().map(|s| s.ssrc());
+                        t.gst.set_property("codec-preferences", codec::answer_preferences(offer.media(i), ssrc));
+                    }
                     None => missing.push(i),
                 }
             }
-            missing
+            (offer, missing)
         };
         for i in missing {
             match self.add_transceiver(Direction::Recvonly) {
                 Ok(id) => {
                     if let Some(t) = self.lock().transceivers.iter_mut().find(|t| t.id == id) {
-                        t.gst.set_property("codec-preferences", codec::answer_preferences(t.sender.as_ref().map(|s| s.ssrc())));
+                        t.gst.set_property("codec-preferences", codec::answer_preferences(offer.media(i), t.sender.as_ref().map(|s| s.ssrc())));
                         t.pending_mline = Some(i);
                     }
                 }
@@ -305,8 +313,11 @@ impl Inner {
             webrtc.release_request_pad(&pad);
             return Err(PcError::operation("webrtcbin bound the sink pad to another transceiver"));
         }
-        let (codec, pt) = self.negotiated_codec(&t).unwrap_or((&OPUS, OPUS.default_pt));
-        let chain = Arc::new(SendChain::build(&self.media()?.pipeline, &pad, codec, pt, random_ssrc()).map_err(PcError::operation)?);
+        let chain = Arc::new(SendChain::build(&self.media()?.pipeline, &pad, random_ssrc()).map_err(PcError::operation)?);
+        if let Some((codec, pt)) = self.negotiated_codec(&t) {
+            chain.set_codec(codec, pt).map_err(PcError::operation)?;
+            // The direction is only known at the next answer; until then the chain stays quiet.
+        }
         let mut st = self.lock();
         if let Some(x) = st.transceivers.iter_mut().find(|x| x.id == id) {
             x.sender = Some(chain.clone());
@@ -354,6 +365,27 @@ impl Inner {
         }
     }
 
+    /// RFC 4733 DTMF formats in an offer or answer webrtcbin created (sdp::telephone_event).
+    fn add_telephone_events(&self, msg: &mut SDPMessage, answer: bool) {
+        if !answer {
+            return telephone_event::add_to_offer(msg);
+        }
+        let offer = self.lock().negotiation.pending_remote.as_ref().map(|(_, m)| m.clone());
+        if let Some(offer) = offer {
+            telephone_event::add_to_answer(msg, &offer);
+        }
+    }
+
+    /// The send chain of a transceiver, if it has one.
+    fn sender(&self, id: u32) -> PcResult<Option<Arc<SendChain>>> {
+        let st = self.lock();
+        if st.closed {
+            return Err(PcError::invalid_state("the RTCPeerConnection is closed"));
+        }
+        let t = st.transceivers.iter().find(|t| t.id == id).ok_or_else(|| PcError::operation(format!("unknown transceiver {id}")))?;
+        Ok(if t.stopped { None } else { t.sender.clone() })
+    }
+
     fn negotiated_codec(&self, t: &WebRTCRTPTransceiver) -> Option<(&'static codec::Codec, u32)> {
         let mline = t.property::<u32>("mlineindex");
         let st = self.lock();
@@ -374,7 +406,7 @@ impl Inner {
         t.set_property("direction", Direction::Sendrecv);
         let ssrc = random_ssrc();
         t.set_property("codec-preferences", codec::preferences(Some(ssrc)));
-        let chain = Arc::new(SendChain::build(&self.media()?.pipeline, &pad, &OPUS, OPUS.default_pt, ssrc).map_err(PcError::operation)?);
+        let chain = Arc::new(SendChain::build(&self.media()?.pipeline, &pad, ssrc).map_err(PcError::operation)?);
         let mut st = self.lock();
         if let Some(x) = st.transceivers.iter_mut().find(|x| x.id == id) {
             x.sender = Some(chain);
@@ -421,9 +453,15 @@ impl Inner {
             // Our direction for each m-line: the answer's if we answered, else the reverse of theirs.
             for (t, sender) in senders {
                 let mline = t.property::<u32>("mlineindex");
-                if let Some((codec, pt)) = codec::negotiated(&answer, mline) {
-                    sender.set_payload_type(codec, pt);
+                let negotiated = codec::negotiated(&answer, mline);
+                if let Some((codec, pt)) = negotiated {
+                    if let Err(e) = sender.set_codec(codec, pt) {
+                        eprintln!("gst-peerconnection: cannot switch the sender to {}: {e}", codec.encoding_name);
+                    }
                 }
+                // RFC 4733 §2.1: events use the audio codec's clock.
+                let dtmf = negotiated.and_then(|(c, _)| telephone_event::negotiated(&answer, mline, c.clock_rate).map(|pt| (pt, c.clock_rate)));
+                sender.dtmf().configure(dtmf);
                 let dir = direction::of(&answer, mline).unwrap_or("inactive");
                 let ours = if side == Side::Local { dir } else { direction::reverse(dir) };
                 sender.set_active(matches!(ours, "sendrecv" | "sendonly"));
@@ -571,16 +609,30 @@ impl Inner {
             return;
         }
         let trans = pad.property::<Option<WebRTCRTPTransceiver>>("transceiver");
-        let track = {
+        let found = {
             let st = self.lock();
             if st.closed {
                 return;
             }
-            st.transceivers.iter().find(|t| Some(&t.gst) == trans.as_ref()).map(|t| t.receiver.clone())
+            st.transceivers.iter().find(|t| Some(&t.gst) == trans.as_ref()).map(|t| (t.id, t.receiver.clone()))
         };
         let Ok(Media { pipeline, .. }) = self.media() else { return };
-        let result = match track {
-            Some(track) => link_decoder(&pipeline, pad, track),
+        let result = match found {
+            // The remote's RFC 4733 events: same SSRC as its audio, own payload type, own pad.
+            Some((id, _)) if dtmf_receive::is_telephone_event(pad) => {
+                let events = self.events.clone();
+                let on_event: dtmf_receive::OnEvent = Arc::new(move |event, duration| {
+                    let Some(tone) = dtmf_send::tone_of(event) else { return };
+                    events.emit(NativeEvent {
+                        transceiver_id: Some(id),
+                        tone: Some(tone.to_string()),
+                        duration: Some(duration),
+                        ..NativeEvent::new("dtmf")
+                    });
+                });
+                dtmf_receive::link(&pipeline, pad, on_event)
+            }
+            Some((_, track)) => link_decoder(&pipeline, pad, track),
             None => Err("RTP pad for an unknown transceiver".to_owned()),
         };
         if let Err(e) = result {
@@ -761,6 +813,7 @@ impl NativePeerConnection {
                     }
                     if let Some(inner) = weak.upgrade() {
                         inner.apply_directions(&mut sdp, answer);
+                        inner.add_telephone_events(&mut sdp, answer);
                     }
                     events.emit(NativeEvent { sdp: Some(to_text(&sdp)), ..NativeEvent::result(request_id) })
                 }
@@ -800,8 +853,24 @@ impl NativePeerConnection {
             Ok(p) => p,
             Err(e) => return self.fail(request_id, e),
         };
-        let for_webrtcbin = msg.as_ref().map(direction::for_webrtcbin).unwrap_or_else(SDPMessage::new);
-        let desc = WebRTCSessionDescription::new(gst_sdp_type(ty), for_webrtcbin);
+        // webrtcbin 1.22 cannot roll back (webrtcsdp.c has no rule for it): see rollback.rs.
+        let (signal_side, gst_ty, for_webrtcbin) = if ty == SdpType::Rollback {
+            let st = self.inner.lock();
+            match rollback::plan(&st.negotiation) {
+                rollback::Plan::Reapply(answer) => (Side::Remote, WebRTCSDPType::Answer, direction::for_webrtcbin(&answer)),
+                rollback::Plan::StateOnly => {
+                    drop(st);
+                    let result = self.inner.description_applied(side, ty, None);
+                    return match result {
+                        Ok(state) => self.inner.events.emit(NativeEvent { state: Some(state.as_str().to_owned()), ..NativeEvent::result(request_id) }),
+                        Err(e) => self.fail(request_id, e),
+                    };
+                }
+            }
+        } else {
+            (side, gst_sdp_type(ty), msg.as_ref().map(direction::for_webrtcbin).unwrap_or_else(SDPMessage::new))
+        };
+        let desc = WebRTCSessionDescription::new(gst_ty, for_webrtcbin);
         let events = self.inner.events.clone();
         let weak = Arc::downgrade(&self.inner);
         let promise = gst::Promise::with_change_func(move |reply| {
@@ -814,7 +883,7 @@ impl NativePeerConnection {
                 Err(e) => events.emit(NativeEvent::failure(request_id, &e)),
             }
         });
-        let signal = if side == Side::Local { "set-local-description" } else { "set-remote-description" };
+        let signal = if signal_side == Side::Local { "set-local-description" } else { "set-remote-description" };
         match self.inner.webrtc() {
             Ok(webrtc) => webrtc.emit_by_name::<()>(signal, &[&desc, &promise]),
             Err(e) => self.fail(request_id, e),
@@ -1079,6 +1148,25 @@ impl NativePeerConnection {
     #[napi]
     pub fn pending_remote_description(&self) -> Option<NativeDescription> {
         self.inner.render(|n| n.pending_remote.as_ref(), false)
+    }
+
+    /// webrtc-pc §7 "determine if DTMF can be sent": the last answer lets this sender send,
+    /// with an audio codec, and negotiated telephone-event at that codec's clock rate.
+    #[napi]
+    pub fn can_insert_dtmf(&self, transceiver_id: u32) -> bool {
+        matches!(self.inner.sender(transceiver_id), Ok(Some(s)) if s.is_active() && s.dtmf().can_send())
+    }
+
+    /// Queue one DTMF tone ('0'-'9', '*', '#', 'A'-'D') of `duration` ms on the sender's RTP
+    /// stream (RFC 4733). Tones play in the order queued; the W3C timing (tonechange,
+    /// inter-tone gap) is the caller's. False when DTMF cannot be sent now.
+    #[napi]
+    pub fn insert_dtmf(&self, transceiver_id: u32, tone: String, duration: u32) -> bool {
+        let Some(event) = tone.chars().next().and_then(dtmf_send::event_of) else { return false };
+        match self.inner.sender(transceiver_id) {
+            Ok(Some(s)) if s.is_active() => s.dtmf().queue(event, duration),
+            _ => false,
+        }
     }
 
     /// getStats(): answered by a `result` event whose `stats` is a JSON array (stats.rs).

@@ -27,10 +27,24 @@ const FLAGS = [
   '--autoplay-policy=no-user-gesture-required',
 ];
 
+const SIPJS_LIB = path.dirname(require.resolve('sip.js/package.json')) + '/lib';
+
+/** The fixture pages, and SIP.js's ES modules under /sip.js/ for pages that run SIP.js. */
+function resolveFile(urlPath) {
+  if (urlPath.startsWith('/sip.js/')) {
+    const file = path.normalize(path.join(SIPJS_LIB, urlPath.slice('/sip.js/'.length)));
+    return file.startsWith(SIPJS_LIB) ? file : null;
+  }
+  return path.join(__dirname, '..', 'fixtures', 'browser', path.basename(urlPath) || 'peer.html');
+}
+
 function serveFixtures() {
-  const root = path.join(__dirname, '..', 'fixtures', 'browser');
   const server = http.createServer((req, res) => {
-    const file = path.join(root, path.basename(new URL(req.url, 'http://x').pathname) || 'peer.html');
+    const file = resolveFile(new URL(req.url, 'http://x').pathname);
+    if (!file) {
+      res.writeHead(404).end();
+      return;
+    }
     fs.readFile(file, (err, body) => {
       if (err) {
         res.writeHead(404).end();
@@ -67,16 +81,16 @@ class Browser {
     return b;
   }
 
-  get url() {
-    return `http://127.0.0.1:${this.server.address().port}/peer.html`;
+  url(file = 'peer.html') {
+    return `http://127.0.0.1:${this.server.address().port}/${file}`;
   }
 
   /** A fresh page running the fixture, with `pageCandidate` wired to `onCandidate`. */
-  async page(onCandidate = () => {}) {
+  async page(onCandidate = () => {}, file = 'peer.html') {
     const page = await this.context.newPage();
     page.on('pageerror', (e) => console.error('page error:', e));
     await page.exposeFunction('pageCandidate', (c) => onCandidate(c));
-    await page.goto(this.url);
+    await page.goto(this.url(file));
     return page;
   }
 

@@ -1,10 +1,16 @@
 //! The audio codecs we negotiate and the GStreamer elements that implement them.
+//!
+//! Opus for WebRTC peers, and the RFC 3551 telephony codecs that SIP trunks and desk
+//! phones speak. RFC 4733 telephone-event is not a codec here: it rides along in the SDP
+//! (`sdp::telephone_event`) and in the RTP stream (`media::dtmf_send`).
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Codec {
     /// `encoding-name` as webrtcbin writes it in caps (upper case).
     pub encoding_name: &'static str,
     pub clock_rate: u32,
+    /// The rate the encoder samples at; differs from `clock_rate` for G.722.
+    pub sample_rate: u32,
     /// `encoding-params` (channels) of the rtpmap line, if any.
     pub channels: Option<u32>,
     pub default_pt: u32,
@@ -20,6 +26,7 @@ pub struct Codec {
 pub const OPUS: Codec = Codec {
     encoding_name: "OPUS",
     clock_rate: 48_000,
+    sample_rate: 48_000,
     channels: Some(2),
     default_pt: 111,
     encoder: "opusenc",
@@ -29,7 +36,51 @@ pub const OPUS: Codec = Codec {
     fmtp: &[("minptime", "10"), ("useinbandfec", "1")],
 };
 
-pub const SUPPORTED: &[Codec] = &[OPUS];
+/// G.722: RFC 3551 §4.5.2 keeps its RTP clock rate at 8000 although it samples at 16 kHz
+/// (an error in RFC 1890 kept for compatibility). Static pt 9. Encoder from gst-libav.
+pub const G722: Codec = Codec {
+    encoding_name: "G722",
+    clock_rate: 8_000,
+    sample_rate: 16_000,
+    channels: None,
+    default_pt: 9,
+    encoder: "avenc_g722",
+    payloader: "rtpg722pay",
+    depayloader: "rtpg722depay",
+    decoder: "avdec_g722",
+    fmtp: &[],
+};
+
+/// G.711 µ-law, RFC 3551 §4.5.14, static pt 0.
+pub const PCMU: Codec = Codec {
+    encoding_name: "PCMU",
+    clock_rate: 8_000,
+    sample_rate: 8_000,
+    channels: None,
+    default_pt: 0,
+    encoder: "mulawenc",
+    payloader: "rtppcmupay",
+    depayloader: "rtppcmudepay",
+    decoder: "mulawdec",
+    fmtp: &[],
+};
+
+/// G.711 A-law, RFC 3551 §4.5.14, static pt 8.
+pub const PCMA: Codec = Codec {
+    encoding_name: "PCMA",
+    clock_rate: 8_000,
+    sample_rate: 8_000,
+    channels: None,
+    default_pt: 8,
+    encoder: "alawenc",
+    payloader: "rtppcmapay",
+    depayloader: "rtppcmadepay",
+    decoder: "alawdec",
+    fmtp: &[],
+};
+
+/// Our offer order: Opus, then wideband G.722, then narrowband G.711 (as browsers order them).
+pub const SUPPORTED: &[Codec] = &[OPUS, G722, PCMU, PCMA];
 
 pub fn by_encoding_name(name: &str) -> Option<&'static Codec> {
     SUPPORTED.iter().find(|c| c.encoding_name.eq_ignore_ascii_case(name))
@@ -56,11 +107,32 @@ impl Codec {
 /// Codec preferences for a transceiver that answers a remote offer: no payload type and
 /// no fmtp, because webrtcbin intersects these caps field by field with the offer's, and
 /// the offerer's payload numbers and parameters must win (RFC 3264 §6.1).
-pub fn answer_preferences(ssrc: Option<u32>) -> gst::Caps {
+///
+/// They are listed in the offer's order: webrtcbin 1.22 builds the answer with
+/// `gst_caps_intersect(offer, preferences)`, whose zig-zag mode interleaves both lists, so
+/// only the same order on both sides keeps the offerer's preference (RFC 3264 §6.1:
+/// the answerer SHOULD keep it). Without an offer, our own order.
+pub fn answer_preferences(offer: Option<&gst_sdp::SDPMediaRef>, ssrc: Option<u32>) -> gst::Caps {
+    let mut order: Vec<&'static Codec> = Vec::new();
+    if let Some(media) = offer {
+        for fmt in media.formats() {
+            let Ok(pt) = fmt.parse::<i32>() else { continue };
+            if let Some(codec) = format_codec(media, pt as u32) {
+                if !order.contains(&codec) {
+                    order.push(codec);
+                }
+            }
+        }
+    }
+    for codec in SUPPORTED {
+        if !order.contains(&codec) {
+            order.push(codec);
+        }
+    }
     let mut caps = gst::Caps::new_empty();
     {
         let caps = caps.get_mut().expect("new caps are writable");
-        for codec in SUPPORTED {
+        for codec in order {
             let mut s = gst::Structure::builder("application/x-rtp")
                 .field("media", "audio")
                 .field("encoding-name", codec.encoding_name)
@@ -72,6 +144,14 @@ pub fn answer_preferences(ssrc: Option<u32>) -> gst::Caps {
         }
     }
     caps
+}
+
+/// The supported codec RTP caps describe (encoding-name and clock rate must both match).
+pub fn caps_codec(caps: &gst::CapsRef) -> Option<&'static Codec> {
+    let s = caps.structure(0)?;
+    let codec = by_encoding_name(s.get::<&str>("encoding-name").ok()?)?;
+    let rate = s.get::<i32>("clock-rate").ok()?;
+    (rate as u32 == codec.clock_rate).then_some(codec)
 }
 
 /// Codec preferences for a new transceiver: every supported codec at its default payload
@@ -92,15 +172,50 @@ pub fn preferences(ssrc: Option<u32>) -> gst::Caps {
     caps
 }
 
+/// The supported codec an RFC 3551 static payload type stands for (§6, table 4).
+pub fn by_static_pt(pt: u32) -> Option<&'static Codec> {
+    SUPPORTED.iter().find(|c| c.default_pt == pt && pt < 96)
+}
+
+/// RFC 3551 §6 lets an m-line list static payload types without `a=rtpmap` (SIP peers do:
+/// `m=audio 4000 RTP/AVP 0 8`). gst_sdp_media_get_caps_from_media then yields caps without
+/// an encoding-name (`application/x-unknown`, verified with 1.22), which webrtcbin cannot
+/// intersect with anything: write the implied rtpmap lines for the ones we know.
+pub fn add_static_rtpmaps(media: &mut gst_sdp::SDPMediaRef) {
+    let missing: Vec<(u32, &'static Codec)> = media
+        .formats()
+        .filter_map(|f| f.parse::<u32>().ok())
+        .filter(|pt| {
+            !media
+                .attributes()
+                .any(|a| a.key() == "rtpmap" && a.value().and_then(|v| v.split(' ').next()).and_then(|p| p.parse::<u32>().ok()) == Some(*pt))
+        })
+        .filter_map(|pt| by_static_pt(pt).map(|c| (pt, c)))
+        .collect();
+    for (pt, codec) in missing {
+        media.add_attribute("rtpmap", Some(&format!("{pt} {}/{}", codec.encoding_name, codec.clock_rate)));
+    }
+}
+
+/// The supported codec behind format `pt` of an m-section.
+pub fn format_codec(media: &gst_sdp::SDPMediaRef, pt: u32) -> Option<&'static Codec> {
+    let caps = media.caps_from_media(pt as i32)?;
+    if caps.structure(0).is_some_and(|s| s.has_field("encoding-name")) {
+        caps_codec(&caps)
+    } else {
+        by_static_pt(pt)
+    }
+}
+
 /// The codec and payload type chosen for m-line `idx` of a negotiated description:
 /// the first format of the m-line that we support (RFC 3264 §6.1: the answerer's order wins).
 pub fn negotiated(msg: &gst_sdp::SDPMessageRef, idx: u32) -> Option<(&'static Codec, u32)> {
     let media = msg.media(idx)?;
     for fmt in media.formats() {
         let Ok(pt) = fmt.parse::<u32>() else { continue };
-        let Some(caps) = media.caps_from_media(pt as i32) else { continue };
-        let name = caps.structure(0).and_then(|s| s.get::<&str>("encoding-name").ok());
-        if let Some(codec) = name.and_then(by_encoding_name) {
+        // Without a=rtpmap, gst_sdp_media_get_caps_from_media gives a static payload type
+        // no encoding-name (`add_static_rtpmaps`): RFC 3551 §6 names it.
+        if let Some(codec) = format_codec(media, pt) {
             return Some((codec, pt));
         }
     }
@@ -117,8 +232,44 @@ mod tests {
         let sdp = "v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0 109\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:109 opus/48000/2\r\n";
         let msg = gst_sdp::SDPMessage::parse_buffer(sdp.as_bytes()).unwrap();
         let (codec, pt) = negotiated(&msg, 0).unwrap();
-        assert_eq!(codec.encoding_name, "OPUS");
-        assert_eq!(pt, 109);
+        assert_eq!(codec.encoding_name, "PCMU");
+        assert_eq!(pt, 0);
+        let msg = gst_sdp::SDPMessage::parse_buffer(sdp.replace(" 0 109", " 96 109").as_bytes()).unwrap();
+        assert_eq!(negotiated(&msg, 0).map(|(c, pt)| (c.encoding_name, pt)), Some(("OPUS", 109)));
+    }
+
+    #[test]
+    fn negotiated_understands_static_payload_types_without_rtpmap() {
+        gst::init().unwrap();
+        for (fmts, name, pt) in [("0 8", "PCMU", 0), ("8 0", "PCMA", 8), ("9", "G722", 9)] {
+            let sdp = format!("v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio 9 RTP/AVP {fmts}\r\n");
+            let msg = gst_sdp::SDPMessage::parse_buffer(sdp.as_bytes()).unwrap();
+            let (codec, got) = negotiated(&msg, 0).unwrap();
+            assert_eq!((codec.encoding_name, got), (name, pt));
+            let mut msg = msg;
+            add_static_rtpmaps(msg.media_mut(0).unwrap());
+            let caps = msg.media(0).unwrap().caps_from_media(pt as i32).unwrap();
+            assert_eq!(caps_codec(&caps).map(|c| c.encoding_name), Some(name));
+        }
+    }
+
+    #[test]
+    fn g722_keeps_the_rfc3551_clock_rate() {
+        gst::init().unwrap();
+        let sdp = "v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio 9 RTP/AVP 9\r\na=rtpmap:9 G722/8000\r\n";
+        let msg = gst_sdp::SDPMessage::parse_buffer(sdp.as_bytes()).unwrap();
+        let (codec, _) = negotiated(&msg, 0).unwrap();
+        assert_eq!((codec.clock_rate, codec.sample_rate), (8000, 16000));
+    }
+
+    #[test]
+    fn answer_preferences_follow_the_offer_order() {
+        gst::init().unwrap();
+        let sdp = "v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0 111 101\r\na=rtpmap:111 opus/48000/2\r\na=rtpmap:101 telephone-event/8000\r\n";
+        let msg = gst_sdp::SDPMessage::parse_buffer(sdp.as_bytes()).unwrap();
+        let caps = answer_preferences(msg.media(0), None);
+        let names: Vec<&str> = caps.iter().map(|s| s.get::<&str>("encoding-name").unwrap()).collect();
+        assert_eq!(names, ["PCMU", "OPUS", "G722", "PCMA"]);
     }
 
     #[test]

@@ -4,6 +4,8 @@
 pub mod audio_sink;
 pub mod audio_source;
 pub mod codec;
+pub mod dtmf_receive;
+pub mod dtmf_send;
 pub mod receiver;
 pub mod sender;
 pub mod tone;

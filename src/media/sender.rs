@@ -1,6 +1,12 @@
-//! The send chain of one transceiver: track → appsrc → convert/resample → encoder →
-//! payloader → webrtcbin. The track's buffers are re-timestamped on arrival in this
-//! connection's running time, because every track has its own clock base.
+//! The send chain of one transceiver: track → appsrc → convert/resample → [capsfilter →
+//! encoder → payloader] → webrtcbin. The track's buffers are re-timestamped on arrival in
+//! this connection's running time, because every track has its own clock base.
+//!
+//! The bracketed encoding part follows the codec of the last answer: it is built at the
+//! first answer and swapped under an IDLE probe when a later answer changes the codec.
+//! Until the first answer webrtcbin's sink pad stays unlinked, which also keeps
+//! webrtcbin 1.22 from narrowing our first offer to one codec (it intersects its codec
+//! preferences with what the peer of its sink pad can produce, `_find_codec_preferences`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -8,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use gst::prelude::*;
 
 use super::codec::Codec;
+use super::dtmf_send::DtmfInjector;
 use super::track::TrackCore;
 use super::raw_caps;
 use crate::runtime::make;
@@ -15,20 +22,35 @@ use crate::runtime::make;
 /// Arrival jitter beyond which we stop trusting the sample count and resync to the clock.
 const RESYNC: gst::ClockTime = gst::ClockTime::from_mseconds(80);
 
-pub struct SendChain {
-    appsrc: gst_app::AppSrc,
+/// The codec-specific tail of the chain.
+struct Encoding {
+    codec: &'static Codec,
+    pt: u32,
     payloader: gst::Element,
+    /// capsfilter, encoder, payloader, in stream order.
+    elements: Vec<gst::Element>,
+}
+
+pub struct SendChain {
+    pipeline: gst::glib::WeakRef<gst::Pipeline>,
+    appsrc: gst_app::AppSrc,
+    /// The last element of the codec-independent part.
+    resample: gst::Element,
+    sinkpad: gst::Pad,
+    ssrc: u32,
+    encoding: Mutex<Option<Encoding>>,
     elements: Vec<gst::Element>,
     attached: Mutex<Option<(Arc<TrackCore>, u64)>>,
-    codec: Mutex<(&'static Codec, u32)>,
     /// Whether the last answer lets us send (RFC 3264 §6.1): webrtcbin 1.22 forwards
     /// whatever reaches its sink pad, even on a recvonly or inactive m-line.
     active: Arc<AtomicBool>,
+    dtmf: DtmfInjector,
 }
 
 impl SendChain {
-    /// Build the chain inside `pipeline` and link it to `sinkpad` (a webrtcbin sink pad).
-    pub fn build(pipeline: &gst::Pipeline, sinkpad: &gst::Pad, codec: &'static Codec, pt: u32, ssrc: u32) -> Result<Self, String> {
+    /// Build the codec-independent part inside `pipeline`; `sinkpad` (a webrtcbin sink
+    /// pad) is linked once `set_codec` knows the codec.
+    pub fn build(pipeline: &gst::Pipeline, sinkpad: &gst::Pad, ssrc: u32) -> Result<Self, String> {
         let appsrc = gst_app::AppSrc::builder()
             .is_live(true)
             .format(gst::Format::Time)
@@ -38,49 +60,112 @@ impl SendChain {
             .build();
         let convert = make("audioconvert")?;
         let resample = make("audioresample")?;
-        let encoder = make(codec.encoder)?;
-        let payloader = make(codec.payloader)?;
-        payloader.set_property("pt", pt);
-        payloader.set_property("ssrc", ssrc);
-        let elements = vec![appsrc.clone().upcast::<gst::Element>(), convert, resample, encoder, payloader.clone()];
+        let elements = vec![appsrc.clone().upcast::<gst::Element>(), convert, resample.clone()];
         pipeline.add_many(&elements).map_err(|e| e.to_string())?;
         gst::Element::link_many(&elements).map_err(|e| e.to_string())?;
-        payloader
-            .static_pad("src")
-            .ok_or("payloader has no src pad")?
-            .link(sinkpad)
-            .map_err(|e| format!("cannot link sender to webrtcbin: {e:?}"))?;
         for e in &elements {
             let _ = e.sync_state_with_parent();
         }
+        let dtmf = DtmfInjector::default();
+        dtmf.attach(sinkpad);
         Ok(Self {
+            pipeline: pipeline.downgrade(),
             appsrc,
-            payloader,
+            resample,
+            sinkpad: sinkpad.clone(),
+            ssrc,
+            encoding: Mutex::new(None),
             elements,
             attached: Mutex::new(None),
-            codec: Mutex::new((codec, pt)),
             active: Arc::new(AtomicBool::new(false)),
+            dtmf,
         })
     }
 
-    /// Follow the payload type the answer settled on (browsers often pick another pt than ours).
-    pub fn set_payload_type(&self, codec: &'static Codec, pt: u32) {
-        let mut current = match self.codec.lock() {
-            Ok(c) => c,
-            Err(_) => return,
-        };
-        if current.0 == codec && current.1 != pt {
-            self.payloader.set_property("pt", pt);
-            *current = (codec, pt);
+    /// Encode with the codec and payload type the last answer settled on (browsers often
+    /// pick another pt than ours; a SIP peer may pick G.711). The same SSRC continues
+    /// across a codec change (RFC 3550 §5.1: the payload type may change within a stream).
+    pub fn set_codec(&self, codec: &'static Codec, pt: u32) -> Result<(), String> {
+        let mut current = self.encoding.lock().map_err(|_| "send chain lock poisoned")?;
+        if let Some(enc) = current.as_mut().filter(|e| e.codec == codec) {
+            if enc.pt != pt {
+                enc.payloader.set_property("pt", pt);
+                enc.pt = pt;
+            }
+            return Ok(());
         }
+        let pipeline = self.pipeline.upgrade().ok_or("pipeline gone")?;
+        let filter = make("capsfilter")?;
+        filter.set_property("caps", raw_caps(codec.sample_rate, 1));
+        let encoder = make(codec.encoder)?;
+        let payloader = make(codec.payloader)?;
+        payloader.set_property("pt", pt);
+        payloader.set_property("ssrc", self.ssrc);
+        let elements = vec![filter, encoder, payloader.clone()];
+        pipeline.add_many(&elements).map_err(|e| e.to_string())?;
+        gst::Element::link_many(&elements).map_err(|e| e.to_string())?;
+        let old = current.replace(Encoding { codec, pt, payloader, elements: elements.clone() });
+        drop(current);
+
+        // Relink when no buffer is in flight between resample and webrtcbin: at once if
+        // the chain is idle (always before the first answer), else after the current push.
+        let swap = Mutex::new(Some((old.map(|o| o.elements), elements)));
+        let sinkpad = self.sinkpad.clone();
+        let weak = pipeline.downgrade();
+        let srcpad = self.resample.static_pad("src").ok_or("audioresample without src pad")?;
+        srcpad.add_probe(gst::PadProbeType::IDLE, move |pad, _| {
+            let Some((old, new)) = swap.lock().ok().and_then(|mut s| s.take()) else {
+                return gst::PadProbeReturn::Remove;
+            };
+            if let Some(old) = &old {
+                if let Some(peer) = pad.peer() {
+                    let _ = pad.unlink(&peer);
+                }
+                if let Some(src) = old.last().and_then(|p| p.static_pad("src")) {
+                    let _ = src.unlink(&sinkpad);
+                }
+            }
+            let linked = new[0].static_pad("sink").map(|p| pad.link(&p).is_ok()).unwrap_or(false)
+                && new[2].static_pad("src").map(|p| p.link(&sinkpad).is_ok()).unwrap_or(false);
+            if !linked {
+                eprintln!("gst-peerconnection: cannot link the encoder for the negotiated codec");
+            }
+            for e in &new {
+                let _ = e.sync_state_with_parent();
+            }
+            if let (Some(old), Some(pipeline)) = (old, weak.upgrade()) {
+                for e in &old {
+                    let _ = e.set_state(gst::State::Null);
+                }
+                let _ = pipeline.remove_many(&old);
+            }
+            gst::PadProbeReturn::Remove
+        });
+        Ok(())
+    }
+
+    /// The negotiated codec and payload type, once an answer chose them.
+    pub fn codec(&self) -> Option<(&'static Codec, u32)> {
+        self.encoding.lock().ok()?.as_ref().map(|e| (e.codec, e.pt))
     }
 
     pub fn ssrc(&self) -> u32 {
-        self.payloader.property::<u32>("ssrc")
+        self.ssrc
     }
 
+    /// Sending needs an answer that allows it and an encoder (an unlinked chain would
+    /// stop its appsrc with not-linked).
     pub fn set_active(&self, active: bool) {
-        self.active.store(active, Ordering::Release);
+        let ready = self.codec().is_some();
+        self.active.store(active && ready, Ordering::Release);
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.active.load(Ordering::Acquire)
+    }
+
+    pub fn dtmf(&self) -> &DtmfInjector {
+        &self.dtmf
     }
 
     /// Attach a track (or none: the sender then sends nothing, as `replaceTrack(null)`).
@@ -137,7 +222,11 @@ impl SendChain {
         self.set_track(None);
     }
 
-    pub fn elements(&self) -> &[gst::Element] {
-        &self.elements
+    pub fn elements(&self) -> Vec<gst::Element> {
+        let mut all = self.elements.clone();
+        if let Some(enc) = self.encoding.lock().ok().and_then(|e| e.as_ref().map(|e| e.elements.clone())) {
+            all.extend(enc);
+        }
+        all
     }
 }

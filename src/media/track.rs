@@ -152,4 +152,31 @@ impl NativeTrack {
     pub fn stop(&self) {
         self.core.stop();
     }
+
+    /// mediacapture-main §4.3.1 clone(): a new track with its own enabled/ended state, fed
+    /// by this one (the same refcounted buffers, no copy). Stopping the clone leaves this
+    /// track running; this track ending ends the clone.
+    #[napi(js_name = "clone")]
+    pub fn clone_track(&self) -> NativeTrack {
+        let copy = TrackCore::new(self.core.kind);
+        let weak_copy = Arc::downgrade(&copy);
+        let id = self.core.add_consumer(Arc::new(move |sample: &gst::Sample| {
+            if let Some(copy) = weak_copy.upgrade() {
+                copy.push(sample);
+            }
+        }));
+        let original = Arc::downgrade(&self.core);
+        copy.on_stop(move || {
+            if let Some(original) = original.upgrade() {
+                original.remove_consumer(id);
+            }
+        });
+        let weak_copy = Arc::downgrade(&copy);
+        self.core.on_stop(move || {
+            if let Some(copy) = weak_copy.upgrade() {
+                copy.stop();
+            }
+        });
+        NativeTrack::from_core(copy)
+    }
 }

@@ -5,6 +5,7 @@ pub mod candidate;
 pub mod direction;
 pub mod ice_credentials;
 pub mod local;
+pub mod telephone_event;
 pub mod validate;
 
 pub use gst_sdp::SDPMessage;

@@ -67,8 +67,14 @@ pub fn check_webrtc(msg: &gst_sdp::SDPMessageRef) -> PcResult<()> {
 }
 
 /// RFC 3264 §5.1: an m-section without a direction attribute is sendrecv; webrtcbin 1.22
-/// fails negotiation instead, so make the default explicit.
+/// fails negotiation instead, so make the default explicit. Also spell out the rtpmap of
+/// RFC 3551 static payload types (see `codec::add_static_rtpmaps`).
 pub fn normalize(msg: &mut SDPMessage) {
+    for idx in 0..msg.medias_len() {
+        if let Some(media) = msg.media_mut(idx) {
+            crate::media::codec::add_static_rtpmaps(media);
+        }
+    }
     let session_dir = DIRECTIONS.iter().find(|d| msg.attributes().any(|a| a.key() == **d)).map(|d| d.to_string());
     for idx in 0..msg.medias_len() {
         let Some(media) = msg.media_mut(idx) else { continue };

@@ -1,0 +1,149 @@
+'use strict';
+
+// Codec negotiation and real audio for Opus and the RFC 3551 telephony codecs
+// (G.722, PCMU, PCMA), between two GstPeerConnections on loopback.
+
+const { ToneSource, nonstandard } = require('../dist');
+const { FrameCollector } = require('./helpers/audio');
+const { createPeer, once, waitState, trickle } = require('./helpers/peers');
+const { audioFormats, restrictCodecs } = require('./helpers/sdp');
+
+// ≤ 3 kHz so that narrowband G.711 carries them.
+const FREQ_A = 440;
+const FREQ_B = 1250;
+const OTHERS = [FREQ_A, FREQ_B, 700, 2000];
+
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function collectRemote(pc) {
+  const collector = new FrameCollector();
+  const ready = once(pc, 'track').then((ev) => {
+    const sink = new nonstandard.RTCAudioSink(ev.track);
+    sink.ondata = collector.push;
+    return sink;
+  });
+  return { collector, ready };
+}
+
+function assertHears(collector, freq, ms) {
+  const cont = collector.continuity(500);
+  expect(cont.longestRunMs).toBeGreaterThanOrEqual(ms);
+  expect(collector.sampleRate).toBe(48000);
+  const windows = collector.toneOverWindows(freq, 200, OTHERS.filter((f) => f !== freq), ms);
+  expect(windows.failed).toEqual([]);
+  expect(windows.windows.length).toBeGreaterThanOrEqual(ms / 200);
+}
+
+/** Offer/answer with the offer rewritten to `codecs` before the answerer sees it. */
+async function connectWith(a, b, codecs) {
+  const connected = Promise.all([waitState(a, 'connectionState', 'connected'), waitState(b, 'connectionState', 'connected')]);
+  trickle(a, b);
+  trickle(b, a);
+  const offer = await a.createOffer();
+  const restricted = { type: 'offer', sdp: restrictCodecs(offer.sdp, codecs) };
+  await a.setLocalDescription(restricted);
+  await b.setRemoteDescription(restricted);
+  await b.setLocalDescription(await b.createAnswer());
+  await a.setRemoteDescription(b.localDescription);
+  await connected;
+  return b.localDescription.sdp;
+}
+
+async function codecMimeTypes(pc) {
+  const report = await pc.getStats();
+  const types = [];
+  report.forEach((s) => {
+    if (s.type === 'codec' && s.mimeType) types.push(s.mimeType.toLowerCase());
+  });
+  return types;
+}
+
+describe('our offer', () => {
+  test('lists Opus, G722, PCMU, PCMA and telephone-event at 48000 and 8000', async () => {
+    const a = createPeer();
+    const tone = new ToneSource({ frequency: FREQ_A });
+    try {
+      a.addTrack(tone.track);
+      const { sdp } = await a.createOffer();
+      const names = audioFormats(sdp).map((f) => f.name);
+      expect(names.slice(0, 4)).toEqual(['OPUS', 'G722', 'PCMU', 'PCMA']);
+      expect(sdp).toMatch(/a=rtpmap:\d+ telephone-event\/48000/);
+      expect(sdp).toMatch(/a=rtpmap:\d+ telephone-event\/8000/);
+      expect(sdp).toMatch(/a=fmtp:\d+ 0-15/);
+      expect(sdp).toMatch(/a=rtpmap:0 PCMU\/8000/);
+      expect(sdp).toMatch(/a=rtpmap:9 G722\/8000/);
+    } finally {
+      a.close();
+      tone.stop();
+    }
+  });
+});
+
+describe.each([
+  ['opus', 'OPUS', 'audio/opus'],
+  ['G722', 'G722', 'audio/g722'],
+  ['PCMU', 'PCMU', 'audio/pcmu'],
+  ['PCMA', 'PCMA', 'audio/pcma'],
+])('offer restricted to %s', (codec, encodingName, mime) => {
+  let a, b, toneA, toneB;
+  afterEach(() => {
+    a?.close();
+    b?.close();
+    toneA?.stop();
+    toneB?.stop();
+  });
+
+  test('the answer negotiates exactly it and each side hears the other tone', async () => {
+    a = createPeer();
+    b = createPeer();
+    toneA = new ToneSource({ frequency: FREQ_A, amplitude: 0.5 });
+    toneB = new ToneSource({ frequency: FREQ_B, amplitude: 0.5 });
+    a.addTrack(toneA.track);
+    b.addTrack(toneB.track);
+    const atA = collectRemote(a);
+    const atB = collectRemote(b);
+    const answer = await connectWith(a, b, [codec]);
+    const answered = audioFormats(answer).filter((f) => f.name !== 'TELEPHONE-EVENT');
+    expect(answered.map((f) => f.name)).toEqual([encodingName]);
+    const [sinkA, sinkB] = await Promise.all([atA.ready, atB.ready]);
+    await sleep(2800);
+    sinkA.stop();
+    sinkB.stop();
+    assertHears(atB.collector, FREQ_A, 2000);
+    assertHears(atA.collector, FREQ_B, 2000);
+    const mimes = await codecMimeTypes(a);
+    if (mimes.length) expect(mimes).toContain(mime);
+  });
+});
+
+describe('offer order', () => {
+  let a, b, toneA, toneB;
+  afterEach(() => {
+    a?.close();
+    b?.close();
+    toneA?.stop();
+    toneB?.stop();
+  });
+
+  test('PCMU before Opus in the offer: the answer picks PCMU, and audio flows', async () => {
+    a = createPeer();
+    b = createPeer();
+    toneA = new ToneSource({ frequency: FREQ_A, amplitude: 0.5 });
+    toneB = new ToneSource({ frequency: FREQ_B, amplitude: 0.5 });
+    a.addTrack(toneA.track);
+    b.addTrack(toneB.track);
+    const atB = collectRemote(b);
+    const atA = collectRemote(a);
+    const answer = await connectWith(a, b, ['PCMU', 'opus', 'telephone-event']);
+    const answered = audioFormats(answer).filter((f) => f.name !== 'TELEPHONE-EVENT');
+    expect(answered[0].name).toBe('PCMU');
+    const [sinkA, sinkB] = await Promise.all([atA.ready, atB.ready]);
+    await sleep(2000);
+    sinkA.stop();
+    sinkB.stop();
+    assertHears(atB.collector, FREQ_A, 1200);
+    assertHears(atA.collector, FREQ_B, 1200);
+  });
+});

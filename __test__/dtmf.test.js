@@ -1,0 +1,117 @@
+'use strict';
+
+// RFC 4733 DTMF between two GstPeerConnections: W3C RTCDTMFSender on one side, the
+// non-standard `dtmf` event on the other.
+
+const { ToneSource } = require('../dist');
+const { createPeer, once, waitState, trickle } = require('./helpers/peers');
+const { restrictCodecs } = require('./helpers/sdp');
+
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function connectWith(a, b, codecs) {
+  const connected = Promise.all([waitState(a, 'connectionState', 'connected'), waitState(b, 'connectionState', 'connected')]);
+  trickle(a, b);
+  trickle(b, a);
+  const offer = await a.createOffer();
+  const sdp = codecs ? restrictCodecs(offer.sdp, codecs) : offer.sdp;
+  await a.setLocalDescription({ type: 'offer', sdp });
+  await b.setRemoteDescription({ type: 'offer', sdp });
+  await b.setLocalDescription(await b.createAnswer());
+  await a.setRemoteDescription(b.localDescription);
+  await connected;
+}
+
+describe.each([
+  ['opus', ['opus', 'telephone-event']],
+  ['PCMU', ['PCMU', 'telephone-event']],
+])('DTMF over %s', (_name, codecs) => {
+  let a, b, toneA, toneB;
+  afterEach(() => {
+    a?.close();
+    b?.close();
+    toneA?.stop();
+    toneB?.stop();
+  });
+
+  test("insertDTMF('123#') arrives as 1, 2, 3, # with ~100 ms each", async () => {
+    a = createPeer();
+    b = createPeer();
+    toneA = new ToneSource({ frequency: 440 });
+    toneB = new ToneSource({ frequency: 1250 });
+    const sender = a.addTrack(toneA.track);
+    b.addTrack(toneB.track);
+    const track = once(b, 'track');
+    await connectWith(a, b, codecs);
+    const { receiver } = await track;
+    expect(b.localDescription.sdp).toMatch(/a=rtpmap:\d+ telephone-event\//);
+    await sleep(300);
+
+    const received = [];
+    const onConnection = [];
+    receiver.addEventListener('dtmf', (ev) => received.push({ tone: ev.tone, duration: ev.duration }));
+    b.ondtmf = (ev) => onConnection.push(ev.tone);
+    const changes = [];
+    const dtmf = sender.dtmf;
+    expect(dtmf).not.toBeNull();
+    expect(dtmf.canInsertDTMF).toBe(true);
+    const done = new Promise((resolve) => {
+      dtmf.ontonechange = (ev) => {
+        changes.push(ev.tone);
+        if (ev.tone === '') resolve();
+      };
+    });
+    dtmf.insertDTMF('123#', 100, 70);
+    expect(dtmf.toneBuffer).toBe('123#');
+    await done;
+    await sleep(500);
+
+    expect(changes).toEqual(['1', '2', '3', '#', '']);
+    expect(dtmf.toneBuffer).toBe('');
+    expect(received.map((r) => r.tone)).toEqual(['1', '2', '3', '#']);
+    expect(onConnection).toEqual(['1', '2', '3', '#']);
+    for (const r of received) {
+      expect(r.duration).toBeGreaterThanOrEqual(60);
+      expect(r.duration).toBeLessThanOrEqual(140);
+    }
+  });
+});
+
+describe('insertDTMF errors', () => {
+  let a, b, tone;
+  afterEach(() => {
+    a?.close();
+    b?.close();
+    tone?.stop();
+  });
+
+  test('a recvonly-negotiated sender throws InvalidStateError; bad tones InvalidCharacterError', async () => {
+    a = createPeer();
+    b = createPeer();
+    tone = new ToneSource({ frequency: 440 });
+    const sender = a.addTrack(tone.track);
+    b.addTrack(tone.track);
+    // Before any negotiation: currentDirection is null.
+    expect(() => sender.dtmf.insertDTMF('1')).toThrow(expect.objectContaining({ name: 'InvalidStateError' }));
+    const [transceiver] = a.getTransceivers();
+    transceiver.direction = 'recvonly';
+    await connectWith(a, b);
+    expect(transceiver.currentDirection).toBe('recvonly');
+    expect(sender.dtmf.canInsertDTMF).toBe(false);
+    expect(() => sender.dtmf.insertDTMF('1')).toThrow(expect.objectContaining({ name: 'InvalidStateError' }));
+
+    // Bad characters: reported once the transceiver can send.
+    transceiver.direction = 'sendrecv';
+    await connectWith(a, b);
+    expect(transceiver.currentDirection).toBe('sendrecv');
+    for (const bad of ['12E', 'x', '1 2', '#!']) {
+      expect(() => sender.dtmf.insertDTMF(bad)).toThrow(expect.objectContaining({ name: 'InvalidCharacterError' }));
+    }
+    expect(sender.dtmf.toneBuffer).toBe('');
+
+    transceiver.stop();
+    expect(() => sender.dtmf.insertDTMF('1')).toThrow(expect.objectContaining({ name: 'InvalidStateError' }));
+  });
+});

@@ -1,0 +1,8 @@
+/*
+ * gst-peerconnection/sip: SIP.js integration. This entry is ESM because SIP.js is; it is
+ * the only part of the package that imports sip.js.
+ */
+
+export { sessionDescriptionHandlerFactory } from './sessionDescriptionHandlerFactory.mjs'
+export type { GstSessionDescriptionHandlerFactoryOptions, LocalMedia } from './sessionDescriptionHandlerFactory.mjs'
+export { GstSessionDescriptionHandler } from './SessionDescriptionHandler.mjs'

@@ -1,0 +1,61 @@
+/*
+ * `UserAgentOptions.sessionDescriptionHandlerFactory` for Node: SIP.js sessions whose media
+ * runs on GstPeerConnection, with local audio from the application instead of getUserMedia.
+ */
+
+import type { Session, SessionDescriptionHandlerFactory } from 'sip.js'
+import { installGlobals, MediaStream, MediaStreamTrack } from '../index.js'
+import type { RTCConfiguration as GstConfiguration } from '../index.js'
+import { GstSessionDescriptionHandler } from './SessionDescriptionHandler.mjs'
+
+export type LocalMedia = MediaStreamTrack | MediaStreamTrack[] | MediaStream | null | undefined
+
+export interface GstSessionDescriptionHandlerFactoryOptions {
+  /** The local tracks of a session (a ToneSource's, an RTCAudioSource's, a mixer's …); none → receive only. */
+  media?: (session: Session) => LocalMedia | Promise<LocalMedia>
+  /** Merged over `{ iceServers: [] }`: unlike SIP.js's default, no public STUN server. */
+  peerConnectionConfiguration?: GstConfiguration
+  /** How long to wait for ICE gathering before sending the SDP (ms; SIP.js's default 5000). */
+  iceGatheringTimeout?: number
+  /** Receive jitter buffer (ms); also settable in peerConnectionConfiguration. */
+  jitterBufferLatency?: number
+}
+
+/**
+ * SIP.js stops the local tracks of a session when it ends (it assumes they came from
+ * getUserMedia). The application's tracks — a tone, a mixer output shared by many calls —
+ * must outlive the call, so SIP.js gets clones.
+ */
+function toStream(media: LocalMedia): MediaStream {
+  const tracks = media instanceof MediaStream ? media.getTracks() : !media ? [] : Array.isArray(media) ? media : [media]
+  return new MediaStream(tracks.map((t) => t.clone()))
+}
+
+export function sessionDescriptionHandlerFactory(options: GstSessionDescriptionHandlerFactoryOptions = {}): SessionDescriptionHandlerFactory {
+  // The stock handler uses MediaStream and MediaStreamTrackEvent as globals.
+  installGlobals()
+  return (session, rawFactoryOptions) => {
+    // SIP.js types these as `object`; they are Web.SessionDescriptionHandlerFactoryOptions.
+    const factoryOptions = rawFactoryOptions as { iceGatheringTimeout?: number; peerConnectionConfiguration?: GstConfiguration } | undefined
+    // SIP.js asks for the local stream on every offer/answer; the same tracks every time
+    // means re-INVITEs renegotiate instead of replacing senders.
+    let local: Promise<MediaStream> | undefined
+    const mediaStreamFactory = (): Promise<MediaStream> => {
+      local ??= Promise.resolve(options.media?.(session)).then(toStream)
+      return local
+    }
+    const timeout = options.iceGatheringTimeout ?? factoryOptions?.iceGatheringTimeout ?? 5000
+    const peerConnectionConfiguration: GstConfiguration = {
+      iceServers: [],
+      ...factoryOptions?.peerConnectionConfiguration,
+      ...options.peerConnectionConfiguration,
+      ...(options.jitterBufferLatency !== undefined ? { jitterBufferLatency: options.jitterBufferLatency } : {}),
+    }
+    const logger = session.userAgent.getLogger('sip.SessionDescriptionHandler')
+    return new GstSessionDescriptionHandler(
+      logger,
+      mediaStreamFactory as unknown as ConstructorParameters<typeof GstSessionDescriptionHandler>[1],
+      { iceGatheringTimeout: timeout, peerConnectionConfiguration: peerConnectionConfiguration as never },
+    )
+  }
+}
