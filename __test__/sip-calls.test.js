@@ -306,3 +306,77 @@ describe('calls with a Chromium phone (SIP.js with its stock browser handler)', 
     for (const pc of node.connections) expect(pc.signalingState).toBe('closed');
   }, 60000);
 });
+
+describe('telephony over SIP (Node user agents through Kamailio)', () => {
+  const { restrictCodecs, audioFormats } = require('./helpers/sdp');
+
+  /** A SIP.js modifier: what a far end that only speaks `codec` would offer. */
+  const only = (codec) => async (description) => ({ ...description, sdp: restrictCodecs(description.sdp, [codec, 'TELEPHONE-EVENT']) });
+
+  test.each(['OPUS', 'G722', 'PCMU', 'PCMA'])('a call forced to %s by the offer carries audio both ways', async (codec) => {
+    const alice = await gstUser('alice');
+    const bob = await gstUser('bob');
+    const t0 = performance.now();
+    const { inviter, invitation } = await call(alice, bob, { inviterOptions: { sessionDescriptionHandlerModifiers: [only(codec)] } });
+    const answered = performance.now() - t0;
+    const answer = invitation.sessionDescriptionHandler.peerConnection.localDescription.sdp;
+    expect(audioFormats(answer).map((f) => f.name).filter((n) => n !== 'TELEPHONE-EVENT')).toEqual([codec]);
+    const [atAlice, atBob] = await Promise.all([listen(inviter.sessionDescriptionHandler), listen(invitation.sessionDescriptionHandler)]);
+    const firstAudio = await waitFor(() => atAlice.frameCount > 0 && atBob.frameCount > 0 && performance.now() - t0, 5000);
+    console.log(`${codec}: INVITE → 200 OK/ACK ${answered.toFixed(0)} ms, → first audio both ways ${firstAudio.toFixed(0)} ms`);
+    await sleep(500);
+    expect(await hears(atAlice, FREQ.bob)).toBe(true);
+    expect(await hears(atBob, FREQ.alice)).toBe(true);
+    await inviter.bye();
+  }, 60000);
+
+  test('in-band DTMF (RFC 4733) through SIP.js reaches the far end as exactly those digits; SIP INFO DTMF still works', async () => {
+    const alice = await gstUser('alice');
+    const bob = await gstUser('bob');
+    const { inviter, invitation } = await call(alice, bob);
+    const infos = [];
+    invitation.delegate = {
+      onInfo: (info) => {
+        infos.push(info.request.body);
+        info.accept();
+      },
+    };
+    const pcBob = invitation.sessionDescriptionHandler.peerConnection;
+    const digits = [];
+    pcBob.addEventListener('dtmf', (ev) => digits.push(ev.tone));
+    await waitFor(() => inviter.sessionDescriptionHandler.peerConnection.getSenders()[0].dtmf.canInsertDTMF, 5000);
+    // The stock handler's sendDtmf is RTCDTMFSender.insertDTMF underneath.
+    expect(inviter.sessionDescriptionHandler.sendDtmf('123#', { duration: 100, interToneGap: 70 })).toBe(true);
+    await waitFor(() => digits.length >= 4, 5000, 20, 'four digits at bob');
+    await sleep(300);
+    expect(digits).toEqual(['1', '2', '3', '#']);
+
+    await inviter.info({ requestOptions: { body: { contentDisposition: 'render', contentType: 'application/dtmf-relay', content: 'Signal=5\r\nDuration=160' } } });
+    await waitFor(() => infos.length === 1, 5000);
+    expect(infos[0]).toContain('Signal=5');
+    await inviter.bye();
+  }, 60000);
+
+  test('SDP as SIP endpoints write it (no direction, ptime/maxptime, a=rtcp, extra codecs, unknown attributes) negotiates', async () => {
+    const alice = await gstUser('alice');
+    const bob = await gstUser('bob');
+    const sipStyle = async (description) => {
+      const sdp = description.sdp
+        .replace(/^a=(sendrecv|sendonly|recvonly|inactive)\r\n/gm, '') // RFC 3264 §5.1 default: sendrecv
+        .replace(/^(m=audio \d+ \S+ .*)\r\n/m, '$1 98\r\na=rtpmap:98 speex/16000\r\na=ptime:20\r\na=maxptime:40\r\na=rtcp:9 IN IP4 0.0.0.0\r\na=x-vendor-thing:42\r\n');
+      return { ...description, sdp };
+    };
+    const { inviter, invitation } = await call(alice, bob, { inviterOptions: { sessionDescriptionHandlerModifiers: [sipStyle] } });
+    const remote = invitation.sessionDescriptionHandler.peerConnection.remoteDescription.sdp;
+    expect(remote).toContain('a=x-vendor-thing:42');
+    const [atAlice, atBob] = await Promise.all([listen(inviter.sessionDescriptionHandler), listen(invitation.sessionDescriptionHandler)]);
+    await sleep(500);
+    expect(await hears(atAlice, FREQ.bob)).toBe(true);
+    expect(await hears(atBob, FREQ.alice)).toBe(true);
+    // RFC 8839 §5.1: our answer's c=/m= carry the default candidate for ICE-unaware peers.
+    const answer = invitation.sessionDescriptionHandler.peerConnection.localDescription.sdp;
+    expect(answer).toMatch(/^m=audio [1-9]\d* /m);
+    expect(answer).toMatch(/^c=IN IP4 127\.0\.0\.1/m);
+    await inviter.bye();
+  }, 60000);
+});
