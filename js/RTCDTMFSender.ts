@@ -38,7 +38,7 @@ export class RTCDTMFSender extends EventTarget {
     return this.#toneBuffer
   }
 
-  /** webrtc-pc §7.2 canInsertDTMF: the answer lets us send, with negotiated telephone-event. */
+  /** webrtc-pc §7.2 canInsertDTMF: the answer lets us send, with negotiated telephone-event, and the transport is connected. */
   get canInsertDTMF(): boolean {
     if (this.#host.closed || this.#state.stopping) return false
     try {

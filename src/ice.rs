@@ -25,6 +25,20 @@ pub struct NativeConfig {
     pub ice_tcp: Option<bool>,
 }
 
+/// The W3C RTCIceConnectionState name of webrtcbin's state.
+pub fn connection_state_name(s: gst_webrtc::WebRTCICEConnectionState) -> &'static str {
+    use gst_webrtc::WebRTCICEConnectionState as S;
+    match s {
+        S::New => "new",
+        S::Checking => "checking",
+        S::Connected => "connected",
+        S::Completed => "completed",
+        S::Failed => "failed",
+        S::Disconnected => "disconnected",
+        _ => "closed",
+    }
+}
+
 /// webrtcbin's jitter buffer default is 200 ms; a bridge wants low delay on LAN/loopback.
 pub const DEFAULT_JITTER_BUFFER_MS: u32 = 40;
 

@@ -555,6 +555,12 @@ impl Inner {
         self.events.emit(NativeEvent::state("iceconnectionstatechange", state));
     }
 
+    /// Whether packets reach the peer: webrtcbin drops RTP until DTLS is up, and a SIP call is
+    /// "established" (200/ACK) before that, so DTMF queued earlier would vanish unheard.
+    fn media_connected(&self) -> bool {
+        self.lock().connection == "connected"
+    }
+
     /// ICE reached connected: from now on, silence from the peer means lost consent.
     fn watch_consent(self: &Arc<Self>) {
         self.consent.touch();
@@ -746,15 +752,7 @@ fn connect_signals(inner: &Arc<Inner>, webrtc: &gst::Element) {
     let weak: Weak<Inner> = Arc::downgrade(inner);
     webrtc.connect_notify(Some("ice-connection-state"), move |webrtc, _| {
         let Some(inner) = weak.upgrade() else { return };
-        let state = match webrtc.property::<WebRTCICEConnectionState>("ice-connection-state") {
-            WebRTCICEConnectionState::New => "new",
-            WebRTCICEConnectionState::Checking => "checking",
-            WebRTCICEConnectionState::Connected => "connected",
-            WebRTCICEConnectionState::Completed => "completed",
-            WebRTCICEConnectionState::Failed => "failed",
-            WebRTCICEConnectionState::Disconnected => "disconnected",
-            _ => "closed",
-        };
+        let state = ice::connection_state_name(webrtc.property::<WebRTCICEConnectionState>("ice-connection-state"));
         if matches!(state, "connected" | "completed") {
             inner.watch_consent();
         }
@@ -1154,7 +1152,7 @@ impl NativePeerConnection {
     /// with an audio codec, and negotiated telephone-event at that codec's clock rate.
     #[napi]
     pub fn can_insert_dtmf(&self, transceiver_id: u32) -> bool {
-        matches!(self.inner.sender(transceiver_id), Ok(Some(s)) if s.is_active() && s.dtmf().can_send())
+        self.inner.media_connected() && matches!(self.inner.sender(transceiver_id), Ok(Some(s)) if s.is_active() && s.dtmf().can_send())
     }
 
     /// Queue one DTMF tone ('0'-'9', '*', '#', 'A'-'D') of `duration` ms on the sender's RTP
@@ -1164,7 +1162,7 @@ impl NativePeerConnection {
     pub fn insert_dtmf(&self, transceiver_id: u32, tone: String, duration: u32) -> bool {
         let Some(event) = tone.chars().next().and_then(dtmf_send::event_of) else { return false };
         match self.inner.sender(transceiver_id) {
-            Ok(Some(s)) if s.is_active() => s.dtmf().queue(event, duration),
+            Ok(Some(s)) if s.is_active() && self.inner.media_connected() => s.dtmf().queue(event, duration),
             _ => false,
         }
     }

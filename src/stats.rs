@@ -46,7 +46,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use gst::prelude::*;
-use gst_webrtc::{WebRTCDTLSTransportState, WebRTCICEConnectionState, WebRTCRTPTransceiver};
+use gst_webrtc::{WebRTCDTLSTransportState, WebRTCRTPTransceiver};
 use serde_json::{Map, Value};
 
 use crate::error::PcError;
@@ -105,7 +105,7 @@ impl Context {
         }
         for t in &transceivers {
             let Some(dtls) = t.receiver().and_then(|r| r.transport()) else { continue };
-            let ice_state = dtls.transport().map(|ice| ice_state(ice.state())).unwrap_or("new");
+            let ice_state = dtls.transport().map(|ice| crate::ice::connection_state_name(ice.state())).unwrap_or("new");
             ctx.transports.insert(
                 format!("transport-stats_{}", dtls.name()),
                 TransportInfo {
@@ -151,17 +151,6 @@ fn dtls_state(s: WebRTCDTLSTransportState) -> &'static str {
     }
 }
 
-fn ice_state(s: WebRTCICEConnectionState) -> &'static str {
-    match s {
-        WebRTCICEConnectionState::New => "new",
-        WebRTCICEConnectionState::Checking => "checking",
-        WebRTCICEConnectionState::Connected => "connected",
-        WebRTCICEConnectionState::Completed => "completed",
-        WebRTCICEConnectionState::Failed => "failed",
-        WebRTCICEConnectionState::Disconnected => "disconnected",
-        _ => "closed",
-    }
-}
 
 /// Emit webrtcbin's `get-stats` and answer `request_id` with the converted report.
 /// The caller must not hold any lock of ours (webrtcbin takes its own).
