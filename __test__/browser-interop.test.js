@@ -8,6 +8,7 @@ const { ToneSource, nonstandard } = require('../dist');
 const { Browser } = require('./helpers/browser');
 const { FrameCollector, detectTone, goertzelPower } = require('./helpers/audio');
 const { createPeer, once, waitState, waitGatheringComplete } = require('./helpers/peers');
+const { waitFor } = require('./helpers/resources');
 
 const NODE_FREQ = 660;
 const PAGE_FREQ = 1500;
@@ -148,12 +149,29 @@ describe.each([
 ])('audio both ways, %s', (_name, trickle) => {
   test('Chromium offers, Node answers', async () => {
     const s = await setup({ trickle });
+    const t0 = performance.timeOrigin + performance.now();
     const offer = await pageOffers(s);
     expect(offer.sdp).toMatch(/a=group:BUNDLE/);
     await nodeAnswerComplete(s, trickle);
     if (!trickle) expect(s.node.localDescription.sdp).toContain('a=end-of-candidates');
     await waitState(s.node, 'connectionState', 'connected', 15000);
+    const connectedAt = performance.timeOrigin + performance.now();
     await s.remoteTrack;
+    // First audio at each end: Node's first decoded frame, the page analyser's first energy at NODE_FREQ.
+    await waitFor(() => s.heard.frameCount > 0, 5000);
+    // FrameCollector stamps frames with hrtime; convert the first one to epoch ms.
+    const nodeFirst = performance.timeOrigin + performance.now() - Number(process.hrtime.bigint() - s.heard.frames[0].t) / 1e6;
+    const pageFirst = await s.page.evaluate(async (f) => {
+      while (!T.analyser) await new Promise((r) => setTimeout(r, 5));
+      const bins = new Float32Array(T.analyser.frequencyBinCount);
+      const k = Math.round(f / (T.ctx.sampleRate / T.analyser.fftSize));
+      for (;;) {
+        T.analyser.getFloatFrequencyData(bins);
+        if (bins[k] > -60) return performance.timeOrigin + performance.now();
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }, NODE_FREQ);
+    console.log(`Chromium offers (${trickle ? 'trickle' : 'complete SDP'}): offer → connected ${(connectedAt - t0).toFixed(0)} ms, first audio at Node ${(nodeFirst - t0).toFixed(0)} ms, in Chromium ${(pageFirst - t0).toFixed(0)} ms`);
     await sleep(1000);
     const atNode = await nodeHears(s.heard, PAGE_FREQ, 1500);
     expect(atNode.frames).toBeGreaterThan(100);
