@@ -16,6 +16,12 @@ export const {
   RTCTrackEvent,
   RTCStatsReport,
   ToneSource,
+  AudioMixer,
+  MixerInput,
+  UdpRtpSource,
+  RtpForwarder,
+  FileSource,
+  TrackRecorder,
   nonstandard,
   installGlobals,
 } = cjs

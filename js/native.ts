@@ -18,6 +18,14 @@ export type NativePeerConnection = Native.NativePeerConnection
 export type NativeToneSource = Native.NativeToneSource
 export type NativeAudioSource = Native.NativeAudioSource
 export type NativeAudioSink = Native.NativeAudioSink
+export type NativeAudioMixer = Native.NativeAudioMixer
+export type NativeMixerInputStats = Native.NativeMixerInputStats
+export type NativeUdpRtpSource = Native.NativeUdpRtpSource
+export type NativeUdpRtpSourceStats = Native.NativeUdpRtpSourceStats
+export type NativeRtpForwarder = Native.NativeRtpForwarder
+export type NativeRtpForwarderStats = Native.NativeRtpForwarderStats
+export type NativeFileSource = Native.NativeFileSource
+export type NativeTrackRecorder = Native.NativeTrackRecorder
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const native = require('../index.js') as typeof Native
@@ -26,3 +34,8 @@ export const NativePeerConnection = native.NativePeerConnection
 export const NativeToneSource = native.NativeToneSource
 export const NativeAudioSource = native.NativeAudioSource
 export const NativeAudioSink = native.NativeAudioSink
+export const NativeAudioMixer = native.NativeAudioMixer
+export const NativeUdpRtpSource = native.NativeUdpRtpSource
+export const NativeRtpForwarder = native.NativeRtpForwarder
+export const NativeFileSource = native.NativeFileSource
+export const NativeTrackRecorder = native.NativeTrackRecorder

@@ -215,7 +215,11 @@ impl Inner {
             kind: "audio",
             gst: t.clone(),
             sender: None,
-            receiver: TrackCore::new("audio"),
+            receiver: {
+                let track = TrackCore::new("audio");
+                track.enable_rtp_tap(); // RtpForwarder passthrough (media/receiver.rs)
+                track
+            },
             stopped: false,
             direction: t.property::<Direction>("direction"),
             pending_mline: None,

@@ -3,13 +3,21 @@
 
 pub mod audio_sink;
 pub mod audio_source;
+pub mod bus;
 pub mod codec;
 pub mod dtmf_receive;
 pub mod dtmf_send;
+pub mod file_source;
+pub mod mixer;
 pub mod receiver;
+pub mod recorder;
+pub mod rtp_forwarder;
+pub mod rtp_header;
 pub mod sender;
 pub mod tone;
 pub mod track;
+pub mod track_io;
+pub mod udp_rtp_source;
 
 /// The raw format every native producer emits: 10 ms of 48 kHz mono S16LE per buffer.
 /// Opus runs at 48 kHz, so the common path never resamples.

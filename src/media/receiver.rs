@@ -47,6 +47,15 @@ pub fn link_decoder(pipeline: &gst::Pipeline, pad: &gst::Pad, track: Arc<TrackCo
         e.sync_state_with_parent().map_err(|e| e.to_string())?;
     }
     let sinkpad = elements[0].static_pad("sink").ok_or("depayloader without sink pad")?;
+    // The encoded tap (RtpForwarder passthrough): the packets as they enter the depayloader.
+    track.set_rtp_caps(caps.clone());
+    let weak = Arc::downgrade(&track);
+    sinkpad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+        if let (Some(track), Some(gst::PadProbeData::Buffer(buffer))) = (weak.upgrade(), &info.data) {
+            track.push_rtp(buffer);
+        }
+        gst::PadProbeReturn::Ok
+    });
     pad.link(&sinkpad).map_err(|e| format!("cannot link webrtcbin pad: {e:?}"))?;
     Ok(())
 }

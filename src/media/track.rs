@@ -9,6 +9,9 @@ use napi_derive::napi;
 
 pub type Consumer = Arc<dyn Fn(&gst::Sample) + Send + Sync>;
 
+/// Receives the encoded RTP packets behind a track (see `TrackCore::push_rtp`).
+pub type RtpConsumer = Arc<dyn Fn(&gst::Buffer, &gst::Caps) + Send + Sync>;
+
 static NEXT_TRACK: AtomicU64 = AtomicU64::new(1);
 
 pub struct TrackCore {
@@ -19,6 +22,11 @@ pub struct TrackCore {
     next_consumer: AtomicU64,
     consumers: Mutex<Vec<(u64, Consumer)>>,
     on_stop: Mutex<Vec<Box<dyn FnOnce() + Send>>>,
+    /// The encoded tap: set on tracks that are decoded from RTP (remote tracks), so that
+    /// an RtpForwarder of the same codec can relay the packets without decode/encode.
+    rtp_tap: AtomicBool,
+    rtp_caps: Mutex<Option<gst::Caps>>,
+    rtp_consumers: Mutex<Vec<(u64, RtpConsumer)>>,
 }
 
 impl TrackCore {
@@ -32,6 +40,9 @@ impl TrackCore {
             next_consumer: AtomicU64::new(1),
             consumers: Mutex::new(Vec::new()),
             on_stop: Mutex::new(Vec::new()),
+            rtp_tap: AtomicBool::new(false),
+            rtp_caps: Mutex::new(None),
+            rtp_consumers: Mutex::new(Vec::new()),
         })
     }
 
@@ -98,6 +109,60 @@ impl TrackCore {
         }
         if let Ok(mut list) = self.consumers.lock() {
             list.clear();
+        }
+        if let Ok(mut list) = self.rtp_consumers.lock() {
+            list.clear();
+        }
+    }
+
+    /// Declare that this track is decoded from RTP and will publish its packets.
+    pub fn enable_rtp_tap(&self) {
+        self.rtp_tap.store(true, Ordering::Release);
+    }
+
+    pub fn has_rtp_tap(&self) -> bool {
+        self.rtp_tap.load(Ordering::Acquire)
+    }
+
+    /// The RTP caps of the stream behind the tap, once it is known (webrtcbin pad-added).
+    pub fn rtp_caps(&self) -> Option<gst::Caps> {
+        self.rtp_caps.lock().ok()?.clone()
+    }
+
+    pub fn set_rtp_caps(&self, caps: gst::Caps) {
+        if let Ok(mut c) = self.rtp_caps.lock() {
+            *c = Some(caps);
+        }
+    }
+
+    /// Deliver one received RTP packet (decrypted, reordered by the jitter buffer) to the
+    /// encoded consumers. A disabled track cannot render silence without re-encoding, so
+    /// its packets are withheld instead.
+    pub fn push_rtp(&self, buffer: &gst::Buffer) {
+        if self.ended.load(Ordering::Acquire) || !self.enabled.load(Ordering::Acquire) {
+            return;
+        }
+        let consumers: Vec<RtpConsumer> = match self.rtp_consumers.lock() {
+            Ok(list) if !list.is_empty() => list.iter().map(|(_, c)| c.clone()).collect(),
+            _ => return,
+        };
+        let Some(caps) = self.rtp_caps() else { return };
+        for c in &consumers {
+            c(buffer, &caps);
+        }
+    }
+
+    pub fn add_rtp_consumer(&self, consumer: RtpConsumer) -> u64 {
+        let id = self.next_consumer.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut list) = self.rtp_consumers.lock() {
+            list.push((id, consumer));
+        }
+        id
+    }
+
+    pub fn remove_rtp_consumer(&self, id: u64) {
+        if let Ok(mut list) = self.rtp_consumers.lock() {
+            list.retain(|(cid, _)| *cid != id);
         }
     }
 }

@@ -1,0 +1,247 @@
+// The bridge demo (`npm run demo`): the SIP worker of a WebRTC↔SIP bridge, in one process.
+//
+//   fake SFU (3 talkers) ──RTP──▶ UdpRtpSource ×3 ─▶ AudioMixer ─▶ SIP call ─▶ phone
+//   fake SFU (receiver)  ◀──RTP── RtpForwarder ◀──────────── caller's audio ◀─┘
+//
+// Everything runs on loopback: Kamailio as the SIP server, gst-launch-1.0 processes as the
+// SFU, a second SIP.js user agent as the phone. The bridge records both directions, then
+// prints what each side heard and writes a spectrogram of both recordings (PNG).
+
+import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UserAgent, Registerer, RegistererState, Inviter, SessionState } from 'sip.js';
+import WebSocket from 'ws';
+import { PNG } from 'pngjs';
+import { AudioMixer, RtpForwarder, ToneSource, TrackRecorder, UdpRtpSource, nonstandard } from 'gst-peerconnection';
+import { sessionDescriptionHandlerFactory } from 'gst-peerconnection/sip';
+import { dB, power, spectrogram } from './support/analysis.mjs';
+
+const require = createRequire(import.meta.url);
+const { startKamailio } = require('../__test__/helpers/kamailio.js'); // a loopback Kamailio, killed on exit
+globalThis.WebSocket ??= WebSocket;
+
+const SECONDS = Number(process.env.DEMO_SECONDS || 8);
+const OUT = join(dirname(fileURLToPath(import.meta.url)), '..', 'demo-output');
+const TALKERS = [440, 660, 880]; // the SFU's three participants
+const PHONE_FREQ = 1000; // what the phone's caller says
+const LOOPBACK = { localAddresses: ['127.0.0.1'] };
+const log = (msg) => console.log(`[${(performance.now() / 1000).toFixed(1).padStart(5)} s] ${msg}`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const children = [];
+const cleanups = [];
+process.on('exit', () => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL')));
+
+function freeUdpPort() {
+  return new Promise((resolve) => {
+    const s = createSocket('udp4');
+    s.bind(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function gstLaunch(pipeline) {
+  const child = spawn('gst-launch-1.0', ['-q', '-e', ...pipeline.split(' ')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  children.push(child);
+  return child;
+}
+
+/** A fake SFU: one live Opus RTP stream per talker, and a receiver that writes what it gets to a WAV. */
+async function startFakeSfu() {
+  const talkers = [];
+  for (const [i, freq] of TALKERS.entries()) {
+    const port = await freeUdpPort();
+    gstLaunch(
+      `audiotestsrc is-live=true wave=sine freq=${freq} volume=0.25 ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=1 ` +
+        `! opusenc ! rtpopuspay pt=111 ssrc=${1000 + i} ! udpsink host=127.0.0.1 port=${port}`,
+    );
+    talkers.push({ freq, port });
+  }
+  const receivePort = await freeUdpPort();
+  const receivedWav = join(OUT, 'sfu-received.wav');
+  const receiver = gstLaunch(
+    `udpsrc address=127.0.0.1 port=${receivePort} caps=application/x-rtp,media=audio,clock-rate=48000,encoding-name=OPUS,payload=111 ` +
+      `! rtpjitterbuffer latency=40 ! rtpopusdepay ! opusdec ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=1 ` +
+      `! wavenc ! filesink location=${receivedWav}`,
+  );
+  const stopReceiver = () => new Promise((resolve) => {
+    receiver.once('exit', resolve);
+    receiver.kill('SIGINT'); // -e: EOS first, so the WAV header is finalised
+  });
+  return { talkers, receivePort, receivedWav, stopReceiver };
+}
+
+async function register(user, wsUrl, extra) {
+  const ua = new UserAgent({ uri: UserAgent.makeURI(`sip:${user}@127.0.0.1`), transportOptions: { server: wsUrl }, logLevel: 'error', ...extra });
+  await ua.start();
+  const registerer = new Registerer(ua);
+  await new Promise((resolve, reject) => {
+    registerer.stateChange.addListener((s) => s === RegistererState.Registered && resolve());
+    registerer.register().catch(reject);
+  });
+  cleanups.push(() => ua.stop());
+  return ua;
+}
+
+function readWav(path) {
+  const buf = readFileSync(path);
+  const data = buf.indexOf('data');
+  const bytes = buf.readUInt32LE(data + 4) || buf.length - data - 8;
+  return new Int16Array(buf.buffer.slice(buf.byteOffset + data + 8, buf.byteOffset + data + 8 + (bytes & ~1)));
+}
+
+function levels(samples, rate = 48000) {
+  return Object.fromEntries([...TALKERS, PHONE_FREQ].map((f) => [f, dB(power(samples, rate, f))]));
+}
+
+function describe(name, lv, expected) {
+  const parts = Object.entries(lv).map(([f, p]) => `${f} Hz ${p.toFixed(0)} dB`);
+  const ok = Object.entries(lv).every(([f, p]) => (expected.includes(Number(f)) ? p > -30 : p < -45));
+  console.log(`  ${name.padEnd(34)} ${parts.join(', ')}  → ${ok ? 'OK' : 'UNEXPECTED'} (expected ${expected.join(' + ')} Hz)`);
+  return ok;
+}
+
+/** Both recordings as spectrogram panels, 100–1600 Hz, 50 ms columns, louder = brighter. */
+function writeSpectrogram(recordings, path) {
+  const freqs = Array.from({ length: 76 }, (_, i) => 100 + i * 20);
+  const grids = recordings.map((r) => spectrogram(r.samples, 48000, { windowMs: 50, freqs }));
+  const [sx, sy, gap] = [4, 3, 6];
+  const cols = Math.max(...grids.map((g) => g[0].length));
+  const width = cols * sx;
+  const panel = freqs.length * sy;
+  const png = new PNG({ width, height: grids.length * panel + (grids.length - 1) * gap });
+  png.data.fill(255);
+  grids.forEach((grid, p) => {
+    for (let y = 0; y < panel; y++) {
+      const row = grid[freqs.length - 1 - Math.floor(y / sy)];
+      for (let x = 0; x < width; x++) {
+        const level = Math.max(0, Math.min(1, ((row[Math.floor(x / sx)] ?? -100) + 90) / 80)); // -90..-10 dB
+        const i = ((p * (panel + gap) + y) * width + x) * 4;
+        png.data.set([Math.round(255 * Math.min(1, level * 1.6)), Math.round(255 * level * level), Math.round(90 * (1 - level)), 255], i);
+      }
+    }
+  });
+  writeFileSync(path, PNG.sync.write(png));
+}
+
+async function main() {
+  mkdirSync(OUT, { recursive: true });
+  const kamailio = await startKamailio();
+  cleanups.push(() => kamailio.stop());
+  log(`Kamailio up: ${kamailio.wsUrl}`);
+  const sfu = await startFakeSfu();
+  log(`fake SFU: talkers ${sfu.talkers.map((t) => `${t.freq} Hz → udp/${t.port}`).join(', ')}; receiver on udp/${sfu.receivePort}`);
+
+  // --- the bridge -------------------------------------------------------------------------
+  const mixer = new AudioMixer();
+  const ingress = sfu.talkers.map((t) => new UdpRtpSource({ address: '127.0.0.1', port: t.port, codec: 'opus', payloadType: 111 }));
+  const inputs = ingress.map((src) => mixer.addInput(src.track));
+  const mix = mixer.createTrack(); // everyone on the SFU, for the SIP caller
+  const toBridge = new Promise((resolve) => {
+    register('bridge', kamailio.wsUrl, {
+      sessionDescriptionHandlerFactory: sessionDescriptionHandlerFactory({ media: () => mix, peerConnectionConfiguration: LOOPBACK }),
+      delegate: {
+        onInvite: async (invitation) => {
+          log('bridge: incoming call, ringing');
+          await invitation.progress();
+          await invitation.accept();
+          resolve(invitation);
+        },
+      },
+    }).then(() => log('bridge: registered as sip:bridge@127.0.0.1'));
+  });
+
+  // --- the phone --------------------------------------------------------------------------
+  const phoneTone = new ToneSource({ frequency: PHONE_FREQ, amplitude: 0.3 });
+  const phone = await register('phone', kamailio.wsUrl, {
+    sessionDescriptionHandlerFactory: sessionDescriptionHandlerFactory({ media: () => phoneTone.track, peerConnectionConfiguration: LOOPBACK }),
+  });
+  log('phone: registered as sip:phone@127.0.0.1, calling the bridge');
+  await sleep(300); // let the bridge finish registering
+  const inviter = new Inviter(phone, UserAgent.makeURI('sip:bridge@127.0.0.1'));
+  const t0 = performance.now();
+  await inviter.invite();
+  const invitation = await toBridge;
+  await new Promise((resolve) => inviter.stateChange.addListener((s) => s === SessionState.Established && resolve()));
+  log(`connected: INVITE → established in ${(performance.now() - t0).toFixed(0)} ms`);
+
+  // Bridge side of the call: forward the caller to the SFU, record both directions.
+  const callerTrack = await invitation.sessionDescriptionHandler.waitForRemoteTrack();
+  const forwarder = new RtpForwarder(callerTrack, { address: '127.0.0.1', port: sfu.receivePort, codec: 'opus', payloadType: 111 });
+  const recorders = [
+    new TrackRecorder(mix, { path: join(OUT, 'bridge-to-phone.wav') }),
+    new TrackRecorder(callerTrack, { path: join(OUT, 'phone-to-bridge.wav') }),
+  ];
+
+  // The phone listens, and measures when audio from the SFU reaches it.
+  const heard = [];
+  let onsetAt = null;
+  const phoneSink = new nonstandard.RTCAudioSink(await inviter.sessionDescriptionHandler.waitForRemoteTrack());
+  phoneSink.ondata = ({ samples }) => {
+    heard.push(samples);
+    if (onsetAt === null && power(samples, 48000, TALKERS[0]) > 1e-3) onsetAt = performance.now();
+  };
+
+  // Latency added by the bridge: mute a talker, unmute it, time until the phone decodes it.
+  inputs.forEach((i) => i.setMuted(true));
+  await sleep(600);
+  heard.length = 0;
+  onsetAt = null;
+  const unmutedAt = performance.now();
+  inputs[0].setMuted(false);
+  while (onsetAt === null && performance.now() - unmutedAt < 2000) await sleep(2);
+  const latency = onsetAt === null ? NaN : onsetAt - unmutedAt;
+  inputs.forEach((i) => i.setMuted(false));
+
+  // Run, printing packets per second each way.
+  let last = { ingress: 0, egress: 0 };
+  for (let s = 0; s < SECONDS; s++) {
+    await sleep(1000);
+    const now = { ingress: ingress.reduce((n, src) => n + src.stats.packetsReceived, 0), egress: forwarder.stats.packetsSent };
+    log(`SFU → bridge ${now.ingress - last.ingress} pkt/s, bridge → SFU ${now.egress - last.egress} pkt/s`);
+    last = now;
+  }
+
+  // Tear down: BYE, finish recordings, stop the SFU receiver so its WAV is complete.
+  await inviter.bye();
+  phoneSink.stop();
+  await Promise.all(recorders.map((r) => r.stop()));
+  forwarder.stop();
+  await sfu.stopReceiver();
+  ingress.forEach((src) => src.stop());
+  mixer.stop();
+  phoneTone.stop();
+  for (const c of cleanups.reverse()) await c();
+  children.forEach((c) => c.kill('SIGKILL'));
+
+  // --- report -----------------------------------------------------------------------------
+  const atPhone = Int16Array.from(heard.slice(-300).flatMap((f) => Array.from(f)));
+  const recordings = [
+    { name: 'bridge → phone (recorded mix)', samples: readWav(join(OUT, 'bridge-to-phone.wav')), expect: TALKERS },
+    { name: 'phone → bridge (recorded caller)', samples: readWav(join(OUT, 'phone-to-bridge.wav')), expect: [PHONE_FREQ] },
+  ];
+  console.log('\nReport');
+  const checks = [
+    describe('the phone heard', levels(atPhone), TALKERS),
+    describe('the SFU receiver heard', levels(readWav(sfu.receivedWav).subarray(48000)), [PHONE_FREQ]),
+    ...recordings.map((r) => describe(r.name, levels(r.samples.subarray(48000)), r.expect)),
+  ];
+  console.log(`  latency from the mixer input to audio decoded at the phone: ${latency.toFixed(0)} ms`);
+  const picture = join(OUT, 'spectrogram.png');
+  writeSpectrogram(recordings, picture);
+  console.log(`  spectrogram of both recordings (top: bridge → phone, bottom: phone → bridge): ${picture}`);
+  const ok = checks.every(Boolean) && Number.isFinite(latency);
+  console.log(ok ? '\nDEMO OK' : '\nDEMO FAILED');
+  process.exit(ok ? 0 : 1);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

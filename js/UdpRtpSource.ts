@@ -1,0 +1,69 @@
+/*
+ * Plain RTP over UDP received as a track (DESIGN.md "Native media"), e.g. an SFU's
+ * stream: jitter buffer, decoder with packet-loss concealment, 48 kHz mono.
+ * Native side: src/media/udp_rtp_source.rs.
+ */
+
+import { callNative } from './errors'
+import { endTrack, MediaStreamTrack } from './MediaStreamTrack'
+import { NativeUdpRtpSource, type NativeUdpRtpSource as NativeUdpRtpSourceHandle } from './native'
+import { address, codecName, integerIn, type RtpCodecName } from './rtpOptions'
+
+export interface UdpRtpSourceOptions {
+  /** Local address to bind, e.g. '127.0.0.1' or '0.0.0.0'. */
+  address: string
+  /** Local UDP port; 0 lets the system pick one (read it back from `port`). */
+  port: number
+  codec: RtpCodecName
+  /** Default: the codec's usual one (opus 111, pcmu 0, pcma 8, g722 9). Other payload types are ignored. */
+  payloadType?: number
+  /** Jitter buffer latency in ms (default 40). */
+  latency?: number
+}
+
+export interface UdpRtpSourceStats {
+  packetsReceived: number
+  bytesReceived: number
+  packetsLost: number
+  /** Datagrams that were not RTP of the expected payload type. */
+  packetsDiscarded: number
+  ssrcChanges: number
+}
+
+export class UdpRtpSource {
+  readonly #native: NativeUdpRtpSourceHandle
+  readonly #track: MediaStreamTrack
+
+  /** Throws an Error ('address already in use: …') when the port is taken. */
+  constructor(options: UdpRtpSourceOptions) {
+    const o = options ?? ({} as UdpRtpSourceOptions)
+    const native = {
+      address: address(o.address),
+      port: integerIn(o.port, 'port', 0, 65535),
+      codec: codecName(o.codec),
+      payloadType: integerIn(o.payloadType, 'payloadType', 0, 127, true),
+      latency: integerIn(o.latency, 'latency', 0, 10000, true),
+    }
+    this.#native = callNative(() => new NativeUdpRtpSource(native))
+    this.#track = new MediaStreamTrack(callNative(() => this.#native.track()), { label: `rtp ${native.codec} udp:${this.#native.port}` })
+  }
+
+  get track(): MediaStreamTrack {
+    return this.#track
+  }
+
+  /** The bound local port. */
+  get port(): number {
+    return this.#native.port
+  }
+
+  get stats(): UdpRtpSourceStats {
+    return callNative(() => this.#native.stats())
+  }
+
+  /** Closes the socket and ends the track (firing 'ended'). */
+  stop(): void {
+    callNative(() => this.#native.stop())
+    endTrack(this.#track, true)
+  }
+}

@@ -1,0 +1,113 @@
+//! Input format conversion to the mixer's 48 kHz mono S16.
+//!
+//! Native tracks already carry that format and are taken as is. Anything else (an
+//! `RTCAudioSource` fed 16 kHz or stereo PCM) goes through GStreamer's own `GstAudioConverter`
+//! — the engine behind `audioconvert` and `audioresample` (channel mixing, windowed-sinc
+//! resampling with its filter history kept across buffers) — called directly in the producer's
+//! thread: no pipeline, no extra thread, no queue. gstreamer-rs 0.25 has no safe binding for
+//! it, hence the small FFI surface below.
+
+use std::ptr::NonNull;
+
+use gst::glib::translate::ToGlibPtr;
+use gst_audio::{ffi, AudioFormat, AudioInfo};
+
+use crate::media::RATE;
+
+pub struct Converter {
+    raw: NonNull<ffi::GstAudioConverter>,
+    in_bpf: usize,
+}
+
+// SAFETY: a GstAudioConverter is plain memory with no thread affinity; the mixer only ever
+// uses it under its input's mutex.
+unsafe impl Send for Converter {}
+
+/// True when samples in this format go to the FIFO unconverted.
+pub fn is_native(info: &AudioInfo) -> bool {
+    info.format() == AudioFormat::S16le && info.rate() == RATE && info.channels() == 1
+}
+
+impl Converter {
+    pub fn new(input: &AudioInfo) -> Result<Self, String> {
+        let output = AudioInfo::builder(AudioFormat::S16le, RATE, 1).build().map_err(|e| e.to_string())?;
+        // SAFETY: gst_audio_converter_new copies both infos and takes ownership of the (null)
+        // config; it returns NULL for unsupported conversions.
+        let raw = unsafe {
+            ffi::gst_audio_converter_new(
+                ffi::GST_AUDIO_CONVERTER_FLAG_NONE,
+                ToGlibPtr::<*const ffi::GstAudioInfo>::to_glib_none(input).0 as *mut _,
+                ToGlibPtr::<*const ffi::GstAudioInfo>::to_glib_none(&output).0 as *mut _,
+                std::ptr::null_mut(),
+            )
+        };
+        let raw = NonNull::new(raw).ok_or_else(|| format!("cannot convert {input:?} to 48 kHz mono"))?;
+        Ok(Self { raw, in_bpf: input.bpf() as usize })
+    }
+
+    /// Convert one buffer of interleaved input (in the format given to `new`).
+    pub fn convert(&mut self, input: &[u8], out: &mut Vec<i16>) -> bool {
+        let in_frames = input.len() / self.in_bpf.max(1);
+        // SAFETY: `raw` is valid until drop; the pointers cover `in_frames` input frames and
+        // `out_frames` output frames of the formats the converter was built for.
+        unsafe {
+            let out_frames = ffi::gst_audio_converter_get_out_frames(self.raw.as_ptr(), in_frames);
+            out.clear();
+            out.resize(out_frames, 0);
+            if out_frames == 0 {
+                return true;
+            }
+            let mut inp = [input.as_ptr() as gst::glib::ffi::gpointer];
+            let mut outp = [out.as_mut_ptr() as gst::glib::ffi::gpointer];
+            ffi::gst_audio_converter_samples(
+                self.raw.as_ptr(),
+                ffi::GST_AUDIO_CONVERTER_FLAG_NONE,
+                inp.as_mut_ptr(),
+                in_frames,
+                outp.as_mut_ptr(),
+                out_frames,
+            ) != 0
+        }
+    }
+}
+
+impl Drop for Converter {
+    fn drop(&mut self) {
+        // SAFETY: created by gst_audio_converter_new, freed once.
+        unsafe { ffi::gst_audio_converter_free(self.raw.as_ptr()) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upsamples_16k_to_48k() {
+        gst::init().unwrap();
+        let info = AudioInfo::builder(AudioFormat::S16le, 16_000, 1).build().unwrap();
+        assert!(!is_native(&info));
+        let mut c = Converter::new(&info).unwrap();
+        let mut total = 0;
+        let mut out = Vec::new();
+        let input: Vec<u8> = (0..160).flat_map(|i| ((1000.0 * (i as f64 * 0.1).sin()) as i16).to_le_bytes()).collect();
+        for _ in 0..100 {
+            assert!(c.convert(&input, &mut out));
+            total += out.len();
+        }
+        // 1 s of input → 1 s of output, minus the resampler's filter delay.
+        assert!((47_900..=48_000).contains(&total), "{total}");
+    }
+
+    #[test]
+    fn downmixes_stereo() {
+        gst::init().unwrap();
+        let info = AudioInfo::builder(AudioFormat::S16le, RATE, 2).build().unwrap();
+        let mut c = Converter::new(&info).unwrap();
+        let input: Vec<u8> = (0..480).flat_map(|_| [1000i16.to_le_bytes(), 1000i16.to_le_bytes()]).flatten().collect();
+        let mut out = Vec::new();
+        assert!(c.convert(&input, &mut out));
+        assert_eq!(out.len(), 480);
+        assert!(out.iter().all(|&s| (s - 1000).abs() <= 2), "{:?}", &out[..4]);
+    }
+}

@@ -1,0 +1,84 @@
+//! The two bridges between a standalone pipeline (one that is not part of a connection:
+//! UDP RTP in/out, files, recorders) and a track: an appsink that feeds a track, and a
+//! track consumer that feeds an appsrc.
+
+use std::sync::{Arc, Mutex};
+
+use gst::prelude::*;
+
+use super::raw_caps;
+use super::track::TrackCore;
+use super::RATE;
+
+/// Arrival jitter beyond which the sample count is no longer trusted and timestamps
+/// resync to the clock (the same rule as the connection send chain, media/sender.rs).
+const RESYNC: gst::ClockTime = gst::ClockTime::from_mseconds(80);
+
+/// An appsink that delivers 48 kHz mono S16 to `track`. `sync`: pace by the clock (file
+/// playback, jitter-buffer playout) or deliver as produced (live sources).
+pub fn appsink_into(track: &Arc<TrackCore>, sync: bool) -> gst_app::AppSink {
+    let sink = gst_app::AppSink::builder().caps(&raw_caps(RATE, 1)).sync(sync).build();
+    let weak = Arc::downgrade(track);
+    sink.set_callbacks(
+        gst_app::AppSinkCallbacks::builder()
+            .new_sample(move |sink| {
+                let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                match weak.upgrade() {
+                    Some(track) => {
+                        track.push(&sample);
+                        Ok(gst::FlowSuccess::Ok)
+                    }
+                    None => Err(gst::FlowError::Eos),
+                }
+            })
+            .build(),
+    );
+    sink
+}
+
+/// A live appsrc for raw audio from a track (caps come with each sample).
+pub fn live_appsrc() -> gst_app::AppSrc {
+    gst_app::AppSrc::builder()
+        .is_live(true)
+        .format(gst::Format::Time)
+        .caps(&raw_caps(RATE, 1))
+        .max_time(gst::ClockTime::from_mseconds(200))
+        .leaky_type(gst_app::AppLeakyType::Downstream)
+        .build()
+}
+
+/// Attach `appsrc` to `track` as a consumer; returns the consumer id.
+///
+/// Every track has its own clock base, so buffers are re-timestamped on arrival in the
+/// appsrc's running time, contiguously (encoders and wavenc want no gaps from jitter),
+/// resyncing to the clock after a real pause of the producer (> 80 ms): the gap then
+/// shows in the timestamps, where `audiorate` or an encoder's DTX can deal with it.
+pub fn feed_appsrc(track: &TrackCore, appsrc: &gst_app::AppSrc) -> u64 {
+    let appsrc = appsrc.clone();
+    let next_pts: Mutex<Option<gst::ClockTime>> = Mutex::new(None);
+    track.add_consumer(Arc::new(move |sample: &gst::Sample| {
+        let (Some(buffer), Some(caps)) = (sample.buffer(), sample.caps()) else { return };
+        let Some(now) = appsrc.current_running_time() else { return };
+        let Ok(info) = gst_audio::AudioInfo::from_caps(caps) else { return };
+        let frames = buffer.size() as u64 / info.bpf().max(1) as u64;
+        let duration = gst::ClockTime::SECOND.mul_div_floor(frames, info.rate() as u64).unwrap_or(gst::ClockTime::ZERO);
+        let pts = {
+            let Ok(mut next) = next_pts.lock() else { return };
+            let pts = match *next {
+                Some(p) if now.absdiff(p) < RESYNC => p,
+                _ => now,
+            };
+            *next = Some(pts + duration);
+            pts
+        };
+        let mut out = buffer.copy(); // shares the memory: no sample copy
+        {
+            let out = out.make_mut();
+            out.set_pts(pts);
+            out.set_dts(gst::ClockTime::NONE);
+            out.set_duration(duration);
+        }
+        let sample = gst::Sample::builder().buffer(&out).caps(&caps.to_owned()).build();
+        let _ = appsrc.push_sample(&sample);
+    }))
+}
