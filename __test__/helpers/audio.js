@@ -12,12 +12,16 @@
 
 const INT16_SCALE = 1 / 32768;
 
+// By tag, not instanceof: typed arrays made by the native addon belong to Node's main realm,
+// not to the jest test realm, so `instanceof Int16Array` is false for them.
+const isTyped = (value, name) => Object.prototype.toString.call(value) === `[object ${name}]`;
+
 function scaleOf(samples) {
-  return samples instanceof Int16Array ? INT16_SCALE : 1;
+  return isTyped(samples, 'Int16Array') ? INT16_SCALE : 1;
 }
 
 function toFloat32(samples) {
-  if (samples instanceof Float32Array) return samples;
+  if (isTyped(samples, 'Float32Array')) return samples;
   const s = scaleOf(samples);
   const out = new Float32Array(samples.length);
   for (let i = 0; i < samples.length; i++) out[i] = samples[i] * s;
