@@ -19,8 +19,6 @@ use super::track::TrackCore;
 use super::raw_caps;
 use crate::runtime::make;
 
-/// Arrival jitter beyond which we stop trusting the sample count and resync to the clock.
-const RESYNC: gst::ClockTime = gst::ClockTime::from_mseconds(80);
 
 /// The codec-specific tail of the chain.
 struct Encoding {
@@ -178,38 +176,7 @@ impl SendChain {
             old.remove_consumer(id);
         }
         let Some(track) = track else { return };
-        let appsrc = self.appsrc.clone();
-        let active = self.active.clone();
-        let next_pts: Mutex<Option<gst::ClockTime>> = Mutex::new(None);
-        let id = track.add_consumer(Arc::new(move |sample: &gst::Sample| {
-            if !active.load(Ordering::Acquire) {
-                return;
-            }
-            let (Some(buffer), Some(caps)) = (sample.buffer(), sample.caps()) else { return };
-            let Some(now) = appsrc.current_running_time() else { return };
-            let Some(info) = gst_audio::AudioInfo::from_caps(caps).ok() else { return };
-            let frames = buffer.size() as u64 / info.bpf().max(1) as u64;
-            let duration = gst::ClockTime::SECOND.mul_div_floor(frames, info.rate() as u64).unwrap_or(gst::ClockTime::ZERO);
-            let pts = {
-                let Ok(mut next) = next_pts.lock() else { return };
-                // Contiguous timestamps keep the encoder gap-free; resync on real discontinuities.
-                let pts = match *next {
-                    Some(p) if now.absdiff(p) < RESYNC => p,
-                    _ => now,
-                };
-                *next = Some(pts + duration);
-                pts
-            };
-            let mut out = buffer.copy(); // shares the memory: no sample copy
-            {
-                let out = out.make_mut();
-                out.set_pts(pts);
-                out.set_dts(gst::ClockTime::NONE);
-                out.set_duration(duration);
-            }
-            let sample = gst::Sample::builder().buffer(&out).caps(&caps.to_owned()).build();
-            let _ = appsrc.push_sample(&sample);
-        }));
+        let id = super::track_io::feed_appsrc(&track, &self.appsrc, Some(self.active.clone()));
         *attached = Some((track, id));
     }
 

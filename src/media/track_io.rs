@@ -53,10 +53,14 @@ pub fn live_appsrc() -> gst_app::AppSrc {
 /// appsrc's running time, contiguously (encoders and wavenc want no gaps from jitter),
 /// resyncing to the clock after a real pause of the producer (> 80 ms): the gap then
 /// shows in the timestamps, where `audiorate` or an encoder's DTX can deal with it.
-pub fn feed_appsrc(track: &TrackCore, appsrc: &gst_app::AppSrc) -> u64 {
+/// With `gate`, samples pass only while it is true (a sender the last answer keeps silent).
+pub fn feed_appsrc(track: &TrackCore, appsrc: &gst_app::AppSrc, gate: Option<Arc<std::sync::atomic::AtomicBool>>) -> u64 {
     let appsrc = appsrc.clone();
     let next_pts: Mutex<Option<gst::ClockTime>> = Mutex::new(None);
     track.add_consumer(Arc::new(move |sample: &gst::Sample| {
+        if gate.as_ref().is_some_and(|g| !g.load(std::sync::atomic::Ordering::Acquire)) {
+            return;
+        }
         let (Some(buffer), Some(caps)) = (sample.buffer(), sample.caps()) else { return };
         let Some(now) = appsrc.current_running_time() else { return };
         let Ok(info) = gst_audio::AudioInfo::from_caps(caps) else { return };
