@@ -51,10 +51,11 @@ function listen(track) {
 }
 
 /**
- * Mean Goertzel power of each frequency over 100 ms windows of the media interval
- * [fromMs, toMs) of `c`. Short windows (±20 Hz main lobe) on purpose: the mixer may time-stretch
- * an input by up to 1.25 % to absorb clock drift, which a 1 s window (1 Hz bins) would read as
- * the tone disappearing.
+ * Level of each frequency over the media interval [fromMs, toMs) of `c`: per 100 ms window the
+ * peak Goertzel power within ±12 Hz (the mixer may time-stretch an input by up to 1.25 % to
+ * absorb clock drift, which would move a tone off its exact bin and read as a level change),
+ * then the median over windows (on a loaded 2-core CI machine a source can miss a window, and a
+ * level comparison must not read that as a gain change).
  */
 function powers(c, fromMs, toMs, freqs = [...F, ABSENT]) {
   const all = c.samples();
@@ -63,12 +64,26 @@ function powers(c, fromMs, toMs, freqs = [...F, ABSENT]) {
   expect(n).toBeGreaterThanOrEqual(2);
   return Object.fromEntries(
     freqs.map((f) => {
-      let sum = 0;
-      for (let i = 0; i < n; i++) sum += goertzelPower(win.subarray((i * SR) / 10, ((i + 1) * SR) / 10), SR, f);
-      return [f, sum / n];
+      const each = [];
+      for (let i = 0; i < n; i++) {
+        const w = win.subarray((i * SR) / 10, ((i + 1) * SR) / 10);
+        let peak = 0;
+        for (let d = -12; d <= 12; d += 2) peak = Math.max(peak, goertzelPower(w, SR, f + d));
+        each.push(peak);
+      }
+      each.sort((a, b) => a - b);
+      return [f, each[Math.floor(n / 2)]];
     }),
   );
 }
+
+/**
+ * powers() over the last `ms` of what `c` holds. A change is measured this way, some time after
+ * it was made, rather than from a mark taken at the change: frames still queued for the JS
+ * thread (a busy event loop, a loaded CI machine) would make such a mark early, and the
+ * "after" window would hold audio from before the change.
+ */
+const recent = (c, ms) => powers(c, c.durationMs - ms, c.durationMs);
 
 const present = (p) => expect(p).toBeGreaterThan(EXPECTED * 0.5);
 const absent = (p) => expect(p).toBeLessThan(EXPECTED * 1e-3);
@@ -105,16 +120,14 @@ test('setMuted removes exactly that tone, and unmuting brings it back', async ()
   await sleep(800);
   inputs[1].setMuted(true);
   expect(inputs[1].muted).toBe(true);
-  const mutedAt = c.durationMs;
-  await sleep(800);
-  let p = powers(c, mutedAt + 100, c.durationMs);
+  await sleep(900);
+  let p = recent(c, 500);
   absent(p[700]);
   present(p[440]);
   present(p[1100]);
   inputs[1].setMuted(false);
-  const unmutedAt = c.durationMs;
-  await sleep(600);
-  p = powers(c, unmutedAt + 100, c.durationMs);
+  await sleep(900);
+  p = recent(c, 500);
   F.forEach((f) => present(p[f]));
 });
 
@@ -135,7 +148,7 @@ test('remove() mid-stream: the others continue with no gap and no click', async 
   // Media continuity: ~100 frames per second of wall time, none missing around the removal.
   expect(c.durationMs).toBeGreaterThan(1700);
 
-  const p = powers(c, removedAt + 150, c.durationMs);
+  const p = recent(c, 500);
   absent(p[700]);
   present(p[440]);
   present(p[1100]);
@@ -189,9 +202,8 @@ test('gain 0.5 (linear amplitude, as GainNode) lowers that tone by 6 dB', async 
   const before = powers(c, 300, c.durationMs);
   inputs[0].setGain(0.5);
   expect(inputs[0].gain).toBe(0.5);
-  const changedAt = c.durationMs;
-  await sleep(800);
-  const after = powers(c, changedAt + 100, c.durationMs);
+  await sleep(900);
+  const after = recent(c, 500);
   const db = 10 * Math.log10(after[440] / before[440]);
   expect(Math.abs(db - 20 * Math.log10(0.5))).toBeLessThan(1.5);
   // The other tones are untouched.
