@@ -226,6 +226,7 @@ test('an RTCAudioSource at 16 kHz is resampled into the mix', async () => {
     src.onData({ samples: tone.slice(pushed, pushed + owed), sampleRate: 16000, numberOfFrames: owed });
     pushed += owed;
   }, 10);
+  cleanup.push(() => clearInterval(timer));
   await sleep(1200);
   const p = powers(c, 500, c.durationMs);
   present(p[700]);

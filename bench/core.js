@@ -9,11 +9,7 @@ const { threadCount, rssBytes, cpuTimes } = require('../__test__/helpers/resourc
 const CONFIG = { iceServers: [], localAddresses: ['127.0.0.1'] };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function stats(values) {
-  const v = [...values].sort((a, b) => a - b);
-  return { min: v[0], median: v[Math.floor(v.length / 2)], max: v[v.length - 1] };
-}
-const fmt = (s, unit = 'ms', digits = 0) => `min ${s.min.toFixed(digits)} / median ${s.median.toFixed(digits)} / max ${s.max.toFixed(digits)} ${unit}`;
+const { summary: stats, fmt } = require('./stats');
 
 /** A connected pair sending tones both ways; resolves timings relative to construction. */
 async function pair(toneA, toneB) {

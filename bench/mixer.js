@@ -30,10 +30,7 @@ function threadCpu(name) {
   return total;
 }
 
-function stats(values) {
-  const v = [...values].sort((a, b) => a - b);
-  return { min: v[0], median: v[Math.floor(v.length / 2)], max: v[v.length - 1] };
-}
+const { summary: stats } = require('./stats');
 
 /** % of one core used by this process, and by the clock thread, over `seconds`. */
 async function cpuPercent(seconds) {
