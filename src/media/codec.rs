@@ -4,6 +4,10 @@
 //! phones speak. RFC 4733 telephone-event is not a codec here: it rides along in the SDP
 //! (`sdp::telephone_event`) and in the RTP stream (`media::dtmf_send`).
 
+use gst::prelude::*;
+
+use crate::runtime::make;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Codec {
     /// `encoding-name` as webrtcbin writes it in caps (upper case).
@@ -21,6 +25,9 @@ pub struct Codec {
     /// fmtp parameters we offer (RFC 7587 §7 for Opus).
     pub fmtp: &'static [(&'static str, &'static str)],
 }
+
+/// Encoder complexity (0–10) for Opus: see `Codec::encode_chain`.
+pub const OPUS_COMPLEXITY: i32 = 5;
 
 /// Opus first (RFC 7874 §3: mandatory to implement for WebRTC); pt 111 as browsers use.
 pub const OPUS: Codec = Codec {
@@ -87,6 +94,59 @@ pub fn by_encoding_name(name: &str) -> Option<&'static Codec> {
 }
 
 impl Codec {
+    /// capsfilter (mono at the codec's rate) → encoder → payloader: the send chain after
+    /// audioconvert/audioresample, shared by connections and RtpForwarder.
+    ///
+    /// Opus: one frame of `ptime` per packet (RFC 7587 §4.2) and complexity 5 rather than
+    /// opusenc's default 10 — what libwebrtc uses on mobile; for speech the difference is
+    /// inaudible while encoding costs about half (before/after in bench/RESULTS.md).
+    pub fn encode_chain(&self, pt: u32, ssrc: u32, ptime: u32) -> Result<Vec<gst::Element>, String> {
+        let filter = make("capsfilter")?;
+        filter.set_property("caps", super::raw_caps(self.sample_rate, 1));
+        let encoder = make(self.encoder)?;
+        let payloader = make(self.payloader)?;
+        payloader.set_property("pt", pt);
+        payloader.set_property("ssrc", ssrc);
+        if self == &OPUS {
+            let nick = match ptime {
+                t if t < 20 => "10",
+                t if t < 40 => "20",
+                t if t < 60 => "40",
+                _ => "60",
+            };
+            encoder.set_property_from_str("frame-size", nick);
+            encoder.set_property("complexity", OPUS_COMPLEXITY);
+        } else if payloader.find_property("min-ptime").is_some() {
+            let ptime_ns = i64::from(ptime) * 1_000_000;
+            payloader.set_property("min-ptime", ptime_ns);
+            payloader.set_property("max-ptime", ptime_ns);
+        }
+        Ok(vec![filter, encoder, payloader])
+    }
+
+    /// depayloader → decoder (with loss concealment) → mono → audioconvert → audioresample:
+    /// the receive chain up to a 48 kHz mono sink, shared by every RTP receiver.
+    ///
+    /// The mono capsfilter sits right after the decoder because opusdec decodes to whatever
+    /// its downstream asks for, and `opus/48000/2` (RFC 7587 §7: always 2 in the rtpmap)
+    /// otherwise makes it synthesise stereo that audioconvert then mixes down (perf: a third
+    /// of a call's decoding CPU, see bench/RESULTS.md).
+    pub fn decode_chain(&self) -> Result<Vec<gst::Element>, String> {
+        let depay = make(self.depayloader)?;
+        let decoder = make(self.decoder)?;
+        // Lost packets arrive as gap events: conceal them (Opus PLC, RFC 6716 §4.4) and use
+        // in-band FEC (RFC 6716 §2.1.7) where the stream carries it.
+        if decoder.find_property("plc").is_some() {
+            decoder.set_property("plc", true);
+        }
+        if decoder.find_property("use-inband-fec").is_some() {
+            decoder.set_property("use-inband-fec", true);
+        }
+        let mono = make("capsfilter")?;
+        mono.set_property("caps", gst::Caps::builder("audio/x-raw").field("channels", 1i32).build());
+        Ok(vec![depay, decoder, mono, make("audioconvert")?, make("audioresample")?])
+    }
+
     /// RTP caps for a transceiver's `codec-preferences` and the payloader's output.
     pub fn rtp_caps(&self, pt: u32) -> gst::Caps {
         let mut s = gst::Structure::builder("application/x-rtp")

@@ -8,23 +8,12 @@ use gst::prelude::*;
 use super::codec::by_encoding_name;
 use super::track::TrackCore;
 use super::{raw_caps, RATE};
-use crate::runtime::make;
 
 pub fn link_decoder(pipeline: &gst::Pipeline, pad: &gst::Pad, track: Arc<TrackCore>) -> Result<(), String> {
     let caps = pad.current_caps().or_else(|| Some(pad.query_caps(None))).ok_or("pad without caps")?;
     let s = caps.structure(0).ok_or("empty caps")?;
     let name = s.get::<&str>("encoding-name").map_err(|_| "caps without encoding-name")?;
     let codec = by_encoding_name(name).ok_or_else(|| format!("no decoder for {name}"))?;
-    let depay = make(codec.depayloader)?;
-    let decoder = make(codec.decoder)?;
-    if decoder.find_property("plc").is_some() {
-        decoder.set_property("plc", true);
-    }
-    if decoder.find_property("use-inband-fec").is_some() {
-        decoder.set_property("use-inband-fec", true);
-    }
-    let convert = make("audioconvert")?;
-    let resample = make("audioresample")?;
     // Synchronised to the clock: rtpjitterbuffer forwards in-order packets at once, so its
     // `latency` only becomes a playout delay (absorbing network jitter) at a syncing sink.
     let sink = gst_app::AppSink::builder().caps(&raw_caps(RATE, 1)).sync(true).build();
@@ -40,7 +29,8 @@ pub fn link_decoder(pipeline: &gst::Pipeline, pad: &gst::Pad, track: Arc<TrackCo
             })
             .build(),
     );
-    let elements = [depay, decoder, convert, resample, sink.upcast()];
+    let mut elements = codec.decode_chain()?;
+    elements.push(sink.upcast());
     pipeline.add_many(&elements).map_err(|e| e.to_string())?;
     gst::Element::link_many(&elements).map_err(|e| e.to_string())?;
     for e in &elements {

@@ -11,7 +11,6 @@ use napi_derive::napi;
 
 use super::bus::{set_state_or_error, BusWatch};
 use super::codec::{caps_codec, Codec, OPUS};
-use super::raw_caps;
 use super::rtp_header::RtpHeader;
 use super::track::{NativeTrack, TrackCore};
 use super::track_io::{feed_appsrc, live_appsrc};
@@ -208,27 +207,9 @@ fn start(track: Arc<TrackCore>, target: Target, passthrough: bool) -> Result<Nat
         appsrc = live_appsrc();
         let convert = make("audioconvert")?;
         let resample = make("audioresample")?;
-        let filter = make("capsfilter")?;
-        filter.set_property("caps", raw_caps(target.codec.sample_rate, 1));
-        let encoder = make(target.codec.encoder)?;
-        let payloader = make(target.codec.payloader)?;
-        payloader.set_property("pt", target.pt);
-        payloader.set_property("ssrc", target.ssrc);
-        let ptime_ns = target.ptime as i64 * 1_000_000;
-        if target.codec == &OPUS {
-            // RFC 7587 §4.2: one Opus frame per packet; its duration is the ptime.
-            let nick = match target.ptime {
-                t if t < 20 => "10",
-                t if t < 40 => "20",
-                t if t < 60 => "40",
-                _ => "60",
-            };
-            encoder.set_property_from_str("frame-size", nick);
-        } else if payloader.find_property("min-ptime").is_some() {
-            payloader.set_property("min-ptime", ptime_ns);
-            payloader.set_property("max-ptime", ptime_ns);
-        }
-        let elements = [appsrc.upcast_ref::<gst::Element>().clone(), convert, resample, filter, encoder, payloader, sink.clone()];
+        let mut elements = vec![appsrc.upcast_ref::<gst::Element>().clone(), convert, resample];
+        elements.extend(target.codec.encode_chain(target.pt, target.ssrc, target.ptime)?);
+        elements.push(sink.clone());
         pipeline.add_many(&elements).map_err(|e| e.to_string())?;
         gst::Element::link_many(&elements).map_err(|e| e.to_string())?;
     }

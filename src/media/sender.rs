@@ -93,13 +93,8 @@ impl SendChain {
             return Ok(());
         }
         let pipeline = self.pipeline.upgrade().ok_or("pipeline gone")?;
-        let filter = make("capsfilter")?;
-        filter.set_property("caps", raw_caps(codec.sample_rate, 1));
-        let encoder = make(codec.encoder)?;
-        let payloader = make(codec.payloader)?;
-        payloader.set_property("pt", pt);
-        payloader.set_property("ssrc", self.ssrc);
-        let elements = vec![filter, encoder, payloader.clone()];
+        let elements = codec.encode_chain(pt, self.ssrc, 20)?;
+        let payloader = elements[2].clone();
         pipeline.add_many(&elements).map_err(|e| e.to_string())?;
         gst::Element::link_many(&elements).map_err(|e| e.to_string())?;
         let old = current.replace(Encoding { codec, pt, payloader, elements: elements.clone() });

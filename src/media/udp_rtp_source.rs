@@ -144,22 +144,13 @@ fn build(address: &str, port: u32, codec: &'static Codec, pt: u32, latency: u32)
         .map_err(|_| "GStreamer element 'udpsrc' is not available".to_owned())?;
     let jitterbuffer = make("rtpjitterbuffer")?;
     jitterbuffer.set_property("latency", latency);
-    // Lost packets become gap events, which the decoders conceal (Opus PLC, RFC 6716
-    // §4.4; silence for G.711/G.722) instead of stalling.
+    // Lost packets become gap events, which the decoders conceal instead of stalling.
     jitterbuffer.set_property("do-lost", true);
-    let depay = make(codec.depayloader)?;
-    let decoder = make(codec.decoder)?;
-    if decoder.find_property("plc").is_some() {
-        decoder.set_property("plc", true);
-    }
-    if decoder.find_property("use-inband-fec").is_some() {
-        decoder.set_property("use-inband-fec", true);
-    }
-    let convert = make("audioconvert")?;
-    let resample = make("audioresample")?;
     // Synchronised: the jitter buffer's latency becomes the playout delay.
     let sink = appsink_into(&track, true);
-    let elements = [udpsrc.clone(), jitterbuffer.clone(), depay, decoder, convert, resample, sink.upcast()];
+    let mut elements = vec![udpsrc.clone(), jitterbuffer.clone()];
+    elements.extend(codec.decode_chain()?);
+    elements.push(sink.upcast());
     pipeline.add_many(&elements).map_err(|e| e.to_string())?;
     gst::Element::link_many(&elements).map_err(|e| e.to_string())?;
 

@@ -1,0 +1,119 @@
+'use strict';
+
+// One scenario on one stack, in a process of its own (so that RSS, threads and CPU are that
+// stack's alone): `node bench/run-stack.js '<json>'` prints one JSON line with the result.
+//   {stack, scenario: 'setup', count}      — `count` pairs one after another: setup times
+//   {stack, scenario: 'concurrent', n, seconds} — n live pairs: CPU, RSS, threads, continuity
+//   {stack, scenario: 'cycles', count}     — create → connect → close, `count` times: leaks
+// bench/compare.js drives it.
+
+const { threadCount, fdCount, rssBytes, cpuTimes } = require('../__test__/helpers/resources');
+const { Meter } = require('./meter');
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Process CPU over `ms` of wall time, in % of one core. */
+async function cpuPercent(ms) {
+  const c0 = cpuTimes();
+  const t0 = performance.now();
+  await sleep(ms);
+  return ((cpuTimes() - c0) * 1000 * 100) / (performance.now() - t0);
+}
+
+function resources() {
+  return { rss: rssBytes(), threads: threadCount(), fds: fdCount() };
+}
+
+async function setupTimes(stack, ctx, { count }) {
+  const meter = new Meter();
+  (await stack.pair(ctx, meter)).close(); // warm-up: plugin loading, first certificate
+  const connected = [];
+  const firstAudio = [];
+  for (let i = 0; i < count; i++) {
+    const p = await stack.pair(ctx, meter);
+    connected.push(p.connectedMs);
+    firstAudio.push(p.firstAudioMs);
+    await p.close();
+    await sleep(50);
+  }
+  return { connected, firstAudio };
+}
+
+async function concurrent(stack, ctx, { n, seconds = 10 }) {
+  const meter = new Meter();
+  (await stack.pair(ctx, meter)).close();
+  const meterLive = new Meter();
+  await sleep(1000);
+  const base = resources();
+  const baseCpu = await cpuPercent(2000);
+  const pairs = [];
+  const firstAudio = [];
+  for (let i = 0; i < n; i++) {
+    const p = await stack.pair(ctx, meterLive);
+    pairs.push(p);
+    firstAudio.push(p.firstAudioMs);
+  }
+  await sleep(2000); // let the last calls settle before measuring
+  meterLive.start();
+  const cpu = await cpuPercent(seconds * 1000);
+  const live = resources();
+  const audio = meterLive.stop();
+  for (const p of pairs) await p.close();
+  await sleep(2000);
+  const after = resources();
+  const connections = 2 * n;
+  return {
+    n,
+    connections,
+    cpu,
+    baseCpu,
+    cpuPerConnection: (cpu - baseCpu) / connections,
+    rss: live.rss,
+    rssPerConnection: (live.rss - base.rss) / connections,
+    threads: live.threads,
+    threadsPerConnection: (live.threads - base.threads) / connections,
+    continuity: audio.continuity,
+    frames: audio.frames,
+    firstAudio,
+    base,
+    after,
+  };
+}
+
+async function cycles(stack, ctx, { count }) {
+  const meter = new Meter();
+  for (let i = 0; i < 10; i++) await (await stack.pair(ctx, meter)).close(); // warm-up
+  await sleep(1000);
+  const start = resources();
+  const t0 = performance.now();
+  for (let i = 0; i < count; i++) {
+    const p = await stack.pair(ctx, new Meter());
+    await p.close();
+  }
+  const ms = performance.now() - t0;
+  await sleep(3000); // teardown that finishes asynchronously
+  global.gc?.();
+  const end = resources();
+  return { count, ms, start, end };
+}
+
+const SCENARIOS = { setup: setupTimes, concurrent, cycles };
+
+async function main() {
+  const spec = JSON.parse(process.argv[2]);
+  const stack = require(`./stacks/${spec.stack}`);
+  const scenario = SCENARIOS[spec.scenario];
+  if (!scenario) throw new TypeError(`unknown scenario ${spec.scenario}`);
+  const ctx = await stack.setup();
+  const result = await scenario(stack, ctx, spec);
+  await stack.teardown(ctx);
+  process.stdout.write(`${JSON.stringify({ stack: stack.name, label: stack.label, audio: stack.audio, ...spec, result })}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

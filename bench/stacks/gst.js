@@ -1,0 +1,78 @@
+'use strict';
+
+// gst-peerconnection as a bench stack. Every stack module (bench/stacks/*.js) exports:
+//   name, label, version, audio  — what it is and how its audio is produced/consumed
+//   setup()    → ctx             — per-process shared resources (audio sources, timers)
+//   pair(ctx, meter) → Pair      — one connected pair on 127.0.0.1 with audio flowing both
+//                                   ways, each receiving side registered with meter.receiver()
+//   teardown(ctx)
+// Pair: { connectedMs, firstAudioMs, close() }, times from the start of pair() to both
+// sides 'connected' and to the first audio frame received on both sides.
+
+const { GstPeerConnection, ToneSource, nonstandard } = require('../..');
+const pkg = require('../../package.json');
+
+const CONFIG = { iceServers: [], localAddresses: ['127.0.0.1'] };
+
+function connected(pc) {
+  return new Promise((resolve, reject) => {
+    pc.addEventListener('connectionstatechange', () => {
+      if (pc.connectionState === 'connected') resolve();
+      if (pc.connectionState === 'failed') reject(new Error('connection failed'));
+    });
+  });
+}
+
+module.exports = {
+  name: 'gst',
+  label: `gst-peerconnection ${pkg.version}`,
+  version: pkg.version,
+  audio: 'native ToneSource → Opus 20 ms; RTCAudioSink (10 ms PCM frames to JS)',
+
+  async setup() {
+    return { tones: [new ToneSource({ frequency: 440 }), new ToneSource({ frequency: 660 })] };
+  },
+
+  async pair(ctx, meter) {
+    const t0 = performance.now();
+    const a = new GstPeerConnection(CONFIG);
+    const b = new GstPeerConnection(CONFIG);
+    const sinks = [];
+    const heard = [a, b].map((pc, i) => {
+      pc.addTrack(ctx.tones[i].track);
+      return new Promise((resolve) => {
+        pc.ontrack = ({ track }) => {
+          const sink = new nonstandard.RTCAudioSink(track);
+          sinks.push(sink);
+          // Decoded 20 ms Opus frames reach the sink as two 10 ms frames back to back.
+          const frame = meter.receiver(20);
+          sink.ondata = () => {
+            frame();
+            resolve(performance.now() - t0);
+          };
+        };
+      });
+    });
+    const up = Promise.all([connected(a), connected(b)]).then(() => performance.now() - t0);
+    a.onicecandidate = ({ candidate }) => candidate && b.addIceCandidate(candidate);
+    b.onicecandidate = ({ candidate }) => candidate && a.addIceCandidate(candidate);
+    await a.setLocalDescription();
+    await b.setRemoteDescription(a.localDescription);
+    await b.setLocalDescription();
+    await a.setRemoteDescription(b.localDescription);
+    const [connectedMs, firstAudio] = await Promise.all([up, Promise.all(heard)]);
+    return {
+      connectedMs,
+      firstAudioMs: Math.max(...firstAudio),
+      close() {
+        sinks.forEach((s) => s.stop());
+        a.close();
+        b.close();
+      },
+    };
+  },
+
+  async teardown(ctx) {
+    ctx.tones.forEach((t) => t.stop());
+  },
+};
