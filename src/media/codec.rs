@@ -26,9 +26,6 @@ pub struct Codec {
     pub fmtp: &'static [(&'static str, &'static str)],
 }
 
-/// Encoder complexity (0–10) for Opus: see `Codec::encode_chain`.
-pub const OPUS_COMPLEXITY: i32 = 5;
-
 /// Opus first (RFC 7874 §3: mandatory to implement for WebRTC); pt 111 as browsers use.
 pub const OPUS: Codec = Codec {
     encoding_name: "OPUS",
@@ -97,9 +94,9 @@ impl Codec {
     /// capsfilter (mono at the codec's rate) → encoder → payloader: the send chain after
     /// audioconvert/audioresample, shared by connections and RtpForwarder.
     ///
-    /// Opus: one frame of `ptime` per packet (RFC 7587 §4.2) and complexity 5 rather than
-    /// opusenc's default 10 — what libwebrtc uses on mobile; for speech the difference is
-    /// inaudible while encoding costs about half (before/after in bench/RESULTS.md).
+    /// Opus: one frame of `ptime` per packet (RFC 7587 §4.2). Complexity stays at opusenc's
+    /// default (10): 5 made no difference to a call's CPU that the bench could measure
+    /// (bench/RESULTS.md), where per-buffer overhead and threads dominate.
     pub fn encode_chain(&self, pt: u32, ssrc: u32, ptime: u32) -> Result<Vec<gst::Element>, String> {
         let filter = make("capsfilter")?;
         filter.set_property("caps", super::raw_caps(self.sample_rate, 1));
@@ -115,7 +112,6 @@ impl Codec {
                 _ => "60",
             };
             encoder.set_property_from_str("frame-size", nick);
-            encoder.set_property("complexity", OPUS_COMPLEXITY);
         } else if payloader.find_property("min-ptime").is_some() {
             let ptime_ns = i64::from(ptime) * 1_000_000;
             payloader.set_property("min-ptime", ptime_ns);
@@ -129,8 +125,7 @@ impl Codec {
     ///
     /// The mono capsfilter sits right after the decoder because opusdec decodes to whatever
     /// its downstream asks for, and `opus/48000/2` (RFC 7587 §7: always 2 in the rtpmap)
-    /// otherwise makes it synthesise stereo that audioconvert then mixes down (perf: a third
-    /// of a call's decoding CPU, see bench/RESULTS.md).
+    /// otherwise makes it synthesise stereo that audioconvert then mixes down.
     pub fn decode_chain(&self) -> Result<Vec<gst::Element>, String> {
         let depay = make(self.depayloader)?;
         let decoder = make(self.decoder)?;

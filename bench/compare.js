@@ -1,0 +1,278 @@
+'use strict';
+
+// npm run bench: the same workloads on gst-peerconnection, @roamhq/wrtc and werift, side by
+// side, each run in a fresh process (bench/run-stack.js), stacks interleaved round by round.
+// Writes bench/RESULTS.md and bench/results.png. Exits non-zero if our addon crashes, leaks
+// (threads/fds not back to baseline) or falls below 99 % audio continuity at N = 50.
+//
+// Knobs (environment): BENCH_ROUNDS (3), BENCH_NS ("10,50,100,200"), BENCH_SECONDS (10),
+// BENCH_CYCLES (1000), BENCH_STACKS ("gst,wrtc,werift"), BENCH_SKIP ("latency,cycles", …).
+
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { spawn, execFileSync } = require('node:child_process');
+const { summary } = require('./stats');
+const { plotPng } = require('./plot');
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
+const NS = (process.env.BENCH_NS || '10,50,100,200').split(',').map(Number);
+const SECONDS = Number(process.env.BENCH_SECONDS || 10);
+const CYCLES = Number(process.env.BENCH_CYCLES || 1000);
+const STACKS = (process.env.BENCH_STACKS || 'gst,wrtc,werift').split(',');
+const SKIP = new Set((process.env.BENCH_SKIP || '').split(',').filter(Boolean));
+const OURS = 'gst';
+const CHILD_TIMEOUT_MS = 15 * 60 * 1000;
+
+const log = (...a) => console.log(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
+
+/** Runs one scenario in a child process; resolves its JSON, or {error} if it failed. */
+function run(spec) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(__dirname, 'run-stack.js'), JSON.stringify(spec)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      const line = out.trim().split('\n').pop();
+      if (code === 0 && line) {
+        resolve(JSON.parse(line));
+      } else {
+        const error = `exit ${code ?? signal}: ${err.trim().split('\n').slice(-3).join(' | ')}`;
+        log(`  ${spec.stack} ${spec.scenario} ${spec.n ?? ''} FAILED ${error}`);
+        resolve({ ...spec, error });
+      }
+    });
+  });
+}
+
+/** A B C, then B C A, …: no stack always runs first (warm caches) or last (a hot machine). */
+const rotate = (list, r) => list.map((_, i) => list[(i + r) % list.length]);
+
+function median(values) {
+  return values.length ? summary(values).median : NaN;
+}
+
+/** Least-squares slope of y over x. */
+function slope(points) {
+  const n = points.length;
+  if (n < 2) return NaN;
+  const mx = points.reduce((s, [x]) => s + x, 0) / n;
+  const my = points.reduce((s, [, y]) => s + y, 0) / n;
+  const sxy = points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0);
+  const sxx = points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
+  return sxy / sxx;
+}
+
+const ms = (s) => `${s.min.toFixed(0)} / **${s.median.toFixed(0)}** / ${s.max.toFixed(0)}`;
+const ratio = (v, ours) => (Number.isFinite(v) && Number.isFinite(ours) && ours ? `${(v / ours).toFixed(2)}×` : '–');
+const fmtNum = (v, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : '–');
+
+function machine() {
+  const cpu = os.cpus();
+  let gst = '?';
+  try {
+    gst = execFileSync('gst-launch-1.0', ['--version'], { encoding: 'utf8' }).split('\n')[1] || '?';
+  } catch {
+    // reported as unknown
+  }
+  return {
+    cpu: `${cpu[0]?.model ?? '?'} × ${cpu.length}`,
+    memory: `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    kernel: `${os.type()} ${os.release()}`,
+    node: process.version,
+    gstreamer: gst.trim(),
+  };
+}
+
+async function main() {
+  const results = { setup: {}, concurrent: {}, cycles: {}, latency: null, labels: {}, audio: {} };
+  const failures = [];
+
+  if (!SKIP.has('setup')) {
+    log('1. setup: new pair → connected → first audio both ways');
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const stack of rotate(STACKS, r)) {
+        const res = await run({ stack, scenario: 'setup', count: 7 });
+        if (res.error) {
+          if (stack === OURS) failures.push(`setup crashed: ${res.error}`);
+          continue;
+        }
+        results.labels[stack] = res.label;
+        results.audio[stack] = res.audio;
+        const acc = (results.setup[stack] ??= { connected: [], firstAudio: [] });
+        acc.connected.push(...res.result.connected);
+        acc.firstAudio.push(...res.result.firstAudio);
+      }
+    }
+  }
+
+  if (!SKIP.has('concurrent')) {
+    const broken = new Set();
+    for (const n of NS) {
+      log(`2. concurrent: N = ${n} pairs (${2 * n} connections), ${SECONDS} s of two-way audio`);
+      for (let r = 0; r < ROUNDS; r++) {
+        for (const stack of rotate(STACKS, r)) {
+          if (broken.has(stack)) continue;
+          const res = await run({ stack, scenario: 'concurrent', n, seconds: SECONDS });
+          if (res.error) {
+            if (stack === OURS) failures.push(`N=${n} crashed: ${res.error}`);
+            broken.add(stack); // larger N would fail too: spend the time elsewhere
+            continue;
+          }
+          results.labels[stack] = res.label;
+          results.audio[stack] = res.audio;
+          ((results.concurrent[stack] ??= {})[n] ??= []).push(res.result);
+          const x = res.result;
+          log(`  ${stack}: cpu ${x.cpu.toFixed(0)} %, ${fmtNum(x.cpuPerConnection)} %/conn, ${(x.rssPerConnection / 1e6).toFixed(2)} MB/conn, ${x.threadsPerConnection.toFixed(1)} threads/conn, continuity ${(100 * x.continuity).toFixed(2)} %`);
+          if (stack === OURS && (x.after.threads > x.base.threads || x.after.fds > x.base.fds)) {
+            failures.push(`N=${n}: threads ${x.base.threads}→${x.after.threads}, fds ${x.base.fds}→${x.after.fds} after closing all`);
+          }
+        }
+      }
+    }
+  }
+
+  if (!SKIP.has('cycles')) {
+    log(`5. leak cycles: ${CYCLES} × create → connect → close`);
+    for (const stack of STACKS) {
+      const res = await run({ stack, scenario: 'cycles', count: CYCLES });
+      if (res.error) {
+        if (stack === OURS) failures.push(`cycles crashed: ${res.error}`);
+        continue;
+      }
+      results.cycles[stack] = res.result;
+      const { start, end } = res.result;
+      log(`  ${stack}: threads ${start.threads}→${end.threads}, fds ${start.fds}→${end.fds}, RSS ${(start.rss / 1e6).toFixed(0)}→${(end.rss / 1e6).toFixed(0)} MB`);
+      if (stack === OURS && (end.threads > start.threads || end.fds > start.fds)) {
+        failures.push(`cycles: threads ${start.threads}→${end.threads}, fds ${start.fds}→${end.fds}`);
+      }
+    }
+  }
+
+  if (!SKIP.has('latency')) {
+    log('4. bridge latency (our addon only)');
+    try {
+      results.latency = await require('./latency').main();
+    } catch (e) {
+      failures.push(`latency bench failed: ${e.message}`);
+    }
+  }
+
+  // Continuity gate at N = 50 (median over rounds).
+  const at50 = results.concurrent[OURS]?.[50];
+  if (at50 && median(at50.map((x) => x.continuity)) < 0.99) failures.push(`continuity at N=50 below 99 %`);
+
+  const md = report(results, failures);
+  fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), md);
+  writePlot(results);
+  log('wrote bench/RESULTS.md and bench/results.png');
+  if (failures.length) {
+    console.error(`bench FAILED:\n- ${failures.join('\n- ')}`);
+    process.exitCode = 1;
+  }
+}
+
+function perStack(results, fn) {
+  return STACKS.filter((s) => results.concurrent[s]).map((s) => [s, fn(results.concurrent[s])]);
+}
+
+function report(results, failures) {
+  const m = machine();
+  const label = (s) => results.labels[s] ?? s;
+  const lines = [];
+  lines.push('# Benchmark results', '');
+  lines.push(`Written by \`npm run bench\` (bench/compare.js) on ${new Date().toISOString()}. Same machine, same run, stacks interleaved round by round, each scenario in a fresh process; loopback only. Numbers are min / **median** / max over rounds; ratios are the other stack's median over ours (> 1: we are better for times, CPU, memory and threads).`, '');
+  lines.push(`- Machine: ${m.cpu}, ${m.memory}, ${m.kernel}`);
+  lines.push(`- Node ${m.node}; ${m.gstreamer}`);
+  for (const s of STACKS) if (results.labels[s]) lines.push(`- **${label(s)}** — audio: ${results.audio[s]}`);
+  lines.push(`- Rounds: ${ROUNDS}; concurrent window ${SECONDS} s; N = ${NS.join(', ')}`, '');
+  if (failures.length) lines.push('**Gate failures:**', '', ...failures.map((f) => `- ${f}`), '');
+
+  if (Object.keys(results.setup).length) {
+    lines.push('## 1. Setup (one pair at a time, idle process)', '');
+    lines.push('| stack | samples | new → connected (ms) | new → first audio both ways (ms) | first audio vs ours |', '|---|---|---|---|---|');
+    const ours = results.setup[OURS] && summary(results.setup[OURS].firstAudio).median;
+    for (const s of STACKS) {
+      const x = results.setup[s];
+      if (!x) continue;
+      const fa = summary(x.firstAudio);
+      lines.push(`| ${label(s)} | ${x.firstAudio.length} | ${ms(summary(x.connected))} | ${ms(fa)} | ${ratio(fa.median, ours)} |`);
+    }
+    lines.push('');
+  }
+
+  if (Object.keys(results.concurrent).length) {
+    lines.push('## 2. Concurrent two-way audio calls', '');
+    lines.push('Process CPU (user+sys from /proc, % of one core; the machine has ' + os.cpus().length + '), RSS and threads while N pairs (2N connections) send 20 ms Opus audio both ways; continuity = fraction of audio received on time (bench/meter.js). Per-connection figures subtract the idle process measured before the calls.', '');
+    lines.push('| stack | N | CPU % | CPU %/conn | RSS MB | MB/conn | threads | threads/conn | continuity | first audio at this N (ms, median) |', '|---|---|---|---|---|---|---|---|---|---|');
+    for (const s of STACKS) {
+      for (const n of NS) {
+        const runs = results.concurrent[s]?.[n];
+        if (!runs) {
+          if (results.concurrent[s] || results.labels[s]) lines.push(`| ${label(s)} | ${n} | failed or skipped (see log) | | | | | | | |`);
+          continue;
+        }
+        const med = (k) => median(runs.map((x) => x[k]));
+        lines.push(`| ${label(s)} | ${n} | ${med('cpu').toFixed(0)} | ${med('cpuPerConnection').toFixed(2)} | ${(med('rss') / 1e6).toFixed(0)} | ${(med('rssPerConnection') / 1e6).toFixed(2)} | ${med('threads').toFixed(0)} | ${med('threadsPerConnection').toFixed(1)} | ${(100 * med('continuity')).toFixed(2)} % | ${median(runs.flatMap((x) => x.firstAudio)).toFixed(0)} |`);
+      }
+    }
+    lines.push('');
+    lines.push('**Capacity** (largest N measured with ≥ 99.9 % continuity):', '');
+    for (const [s, byN] of perStack(results, (c) => c)) {
+      const ok = NS.filter((n) => byN[n] && median(byN[n].map((x) => x.continuity)) >= 0.999);
+      lines.push(`- ${label(s)}: ${ok.length ? `N = ${Math.max(...ok)} (${2 * Math.max(...ok)} connections)` : 'none of the N measured'}`);
+    }
+    lines.push('');
+    lines.push('## 3. Memory per connection (RSS slope over N)', '');
+    lines.push('| stack | MB per connection (slope) | vs ours |', '|---|---|---|');
+    const slopes = Object.fromEntries(perStack(results, (byN) => slope(NS.filter((n) => byN[n]).map((n) => [2 * n, median(byN[n].map((x) => x.rss)) / 1e6]))));
+    for (const s of Object.keys(slopes)) lines.push(`| ${label(s)} | ${fmtNum(slopes[s])} | ${ratio(slopes[s], slopes[OURS])} |`);
+    lines.push('');
+  }
+
+  if (results.latency) {
+    lines.push('## 4. Bridge latency (our addon): SFU RTP in → SIP-side RTP out', '');
+    lines.push('bench/latency.js: chirps through UdpRtpSource → AudioMixer → egress, located by cross-correlation, per-chirp delay from the input packet\'s send time to the output packet\'s arrival. Floor: a 20 ms output frame + 2.5–6.5 ms Opus algorithmic delay ≈ 22.5–26.5 ms.', '');
+    lines.push('| setting | chirps | latency ms (min / median / max) | FIFO underruns |', '|---|---|---|---|');
+    for (const r of results.latency) lines.push(`| ${r.label} | ${r.n} | ${r.min.toFixed(1)} / **${r.median.toFixed(1)}** / ${r.max.toFixed(1)} | ${r.underruns} |`);
+    lines.push('');
+  }
+
+  if (Object.keys(results.cycles).length) {
+    lines.push(`## 5. Leak cycles: ${CYCLES} × create → connect (audio both ways) → close`, '');
+    lines.push('| stack | time per cycle (ms) | threads start → end | fds start → end | RSS MB start → end |', '|---|---|---|---|---|');
+    for (const s of STACKS) {
+      const c = results.cycles[s];
+      if (!c) continue;
+      lines.push(`| ${label(s)} | ${(c.ms / c.count).toFixed(0)} | ${c.start.threads} → ${c.end.threads} | ${c.start.fds} → ${c.end.fds} | ${(c.start.rss / 1e6).toFixed(0)} → ${(c.end.rss / 1e6).toFixed(0)} |`);
+    }
+    lines.push('');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function writePlot(results) {
+  const series = (fn) => STACKS.filter((s) => results.concurrent[s]).map((s) => ({
+    name: results.labels[s] ?? s,
+    points: NS.filter((n) => results.concurrent[s][n]).map((n) => [n, fn(results.concurrent[s][n])]),
+  }));
+  if (!Object.keys(results.concurrent).length) return;
+  plotPng(path.join(__dirname, 'results.png'), {
+    title: `Concurrent two-way Opus calls, ${os.cpus().length} cores (median of ${ROUNDS} rounds)`,
+    panels: [
+      { title: 'Process CPU (% of one core)', xLabel: 'peer pairs N (2N connections)', yLabel: '%', series: series((runs) => median(runs.map((x) => x.cpu))) },
+      { title: 'Process RSS (MB)', xLabel: 'peer pairs N (2N connections)', yLabel: 'MB', series: series((runs) => median(runs.map((x) => x.rss)) / 1e6) },
+    ],
+  });
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
