@@ -8,10 +8,13 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawn } = require('child_process');
+const v8 = require('v8');
+const vm = require('vm');
 
 const { ToneSource, UdpRtpSource, RtpForwarder, FileSource, TrackRecorder, nonstandard } = require('../dist');
 const { FrameCollector, detectTone } = require('./helpers/audio');
 const { createPeer, connect, once } = require('./helpers/peers');
+const { threadCount, waitFor } = require('./helpers/resources');
 
 const OTHERS = [440, 660, 880, 1250];
 
@@ -117,6 +120,36 @@ describe('UdpRtpSource', () => {
     expectTone(collector, 660, 1000);
     expect(src.stats.packetsReceived).toBeGreaterThan(25);
     expect(src.track.readyState).toBe('live');
+  });
+
+  test('dropping the UdpRtpSource object keeps its track playing while used, and frees it once unused', async () => {
+    v8.setFlagsFromString('--expose_gc');
+    const gc = vm.runInNewContext('gc');
+    const threadsBefore = threadCount();
+    let track;
+    let port;
+    (() => {
+      const src = new UdpRtpSource({ address: '127.0.0.1', port: 0, codec: 'opus' });
+      ({ port, track } = src);
+    })();
+    const sink = new nonstandard.RTCAudioSink(track);
+    const collector = new FrameCollector();
+    sink.ondata = collector.push;
+    gstSender('opus', 660, port);
+    await sleep(500);
+    gc();
+    gc();
+    collector.reset();
+    await sleep(1500);
+    expectTone(collector, 660, 1000);
+    expect(track.readyState).toBe('live');
+    // Nothing holds the track any more: its pipeline (threads, socket) goes with it.
+    sink.stop();
+    track = null;
+    await waitFor(() => {
+      gc();
+      return threadCount() <= threadsBefore;
+    }, 5000);
   });
 
   test('a port in use throws a clear error naming the port', async () => {

@@ -6,7 +6,7 @@
 // (threads/fds not back to baseline) or falls below 99 % audio continuity at N = 50.
 //
 // Knobs (environment): BENCH_ROUNDS (3), BENCH_NS ("10,50,100,200"), BENCH_SECONDS (10),
-// BENCH_CYCLES (1000), BENCH_STACKS ("gst,wrtc,werift"), BENCH_SKIP ("latency,cycles", …).
+// BENCH_CYCLES (1000), BENCH_STACKS ("gst,wrtc,werift"), BENCH_SKIP ("latency,mixer,cycles", …).
 
 const fs = require('node:fs');
 const os = require('node:os');
@@ -164,6 +164,11 @@ async function main() {
     }
   }
 
+  if (!SKIP.has('mixer')) {
+    log('mixer: CPU of N inputs → full mix + N mix-minus outputs');
+    results.mixer = await require('./mixer').main();
+  }
+
   // Continuity gate at N = 50 (median over rounds).
   const at50 = results.concurrent[OURS]?.[50];
   if (at50 && median(at50.map((x) => x.continuity)) < 0.99) failures.push(`continuity at N=50 below 99 %`);
@@ -241,6 +246,15 @@ function report(results, failures) {
     lines.push('bench/latency.js: chirps through UdpRtpSource → AudioMixer → egress, located by cross-correlation, per-chirp delay from the input packet\'s send time to the output packet\'s arrival. Floor: a 20 ms output frame + 2.5–6.5 ms Opus algorithmic delay ≈ 22.5–26.5 ms.', '');
     lines.push('| setting | chirps | latency ms (min / median / max) | FIFO underruns |', '|---|---|---|---|');
     for (const r of results.latency) lines.push(`| ${r.label} | ${r.n} | ${r.min.toFixed(1)} / **${r.median.toFixed(1)}** / ${r.max.toFixed(1)} | ${r.underruns} |`);
+    lines.push('');
+  }
+
+  if (results.mixer) {
+    const { RUNS, SECONDS: S } = require('./mixer');
+    lines.push('## Mixer cost (our addon): N inputs → one full mix + N mix-minus outputs', '');
+    lines.push(`bench/mixer.js: CPU of the mixing thread, % of one core, ${RUNS} runs × ${S} s (the N tone sources' own cost excluded).`, '');
+    lines.push('| inputs | outputs | CPU % (min / median / max) | median per input |', '|---|---|---|---|');
+    for (const r of results.mixer) lines.push(`| ${r.inputs} | ${r.outputs} | ${r.min.toFixed(2)} / **${r.median.toFixed(2)}** / ${r.max.toFixed(2)} | ${r.perInput.toFixed(3)} |`);
     lines.push('');
   }
 

@@ -8,7 +8,7 @@
 //   node bench/mixer.js            (BENCH_RUNS=5 BENCH_SECONDS=3 by default)
 
 const { ToneSource, AudioMixer, nonstandard } = require('..');
-const { cpuTimes, threadCount } = require('../__test__/helpers/resources');
+const { cpuTimes } = require('../__test__/helpers/resources');
 
 const RUNS = Number(process.env.BENCH_RUNS || 5);
 const SECONDS = Number(process.env.BENCH_SECONDS || 3);
@@ -70,8 +70,11 @@ async function main() {
     rows.push({ inputs: n, outputs: n + 1, ...s, perInput: s.median / n, process: stats(processDelta).median });
   }
   tones.forEach((t) => t.stop());
+  return rows;
+}
 
-  console.log(`AudioMixer CPU, % of one core on the mixing (clock) thread; ${RUNS} runs × ${SECONDS} s; threads now ${threadCount()}`);
+function print(rows) {
+  console.log(`AudioMixer CPU, % of one core on the mixing (clock) thread; ${RUNS} runs × ${SECONDS} s`);
   console.log('inputs  outputs     min   median      max   median/input   process Δ (median, noisy)');
   for (const r of rows) {
     console.log(
@@ -80,7 +83,11 @@ async function main() {
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+module.exports = { main, RUNS, SECONDS };
+
+if (require.main === module) {
+  main().then(print, (e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

@@ -5,6 +5,8 @@
 // Audio goes through libwebrtc's own pipeline: PCM pushed into an RTCAudioSource is encoded to
 // 20 ms Opus by libwebrtc, and the receiver's RTCAudioSink gets decoded 10 ms PCM frames.
 
+const v8 = require('node:v8');
+const vm = require('node:vm');
 const { RTCPeerConnection, nonstandard } = require('@roamhq/wrtc');
 const pkg = require('@roamhq/wrtc/package.json');
 
@@ -87,6 +89,8 @@ module.exports = {
       tracks.forEach((t) => t.stop());
       a.close();
       b.close();
+      // Let the native objects be collected even if the caller keeps this pair: see teardown().
+      sources.length = tracks.length = sinks.length = 0;
     };
     // A rejected addIceCandidate fails the pair rather than vanishing.
     let fail;
@@ -100,10 +104,16 @@ module.exports = {
     try {
       // Feeding starts now, as with a live source: what is pushed before 'connected' is dropped.
       sources.forEach((s) => ctx.sources.add(s));
-      await a.setLocalDescription(await a.createOffer());
-      await b.setRemoteDescription(localOnly(a.localDescription));
-      await b.setLocalDescription(await b.createAnswer());
-      await a.setRemoteDescription(localOnly(b.localDescription));
+      // The descriptions passed on are createOffer()/createAnswer()'s, not pc.localDescription:
+      // wrtc's localDescription getter serializes the SDP on the JS thread while libwebrtc's
+      // network thread adds gathered candidates to it, and crashes now and then (SIGSEGV in
+      // SdpSerialize). Candidates go by trickle anyway.
+      const offer = await a.createOffer();
+      await a.setLocalDescription(offer);
+      await b.setRemoteDescription(localOnly(offer));
+      const answer = await b.createAnswer();
+      await b.setLocalDescription(answer);
+      await a.setRemoteDescription(localOnly(answer));
       const [connectedMs, firstAudio] = await Promise.race([Promise.all([up, Promise.all(heard)]), failed]);
       return { connectedMs, firstAudioMs: Math.max(...firstAudio), close };
     } catch (e) {
@@ -115,5 +125,17 @@ module.exports = {
   async teardown(ctx) {
     clearTimeout(ctx.timer);
     ctx.sources.clear();
+    // wrtc bug: native objects (RTCAudioSource, RTCRtpReceiver, ...) still alive when Node exits
+    // are finalized after wrtc's PeerConnectionFactory reference is gone, and the process dies
+    // with SIGSEGV at exit (finalizer → napi_reference_unref on a deleted reference). Collecting
+    // the closed pairs now, while the environment is alive, avoids it. Each wrapper holds the
+    // next one (pc → transceiver → receiver → track → source) through references that only its
+    // finalizer drops, so it takes several rounds.
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc');
+    for (let i = 0; i < 8; i++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 10)); // finalizers run a tick later
+    }
   },
 };

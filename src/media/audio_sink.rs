@@ -51,8 +51,8 @@ impl Framer {
 
 #[napi]
 pub struct NativeAudioSink {
-    track: Arc<TrackCore>,
-    consumer: Mutex<Option<u64>>,
+    /// Released at stop(): a stopped sink must not keep the track (and its producer) alive.
+    attached: Mutex<Option<(Arc<TrackCore>, u64)>>,
 }
 
 #[napi]
@@ -74,13 +74,13 @@ impl NativeAudioSink {
                 );
             });
         }));
-        Self { track: track.core.clone(), consumer: Mutex::new(Some(id)) }
+        Self { attached: Mutex::new(Some((track.core.clone(), id))) }
     }
 
     #[napi]
     pub fn stop(&self) {
-        if let Some(id) = self.consumer.lock().ok().and_then(|mut c| c.take()) {
-            self.track.remove_consumer(id);
+        if let Some((track, id)) = self.attached.lock().ok().and_then(|mut c| c.take()) {
+            track.remove_consumer(id);
         }
     }
 }

@@ -48,12 +48,6 @@ impl NativeFileSource {
     }
 }
 
-impl Drop for NativeFileSource {
-    fn drop(&mut self) {
-        self.track.stop();
-    }
-}
-
 fn start(path: &str, looping: bool, on_ended: Arc<EndedFn>) -> Result<Arc<TrackCore>, String> {
     let track = TrackCore::new("audio");
     let pipeline = gst::Pipeline::new();

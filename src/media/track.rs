@@ -29,6 +29,34 @@ pub struct TrackCore {
     rtp_consumers: Mutex<Vec<(u64, RtpConsumer)>>,
 }
 
+/// A track nobody holds any more (no JS object, no mixer input, no sender) releases its
+/// producer (a pipeline kept by an `on_stop` hook), which would otherwise go on running with
+/// its threads and sockets. The producer object itself (UdpRtpSource, FileSource, ToneSource)
+/// being garbage-collected does not stop the track: a mixer or a connection may still use it.
+///
+/// The hooks run on a thread of their own: the last reference may be dropped on one of the
+/// producer pipeline's own streaming threads (a weak upgrade in an appsink callback), where
+/// setting that pipeline to NULL would deadlock.
+impl Drop for TrackCore {
+    fn drop(&mut self) {
+        if self.ended.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let hooks = self.on_stop.get_mut().map(std::mem::take).unwrap_or_default();
+        if hooks.is_empty() {
+            return;
+        }
+        let spawned = std::thread::Builder::new().name("gstpc-release".into()).spawn(move || {
+            for hook in hooks {
+                hook();
+            }
+        });
+        if spawned.is_err() {
+            eprintln!("gst-peerconnection: cannot start a thread to release an unused track's producer");
+        }
+    }
+}
+
 impl TrackCore {
     pub fn new(kind: &'static str) -> Arc<Self> {
         let n = NEXT_TRACK.fetch_add(1, Ordering::Relaxed);

@@ -118,12 +118,6 @@ impl NativeUdpRtpSource {
     }
 }
 
-impl Drop for NativeUdpRtpSource {
-    fn drop(&mut self) {
-        self.track.stop();
-    }
-}
-
 fn build(address: &str, port: u32, codec: &'static Codec, pt: u32, latency: u32) -> Result<NativeUdpRtpSource, String> {
     let track = TrackCore::new("audio");
     let pipeline = gst::Pipeline::new();
