@@ -53,7 +53,15 @@ async function heard(collector, ms = 800) {
   await sleep(ms);
   const samples = collector.samples();
   const all = [...TALKERS, OTHER];
-  return Object.fromEntries(all.map((f) => [f, detectTone(samples, 48000, f, { otherFreqs: [OTHER] }).present]));
+  // Present: clearly above the unused frequency AND a real share of the mix (each talker is
+  // about a third of it). A muted talker leaves only codec noise at its frequency, which is
+  // still well above the unused frequency's bin, so the SNR test alone would call it present.
+  return Object.fromEntries(
+    all.map((f) => {
+      const r = detectTone(samples, 48000, f, { otherFreqs: [OTHER] });
+      return [f, r.present && r.toneFraction > 0.05];
+    }),
+  );
 }
 
 test('three UDP RTP talkers mixed into a call: all heard; mute one; remove one mid-call without a gap', async () => {

@@ -24,7 +24,7 @@ class Meter {
       if (this.window && now >= this.window.start) {
         // The first frame in the window counts from the window's start.
         const gap = now - Math.max(r.last, this.window.start);
-        if (gap > 3 * r.frameMs) { r.missing += gap - r.frameMs; if (process.env.METER_DEBUG) console.log("gap", gap.toFixed(1), now - this.window.start); }
+        if (gap > 3 * r.frameMs) r.missing += gap - r.frameMs;
         r.frames++;
       }
       r.last = now;
@@ -57,4 +57,10 @@ class Meter {
   }
 }
 
-module.exports = { Meter };
+/** Whether a PCM frame (Int16Array) carries signal: any sample beyond ±100 (−50 dBFS). */
+function audible(samples) {
+  for (let i = 0; i < samples.length; i++) if (samples[i] > 100 || samples[i] < -100) return true;
+  return false;
+}
+
+module.exports = { Meter, audible };

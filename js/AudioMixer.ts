@@ -29,6 +29,8 @@ export interface MixerInputStats {
   peakDepthMs: number
   /** False while the input is silent waiting for audio (start, or after an underrun). */
   primed: boolean
+  /** Jitter headroom kept above one 10 ms frame, ms: 5 at first, +5 after each underrun (up to 30), −1 per 30 s without one. */
+  headroomMs: number
   underruns: number
   /** Bursts beyond 80 ms cut back to the target depth (crossfaded). */
   overflows: number

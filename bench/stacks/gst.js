@@ -10,6 +10,7 @@
 // sides 'connected' and to the first audio frame received on both sides.
 
 const { GstPeerConnection, ToneSource, nonstandard } = require('../..');
+const { audible } = require('../meter');
 const pkg = require('../../package.json');
 
 const CONFIG = { iceServers: [], localAddresses: ['127.0.0.1'] };
@@ -46,9 +47,11 @@ module.exports = {
           sinks.push(sink);
           // Decoded 20 ms Opus frames reach the sink as two 10 ms frames back to back.
           const frame = meter.receiver(20);
-          sink.ondata = () => {
+          sink.ondata = ({ samples }) => {
             frame();
-            resolve(performance.now() - t0);
+            // First audio = the first frame carrying the tone, not the first (silent or
+            // concealed) frame a sink may deliver before any packet has arrived.
+            if (audible(samples)) resolve(performance.now() - t0);
           };
         };
       });

@@ -128,16 +128,14 @@ module.exports = {
       });
     }));
     const up = Promise.all([connected(a), connected(b)]).then(() => performance.now() - t0);
-    const pair = {
-      closed: false,
-      async close() {
-        if (pair.closed) return;
-        pair.closed = true;
-        tracks.forEach((t) => ctx.tracks.delete(t));
-        subs.forEach((unsubscribe) => unsubscribe());
-        tracks.forEach((t) => t.stop());
-        await Promise.all([a.close(), b.close()]);
-      },
+    let closed = false;
+    const close = async () => {
+      if (closed) return;
+      closed = true;
+      tracks.forEach((t) => ctx.tracks.delete(t));
+      subs.forEach((unsubscribe) => unsubscribe());
+      tracks.forEach((t) => t.stop());
+      await Promise.all([a.close(), b.close()]);
     };
     // A rejected addIceCandidate fails the pair rather than vanishing.
     let fail;
@@ -158,9 +156,9 @@ module.exports = {
       await b.setLocalDescription(await b.createAnswer());
       await a.setRemoteDescription(localOnly(b.localDescription));
       const [connectedMs, firstAudio] = await Promise.race([Promise.all([up, Promise.all(heard)]), failed]);
-      return { connectedMs, firstAudioMs: Math.max(...firstAudio), close: pair.close };
+      return { connectedMs, firstAudioMs: Math.max(...firstAudio), close };
     } catch (e) {
-      await pair.close();
+      await close();
       throw e;
     }
   },

@@ -8,6 +8,7 @@
 const v8 = require('node:v8');
 const vm = require('node:vm');
 const { RTCPeerConnection, nonstandard } = require('@roamhq/wrtc');
+const { audible } = require('../meter');
 const pkg = require('@roamhq/wrtc/package.json');
 
 const RATE = 48000;
@@ -72,9 +73,11 @@ module.exports = {
           sinks.push(sink);
           // Decoded 20 ms Opus frames reach the sink as two 10 ms frames back to back.
           const frame = meter.receiver(20);
-          sink.ondata = () => {
+          sink.ondata = ({ samples }) => {
             frame();
-            resolve(performance.now() - t0);
+            // First audio = the first frame carrying the tone, not the first (silent or
+            // concealed) frame a sink may deliver before any packet has arrived.
+            if (audible(samples)) resolve(performance.now() - t0);
           };
         };
       });

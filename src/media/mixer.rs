@@ -131,6 +131,8 @@ pub struct NativeMixerInputStats {
     /// Largest queued audio before a tick since the previous `inputStats()`, ms.
     pub peak_depth_ms: f64,
     pub primed: bool,
+    /// Jitter headroom the input's FIFO keeps above one frame, ms (raised by underruns).
+    pub headroom_ms: f64,
     pub underruns: i64,
     /// Bursts cut back to the target depth (crossfaded skips).
     pub overflows: i64,
@@ -423,6 +425,7 @@ impl MixerCore {
                     depth_ms: ms(feed.fifo.depth()),
                     peak_depth_ms: ms(peak),
                     primed: feed.fifo.is_primed(),
+                    headroom_ms: ms(feed.fifo.headroom()),
                     underruns: s.underruns as i64,
                     overflows: s.overflows as i64,
                     stretched_samples: s.stretched,

@@ -10,7 +10,9 @@
 //!   `BLOCK` ticks. The minimum, not the mean, because producers deliver in chunks (10 ms from
 //!   native sources, 20 ms from an Opus RTP stream, bursts from JS): the minimum is the headroom
 //!   that protects against underrun whatever the chunk size.
-//! - Outside the band [`LOW`, `HIGH`], each 10 ms frame is rendered from `FRAME ± k` input
+//! - The band is [FRAME + headroom, + 15 ms], the headroom adapting to the input's jitter
+//!   (`HEADROOM_MIN`: raised by each underrun, relaxed after calm periods).
+//! - Outside the band, each 10 ms frame is rendered from `FRAME ± k` input
 //!   samples by linear interpolation: a uniform time-stretch of at most `MAX_STRETCH`/`FRAME`
 //!   (1.25 %, about 21 cents), continuous across frame boundaries, so there is no dropped or
 //!   inserted sample to click. The rate is proportional to the distance outside the band
@@ -21,8 +23,9 @@
 //!   value to zero over `DECAY` samples (no step), and re-primes: the input is silent until
 //!   `TARGET` samples are queued again, then fades in (the mixer's gain ramp starts at 0).
 //!
-//! Bounds (48 kHz): the depth before a read never exceeds `HARD_MAX` (80 ms) — the worst-case
-//! latency the FIFO can add. On-time inputs settle with a minimum depth in [15, 30] ms. With
+//! Bounds (48 kHz), at the minimum headroom: the depth before a read never exceeds `HARD_MAX`
+//! (80 ms) — the worst-case latency the FIFO can add. On-time inputs settle with a minimum depth
+//! in [15, 30] ms (each 5 ms of earned headroom moves that band up by 5 ms). With
 //! |drift| ≤ 0.5 % the minimum settles ≤ 2 ms outside that band, so the depth before a read
 //! stays below ≈ 32 ms + one producer chunk (42 ms for 10 ms chunks, 52 ms for 20 ms RTP
 //! packets) and above ≈ 13 ms (one frame + 3 ms of headroom); drift up to 1.25 % is followed
@@ -33,15 +36,32 @@ use std::collections::VecDeque;
 use crate::media::FRAME_SAMPLES;
 
 pub const FRAME: usize = FRAME_SAMPLES as usize;
-/// The controller keeps the block minimum (depth just before a read) within [LOW, HIGH] =
-/// [15, 30] ms: at least one frame plus 5 ms of jitter headroom. The band is wider than a
-/// 10 ms chunk, so an on-time producer is not stretched whatever the phase of its chunks
-/// against the ticks.
-pub const LOW: usize = FRAME + FRAME / 2;
-pub const HIGH: usize = 3 * FRAME;
-/// Depth at which an input starts (or restarts) playing (22.5 ms): with 10 ms chunks the
-/// minimum then lands inside the band in any phase.
-pub const TARGET: usize = 2 * FRAME + FRAME / 4;
+/// The controller keeps the block minimum (depth just before a read) within
+/// [low, high] = [FRAME + headroom, low + 15 ms]: at least one frame plus the input's jitter
+/// headroom. The band is wider than a 10 ms chunk, so an on-time producer is not stretched
+/// whatever the phase of its chunks against the ticks.
+///
+/// The headroom adapts per input (like an adaptive jitter buffer, RFC 3550 §A.8's jitter
+/// being the same idea): it starts at `HEADROOM_MIN`, every underrun raises it by
+/// `HEADROOM_STEP` (up to `HEADROOM_MAX`), and every `RELAX_TICKS` without one lowers it by
+/// 1 ms. A steady producer (a local ToneSource) stays at the minimum latency; one whose
+/// chunks arrive with a few ms of jitter (RTP through a jitter buffer that cannot smooth
+/// it, bench/latency.js) stops underrunning after one or two raises instead of glitching
+/// every few seconds.
+pub const HEADROOM_MIN: usize = FRAME / 2;
+pub const HEADROOM_STEP: usize = FRAME / 2;
+/// 30 ms: with the 15 ms band and a 20 ms chunk the depth then stays below `HARD_MAX`.
+pub const HEADROOM_MAX: usize = 3 * FRAME;
+/// 30 s without an underrun lowers the headroom by 1 ms.
+pub const RELAX_TICKS: u32 = 3000;
+const BAND: usize = FRAME + FRAME / 2;
+/// Depth at which an input starts (or restarts) playing: 7.5 ms above the band's floor, so
+/// that with 10 ms chunks the minimum lands inside the band in any phase.
+const START_ABOVE_LOW: usize = FRAME * 3 / 4;
+/// The band and start depth at the minimum headroom (15 ms, 30 ms and 22.5 ms).
+pub const LOW: usize = FRAME + HEADROOM_MIN;
+pub const HIGH: usize = LOW + BAND;
+pub const TARGET: usize = LOW + START_ABOVE_LOW;
 /// Largest stretch per frame, in samples: 6/480 = 1.25 % speed change (≈ 21 cents).
 pub const MAX_STRETCH: f64 = 6.0;
 /// Proportional gain: 1 sample per frame (0.21 %) at the band edge, plus 1 per 64 samples
@@ -93,6 +113,10 @@ pub struct InputFifo {
     estimate: Option<i64>,
     /// Fractional stretch carried to the next frame (the rate changes smoothly, not in steps).
     carry: f64,
+    /// Jitter headroom above one frame (see `HEADROOM_MIN`).
+    headroom: usize,
+    /// Ticks read since the last underrun or headroom change.
+    calm: u32,
     pub stats: FifoStats,
 }
 
@@ -107,6 +131,8 @@ impl Default for InputFifo {
             block_net: 0,
             estimate: None,
             carry: 0.0,
+            headroom: HEADROOM_MIN,
+            calm: 0,
             stats: FifoStats::default(),
         }
     }
@@ -117,6 +143,23 @@ impl InputFifo {
         self.buf.len()
     }
 
+    /// The current jitter headroom in samples.
+    pub fn headroom(&self) -> usize {
+        self.headroom
+    }
+
+    fn low(&self) -> usize {
+        FRAME + self.headroom
+    }
+
+    fn high(&self) -> usize {
+        self.low() + BAND
+    }
+
+    fn target(&self) -> usize {
+        self.low() + START_ABOVE_LOW
+    }
+
     pub fn is_primed(&self) -> bool {
         self.primed
     }
@@ -124,11 +167,11 @@ impl InputFifo {
     pub fn push(&mut self, samples: &[i16]) {
         self.buf.extend(samples.iter().copied());
         if self.primed && self.buf.len() > HARD_MAX {
-            self.cut_to(TARGET);
+            self.cut_to(self.target());
         }
-        if !self.primed && self.buf.len() > TARGET + FRAME {
+        if !self.primed && self.buf.len() > self.target() + FRAME {
             // Not being read yet (no ticks, or just re-priming): keep only the newest audio.
-            let excess = self.buf.len() - TARGET;
+            let excess = self.buf.len() - self.target();
             self.buf.drain(..excess);
         }
     }
@@ -162,10 +205,11 @@ impl InputFifo {
     fn stretch(&mut self) -> i64 {
         let Some(estimate) = self.estimate else { return 0 };
         let min = estimate - self.block_net;
-        let beyond = if min > HIGH as i64 {
-            (min - HIGH as i64) as f64
-        } else if min < LOW as i64 {
-            (min - LOW as i64) as f64
+        let (low, high) = (self.low() as i64, self.high() as i64);
+        let beyond = if min > high {
+            (min - high) as f64
+        } else if min < low {
+            (min - low) as f64
         } else {
             self.carry = 0.0;
             return 0;
@@ -182,7 +226,7 @@ impl InputFifo {
         let depth = self.buf.len();
         self.stats.peak = self.stats.peak.max(depth);
         if !self.primed {
-            if depth < TARGET {
+            if depth < self.target() {
                 out.fill(0);
                 return Read::Silence;
             }
@@ -221,6 +265,11 @@ impl InputFifo {
             self.stats.stretched += k;
         }
         self.last = out[FRAME - 1];
+        self.calm += 1;
+        if self.calm >= RELAX_TICKS && self.headroom > HEADROOM_MIN {
+            self.headroom -= FRAME / 10;
+            self.calm = 0;
+        }
 
         // Measurement, normalised to the block start so that this block's own corrections do
         // not distort it.
@@ -249,6 +298,8 @@ impl InputFifo {
         self.last = 0;
         self.primed = false;
         self.stats.underruns += 1;
+        self.headroom = (self.headroom + HEADROOM_STEP).min(HEADROOM_MAX);
+        self.calm = 0;
         self.reset_control();
     }
 
@@ -349,9 +400,61 @@ mod tests {
         assert_eq!(out[left.saturating_sub(1)], 8000);
         assert_eq!(out[left + DECAY], 0);
         assert!(out.windows(2).all(|w| (w[0] as i32 - w[1] as i32).abs() <= 8000 / DECAY as i32 + 1));
-        f.push(&vec![1i16; FRAME]);
-        assert_eq!(f.read(&mut out), Read::Silence);
+        // It restarts with more headroom: 5 ms more before it plays again.
+        assert_eq!(f.headroom(), HEADROOM_MIN + HEADROOM_STEP);
         f.push(&vec![1i16; TARGET]);
+        assert_eq!(f.read(&mut out), Read::Silence);
+        f.push(&vec![1i16; HEADROOM_STEP]);
         assert_eq!(f.read(&mut out), Read::Audio);
+    }
+
+    /// 20 ms chunks on time except one in a hundred, 25 ms late (a hiccup the block minimum
+    /// has not seen yet): the first hiccups underrun and raise the headroom, later ones do not.
+    #[test]
+    fn rare_late_chunks_earn_headroom_then_stop_underrunning() {
+        let mut f = InputFifo::default();
+        let mut out = [0i16; FRAME];
+        let mut fed = 0;
+        let mut late_underruns = 0;
+        let mut pending: Vec<usize> = Vec::new();
+        for ms in 0..40_000usize {
+            if ms % 20 == 0 {
+                pending.push(ms + if ms % 2000 == 1000 { 25 } else { 0 });
+            }
+            while let Some(pos) = pending.iter().position(|&due| due <= ms) {
+                pending.remove(pos);
+                f.push(&sine(fed, 2 * FRAME, 0.03));
+                fed += 2 * FRAME;
+            }
+            if ms % 10 == 5 {
+                let before = f.stats.underruns;
+                f.read(&mut out);
+                if ms > 20_000 && f.stats.underruns > before {
+                    late_underruns += 1;
+                }
+            }
+        }
+        eprintln!("hiccups: headroom {:.1} ms, {:?}", f.headroom() as f64 / 48.0, f.stats);
+        assert!(f.stats.underruns >= 1, "{:?}", f.stats);
+        assert_eq!(late_underruns, 0, "{:?}", f.stats);
+        assert!(f.headroom() > HEADROOM_MIN && f.headroom() <= HEADROOM_MAX);
+    }
+
+    #[test]
+    fn headroom_relaxes_after_calm() {
+        let mut f = InputFifo::default();
+        let mut out = [0i16; FRAME];
+        f.push(&vec![100i16; TARGET]);
+        while f.stats.underruns == 0 {
+            f.read(&mut out);
+        }
+        let raised = f.headroom();
+        let mut fed = 0;
+        for _ in 0..(RELAX_TICKS as usize * 2 + 100) {
+            f.push(&sine(fed, FRAME, 0.03));
+            fed += FRAME;
+            f.read(&mut out);
+        }
+        assert!(f.headroom() < raised, "{} !< {}", f.headroom(), raised);
     }
 }
