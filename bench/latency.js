@@ -23,9 +23,9 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const dgram = require('node:dgram');
-const { execFileSync } = require('node:child_process');
 const { GstPeerConnection, UdpRtpSource, AudioMixer, RtpForwarder } = require('..');
 const { summary, fmt } = require('./stats');
+const { writeRfc4571, gstLaunch, encodeOpusRtp } = require('./opus-rtp');
 
 const SR = 48000;
 const PACKET = 960; // 20 ms at 48 kHz
@@ -68,32 +68,11 @@ function wav(samples) {
   return Buffer.concat([h, data]);
 }
 
-/** RFC 4571 framing (2-byte length before each packet): what rtpstreampay/depay speak. */
-function readRfc4571(buf) {
-  const packets = [];
-  for (let o = 0; o + 2 <= buf.length; ) {
-    const len = buf.readUInt16BE(o);
-    packets.push(buf.subarray(o + 2, o + 2 + len));
-    o += 2 + len;
-  }
-  return packets;
-}
-function writeRfc4571(packets) {
-  return Buffer.concat(packets.flatMap((p) => { const l = Buffer.alloc(2); l.writeUInt16BE(p.length); return [l, p]; }));
-}
-
-function gst(pipeline) {
-  execFileSync('gst-launch-1.0', ['-q', ...pipeline.split(/\s+/)], { stdio: ['ignore', 'ignore', 'inherit'] });
-}
-
 /** Opus RTP packets of `samples` (one 20 ms frame each), encoded as an SFU would. */
 function encode(dir, samples) {
   const input = path.join(dir, 'in.wav');
-  const output = path.join(dir, 'in.rtps');
   fs.writeFileSync(input, wav(samples));
-  gst(`filesrc location=${input} ! wavparse ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=1 `
-    + `! opusenc frame-size=20 bitrate=64000 ! rtpopuspay pt=111 ! rtpstreampay ! filesink location=${output}`);
-  return readRfc4571(fs.readFileSync(output));
+  return encodeOpusRtp(dir, `filesrc location=${input} ! wavparse`);
 }
 
 /** Decodes Opus RTP packets (in order, no playout timing) to 48 kHz mono floats. */
@@ -101,7 +80,7 @@ function decode(dir, packets, name) {
   const input = path.join(dir, `${name}.rtps`);
   const output = path.join(dir, `${name}.pcm`);
   fs.writeFileSync(input, writeRfc4571(packets));
-  gst(`filesrc location=${input} ! application/x-rtp-stream,media=audio,clock-rate=48000,encoding-name=OPUS,payload=111 `
+  gstLaunch(`filesrc location=${input} ! application/x-rtp-stream,media=audio,clock-rate=48000,encoding-name=OPUS,payload=111 `
     + `! rtpstreamdepay ! rtpopusdepay ! opusdec plc=false ! audioconvert ! audio/x-raw,format=S16LE,rate=48000,channels=1 `
     + `! filesink location=${output}`);
   const raw = fs.readFileSync(output);

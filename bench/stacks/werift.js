@@ -9,7 +9,7 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { execFileSync } = require('node:child_process');
+const { encodeOpusRtp } = require('../opus-rtp');
 const { RTCPeerConnection, MediaStreamTrack, RtpPacket, RtpHeader, useOPUS } = require('werift');
 
 // werift's "exports" hide its package.json: find it above the resolved entry point.
@@ -45,27 +45,12 @@ function localOnly(desc) {
   return { type: desc.type, sdp };
 }
 
-/** RFC 4571 framing (2-byte length before each packet): what rtpstreampay writes. */
-function readRfc4571(buf) {
-  const packets = [];
-  for (let o = 0; o + 2 <= buf.length;) {
-    const len = buf.readUInt16BE(o);
-    packets.push(buf.subarray(o + 2, o + 2 + len));
-    o += 2 + len;
-  }
-  return packets;
-}
-
 /** Opus payloads of SECONDS of a 440 Hz tone, one 20 ms frame each. */
 function encodeTone() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-werift-'));
-  const file = path.join(dir, 'tone.rtps');
   try {
-    execFileSync('gst-launch-1.0', ['-q', 'audiotestsrc', `num-buffers=${(SECONDS * 1000) / FRAME_MS}`,
-      'samplesperbuffer=960', 'freq=440', '!', 'audio/x-raw,rate=48000,channels=1', '!',
-      'opusenc', 'frame-size=20', '!', 'rtpopuspay', `pt=${PT}`, '!', 'rtpstreampay', '!',
-      'filesink', `location=${file}`], { stdio: ['ignore', 'ignore', 'inherit'] });
-    return readRfc4571(fs.readFileSync(file)).map((p) => RtpPacket.deSerialize(p).payload);
+    const source = `audiotestsrc num-buffers=${(SECONDS * 1000) / FRAME_MS} samplesperbuffer=960 freq=440`;
+    return encodeOpusRtp(dir, source, PT).map((p) => RtpPacket.deSerialize(p).payload);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
