@@ -11,6 +11,7 @@ const { threadCount, fdCount, rssBytes, cpuTimes } = require('../__test__/helper
 const { Meter } = require('./meter');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const SETUP_BUDGET_MS = 90_000;
 
 /** Process CPU over `ms` of wall time, in % of one core. */
 async function cpuPercent(ms) {
@@ -48,7 +49,10 @@ async function concurrent(stack, ctx, { n, seconds = 10 }) {
   const baseCpu = await cpuPercent(2000);
   const pairs = [];
   const firstAudio = [];
+  const t0 = performance.now();
   for (let i = 0; i < n; i++) {
+    // An overloaded stack sets up ever slower: give up rather than run for many minutes.
+    if (performance.now() - t0 > SETUP_BUDGET_MS) throw new Error(`overloaded: only ${i} of ${n} pairs set up in ${SETUP_BUDGET_MS / 1000} s`);
     const p = await stack.pair(ctx, meterLive);
     pairs.push(p);
     firstAudio.push(p.firstAudioMs);
