@@ -10,19 +10,10 @@
 // sides 'connected' and to the first audio frame received on both sides.
 
 const { GstPeerConnection, ToneSource, nonstandard } = require('../..');
-const { audible } = require('../meter');
+const { connected, listenPcm } = require('./pcm');
 const pkg = require('../../package.json');
 
 const CONFIG = { iceServers: [], localAddresses: ['127.0.0.1'] };
-
-function connected(pc) {
-  return new Promise((resolve, reject) => {
-    pc.addEventListener('connectionstatechange', () => {
-      if (pc.connectionState === 'connected') resolve();
-      if (pc.connectionState === 'failed') reject(new Error('connection failed'));
-    });
-  });
-}
 
 module.exports = {
   name: 'gst',
@@ -41,20 +32,7 @@ module.exports = {
     const sinks = [];
     const heard = [a, b].map((pc, i) => {
       pc.addTrack(ctx.tones[i].track);
-      return new Promise((resolve) => {
-        pc.ontrack = ({ track }) => {
-          const sink = new nonstandard.RTCAudioSink(track);
-          sinks.push(sink);
-          // Decoded 20 ms Opus frames reach the sink as two 10 ms frames back to back.
-          const frame = meter.receiver(20);
-          sink.ondata = ({ samples }) => {
-            frame();
-            // First audio = the first frame carrying the tone, not the first (silent or
-            // concealed) frame a sink may deliver before any packet has arrived.
-            if (audible(samples)) resolve(performance.now() - t0);
-          };
-        };
-      });
+      return listenPcm(pc, nonstandard, meter, sinks, t0);
     });
     const up = Promise.all([connected(a), connected(b)]).then(() => performance.now() - t0);
     a.onicecandidate = ({ candidate }) => candidate && b.addIceCandidate(candidate);

@@ -10,6 +10,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { encodeOpusRtp } = require('../opus-rtp');
+const { localOnly, trickleKept } = require('./loopback');
 const { RTCPeerConnection, MediaStreamTrack, RtpPacket, RtpHeader, useOPUS } = require('werift');
 
 // werift's "exports" hide its package.json: find it above the resolved entry point.
@@ -38,12 +39,6 @@ const CONFIG = {
 };
 
 const loopback = (line) => / 127\.0\.0\.1 \d+ typ host/.test(line);
-
-/** Only 127.0.0.1 candidates reach the peer, whether trickled or inside the description. */
-function localOnly(desc) {
-  const sdp = desc.sdp.split('\r\n').filter((l) => !l.startsWith('a=candidate:') || loopback(l)).join('\r\n');
-  return { type: desc.type, sdp };
-}
 
 /** Opus payloads of SECONDS of a 440 Hz tone, one 20 ms frame each. */
 function encodeTone() {
@@ -123,23 +118,16 @@ module.exports = {
       await Promise.all([a.close(), b.close()]);
     };
     // A rejected addIceCandidate fails the pair rather than vanishing.
-    let fail;
-    const failed = new Promise((_, reject) => { fail = reject; });
-    failed.catch(() => {}); // once the pair is up (or closed), a late failure no longer matters
-    const trickle = (to) => ({ candidate }) => {
-      if (candidate && loopback(candidate.candidate)) to.addIceCandidate(candidate).catch(fail);
-    };
-    a.onicecandidate = trickle(b);
-    b.onicecandidate = trickle(a);
+    const failed = trickleKept(a, b, loopback);
     try {
       // Feeding starts now, as with a live source: werift drops what is written before DTLS is up.
       tracks.forEach((t) => ctx.tracks.add(t));
       a.addTransceiver(tracks[0], { direction: 'sendrecv' });
       await a.setLocalDescription(await a.createOffer());
-      await b.setRemoteDescription(localOnly(a.localDescription));
+      await b.setRemoteDescription(localOnly(a.localDescription, loopback));
       b.addTrack(tracks[1]); // takes over the recvonly transceiver made for the offer → sendrecv
       await b.setLocalDescription(await b.createAnswer());
-      await a.setRemoteDescription(localOnly(b.localDescription));
+      await a.setRemoteDescription(localOnly(b.localDescription, loopback));
       const [connectedMs, firstAudio] = await Promise.race([Promise.all([up, Promise.all(heard)]), failed]);
       return { connectedMs, firstAudioMs: Math.max(...firstAudio), close };
     } catch (e) {

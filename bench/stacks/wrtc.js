@@ -8,7 +8,8 @@
 const v8 = require('node:v8');
 const vm = require('node:vm');
 const { RTCPeerConnection, nonstandard } = require('@roamhq/wrtc');
-const { audible } = require('../meter');
+const { connected, listenPcm } = require('./pcm');
+const { localOnly, trickleKept } = require('./loopback');
 const pkg = require('@roamhq/wrtc/package.json');
 
 const RATE = 48000;
@@ -18,21 +19,6 @@ const CHUNK_MS = 10; // RTCAudioSource takes exactly 10 ms per onData()
 // filtered on the way to the peer instead: only UDP host candidates on 127.0.0.1 get through.
 const CONFIG = { iceServers: [] };
 const loopback = (line) => / udp \d+ 127\.0\.0\.1 \d+ typ host/i.test(line);
-
-/** The description with its a=candidate lines (if any) reduced to 127.0.0.1 ones. */
-function localOnly(desc) {
-  const sdp = desc.sdp.split('\r\n').filter((l) => !l.startsWith('a=candidate:') || loopback(l)).join('\r\n');
-  return { type: desc.type, sdp };
-}
-
-function connected(pc) {
-  return new Promise((resolve, reject) => {
-    pc.addEventListener('connectionstatechange', () => {
-      if (pc.connectionState === 'connected') resolve();
-      if (pc.connectionState === 'failed') reject(new Error('connection failed'));
-    });
-  });
-}
 
 module.exports = {
   name: 'wrtc',
@@ -67,20 +53,7 @@ module.exports = {
     const sinks = [];
     const heard = [a, b].map((pc, i) => {
       pc.addTrack(tracks[i]);
-      return new Promise((resolve) => {
-        pc.ontrack = ({ track }) => {
-          const sink = new nonstandard.RTCAudioSink(track);
-          sinks.push(sink);
-          // Decoded 20 ms Opus frames reach the sink as two 10 ms frames back to back.
-          const frame = meter.receiver(20);
-          sink.ondata = ({ samples }) => {
-            frame();
-            // First audio = the first frame carrying the tone, not the first (silent or
-            // concealed) frame a sink may deliver before any packet has arrived.
-            if (audible(samples)) resolve(performance.now() - t0);
-          };
-        };
-      });
+      return listenPcm(pc, nonstandard, meter, sinks, t0);
     });
     const up = Promise.all([connected(a), connected(b)]).then(() => performance.now() - t0);
     let closed = false;
@@ -96,14 +69,7 @@ module.exports = {
       sources.length = tracks.length = sinks.length = 0;
     };
     // A rejected addIceCandidate fails the pair rather than vanishing.
-    let fail;
-    const failed = new Promise((_, reject) => { fail = reject; });
-    failed.catch(() => {}); // once the pair is up (or closed), a late failure no longer matters
-    const trickle = (to) => ({ candidate }) => {
-      if (candidate && loopback(candidate.candidate)) to.addIceCandidate(candidate).catch(fail);
-    };
-    a.onicecandidate = trickle(b);
-    b.onicecandidate = trickle(a);
+    const failed = trickleKept(a, b, loopback);
     try {
       // Feeding starts now, as with a live source: what is pushed before 'connected' is dropped.
       sources.forEach((s) => ctx.sources.add(s));
@@ -113,10 +79,10 @@ module.exports = {
       // SdpSerialize). Candidates go by trickle anyway.
       const offer = await a.createOffer();
       await a.setLocalDescription(offer);
-      await b.setRemoteDescription(localOnly(offer));
+      await b.setRemoteDescription(localOnly(offer, loopback));
       const answer = await b.createAnswer();
       await b.setLocalDescription(answer);
-      await a.setRemoteDescription(localOnly(answer));
+      await a.setRemoteDescription(localOnly(answer, loopback));
       const [connectedMs, firstAudio] = await Promise.race([Promise.all([up, Promise.all(heard)]), failed]);
       return { connectedMs, firstAudioMs: Math.max(...firstAudio), close };
     } catch (e) {

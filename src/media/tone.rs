@@ -6,6 +6,7 @@ use gst::prelude::*;
 use napi_derive::napi;
 
 use super::track::{NativeTrack, TrackCore};
+use super::track_io::appsink_into;
 use super::{raw_caps, FRAME_SAMPLES, RATE};
 use crate::runtime;
 
@@ -26,24 +27,10 @@ impl Tone {
             .property("samplesperbuffer", FRAME_SAMPLES as i32)
             .build()
             .map_err(|e| e.to_string())?;
-        let sink = gst_app::AppSink::builder().caps(&raw_caps(RATE, 1)).sync(false).build();
+        // Live: delivered as produced (audiotestsrc is-live already paces by the clock).
+        let sink = appsink_into(&track, false);
         pipeline.add_many([&src, sink.upcast_ref()]).map_err(|e| e.to_string())?;
         src.link_filtered(&sink, &raw_caps(RATE, 1)).map_err(|e| e.to_string())?;
-        let weak = Arc::downgrade(&track);
-        sink.set_callbacks(
-            gst_app::AppSinkCallbacks::builder()
-                .new_sample(move |sink| {
-                    let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
-                    match weak.upgrade() {
-                        Some(track) => {
-                            track.push(&sample);
-                            Ok(gst::FlowSuccess::Ok)
-                        }
-                        None => Err(gst::FlowError::Eos),
-                    }
-                })
-                .build(),
-        );
         pipeline.set_state(gst::State::Playing).map_err(|e| e.to_string())?;
         track.on_stop(move || {
             let _ = pipeline.set_state(gst::State::Null);

@@ -39,13 +39,7 @@ pub struct TrackCore {
 /// setting that pipeline to NULL would deadlock.
 impl Drop for TrackCore {
     fn drop(&mut self) {
-        if self.ended.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let hooks = self.on_stop.get_mut().map(std::mem::take).unwrap_or_default();
-        if hooks.is_empty() {
-            return;
-        }
+        let Some(hooks) = self.end().filter(|h| !h.is_empty()) else { return };
         let spawned = std::thread::Builder::new().name("gstpc-release".into()).spawn(move || {
             for hook in hooks {
                 hook();
@@ -127,11 +121,16 @@ impl TrackCore {
         }
     }
 
-    pub fn stop(&self) {
+    /// Marks the track ended and hands out its stop hooks: the first time only.
+    fn end(&self) -> Option<Vec<Box<dyn FnOnce() + Send>>> {
         if self.ended.swap(true, Ordering::AcqRel) {
-            return;
+            return None;
         }
-        let hooks = self.on_stop.lock().map(|mut h| std::mem::take(&mut *h)).unwrap_or_default();
+        Some(self.on_stop.lock().map(|mut h| std::mem::take(&mut *h)).unwrap_or_default())
+    }
+
+    pub fn stop(&self) {
+        let Some(hooks) = self.end() else { return };
         for hook in hooks {
             hook();
         }
