@@ -3,7 +3,7 @@
 // RFC 4733 DTMF between two GstPeerConnections: W3C RTCDTMFSender on one side, the
 // non-standard `dtmf` event on the other.
 
-const { ToneSource } = require('../dist');
+const { ToneSource, nonstandard } = require('../dist');
 const { createPeer, once, waitState, trickle } = require('./helpers/peers');
 const { restrictCodecs } = require('./helpers/sdp');
 
@@ -76,6 +76,49 @@ describe.each([
       expect(r.duration).toBeGreaterThanOrEqual(60);
       expect(r.duration).toBeLessThanOrEqual(140);
     }
+  });
+});
+
+describe('DTMF at the start of a call', () => {
+  let a, b, toneA, sink;
+  afterEach(() => {
+    sink?.stop();
+    a?.close();
+    b?.close();
+    toneA?.stop();
+  });
+
+  // Regression: events sent the moment DTMF can be sent reach the far end right after its
+  // first audio packet, so the telephone-event pad appears while the audio decoder's sink is
+  // still joining the pipeline. The chain behind that pad once missed PLAYING and blocked
+  // the jitter buffer's thread: no digits, and no more audio either (SIP.js calls did this).
+  test('digits sent as soon as canInsertDTMF arrive, and the audio keeps flowing after them', async () => {
+    a = createPeer();
+    b = createPeer();
+    toneA = new ToneSource({ frequency: 440 });
+    const sender = a.addTrack(toneA.track);
+    const received = [];
+    b.ondtmf = (ev) => received.push(ev.tone);
+    let frames = 0;
+    b.ontrack = (ev) => {
+      sink = new nonstandard.RTCAudioSink(ev.track);
+      sink.ondata = () => frames++;
+    };
+    trickle(a, b);
+    trickle(b, a);
+    await a.setLocalDescription(await a.createOffer());
+    await b.setRemoteDescription(a.localDescription);
+    await b.setLocalDescription(await b.createAnswer());
+    await a.setRemoteDescription(b.localDescription);
+    const ready = Date.now() + 5000;
+    while (!sender.dtmf.canInsertDTMF && Date.now() < ready) await sleep(1);
+    sender.dtmf.insertDTMF('12', 100, 70);
+    const deadline = Date.now() + 3000;
+    while (received.length < 2 && Date.now() < deadline) await sleep(20);
+    expect(received).toEqual(['1', '2']);
+    const before = frames;
+    await sleep(500);
+    expect(frames - before).toBeGreaterThan(15); // 10 ms frames: ≥ 150 of 500 ms
   });
 });
 

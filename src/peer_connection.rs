@@ -640,21 +640,15 @@ impl Inner {
                         ..NativeEvent::new("dtmf")
                     });
                 });
-                dtmf_receive::link(&pipeline, pad, on_event)
+                dtmf_receive::link(pad, on_event)
             }
             Some((_, track)) => link_decoder(&pipeline, pad, track),
             None => Err("RTP pad for an unknown transceiver".to_owned()),
         };
         if let Err(e) = result {
-            // An undecodable stream must not stall webrtcbin: drain it into a fakesink.
+            // An undecodable stream must not stall webrtcbin: drop it.
             eprintln!("gst-peerconnection: cannot decode incoming stream: {e}");
-            if let Ok(sink) = make("fakesink") {
-                let _ = pipeline.add(&sink);
-                let _ = sink.sync_state_with_parent();
-                if let Some(sinkpad) = sink.static_pad("sink") {
-                    let _ = pad.link(&sinkpad);
-                }
-            }
+            dtmf_receive::drain(pad, |_| {});
         }
     }
 

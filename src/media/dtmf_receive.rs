@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex};
 use gst::prelude::*;
 
 use super::dtmf_send::RtpHeader;
-use crate::runtime::make;
 
 /// One received digit: the RFC 4733 event code and its duration in ms.
 pub type OnEvent = Arc<dyn Fn(u8, u32) + Send + Sync>;
@@ -39,31 +38,39 @@ impl EventParser {
 }
 
 /// Consume a TELEPHONE-EVENT pad of webrtcbin, calling `on_event` once per digit.
-pub fn link(pipeline: &gst::Pipeline, pad: &gst::Pad, on_event: OnEvent) -> Result<(), String> {
+pub fn link(pad: &gst::Pad, on_event: OnEvent) -> Result<(), String> {
     let caps = pad.current_caps().or_else(|| Some(pad.query_caps(None))).ok_or("pad without caps")?;
     let clock_rate = caps
         .structure(0)
         .and_then(|s| s.get::<i32>("clock-rate").ok())
         .filter(|r| *r > 0)
         .ok_or("telephone-event caps without clock-rate")? as u64;
-    let sink = make("fakesink")?;
-    sink.set_property("sync", false);
-    sink.set_property("async", false);
-    let sinkpad = sink.static_pad("sink").ok_or("fakesink without sink pad")?;
     let parser = Mutex::new(EventParser::default());
-    sinkpad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
-        if let Some(gst::PadProbeData::Buffer(buffer)) = info.data.as_ref() {
-            let done = buffer.map_readable().ok().and_then(|m| parser.lock().ok()?.push(&m));
-            if let Some((event, units)) = done {
-                on_event(event, (units as u64 * 1000 / clock_rate) as u32);
-            }
+    drain(pad, move |buffer| {
+        let done = buffer.map_readable().ok().and_then(|m| parser.lock().ok()?.push(&m));
+        if let Some((event, units)) = done {
+            on_event(event, (units as u64 * 1000 / clock_rate) as u32);
         }
-        gst::PadProbeReturn::Ok
     });
-    pipeline.add(&sink).map_err(|e| e.to_string())?;
-    sink.sync_state_with_parent().map_err(|e| e.to_string())?;
-    pad.link(&sinkpad).map_err(|e| format!("cannot link webrtcbin pad: {e:?}"))?;
     Ok(())
+}
+
+/// Consume everything leaving `pad` in a probe, with no element behind it.
+///
+/// Why not a fakesink: an element added while the pipeline is between states (a new
+/// decoder's sink prerolling makes it lose state for a moment) can miss the move to
+/// PLAYING and then blocks the streaming thread in preroll forever — with webrtcbin that
+/// is the jitter buffer's thread, so the whole incoming stream stopped. A dropped buffer
+/// returns OK upstream, as a sink's would.
+pub fn drain(pad: &gst::Pad, on_buffer: impl Fn(&gst::BufferRef) + Send + Sync + 'static) {
+    pad.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST | gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
+        match &info.data {
+            Some(gst::PadProbeData::Buffer(buffer)) => on_buffer(buffer),
+            Some(gst::PadProbeData::BufferList(list)) => list.iter().for_each(&on_buffer),
+            _ => {}
+        }
+        gst::PadProbeReturn::Drop
+    });
 }
 
 /// Whether a webrtcbin src pad carries telephone-events.

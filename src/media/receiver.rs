@@ -16,7 +16,9 @@ pub fn link_decoder(pipeline: &gst::Pipeline, pad: &gst::Pad, track: Arc<TrackCo
     let codec = by_encoding_name(name).ok_or_else(|| format!("no decoder for {name}"))?;
     // Synchronised to the clock: rtpjitterbuffer forwards in-order packets at once, so its
     // `latency` only becomes a playout delay (absorbing network jitter) at a syncing sink.
-    let sink = gst_app::AppSink::builder().caps(&raw_caps(RATE, 1)).sync(true).build();
+    // Not async: a sink that prerolls makes the playing pipeline lose its state for a moment,
+    // and an element added in that moment (the next pad's chain) can miss going to PLAYING.
+    let sink = gst_app::AppSink::builder().caps(&raw_caps(RATE, 1)).sync(true).async_(false).build();
     let weak = Arc::downgrade(&track);
     sink.set_callbacks(
         gst_app::AppSinkCallbacks::builder()
