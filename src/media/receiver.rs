@@ -49,5 +49,13 @@ pub fn link_decoder(pipeline: &gst::Pipeline, pad: &gst::Pad, track: Arc<TrackCo
         gst::PadProbeReturn::Ok
     });
     pad.link(&sinkpad).map_err(|e| format!("cannot link webrtcbin pad: {e:?}"))?;
+    // A non-async sink joins without the pipeline redistributing latency (that happens on
+    // async-done), so the new sink would play at latency 0: give it the pinned latency.
+    // Not on this streaming thread: the latency query walks the whole pipeline.
+    pipeline.call_async(|p| {
+        if p.recalculate_latency().is_err() {
+            eprintln!("gst-peerconnection: cannot configure the playout latency of a new stream");
+        }
+    });
     Ok(())
 }
