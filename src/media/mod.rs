@@ -9,6 +9,7 @@ pub mod dtmf_receive;
 pub mod dtmf_send;
 pub mod file_source;
 pub mod mixer;
+pub mod push_source;
 pub mod receiver;
 pub mod recorder;
 pub mod rtp_forwarder;
@@ -18,6 +19,7 @@ pub mod tone;
 pub mod track;
 pub mod track_io;
 pub mod udp_rtp_source;
+pub mod workers;
 
 /// The raw format every native producer emits: 10 ms of 48 kHz mono S16LE per buffer.
 /// Opus runs at 48 kHz, so the common path never resamples.

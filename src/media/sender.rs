@@ -1,4 +1,4 @@
-//! The send chain of one transceiver: track → appsrc → convert/resample → [capsfilter →
+//! The send chain of one transceiver: track → push source → convert/resample → [capsfilter →
 //! encoder → payloader] → webrtcbin. The track's buffers are re-timestamped on arrival in
 //! this connection's running time, because every track has its own clock base.
 //!
@@ -15,8 +15,8 @@ use gst::prelude::*;
 
 use super::codec::Codec;
 use super::dtmf_send::DtmfInjector;
+use super::push_source::PushSource;
 use super::track::TrackCore;
-use super::raw_caps;
 use crate::runtime::make;
 
 
@@ -31,7 +31,7 @@ struct Encoding {
 
 pub struct SendChain {
     pipeline: gst::glib::WeakRef<gst::Pipeline>,
-    appsrc: gst_app::AppSrc,
+    source: PushSource,
     /// The last element of the codec-independent part.
     resample: gst::Element,
     sinkpad: gst::Pad,
@@ -49,18 +49,14 @@ impl SendChain {
     /// Build the codec-independent part inside `pipeline`; `sinkpad` (a webrtcbin sink
     /// pad) is linked once `set_codec` knows the codec.
     pub fn build(pipeline: &gst::Pipeline, sinkpad: &gst::Pad, ssrc: u32) -> Result<Self, String> {
-        let appsrc = gst_app::AppSrc::builder()
-            .is_live(true)
-            .format(gst::Format::Time)
-            .caps(&raw_caps(super::RATE, 1))
-            .max_time(gst::ClockTime::from_mseconds(200))
-            .leaky_type(gst_app::AppLeakyType::Downstream)
-            .build();
+        let source = PushSource::new(pipeline, &format!("send_{ssrc:08x}"))?;
         let convert = make("audioconvert")?;
         let resample = make("audioresample")?;
-        let elements = vec![appsrc.clone().upcast::<gst::Element>(), convert, resample.clone()];
+        let elements = vec![convert, resample.clone()];
         pipeline.add_many(&elements).map_err(|e| e.to_string())?;
         gst::Element::link_many(&elements).map_err(|e| e.to_string())?;
+        let convert_sink = elements[0].static_pad("sink").ok_or("audioconvert without sink pad")?;
+        source.pad().link(&convert_sink).map_err(|e| format!("cannot link the send pad: {e:?}"))?;
         for e in &elements {
             let _ = e.sync_state_with_parent();
         }
@@ -68,7 +64,7 @@ impl SendChain {
         dtmf.attach(sinkpad);
         Ok(Self {
             pipeline: pipeline.downgrade(),
-            appsrc,
+            source,
             resample,
             sinkpad: sinkpad.clone(),
             ssrc,
@@ -146,8 +142,8 @@ impl SendChain {
         self.ssrc
     }
 
-    /// Sending needs an answer that allows it and an encoder (an unlinked chain would
-    /// stop its appsrc with not-linked).
+    /// Sending needs an answer that allows it and an encoder (before that the chain is
+    /// not linked to webrtcbin).
     pub fn set_active(&self, active: bool) {
         let ready = self.codec().is_some();
         self.active.store(active && ready, Ordering::Release);
@@ -171,7 +167,7 @@ impl SendChain {
             old.remove_consumer(id);
         }
         let Some(track) = track else { return };
-        let id = super::track_io::feed_appsrc(&track, &self.appsrc, Some(self.active.clone()));
+        let id = self.source.feed(&track, self.active.clone());
         *attached = Some((track, id));
     }
 

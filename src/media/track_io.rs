@@ -1,6 +1,6 @@
 //! The two bridges between a standalone pipeline (one that is not part of a connection:
 //! UDP RTP in/out, files, recorders) and a track: an appsink that feeds a track, and a
-//! track consumer that feeds an appsrc.
+//! track consumer that feeds an appsrc (connections use `push_source` instead).
 
 use std::sync::{Arc, Mutex};
 
@@ -11,7 +11,7 @@ use super::track::TrackCore;
 use super::RATE;
 
 /// Arrival jitter beyond which the sample count is no longer trusted and timestamps
-/// resync to the clock (the same rule as the connection send chain, media/sender.rs).
+/// resync to the clock.
 const RESYNC: gst::ClockTime = gst::ClockTime::from_mseconds(80);
 
 /// An appsink that delivers 48 kHz mono S16 to `track`. `sync`: pace by the clock (file
@@ -47,27 +47,26 @@ pub fn live_appsrc() -> gst_app::AppSrc {
         .build()
 }
 
-/// Attach `appsrc` to `track` as a consumer; returns the consumer id.
+/// Re-timestamps a track's buffers in a consumer pipeline's running time.
 ///
-/// Every track has its own clock base, so buffers are re-timestamped on arrival in the
-/// appsrc's running time, contiguously (encoders and wavenc want no gaps from jitter),
-/// resyncing to the clock after a real pause of the producer (> 80 ms): the gap then
-/// shows in the timestamps, where `audiorate` or an encoder's DTX can deal with it.
-/// With `gate`, samples pass only while it is true (a sender the last answer keeps silent).
-pub fn feed_appsrc(track: &TrackCore, appsrc: &gst_app::AppSrc, gate: Option<Arc<std::sync::atomic::AtomicBool>>) -> u64 {
-    let appsrc = appsrc.clone();
-    let next_pts: Mutex<Option<gst::ClockTime>> = Mutex::new(None);
-    track.add_consumer(Arc::new(move |sample: &gst::Sample| {
-        if gate.as_ref().is_some_and(|g| !g.load(std::sync::atomic::Ordering::Acquire)) {
-            return;
-        }
-        let (Some(buffer), Some(caps)) = (sample.buffer(), sample.caps()) else { return };
-        let Some(now) = appsrc.current_running_time() else { return };
-        let Ok(info) = gst_audio::AudioInfo::from_caps(caps) else { return };
+/// Every track has its own clock base, so buffers are re-timestamped on arrival,
+/// contiguously (encoders and wavenc want no gaps from jitter), resyncing to the clock
+/// after a real pause of the producer (> 80 ms): the gap then shows in the timestamps,
+/// where `audiorate` or an encoder's DTX can deal with it.
+#[derive(Default)]
+pub struct Retimer {
+    next_pts: Mutex<Option<gst::ClockTime>>,
+}
+
+impl Retimer {
+    /// The sample's buffer (sharing its memory: no sample copy) stamped for `now`, and its caps.
+    pub fn retime(&self, sample: &gst::Sample, now: gst::ClockTime) -> Option<(gst::Buffer, gst::Caps)> {
+        let (buffer, caps) = (sample.buffer()?, sample.caps()?);
+        let info = gst_audio::AudioInfo::from_caps(caps).ok()?;
         let frames = buffer.size() as u64 / info.bpf().max(1) as u64;
         let duration = gst::ClockTime::SECOND.mul_div_floor(frames, info.rate() as u64).unwrap_or(gst::ClockTime::ZERO);
         let pts = {
-            let Ok(mut next) = next_pts.lock() else { return };
+            let mut next = self.next_pts.lock().ok()?;
             let pts = match *next {
                 Some(p) if now.absdiff(p) < RESYNC => p,
                 _ => now,
@@ -75,14 +74,29 @@ pub fn feed_appsrc(track: &TrackCore, appsrc: &gst_app::AppSrc, gate: Option<Arc
             *next = Some(pts + duration);
             pts
         };
-        let mut out = buffer.copy(); // shares the memory: no sample copy
+        let mut out = buffer.copy();
         {
             let out = out.make_mut();
             out.set_pts(pts);
             out.set_dts(gst::ClockTime::NONE);
             out.set_duration(duration);
         }
-        let sample = gst::Sample::builder().buffer(&out).caps(&caps.to_owned()).build();
+        Some((out, caps.to_owned()))
+    }
+}
+
+/// Attach `appsrc` to `track` as a consumer (timestamps: `Retimer`); returns the consumer id.
+/// With `gate`, samples pass only while it is true.
+pub fn feed_appsrc(track: &TrackCore, appsrc: &gst_app::AppSrc, gate: Option<Arc<std::sync::atomic::AtomicBool>>) -> u64 {
+    let appsrc = appsrc.clone();
+    let retimer = Retimer::default();
+    track.add_consumer(Arc::new(move |sample: &gst::Sample| {
+        if gate.as_ref().is_some_and(|g| !g.load(std::sync::atomic::Ordering::Acquire)) {
+            return;
+        }
+        let Some(now) = appsrc.current_running_time() else { return };
+        let Some((buffer, caps)) = retimer.retime(sample, now) else { return };
+        let sample = gst::Sample::builder().buffer(&buffer).caps(&caps).build();
         let _ = appsrc.push_sample(&sample);
     }))
 }
