@@ -686,7 +686,11 @@ impl Inner {
             s.detach();
         }
         // webrtc-pc §4.4.1.7: close() releases everything now, not when Node's GC gets to it.
-        if let Some(media) = self.media.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        // The guard must be gone before the state change: going to NULL waits for webrtcbin's
+        // threads, and their callbacks (ICE state notifications) take this lock. (A guard
+        // in an `if let` scrutinee would live to the end of the block: that deadlocked.)
+        let media = self.media.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(media) = media {
             let _ = media.pipeline.set_state(gst::State::Null);
             if let Some(bus) = media.pipeline.bus() {
                 bus.unset_sync_handler();
