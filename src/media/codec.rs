@@ -26,6 +26,9 @@ pub struct Codec {
     pub fmtp: &'static [(&'static str, &'static str)],
 }
 
+/// Opus bitrate for a mono voice, as browsers send it.
+const OPUS_BITRATE: i32 = 32_000;
+
 /// Opus first (RFC 7874 §3: mandatory to implement for WebRTC); pt 111 as browsers use.
 pub const OPUS: Codec = Codec {
     encoding_name: "OPUS",
@@ -112,6 +115,9 @@ impl Codec {
                 _ => "60",
             };
             encoder.set_property_from_str("frame-size", nick);
+            // opusenc defaults to 128 kbit/s, four times what browsers send for a mono voice
+            // (RFC 7587 §3.1.1: 28–40 kbit/s is fullband speech at its best).
+            encoder.set_property("bitrate", OPUS_BITRATE);
         } else if payloader.find_property("min-ptime").is_some() {
             let ptime_ns = i64::from(ptime) * 1_000_000;
             payloader.set_property("min-ptime", ptime_ns);
