@@ -156,7 +156,7 @@ async function main() {
       }
       results.cycles[stack] = res.result;
       const { start, end } = res.result;
-      log(`  ${stack}: threads ${start.threads}→${end.threads}, fds ${start.fds}→${end.fds}, RSS ${(start.rss / 1e6).toFixed(0)}→${(end.rss / 1e6).toFixed(0)} MB`);
+      log(`  ${stack}: threads ${start.threads}→${end.threads}, fds ${start.fds}→${end.fds}, RSS ${mb(start.rss)}→${mb(end.rss)} MB, outside V8's heap ${mb(native(start))}→${mb(native(end))} MB`);
       if (stack === OURS && (end.threads > start.threads || end.fds > start.fds)) {
         failures.push(`cycles: threads ${start.threads}→${end.threads}, fds ${start.fds}→${end.fds}`);
       }
@@ -268,16 +268,21 @@ function report(results, failures) {
 
   if (Object.keys(results.cycles).length) {
     lines.push(`## 5. Leak cycles: ${CYCLES} × create → connect (audio both ways) → close`, '');
-    lines.push('| stack | time per cycle (ms) | threads start → end | fds start → end | RSS MB start → end |', '|---|---|---|---|---|');
+    lines.push('RSS includes V8\'s heap, which stays grown after bursts of short-lived objects (PCM frames) even after a forced collection; "outside V8" is RSS minus V8\'s heapTotal: the native side (libraries, malloc arenas).', '');
+    lines.push('| stack | time per cycle (ms) | threads start → end | fds start → end | RSS MB start → end | outside V8 MB start → end |', '|---|---|---|---|---|---|');
     for (const s of STACKS) {
       const c = results.cycles[s];
       if (!c) continue;
-      lines.push(`| ${label(s)} | ${(c.ms / c.count).toFixed(0)} | ${c.start.threads} → ${c.end.threads} | ${c.start.fds} → ${c.end.fds} | ${(c.start.rss / 1e6).toFixed(0)} → ${(c.end.rss / 1e6).toFixed(0)} |`);
+      lines.push(`| ${label(s)} | ${(c.ms / c.count).toFixed(0)} | ${c.start.threads} → ${c.end.threads} | ${c.start.fds} → ${c.end.fds} | ${mb(c.start.rss)} → ${mb(c.end.rss)} | ${mb(native(c.start))} → ${mb(native(c.end))} |`);
     }
     lines.push('');
   }
   return `${lines.join('\n')}\n`;
 }
+
+const mb = (bytes) => (bytes / 1e6).toFixed(1);
+/** RSS outside V8's heap (older result files have no heapTotal: then all of RSS). */
+const native = (r) => r.rss - (r.heapTotal ?? 0);
 
 function writePlot(results) {
   const series = (fn) => STACKS.filter((s) => results.concurrent[s]).map((s) => ({

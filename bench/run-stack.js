@@ -34,8 +34,12 @@ async function cpuPercent(ms) {
   return ((cpuTimes() - c0) * 1000 * 100) / (performance.now() - t0);
 }
 
+// heapTotal is part of rss: V8 keeps its young generation grown (up to 2 × 16 MB semi-spaces
+// in Node 20) after a burst of short-lived objects such as PCM frames, and a forced gc()
+// does not shrink it. RSS minus heapTotal is the native side's share.
 function resources() {
-  return { rss: rssBytes(), threads: threadCount(), fds: fdCount() };
+  const { heapTotal, heapUsed } = process.memoryUsage();
+  return { rss: rssBytes(), threads: threadCount(), fds: fdCount(), heapTotal, heapUsed };
 }
 
 async function setupTimes(stack, ctx, { count }) {

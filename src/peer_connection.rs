@@ -699,6 +699,7 @@ impl Inner {
         for r in receivers {
             r.stop();
         }
+        runtime::trim_heap_soon();
     }
 }
 
