@@ -4,7 +4,7 @@
 // non-standard `dtmf` event on the other.
 
 const { ToneSource, nonstandard } = require('../dist');
-const { createPeer, once, waitState, trickle } = require('./helpers/peers');
+const { createPeer, once, waitState, trickle, negotiate } = require('./helpers/peers');
 const { restrictCodecs } = require('./helpers/sdp');
 
 function sleep(ms) {
@@ -104,12 +104,7 @@ describe('DTMF at the start of a call', () => {
       sink = new nonstandard.RTCAudioSink(ev.track);
       sink.ondata = () => frames++;
     };
-    trickle(a, b);
-    trickle(b, a);
-    await a.setLocalDescription(await a.createOffer());
-    await b.setRemoteDescription(a.localDescription);
-    await b.setLocalDescription(await b.createAnswer());
-    await a.setRemoteDescription(b.localDescription);
+    await negotiate(a, b);
     const ready = Date.now() + 5000;
     while (!sender.dtmf.canInsertDTMF && Date.now() < ready) await sleep(1);
     sender.dtmf.insertDTMF('12', 100, 70);
