@@ -26,7 +26,7 @@ use crate::ice::{self, NativeConfig};
 use crate::media::codec;
 use crate::media::dtmf_receive;
 use crate::media::dtmf_send;
-use crate::media::receiver::link_decoder;
+use crate::media::receiver::{self, link_decoder};
 use crate::media::sender::SendChain;
 use crate::media::track::{NativeTrack, TrackCore};
 use crate::negotiation::{self, Negotiation, SdpType, Side, SignalingState};
@@ -648,7 +648,7 @@ impl Inner {
         if let Err(e) = result {
             // An undecodable stream must not stall webrtcbin: drop it.
             eprintln!("gst-peerconnection: cannot decode incoming stream: {e}");
-            dtmf_receive::drain(pad, |_| {});
+            receiver::drain(pad, |_| {});
         }
     }
 

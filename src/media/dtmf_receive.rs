@@ -46,31 +46,13 @@ pub fn link(pad: &gst::Pad, on_event: OnEvent) -> Result<(), String> {
         .filter(|r| *r > 0)
         .ok_or("telephone-event caps without clock-rate")? as u64;
     let parser = Mutex::new(EventParser::default());
-    drain(pad, move |buffer| {
+    super::receiver::drain(pad, move |buffer| {
         let done = buffer.map_readable().ok().and_then(|m| parser.lock().ok()?.push(&m));
         if let Some((event, units)) = done {
             on_event(event, (units as u64 * 1000 / clock_rate) as u32);
         }
     });
     Ok(())
-}
-
-/// Consume everything leaving `pad` in a probe, with no element behind it.
-///
-/// Why not a fakesink: an element added while the pipeline is between states (a new
-/// decoder's sink prerolling makes it lose state for a moment) can miss the move to
-/// PLAYING and then blocks the streaming thread in preroll forever — with webrtcbin that
-/// is the jitter buffer's thread, so the whole incoming stream stopped. A dropped buffer
-/// returns OK upstream, as a sink's would.
-pub fn drain(pad: &gst::Pad, on_buffer: impl Fn(&gst::BufferRef) + Send + Sync + 'static) {
-    pad.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST | gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
-        match &info.data {
-            Some(gst::PadProbeData::Buffer(buffer)) => on_buffer(buffer),
-            Some(gst::PadProbeData::BufferList(list)) => list.iter().for_each(&on_buffer),
-            _ => {}
-        }
-        gst::PadProbeReturn::Drop
-    });
 }
 
 /// Whether a webrtcbin src pad carries telephone-events.

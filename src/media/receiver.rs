@@ -1,5 +1,6 @@
 //! The receive chain started when webrtcbin exposes a decrypted RTP pad:
-//! depayloader → decoder (with packet-loss concealment) → 48 kHz mono → the receiver track.
+//! depayloader → decoder (with packet-loss concealment) → 48 kHz mono → the receiver track;
+//! or, for a pad nothing decodes (telephone-events, an unknown codec), a draining probe.
 
 use std::sync::Arc;
 
@@ -58,4 +59,22 @@ pub fn link_decoder(pipeline: &gst::Pipeline, pad: &gst::Pad, track: Arc<TrackCo
         }
     });
     Ok(())
+}
+
+/// Consume everything leaving `pad` in a probe, with no element behind it.
+///
+/// Why not a fakesink: an element added while the pipeline is between states (a new
+/// decoder's sink prerolling makes it lose state for a moment) can miss the move to
+/// PLAYING and then blocks the streaming thread in preroll forever — with webrtcbin that
+/// is the jitter buffer's thread, so the whole incoming stream stopped. A dropped buffer
+/// returns OK upstream, as a sink's would.
+pub fn drain(pad: &gst::Pad, on_buffer: impl Fn(&gst::BufferRef) + Send + Sync + 'static) {
+    pad.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST | gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
+        match &info.data {
+            Some(gst::PadProbeData::Buffer(buffer)) => on_buffer(buffer),
+            Some(gst::PadProbeData::BufferList(list)) => list.iter().for_each(&on_buffer),
+            _ => {}
+        }
+        gst::PadProbeReturn::Drop
+    });
 }

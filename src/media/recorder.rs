@@ -134,7 +134,7 @@ fn start(track: Arc<TrackCore>, path: &str) -> Result<Arc<Recorder>, String> {
         });
     });
     if let Ok(mut c) = recorder.consumer.lock() {
-        *c = Some(feed_appsrc(&track, &appsrc, None));
+        *c = Some(feed_appsrc(&track, &appsrc));
     }
     // The track ending finalizes the file too.
     let weak = Arc::downgrade(&recorder);

@@ -235,7 +235,7 @@ fn start(track: Arc<TrackCore>, target: Target, passthrough: bool) -> Result<Nat
     let attachment = if passthrough {
         Attachment::Rtp(track.add_rtp_consumer(relay(appsrc, target.pt as u8, target.ssrc)))
     } else {
-        Attachment::Pcm(feed_appsrc(&track, &appsrc, None))
+        Attachment::Pcm(feed_appsrc(&track, &appsrc))
     };
     // The track ending stops the forwarder's pipeline (its socket closes at once).
     let weak = pipeline.downgrade();

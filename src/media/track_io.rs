@@ -86,14 +86,10 @@ impl Retimer {
 }
 
 /// Attach `appsrc` to `track` as a consumer (timestamps: `Retimer`); returns the consumer id.
-/// With `gate`, samples pass only while it is true.
-pub fn feed_appsrc(track: &TrackCore, appsrc: &gst_app::AppSrc, gate: Option<Arc<std::sync::atomic::AtomicBool>>) -> u64 {
+pub fn feed_appsrc(track: &TrackCore, appsrc: &gst_app::AppSrc) -> u64 {
     let appsrc = appsrc.clone();
     let retimer = Retimer::default();
     track.add_consumer(Arc::new(move |sample: &gst::Sample| {
-        if gate.as_ref().is_some_and(|g| !g.load(std::sync::atomic::Ordering::Acquire)) {
-            return;
-        }
         let Some(now) = appsrc.current_running_time() else { return };
         let Some((buffer, caps)) = retimer.retime(sample, now) else { return };
         let sample = gst::Sample::builder().buffer(&buffer).caps(&caps).build();
