@@ -336,10 +336,17 @@ describe('getStats against Chromium', () => {
     const outbound = byType('outbound-rtp')[0];
     expect(outbound.packetsSent).toBeGreaterThan(50);
     expect(outbound.bytesSent).toBeGreaterThan(0);
-    const pair = byType('candidate-pair').find((p) => p.nominated);
-    expect(pair).toBeDefined();
-    expect(typeof pair.currentRoundTripTime).toBe('number');
+    expect(byType('candidate-pair').find((p) => p.nominated)).toBeDefined();
     expect(byType('codec').some((c) => c.mimeType.toLowerCase() === 'audio/opus')).toBe(true);
+    // currentRoundTripTime is the RTCP round-trip time (libnice exposes no STUN one): it needs
+    // one of our sender reports answered by a receiver report, and both sides send RTCP at a
+    // randomised 5 s interval (RFC 3550 §6.2), so it can take a few seconds to appear.
+    let pair;
+    for (let i = 0; i < 60 && typeof pair?.currentRoundTripTime !== 'number'; i++) {
+      if (i) await sleep(250);
+      pair = [...(await s.node.getStats()).values()].find((p) => p.type === 'candidate-pair' && p.nominated);
+    }
+    expect(typeof pair.currentRoundTripTime).toBe('number');
   }, 60000);
 });
 
