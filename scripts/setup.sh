@@ -9,6 +9,7 @@ DEB_PACKAGES=(
   libgstreamer1.0-dev
   libgstreamer-plugins-base1.0-dev
   libgstreamer-plugins-bad1.0-dev
+  libopus-dev              # media::opus decodes with libopus's single-stream API
   gstreamer1.0-plugins-base
   gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad

@@ -27,7 +27,8 @@ pub fn ensure_init() -> Result<(), String> {
             .map(|(name, pkg)| format!("{name} (apt-get install {pkg})"))
             .collect();
         if missing.is_empty() {
-            Ok(())
+            // Our own element (the Opus decoder, media::opus).
+            crate::media::opus::register()
         } else {
             Err(format!("missing GStreamer elements: {}", missing.join(", ")))
         }

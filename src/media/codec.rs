@@ -39,7 +39,8 @@ pub const OPUS: Codec = Codec {
     encoder: "opusenc",
     payloader: "rtpopuspay",
     depayloader: "rtpopusdepay",
-    decoder: "opusdec",
+    // Ours, not opusdec: media::opus (opusdec's multistream calls run CPUID every packet).
+    decoder: crate::media::opus::DECODER,
     fmtp: &[("minptime", "10"), ("useinbandfec", "1")],
 };
 
@@ -129,9 +130,10 @@ impl Codec {
     /// depayloader → decoder (with loss concealment) → mono → audioconvert → audioresample:
     /// the receive chain up to a 48 kHz mono sink, shared by every RTP receiver.
     ///
-    /// The mono capsfilter sits right after the decoder because opusdec decodes to whatever
-    /// its downstream asks for, and `opus/48000/2` (RFC 7587 §7: always 2 in the rtpmap)
-    /// otherwise makes it synthesise stereo that audioconvert then mixes down.
+    /// The mono capsfilter right after the decoder keeps every decoder's output mono: ours
+    /// always decodes `opus/48000/2` (RFC 7587 §7: always 2 in the rtpmap) straight to mono,
+    /// and a decoder that follows its downstream's caps would otherwise synthesise stereo
+    /// that audioconvert then mixes down.
     pub fn decode_chain(&self) -> Result<Vec<gst::Element>, String> {
         let depay = make(self.depayloader)?;
         let decoder = make(self.decoder)?;

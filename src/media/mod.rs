@@ -9,6 +9,7 @@ pub mod dtmf_receive;
 pub mod dtmf_send;
 pub mod file_source;
 pub mod mixer;
+pub mod opus;
 pub mod push_source;
 pub mod receiver;
 pub mod recorder;

@@ -1,0 +1,34 @@
+//! An Opus decoder element on libopus' single-stream API, registered with GStreamer at
+//! runtime (no plugin file): `gstpc-opusdec`.
+//!
+//! It replaces GStreamer's opusdec in every receive chain (`codec::OPUS`) for one reason:
+//! opusdec always uses the multistream API, and Debian's libopus 1.3.1 (built with custom
+//! modes) runs CPU feature detection inside every multistream decode call (see `libopus`):
+//! two CPUID instructions per packet, each a VM exit on a virtual machine. With 50 pairs on
+//! 2 cores that was ~10 % of the process CPU (174 → 157 % with this decoder, bench A/B).
+//! Encoding still uses opusenc (a GStreamer element is the better-kept code; the encoder's
+//! share of the CPUID cost is smaller).
+
+mod decoder;
+mod libopus;
+
+use std::sync::OnceLock;
+
+use gst::prelude::*;
+
+pub const DECODER: &str = "gstpc-opusdec";
+
+static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
+
+/// Register the element (once per process; gst must be initialised).
+pub fn register() -> Result<(), String> {
+    REGISTERED
+        .get_or_init(|| {
+            gst::Element::register(None, DECODER, gst::Rank::NONE, decoder::OpusDecoder::static_type())
+                .map_err(|e| format!("registering the Opus decoder failed: {e}"))
+        })
+        .clone()
+}
+
+#[cfg(test)]
+mod tests;
