@@ -30,6 +30,11 @@ pub fn latency(webrtc: &gst::Element, t: &WebRTCRTPTransceiver) -> Option<u32> {
     Some(jb.property::<u32>("latency"))
 }
 
+/// The jitter buffer feeding `pad` (a webrtcbin src pad), if the walk finds one.
+pub fn serving(pad: &gst::Pad) -> Option<gst::Element> {
+    upstream_jitterbuffer(pad)
+}
+
 fn is_jitterbuffer(e: &gst::Element) -> bool {
     e.factory().is_some_and(|f| f.name() == FACTORY)
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use gst::prelude::*;
 
 use super::codec::by_encoding_name;
+use super::rtp_header::RtpHeader;
 use super::track::TrackCore;
 use super::{raw_caps, RATE};
 
@@ -40,15 +41,8 @@ pub fn link_decoder(pipeline: &gst::Pipeline, pad: &gst::Pad, track: Arc<TrackCo
         e.sync_state_with_parent().map_err(|e| e.to_string())?;
     }
     let sinkpad = elements[0].static_pad("sink").ok_or("depayloader without sink pad")?;
-    // The encoded tap (RtpForwarder passthrough): the packets as they enter the depayloader.
     track.set_rtp_caps(caps.clone());
-    let weak = Arc::downgrade(&track);
-    sinkpad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
-        if let (Some(track), Some(gst::PadProbeData::Buffer(buffer))) = (weak.upgrade(), &info.data) {
-            track.push_rtp(buffer);
-        }
-        gst::PadProbeReturn::Ok
-    });
+    tap_rtp(pad, &sinkpad, s.get::<i32>("payload").ok(), &track);
     pad.link(&sinkpad).map_err(|e| format!("cannot link webrtcbin pad: {e:?}"))?;
     // A non-async sink joins without the pipeline redistributing latency (that happens on
     // async-done), so the new sink would play at latency 0: give it the pinned latency.
@@ -59,6 +53,50 @@ pub fn link_decoder(pipeline: &gst::Pipeline, pad: &gst::Pad, track: Arc<TrackCo
         }
     });
     Ok(())
+}
+
+/// The encoded tap (RtpForwarder passthrough): the stream's packets as they reach its jitter
+/// buffer, in arrival order, for a relay whose far end has a jitter buffer of its own.
+///
+/// Not after the jitter buffer: its thread pushes each packet on through the decoder into a
+/// sink that waits for the packet's playout time, and only then takes the next one, so a tap
+/// there saw every packet most of a playout delay late (the bridge's WebRTC → RTP leg paid
+/// it). The jitter buffer's sink pad carries every payload type of the SSRC (telephone-events
+/// too): only `pt` passes. Where the walk to the jitter buffer fails (another GStreamer
+/// layout), the tap falls back to `depay_sink`.
+fn tap_rtp(pad: &gst::Pad, depay_sink: &gst::Pad, pt: Option<i32>, track: &Arc<TrackCore>) {
+    let weak = Arc::downgrade(track);
+    let deliver = move |buffer: &gst::Buffer| {
+        if let Some(track) = weak.upgrade() {
+            track.push_rtp(buffer);
+        }
+    };
+    let jb_sink = crate::jitter_buffer::serving(pad).and_then(|jb| jb.static_pad("sink"));
+    match (jb_sink, pt) {
+        (Some(jb_sink), Some(pt)) => {
+            let ours = move |buffer: &gst::BufferRef| {
+                buffer.map_readable().ok().and_then(|m| RtpHeader::parse(&m)).is_some_and(|h| i32::from(h.payload_type) == pt)
+            };
+            jb_sink.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST, move |_, info| {
+                match &info.data {
+                    Some(gst::PadProbeData::Buffer(b)) if ours(b) => deliver(b),
+                    Some(gst::PadProbeData::BufferList(list)) => {
+                        list.iter_owned().filter(|b| ours(b)).for_each(|b| deliver(&b));
+                    }
+                    _ => {}
+                }
+                gst::PadProbeReturn::Ok
+            });
+        }
+        _ => {
+            depay_sink.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+                if let Some(gst::PadProbeData::Buffer(buffer)) = &info.data {
+                    deliver(buffer);
+                }
+                gst::PadProbeReturn::Ok
+            });
+        }
+    }
 }
 
 /// Consume everything leaving `pad` in a probe, with no element behind it.

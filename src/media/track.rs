@@ -162,8 +162,8 @@ impl TrackCore {
         }
     }
 
-    /// Deliver one received RTP packet (decrypted, reordered by the jitter buffer) to the
-    /// encoded consumers. A disabled track cannot render silence without re-encoding, so
+    /// Deliver one received RTP packet (decrypted, in arrival order: see receiver::tap_rtp)
+    /// to the encoded consumers. A disabled track cannot render silence without re-encoding, so
     /// its packets are withheld instead.
     pub fn push_rtp(&self, buffer: &gst::Buffer) {
         if self.ended.load(Ordering::Acquire) || !self.enabled.load(Ordering::Acquire) {
