@@ -29,6 +29,27 @@ pub struct Codec {
 /// Opus bitrate for a mono voice, as browsers send it.
 const OPUS_BITRATE: i32 = 32_000;
 
+/// Opus encoder complexity (RFC 6716 §2.1.9 leaves it to the encoder): 5, not opusenc's 10.
+///
+/// A server encodes one stream per call, so this is the encoder's CPU per call. Measured
+/// here (gst-launch, 120 s of 20 ms mono frames at 32 kbit/s, minus the pipeline alone):
+/// a sine costs 0.62 % of a core at 10 and 0.44 % at 5; pink noise, closer to speech,
+/// 1.6 % at 10 and 0.5 % at 5. libwebrtc itself encodes at 5 on mobile (9 on desktop).
+/// `GST_PC_OPUS_COMPLEXITY=0…10` chooses another.
+fn opus_complexity() -> i32 {
+    static VALUE: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
+    *VALUE.get_or_init(|| complexity_from(std::env::var("GST_PC_OPUS_COMPLEXITY").ok().as_deref()))
+}
+
+const DEFAULT_OPUS_COMPLEXITY: i32 = 5;
+
+fn complexity_from(configured: Option<&str>) -> i32 {
+    configured
+        .and_then(|v| v.trim().parse::<i32>().ok())
+        .filter(|c| (0..=10).contains(c))
+        .unwrap_or(DEFAULT_OPUS_COMPLEXITY)
+}
+
 /// Opus first (RFC 7874 §3: mandatory to implement for WebRTC); pt 111 as browsers use.
 pub const OPUS: Codec = Codec {
     encoding_name: "OPUS",
@@ -98,9 +119,7 @@ impl Codec {
     /// capsfilter (mono at the codec's rate) → encoder → payloader: the send chain after
     /// audioconvert/audioresample, shared by connections and RtpForwarder.
     ///
-    /// Opus: one frame of `ptime` per packet (RFC 7587 §4.2). Complexity stays at opusenc's
-    /// default (10): 5 made no difference to a call's CPU that the bench could measure
-    /// (bench/RESULTS.md), where per-buffer overhead and threads dominate.
+    /// Opus: one frame of `ptime` per packet (RFC 7587 §4.2), at `opus_complexity()`.
     pub fn encode_chain(&self, pt: u32, ssrc: u32, ptime: u32) -> Result<Vec<gst::Element>, String> {
         let filter = make("capsfilter")?;
         filter.set_property("caps", super::raw_caps(self.sample_rate, 1));
@@ -119,6 +138,7 @@ impl Codec {
             // opusenc defaults to 128 kbit/s, four times what browsers send for a mono voice
             // (RFC 7587 §3.1.1: 28–40 kbit/s is fullband speech at its best).
             encoder.set_property("bitrate", OPUS_BITRATE);
+            encoder.set_property("complexity", opus_complexity());
         } else if payloader.find_property("min-ptime").is_some() {
             let ptime_ns = i64::from(ptime) * 1_000_000;
             payloader.set_property("min-ptime", ptime_ns);
@@ -343,5 +363,22 @@ mod tests {
         assert_eq!(s.get::<i32>("payload").unwrap(), 111);
         assert_eq!(s.get::<&str>("useinbandfec").unwrap(), "1");
         assert_eq!(s.get::<u32>("ssrc").unwrap(), 7);
+    }
+
+    #[test]
+    fn opus_encoder_complexity_defaults_to_five_and_takes_an_override() {
+        assert_eq!(complexity_from(None), 5);
+        assert_eq!(complexity_from(Some(" 10 ")), 10);
+        assert_eq!(complexity_from(Some("0")), 0);
+        assert_eq!(complexity_from(Some("11")), 5);
+        assert_eq!(complexity_from(Some("fast")), 5);
+    }
+
+    #[test]
+    fn the_opus_send_chain_encodes_at_the_configured_complexity() {
+        gst::init().unwrap();
+        let chain = OPUS.encode_chain(111, 1, 20).unwrap();
+        assert_eq!(chain[1].property::<i32>("complexity"), opus_complexity());
+        assert_eq!(chain[1].property::<i32>("bitrate"), OPUS_BITRATE);
     }
 }
