@@ -291,6 +291,37 @@ describe('RtpForwarder', () => {
     expect(transcoded.elementFactories()).toContain('opusenc');
   });
 
+  test('passthrough relays packets as they arrive, not after the receiver\'s playout delay', async () => {
+    // With a 1 s jitter buffer, decoded audio plays out ~1 s after its packet arrived; a relay
+    // to an SFU must not wait for that (the SFU's receivers have jitter buffers of their own).
+    const a = createPeer();
+    const b = createPeer({ jitterBufferLatency: 1000 });
+    later(() => a.close());
+    later(() => b.close());
+    a.addTrack(tone(1250).track);
+    const remote = once(b, 'track');
+    await connect(a, b);
+    const { track } = await remote;
+    const socket = dgram.createSocket('udp4');
+    later(() => socket.close());
+    await new Promise((r) => socket.bind(0, '127.0.0.1', r));
+    let lastRelayed = 0;
+    let relayed = 0;
+    socket.on('message', () => {
+      relayed++;
+      lastRelayed = performance.now();
+    });
+    const fwd = forward(track, { port: socket.address().port, codec: 'opus' });
+    expect(fwd.passthrough).toBe(true);
+    await waitFor(() => relayed > 50, 5000);
+    // The sender goes away: what is still relayed after that came out of the jitter buffer.
+    const stoppedAt = performance.now();
+    a.close();
+    await sleep(2000);
+    // Tapped after the jitter buffer, packets kept coming for ~1 s (its playout delay).
+    expect(lastRelayed - stoppedAt).toBeLessThan(300);
+  });
+
   test('an ended track cannot be forwarded', () => {
     const t = new ToneSource({ frequency: 440 });
     t.stop();

@@ -22,7 +22,8 @@ const CYCLES = Number(process.env.BENCH_CYCLES || 1000);
 const STACKS = (process.env.BENCH_STACKS || 'gst,wrtc,werift').split(',');
 const SKIP = new Set((process.env.BENCH_SKIP || '').split(',').filter(Boolean));
 const OURS = 'gst';
-const CHILD_TIMEOUT_MS = 15 * 60 * 1000;
+// A concurrent run is set-up (≤ 90 s) + 14 s of audio + teardown; cycles take the longest.
+const CHILD_TIMEOUT_MS = { concurrent: 5 * 60 * 1000, default: 15 * 60 * 1000 };
 
 const log = (...a) => console.log(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
 
@@ -36,7 +37,7 @@ function run(spec) {
     let err = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
+    const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS[spec.scenario] ?? CHILD_TIMEOUT_MS.default);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       const line = out.trim().split('\n').pop();

@@ -25,6 +25,19 @@ const { Meter } = require('./meter');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const SETUP_BUDGET_MS = 90_000;
+const PAIR_TIMEOUT_MS = 30_000;
+
+/** `promise`, or an error after `ms`: a pair that never connects must not hang the bench. */
+function within(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not done after ${(ms / 1000).toFixed(0)} s`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** One pair, set up within PAIR_TIMEOUT_MS (or what is left of a budget). */
+const pairWithin = (stack, ctx, meter, ms = PAIR_TIMEOUT_MS) => within(stack.pair(ctx, meter), ms, 'pair set-up');
 
 /** Process CPU over `ms` of wall time, in % of one core. */
 async function cpuPercent(ms) {
@@ -44,11 +57,11 @@ function resources() {
 
 async function setupTimes(stack, ctx, { count }) {
   const meter = new Meter();
-  (await stack.pair(ctx, meter)).close(); // warm-up: plugin loading, first certificate
+  (await pairWithin(stack, ctx, meter)).close(); // warm-up: plugin loading, first certificate
   const connected = [];
   const firstAudio = [];
   for (let i = 0; i < count; i++) {
-    const p = await stack.pair(ctx, meter);
+    const p = await pairWithin(stack, ctx, meter);
     connected.push(p.connectedMs);
     firstAudio.push(p.firstAudioMs);
     await p.close();
@@ -59,7 +72,7 @@ async function setupTimes(stack, ctx, { count }) {
 
 async function concurrent(stack, ctx, { n, seconds = 10 }) {
   const meter = new Meter();
-  (await stack.pair(ctx, meter)).close();
+  (await pairWithin(stack, ctx, meter)).close();
   const meterLive = new Meter();
   await sleep(1000);
   const base = resources();
@@ -69,8 +82,10 @@ async function concurrent(stack, ctx, { n, seconds = 10 }) {
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
     // An overloaded stack sets up ever slower: give up rather than run for many minutes.
-    if (performance.now() - t0 > SETUP_BUDGET_MS) throw new Error(`overloaded: only ${i} of ${n} pairs set up in ${SETUP_BUDGET_MS / 1000} s`);
-    const p = await stack.pair(ctx, meterLive);
+    const left = SETUP_BUDGET_MS - (performance.now() - t0);
+    const overloaded = `overloaded: only ${i} of ${n} pairs set up in ${SETUP_BUDGET_MS / 1000} s`;
+    if (left <= 0) throw new Error(overloaded);
+    const p = await within(stack.pair(ctx, meterLive), Math.min(left, PAIR_TIMEOUT_MS), overloaded);
     pairs.push(p);
     firstAudio.push(p.firstAudioMs);
   }
@@ -103,13 +118,13 @@ async function concurrent(stack, ctx, { n, seconds = 10 }) {
 
 async function cycles(stack, ctx, { count }) {
   const meter = new Meter();
-  for (let i = 0; i < 10; i++) await (await stack.pair(ctx, meter)).close(); // warm-up
+  for (let i = 0; i < 10; i++) await (await pairWithin(stack, ctx, meter)).close(); // warm-up
   await sleep(1000);
   await collect();
   const start = resources();
   const t0 = performance.now();
   for (let i = 0; i < count; i++) {
-    const p = await stack.pair(ctx, new Meter());
+    const p = await pairWithin(stack, ctx, new Meter());
     await p.close();
   }
   const ms = performance.now() - t0;

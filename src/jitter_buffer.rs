@@ -26,21 +26,17 @@ pub fn latency(webrtc: &gst::Element, t: &WebRTCRTPTransceiver) -> Option<u32> {
         return None;
     }
     // The newest pad serves the current stream (a new SSRC gets a new pad).
-    let jb = pads.iter().rev().find_map(upstream_jitterbuffer).or_else(|| any_jitterbuffer(webrtc))?;
+    let jb = pads.iter().rev().find_map(serving).or_else(|| any_jitterbuffer(webrtc))?;
     Some(jb.property::<u32>("latency"))
-}
-
-/// The jitter buffer feeding `pad` (a webrtcbin src pad), if the walk finds one.
-pub fn serving(pad: &gst::Pad) -> Option<gst::Element> {
-    upstream_jitterbuffer(pad)
 }
 
 fn is_jitterbuffer(e: &gst::Element) -> bool {
     e.factory().is_some_and(|f| f.name() == FACTORY)
 }
 
-/// Follows the data upstream from `start` until an rtpjitterbuffer.
-fn upstream_jitterbuffer(start: &gst::Pad) -> Option<gst::Element> {
+/// The jitter buffer feeding `start` (a webrtcbin src pad): follows the data upstream until
+/// an rtpjitterbuffer.
+pub fn serving(start: &gst::Pad) -> Option<gst::Element> {
     let mut pad = start.clone();
     for _ in 0..MAX_HOPS {
         if let Some(ghost) = pad.downcast_ref::<gst::GhostPad>() {
