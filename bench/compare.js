@@ -95,7 +95,7 @@ function machine() {
 }
 
 async function main() {
-  const results = { setup: {}, concurrent: {}, cycles: {}, latency: null, labels: {}, audio: {} };
+  const results = { setup: {}, concurrent: {}, concurrentErrors: {}, cycles: {}, latency: null, labels: {}, audio: {} };
   const failures = [];
 
   if (!SKIP.has('setup')) {
@@ -126,6 +126,7 @@ async function main() {
           const res = await run({ stack, scenario: 'concurrent', n, seconds: SECONDS });
           if (res.error) {
             if (stack === OURS) failures.push(`N=${n} failed: ${res.error}`);
+            (results.concurrentErrors[stack] ??= {})[n] = res.error;
             broken.add(stack); // larger N would fail too: spend the time elsewhere
             continue;
           }
@@ -228,8 +229,11 @@ function report(results, failures) {
     for (const s of STACKS) {
       for (const n of NS) {
         const runs = results.concurrent[s]?.[n];
-        if (!runs) {
-          if (results.concurrent[s] || results.labels[s]) lines.push(`| ${label(s)} | ${n} | not run: failed or saturated at a smaller N | | | | | | | |`);
+        const error = results.concurrentErrors[s]?.[n];
+        if (!runs || error) {
+          // A run that failed is reported as such, also where other rounds at this N passed.
+          const what = error ? `failed (${runs ? `${runs.length} of ${ROUNDS} rounds passed; ` : ''}${error.replace(/\|/g, '/')})` : 'not run: failed or saturated at a smaller N';
+          if (results.concurrent[s] || results.labels[s]) lines.push(`| ${label(s)} | ${n} | ${what} | | | | | | | |`);
           continue;
         }
         const med = (k) => median(runs.map((x) => x[k]));
@@ -239,7 +243,7 @@ function report(results, failures) {
     lines.push('');
     lines.push('**Capacity** (largest N measured with ≥ 99.9 % continuity):', '');
     for (const [s, byN] of perStack(results, (c) => c)) {
-      const ok = NS.filter((n) => byN[n] && median(byN[n].map((x) => x.continuity)) >= 0.999);
+      const ok = NS.filter((n) => byN[n] && !results.concurrentErrors[s]?.[n] && median(byN[n].map((x) => x.continuity)) >= 0.999);
       lines.push(`- ${label(s)}: ${ok.length ? `N = ${Math.max(...ok)} (${2 * Math.max(...ok)} connections)` : 'none of the N measured'}`);
     }
     lines.push('');
@@ -270,11 +274,13 @@ function report(results, failures) {
   if (Object.keys(results.cycles).length) {
     lines.push(`## 5. Leak cycles: ${CYCLES} × create → connect (audio both ways) → close`, '');
     lines.push('RSS includes V8\'s heap, which stays grown after bursts of short-lived objects (PCM frames) even after a forced collection; "outside V8" is RSS minus V8\'s heapTotal: the native side (libraries, malloc arenas).', '');
-    lines.push('| stack | time per cycle (ms) | threads start → end | fds start → end | RSS MB start → end | outside V8 MB start → end |', '|---|---|---|---|---|---|');
+    lines.push('| stack | time per cycle (ms) | threads start → end | fds start → end | RSS MB start → end | outside V8 MB start → half-way → end | outside V8, second half (KB per cycle) |', '|---|---|---|---|---|---|---|');
     for (const s of STACKS) {
       const c = results.cycles[s];
       if (!c) continue;
-      lines.push(`| ${label(s)} | ${(c.ms / c.count).toFixed(0)} | ${c.start.threads} → ${c.end.threads} | ${c.start.fds} → ${c.end.fds} | ${mb(c.start.rss)} → ${mb(c.end.rss)} | ${mb(native(c.start))} → ${mb(native(c.end))} |`);
+      const half = c.mid ? ` → ${mb(native(c.mid))}` : '';
+      const late = c.mid ? ((native(c.end) - native(c.mid)) / 1e3 / (c.count - Math.floor(c.count / 2))).toFixed(1) : '–';
+      lines.push(`| ${label(s)} | ${(c.ms / c.count).toFixed(0)} | ${c.start.threads} → ${c.end.threads} | ${c.start.fds} → ${c.end.fds} | ${mb(c.start.rss)} → ${mb(c.end.rss)} | ${mb(native(c.start))}${half} → ${mb(native(c.end))} | ${late} |`);
     }
     lines.push('');
   }

@@ -123,15 +123,26 @@ async function cycles(stack, ctx, { count }) {
   await collect();
   const start = resources();
   const t0 = performance.now();
+  let mid;
+  let paused = 0;
   for (let i = 0; i < count; i++) {
+    if (i === Math.floor(count / 2)) {
+      // Half-way: a leak grows as fast in the second half as in the first; caches and
+      // allocator pools that are still filling up grow in the first half only.
+      const p0 = performance.now();
+      await sleep(3000);
+      await collect();
+      mid = resources();
+      paused = performance.now() - p0;
+    }
     const p = await pairWithin(stack, ctx, new Meter());
     await p.close();
   }
-  const ms = performance.now() - t0;
+  const ms = performance.now() - t0 - paused;
   await sleep(3000); // teardown that finishes asynchronously
   await collect();
   const end = resources();
-  return { count, ms, start, end };
+  return { count, ms, start, mid, end };
 }
 
 const SCENARIOS = { setup: setupTimes, concurrent, cycles };

@@ -48,7 +48,9 @@ pub fn link_decoder(pipeline: &gst::Pipeline, pad: &gst::Pad, track: Arc<TrackCo
     // async-done), so the new sink would play at latency 0: give it the pinned latency.
     // Not on this streaming thread: the latency query walks the whole pipeline.
     pipeline.call_async(|p| {
-        if p.recalculate_latency().is_err() {
+        // It fails, harmlessly, when the connection is closing meanwhile (its sinks are
+        // leaving PLAYING): only a steadily playing pipeline that refuses it is worth a word.
+        if p.recalculate_latency().is_err() && p.current_state() == gst::State::Playing && p.pending_state() == gst::State::VoidPending {
             eprintln!("gst-peerconnection: cannot configure the playout latency of a new stream");
         }
     });
