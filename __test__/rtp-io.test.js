@@ -88,6 +88,19 @@ function msUntilTone(collector, freq, sinceNs) {
 }
 
 /** A UDP port that nothing listens on (bound, then released). */
+/** A connected pair a → b, a sending a 1250 Hz tone: b's remote track. */
+async function remoteTone(receiverConfig) {
+  const a = createPeer();
+  const b = createPeer(receiverConfig);
+  later(() => a.close());
+  later(() => b.close());
+  a.addTrack(tone(1250).track);
+  const remote = once(b, 'track');
+  await connect(a, b);
+  const { track } = await remote;
+  return { a, b, track };
+}
+
 async function closedPort() {
   const sock = dgram.createSocket('udp4');
   await new Promise((r) => sock.bind(0, '127.0.0.1', r));
@@ -268,14 +281,7 @@ describe('RtpForwarder', () => {
   });
 
   test('a remote Opus track is relayed without decode/encode (passthrough)', async () => {
-    const a = createPeer();
-    const b = createPeer();
-    later(() => a.close());
-    later(() => b.close());
-    a.addTrack(tone(1250).track);
-    const remote = once(b, 'track');
-    await connect(a, b);
-    const { track } = await remote;
+    const { track } = await remoteTone({});
     const src = source({ codec: 'opus', payloadType: 100 });
     const collector = collect(src.track);
     const fwd = forward(track, { port: src.port, codec: 'opus', payloadType: 100 });
@@ -294,14 +300,7 @@ describe('RtpForwarder', () => {
   test('passthrough relays packets as they arrive, not after the receiver\'s playout delay', async () => {
     // With a 1 s jitter buffer, decoded audio plays out ~1 s after its packet arrived; a relay
     // to an SFU must not wait for that (the SFU's receivers have jitter buffers of their own).
-    const a = createPeer();
-    const b = createPeer({ jitterBufferLatency: 1000 });
-    later(() => a.close());
-    later(() => b.close());
-    a.addTrack(tone(1250).track);
-    const remote = once(b, 'track');
-    await connect(a, b);
-    const { track } = await remote;
+    const { a, track } = await remoteTone({ jitterBufferLatency: 1000 });
     const socket = dgram.createSocket('udp4');
     later(() => socket.close());
     await new Promise((r) => socket.bind(0, '127.0.0.1', r));
