@@ -32,9 +32,9 @@ const OPUS_BITRATE: i32 = 32_000;
 /// Opus encoder complexity (RFC 6716 §2.1.9 leaves it to the encoder): 5, not opusenc's 10.
 ///
 /// A server encodes one stream per call, so this is the encoder's CPU per call. Measured
-/// here (gst-launch, 120 s of 20 ms mono frames at 32 kbit/s, minus the pipeline alone):
-/// a sine costs 0.62 % of a core at 10 and 0.44 % at 5; pink noise, closer to speech,
-/// 1.6 % at 10 and 0.5 % at 5. libwebrtc itself encodes at 5 on mobile (9 on desktop).
+/// here (gst-launch, 20 ms mono frames at 32 kbit/s, minus the pipeline alone, % of a core):
+/// speech (espeak-ng, 128 s) 1.8–2.2 % at 10 and 0.44 % at 5; pink noise 1.6 / 0.5 %; a
+/// sine 0.62 / 0.44 %. libwebrtc itself encodes at 5 on mobile (9 on desktop).
 /// `GST_PC_OPUS_COMPLEXITY=0…10` chooses another.
 fn opus_complexity() -> i32 {
     static VALUE: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
