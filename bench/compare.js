@@ -6,7 +6,8 @@
 // (threads/fds not back to baseline) or falls below 99 % audio continuity at N = 50.
 //
 // Knobs (environment): BENCH_ROUNDS (3), BENCH_NS ("10,50,100,200"), BENCH_SECONDS (10),
-// BENCH_CYCLES (1000), BENCH_STACKS ("gst,wrtc,werift"), BENCH_SKIP ("latency,mixer,cycles", …).
+// BENCH_CYCLES (1000), BENCH_SPEECH_N (10), BENCH_STACKS ("gst,wrtc,werift"),
+// BENCH_SKIP ("setup,concurrent,speech,latency,mixer,cycles", any of them).
 
 const fs = require('node:fs');
 const os = require('node:os');
@@ -19,6 +20,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
 const NS = (process.env.BENCH_NS || '10,50,100,200').split(',').map(Number);
 const SECONDS = Number(process.env.BENCH_SECONDS || 10);
 const CYCLES = Number(process.env.BENCH_CYCLES || 1000);
+const SPEECH_N = Number(process.env.BENCH_SPEECH_N || 10);
 const STACKS = (process.env.BENCH_STACKS || 'gst,wrtc,werift').split(',');
 const SKIP = new Set((process.env.BENCH_SKIP || '').split(',').filter(Boolean));
 const OURS = 'gst';
@@ -95,7 +97,7 @@ function machine() {
 }
 
 async function main() {
-  const results = { setup: {}, concurrent: {}, concurrentErrors: {}, cycles: {}, latency: null, labels: {}, audio: {} };
+  const results = { setup: {}, concurrent: {}, concurrentErrors: {}, speech: {}, cycles: {}, latency: null, labels: {}, audio: {} };
   const failures = [];
 
   if (!SKIP.has('setup')) {
@@ -144,6 +146,26 @@ async function main() {
             failures.push(`N=${n}: threads ${x.base.threads}→${x.after.threads}, fds ${x.base.fds}→${x.after.fds} after closing all`);
           }
         }
+      }
+    }
+  }
+
+  if (!SKIP.has('speech')) {
+    // The same calls carrying a voice (bench/speech.js) instead of a sine: an Opus encoder
+    // spends three to four times as much on speech, so this is the CPU a voice call costs.
+    log(`2b. concurrent, speech: N = ${SPEECH_N} pairs, ${SECONDS} s of two-way speech`);
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const stack of rotate(STACKS, r)) {
+        const res = await run({ stack, scenario: 'concurrent', n: SPEECH_N, seconds: SECONDS, signal: 'speech' });
+        if (res.error) {
+          if (stack === OURS) failures.push(`speech N=${SPEECH_N} failed: ${res.error}`);
+          (results.speech[stack] ??= []).push({ error: res.error });
+          continue;
+        }
+        results.labels[stack] = res.label;
+        (results.speech[stack] ??= []).push(res.result);
+        const x = res.result;
+        log(`  ${stack}: cpu ${x.cpu.toFixed(0)} %, ${fmtNum(x.cpuPerConnection)} %/conn, continuity ${(100 * x.continuity).toFixed(2)} %`);
       }
     }
   }
@@ -247,6 +269,20 @@ function report(results, failures) {
       lines.push(`- ${label(s)}: ${ok.length ? `N = ${Math.max(...ok)} (${2 * Math.max(...ok)} connections)` : 'none of the N measured'}`);
     }
     lines.push('');
+    if (Object.keys(results.speech).length) {
+      lines.push(`### 2b. The same calls carrying speech (N = ${SPEECH_N})`, '');
+      lines.push('A spoken paragraph (espeak-ng, bench/speech.js) looped instead of the sine, the same file for every stack: what a voice call costs. werift relays packets pre-encoded from it (no codec).', '');
+      lines.push('| stack | CPU % | CPU %/conn | CPU/conn vs ours | continuity | failed rounds |', '|---|---|---|---|---|---|');
+      const perConn = (s) => median((results.speech[s] ?? []).filter((x) => !x.error).map((x) => x.cpuPerConnection));
+      for (const s of STACKS) {
+        const runs = results.speech[s];
+        if (!runs) continue;
+        const ok = runs.filter((x) => !x.error);
+        const med = (k) => median(ok.map((x) => x[k]));
+        lines.push(`| ${label(s)} | ${fmtNum(med('cpu'), 0)} | ${fmtNum(med('cpuPerConnection'))} | ${ratio(perConn(s), perConn(OURS))} | ${ok.length ? `${(100 * med('continuity')).toFixed(2)} %` : '–'} | ${runs.length - ok.length} of ${runs.length} |`);
+      }
+      lines.push('');
+    }
     lines.push('## 3. Memory per connection (RSS slope over N)', '');
     lines.push('| stack | MB per connection (slope) | vs ours |', '|---|---|---|');
     const slopes = Object.fromEntries(perStack(results, (byN) => slope(NS.filter((n) => byN[n]).map((n) => [2 * n, median(byN[n].map((x) => x.rss)) / 1e6]))));

@@ -152,7 +152,7 @@ async function main() {
   const stack = require(`./stacks/${spec.stack}`);
   const scenario = SCENARIOS[spec.scenario];
   if (!scenario) throw new TypeError(`unknown scenario ${spec.scenario}`);
-  const ctx = await stack.setup();
+  const ctx = await stack.setup(spec);
   const result = await scenario(stack, ctx, spec);
   await stack.teardown(ctx);
   process.stdout.write(`${JSON.stringify({ stack: stack.name, label: stack.label, audio: stack.audio, ...spec, result })}\n`);

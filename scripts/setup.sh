@@ -23,6 +23,7 @@ DEB_PACKAGES=(
   util-linux
   kamailio
   kamailio-websocket-modules
+  espeak-ng                # npm run bench: the voice every stack encodes (bench/speech.js)
 )
 
 MIN_RUST_VERSION="1.92"

@@ -9,7 +9,8 @@
 // Pair: { connectedMs, firstAudioMs, close() }, times from the start of pair() to both
 // sides 'connected' and to the first audio frame received on both sides.
 
-const { GstPeerConnection, ToneSource, nonstandard } = require('../..');
+const { GstPeerConnection, ToneSource, FileSource, nonstandard } = require('../..');
+const { speechWav } = require('../speech');
 const { connected, listenPcm } = require('./pcm');
 const pkg = require('../../package.json');
 
@@ -21,7 +22,9 @@ module.exports = {
   version: pkg.version,
   audio: 'native ToneSource → Opus 20 ms; RTCAudioSink (10 ms PCM frames to JS)',
 
-  async setup() {
+  /** `signal`: 'tone' (default) or 'speech' (bench/speech.js, looped). */
+  async setup({ signal } = {}) {
+    if (signal === 'speech') return { tones: [0, 1].map(() => new FileSource(speechWav(), { loop: true })) };
     return { tones: [new ToneSource({ frequency: 440 }), new ToneSource({ frequency: 660 })] };
   },
 

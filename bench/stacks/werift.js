@@ -10,6 +10,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { encodeOpusRtp } = require('../opus-rtp');
+const { speechWav } = require('../speech');
 const { localOnly, trickleKept } = require('./loopback');
 const { RTCPeerConnection, MediaStreamTrack, RtpPacket, RtpHeader, useOPUS } = require('werift');
 
@@ -40,11 +41,13 @@ const CONFIG = {
 
 const loopback = (line) => / 127\.0\.0\.1 \d+ typ host/.test(line);
 
-/** Opus payloads of SECONDS of a 440 Hz tone, one 20 ms frame each. */
-function encodeTone() {
+/** Opus payloads, one 20 ms frame each: SECONDS of a 440 Hz tone, or the bench's speech. */
+function encode(signal) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-werift-'));
   try {
-    const source = `audiotestsrc num-buffers=${(SECONDS * 1000) / FRAME_MS} samplesperbuffer=960 freq=440`;
+    const source = signal === 'speech'
+      ? `filesrc location=${speechWav()} ! wavparse`
+      : `audiotestsrc num-buffers=${(SECONDS * 1000) / FRAME_MS} samplesperbuffer=960 freq=440`;
     return encodeOpusRtp(dir, source, PT).map((p) => RtpPacket.deSerialize(p).payload);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -66,8 +69,9 @@ module.exports = {
   version: pkg.version,
   audio: 'RTP relay of pre-encoded Opus 20 ms (werift has no codec); RTP packets counted on receipt',
 
-  async setup() {
-    const payloads = encodeTone();
+  /** `signal`: 'tone' (default) or 'speech' (bench/speech.js, looped). */
+  async setup({ signal } = {}) {
+    const payloads = encode(signal);
     if (!payloads.length) throw new Error('gst-launch produced no Opus packets');
     const ctx = { payloads, tracks: new Set(), n: 0, timer: null };
     // One timer for every sender: each tick writes the next packet (looped stream, fresh

@@ -11,6 +11,7 @@ const { RTCPeerConnection, nonstandard } = require('@roamhq/wrtc');
 const { connected, listenPcm } = require('./pcm');
 const { localOnly, trickleKept } = require('./loopback');
 const pkg = require('@roamhq/wrtc/package.json');
+const { speechPcm } = require('../speech');
 
 const RATE = 48000;
 const CHUNK_MS = 10; // RTCAudioSource takes exactly 10 ms per onData()
@@ -26,18 +27,26 @@ module.exports = {
   version: pkg.version,
   audio: 'RTCAudioSource fed 10 ms PCM (440 Hz) from JS → libwebrtc Opus 20 ms; RTCAudioSink (10 ms PCM frames to JS)',
 
-  async setup() {
-    // One 10 ms frame of a 440 Hz tone (a whole number of periods in 10 ms: loops seamlessly).
-    const samples = new Int16Array((RATE * CHUNK_MS) / 1000);
-    samples.forEach((_, i) => { samples[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / RATE)); });
-    const data = { samples, sampleRate: RATE, bitsPerSample: 16, channelCount: 1, numberOfFrames: samples.length };
+  /** `signal`: 'tone' (default) or 'speech' (bench/speech.js, looped). */
+  async setup({ signal } = {}) {
+    const per = (RATE * CHUNK_MS) / 1000;
+    // A 440 Hz tone is one 10 ms frame (a whole number of periods: loops seamlessly).
+    let pcm = new Int16Array(per);
+    pcm.forEach((_, i) => { pcm[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / RATE)); });
+    if (signal === 'speech') {
+      const speech = speechPcm();
+      pcm = speech.subarray(0, per * Math.floor(speech.length / per));
+    }
+    const frames = Array.from({ length: pcm.length / per }, (_, k) => ({
+      samples: pcm.slice(k * per, (k + 1) * per), sampleRate: RATE, bitsPerSample: 16, channelCount: 1, numberOfFrames: per,
+    }));
     const ctx = { sources: new Set(), n: 0, timer: null };
     // One timer for every source, deadline corrected: a late tick pushes every 10 ms frame owed
     // since the start, so libwebrtc is fed in real time on average whatever the timer does.
     const t0 = performance.now();
     const tick = () => {
       const due = Math.floor((performance.now() - t0) / CHUNK_MS) + 1;
-      for (; ctx.n < due; ctx.n++) for (const source of ctx.sources) source.onData(data);
+      for (; ctx.n < due; ctx.n++) for (const source of ctx.sources) source.onData(frames[ctx.n % frames.length]);
       ctx.timer = setTimeout(tick, t0 + ctx.n * CHUNK_MS - performance.now());
     };
     tick();
