@@ -87,7 +87,6 @@ function msUntilTone(collector, freq, sinceNs) {
   return Infinity;
 }
 
-/** A UDP port that nothing listens on (bound, then released). */
 /** A connected pair a → b, a sending a 1250 Hz tone: b's remote track. */
 async function remoteTone(receiverConfig) {
   const a = createPeer();
@@ -101,6 +100,7 @@ async function remoteTone(receiverConfig) {
   return { a, b, track };
 }
 
+/** A UDP port that nothing listens on (bound, then released). */
 async function closedPort() {
   const sock = dgram.createSocket('udp4');
   await new Promise((r) => sock.bind(0, '127.0.0.1', r));

@@ -273,13 +273,14 @@ function report(results, failures) {
       lines.push(`### 2b. The same calls carrying speech (N = ${SPEECH_N})`, '');
       lines.push('A spoken paragraph (espeak-ng, bench/speech.js) looped instead of the sine, the same file for every stack: what a voice call costs. werift relays packets pre-encoded from it (no codec).', '');
       lines.push('| stack | CPU % | CPU %/conn | CPU/conn vs ours | continuity | failed rounds |', '|---|---|---|---|---|---|');
-      const perConn = (s) => median((results.speech[s] ?? []).filter((x) => !x.error).map((x) => x.cpuPerConnection));
+      // Median of `k` over the rounds of stack `s` that passed.
+      const med = (s, k) => median((results.speech[s] ?? []).filter((x) => !x.error).map((x) => x[k]));
       for (const s of STACKS) {
         const runs = results.speech[s];
         if (!runs) continue;
-        const ok = runs.filter((x) => !x.error);
-        const med = (k) => median(ok.map((x) => x[k]));
-        lines.push(`| ${label(s)} | ${fmtNum(med('cpu'), 0)} | ${fmtNum(med('cpuPerConnection'))} | ${ratio(perConn(s), perConn(OURS))} | ${ok.length ? `${(100 * med('continuity')).toFixed(2)} %` : '–'} | ${runs.length - ok.length} of ${runs.length} |`);
+        const failed = runs.filter((x) => x.error).length;
+        const continuity = failed < runs.length ? `${(100 * med(s, 'continuity')).toFixed(2)} %` : '–';
+        lines.push(`| ${label(s)} | ${fmtNum(med(s, 'cpu'), 0)} | ${fmtNum(med(s, 'cpuPerConnection'))} | ${ratio(med(s, 'cpuPerConnection'), med(OURS, 'cpuPerConnection'))} | ${continuity} | ${failed} of ${runs.length} |`);
       }
       lines.push('');
     }

@@ -36,8 +36,8 @@ function within(promise, ms, what) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** One pair, set up within PAIR_TIMEOUT_MS (or what is left of a budget). */
-const pairWithin = (stack, ctx, meter, ms = PAIR_TIMEOUT_MS) => within(stack.pair(ctx, meter), ms, 'pair set-up');
+/** One pair, set up within PAIR_TIMEOUT_MS. */
+const pairWithin = (stack, ctx, meter) => within(stack.pair(ctx, meter), PAIR_TIMEOUT_MS, 'pair set-up');
 
 /** Process CPU over `ms` of wall time, in % of one core. */
 async function cpuPercent(ms) {
@@ -116,6 +116,13 @@ async function concurrent(stack, ctx, { n, seconds = 10 }) {
   };
 }
 
+/** Resources once teardown that finishes asynchronously is done and garbage is collected. */
+async function settled() {
+  await sleep(3000);
+  await collect();
+  return resources();
+}
+
 async function cycles(stack, ctx, { count }) {
   const meter = new Meter();
   for (let i = 0; i < 10; i++) await (await pairWithin(stack, ctx, meter)).close(); // warm-up
@@ -130,18 +137,14 @@ async function cycles(stack, ctx, { count }) {
       // Half-way: a leak grows as fast in the second half as in the first; caches and
       // allocator pools that are still filling up grow in the first half only.
       const p0 = performance.now();
-      await sleep(3000);
-      await collect();
-      mid = resources();
+      mid = await settled();
       paused = performance.now() - p0;
     }
     const p = await pairWithin(stack, ctx, new Meter());
     await p.close();
   }
   const ms = performance.now() - t0 - paused;
-  await sleep(3000); // teardown that finishes asynchronously
-  await collect();
-  const end = resources();
+  const end = await settled();
   return { count, ms, start, mid, end };
 }
 

@@ -30,13 +30,14 @@ module.exports = {
   /** `signal`: 'tone' (default) or 'speech' (bench/speech.js, looped). */
   async setup({ signal } = {}) {
     const per = (RATE * CHUNK_MS) / 1000;
-    // A 440 Hz tone is one 10 ms frame (a whole number of periods: loops seamlessly).
-    let pcm = new Int16Array(per);
-    pcm.forEach((_, i) => { pcm[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / RATE)); });
-    if (signal === 'speech') {
-      const speech = speechPcm();
-      pcm = speech.subarray(0, per * Math.floor(speech.length / per));
-    }
+    // A 440 Hz tone is one 10 ms frame (a whole number of periods: loops seamlessly); speech is
+    // cut to whole frames.
+    const tone = () => Int16Array.from({ length: per }, (_, i) => Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / RATE)));
+    const speech = () => {
+      const pcm = speechPcm();
+      return pcm.subarray(0, per * Math.floor(pcm.length / per));
+    };
+    const pcm = signal === 'speech' ? speech() : tone();
     const frames = Array.from({ length: pcm.length / per }, (_, k) => ({
       samples: pcm.slice(k * per, (k + 1) * per), sampleRate: RATE, bitsPerSample: 16, channelCount: 1, numberOfFrames: per,
     }));

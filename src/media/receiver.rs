@@ -67,12 +67,10 @@ pub fn link_decoder(pipeline: &gst::Pipeline, pad: &gst::Pad, track: Arc<TrackCo
 /// too): only `pt` passes. Where the walk to the jitter buffer fails (another GStreamer
 /// layout), the tap falls back to `depay_sink`.
 fn tap_rtp(pad: &gst::Pad, depay_sink: &gst::Pad, pt: Option<i32>, track: &Arc<TrackCore>) {
+    // The probe sees every packet of every receiver; only a track with an RTP consumer (a
+    // passthrough forwarder, rare) is worth mapping and parsing them for.
     let weak = Arc::downgrade(track);
-    let deliver = move |buffer: &gst::Buffer| {
-        if let Some(track) = weak.upgrade() {
-            track.push_rtp(buffer);
-        }
-    };
+    let listening = move || weak.upgrade().filter(|t| t.has_rtp_consumers());
     let jb_sink = crate::jitter_buffer::serving(pad).and_then(|jb| jb.static_pad("sink"));
     match (jb_sink, pt) {
         (Some(jb_sink), Some(pt)) => {
@@ -80,10 +78,11 @@ fn tap_rtp(pad: &gst::Pad, depay_sink: &gst::Pad, pt: Option<i32>, track: &Arc<T
                 buffer.map_readable().ok().and_then(|m| RtpHeader::parse(&m)).is_some_and(|h| i32::from(h.payload_type) == pt)
             };
             jb_sink.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST, move |_, info| {
+                let Some(track) = listening() else { return gst::PadProbeReturn::Ok };
                 match &info.data {
-                    Some(gst::PadProbeData::Buffer(b)) if ours(b) => deliver(b),
+                    Some(gst::PadProbeData::Buffer(b)) if ours(b) => track.push_rtp(b),
                     Some(gst::PadProbeData::BufferList(list)) => {
-                        list.iter_owned().filter(|b| ours(b)).for_each(|b| deliver(&b));
+                        list.iter_owned().filter(|b| ours(b)).for_each(|b| track.push_rtp(&b));
                     }
                     _ => {}
                 }
@@ -92,8 +91,8 @@ fn tap_rtp(pad: &gst::Pad, depay_sink: &gst::Pad, pt: Option<i32>, track: &Arc<T
         }
         _ => {
             depay_sink.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
-                if let Some(gst::PadProbeData::Buffer(buffer)) = &info.data {
-                    deliver(buffer);
+                if let (Some(track), Some(gst::PadProbeData::Buffer(buffer))) = (listening(), &info.data) {
+                    track.push_rtp(buffer);
                 }
                 gst::PadProbeReturn::Ok
             });

@@ -162,6 +162,11 @@ impl TrackCore {
         }
     }
 
+    /// Whether anyone consumes this track's RTP packets (RtpForwarder passthrough).
+    pub fn has_rtp_consumers(&self) -> bool {
+        self.rtp_consumers.lock().is_ok_and(|list| !list.is_empty())
+    }
+
     /// Deliver one received RTP packet (decrypted, in arrival order: see receiver::tap_rtp)
     /// to the encoded consumers. A disabled track cannot render silence without re-encoding, so
     /// its packets are withheld instead.
