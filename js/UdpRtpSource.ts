@@ -17,7 +17,7 @@ export interface UdpRtpSourceOptions {
   codec: RtpCodecName
   /** Default: the codec's usual one (opus 111, pcmu 0, pcma 8, g722 9). Other payload types are ignored. */
   payloadType?: number
-  /** Jitter buffer latency in ms, which is also its playout delay (default 20: SFU links have little jitter). */
+  /** Jitter buffer latency in ms, which is also its playout delay (default 5: an AudioMixer's input FIFO absorbs jitter adaptively). */
   latency?: number
 }
 
