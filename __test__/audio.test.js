@@ -172,3 +172,46 @@ describe('RTCAudioSource → peer → RTCAudioSink', () => {
     track.stop();
   });
 });
+
+describe('playout delay of a new stream', () => {
+  let a, b, tone;
+  afterEach(() => {
+    a?.close();
+    b?.close();
+    tone?.stop();
+  });
+
+  // rtpjitterbuffer alone holds a stream's first packet for its whole latency and the sink
+  // then plays at latency + headroom: first audio came ≥ 310 ms after 'connected' here.
+  // Now the first packet plays at once and the delay grows to the latency over time
+  // (src/media/playout.rs), without a gap.
+  test('first audio does not wait for the whole jitter buffer, and the audio stays continuous', async () => {
+    a = createPeer();
+    b = createPeer({ jitterBufferLatency: 300 });
+    tone = new ToneSource({ frequency: FREQ_A, amplitude: 0.5 });
+    a.addTrack(tone.track);
+    const atB = collectRemote(b);
+    let firstAudioAt = null;
+    atB.ready.then(({ ev }) => {
+      const probe = new nonstandard.RTCAudioSink(ev.track);
+      probe.ondata = ({ samples }) => {
+        let energy = 0;
+        for (const s of samples) energy += s * s;
+        if (energy / samples.length > 0.01) {
+          firstAudioAt = performance.now();
+          probe.stop();
+        }
+      };
+    });
+    await connect(a, b);
+    const connectedAt = performance.now();
+    const { sink } = await atB.ready;
+    await sleep(3000);
+    sink.stop();
+    expect(firstAudioAt).not.toBeNull();
+    expect(firstAudioAt - connectedAt).toBeLessThan(200);
+    // From the very first frame: delivered 1 % slower while the delay grows, never a gap.
+    expect(atB.collector.continuity(0).gaps).toBe(0);
+    assertHears(atB.collector, FREQ_A, 2000);
+  });
+});

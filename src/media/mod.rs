@@ -10,6 +10,7 @@ pub mod dtmf_send;
 pub mod file_source;
 pub mod mixer;
 pub mod opus;
+pub mod playout;
 pub mod push_source;
 pub mod receiver;
 pub mod recorder;

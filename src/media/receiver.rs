@@ -7,6 +7,7 @@ use std::sync::Arc;
 use gst::prelude::*;
 
 use super::codec::by_encoding_name;
+use super::playout::PlayoutRamp;
 use super::rtp_header::RtpHeader;
 use super::track::TrackCore;
 use super::{raw_caps, RATE};
@@ -21,11 +22,17 @@ pub fn link_decoder(pipeline: &gst::Pipeline, pad: &gst::Pad, track: Arc<TrackCo
     // Not async: a sink that prerolls makes the playing pipeline lose its state for a moment,
     // and an element added in that moment (the next pad's chain) can miss going to PLAYING.
     let sink = gst_app::AppSink::builder().caps(&raw_caps(RATE, 1)).sync(true).async_(false).build();
+    let jitterbuffer = crate::jitter_buffer::serving(pad);
+    let latency = jitterbuffer.as_ref().map(|jb| gst::ClockTime::from_mseconds(u64::from(jb.property::<u32>("latency"))));
+    let ramp = latency.and_then(|l| PlayoutRamp::start(sink.upcast_ref(), l));
     let weak = Arc::downgrade(&track);
     sink.set_callbacks(
         gst_app::AppSinkCallbacks::builder()
             .new_sample(move |sink| {
                 let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                if let Some(ramp) = &ramp {
+                    ramp.advance(sink.upcast_ref(), sample.buffer().and_then(|b| b.pts()));
+                }
                 if let Some(track) = weak.upgrade() {
                     track.push(&sample);
                 }
@@ -42,7 +49,7 @@ pub fn link_decoder(pipeline: &gst::Pipeline, pad: &gst::Pad, track: Arc<TrackCo
     }
     let sinkpad = elements[0].static_pad("sink").ok_or("depayloader without sink pad")?;
     track.set_rtp_caps(caps.clone());
-    tap_rtp(pad, &sinkpad, s.get::<i32>("payload").ok(), &track);
+    tap_rtp(jitterbuffer.as_ref(), &sinkpad, s.get::<i32>("payload").ok(), &track);
     pad.link(&sinkpad).map_err(|e| format!("cannot link webrtcbin pad: {e:?}"))?;
     // A non-async sink joins without the pipeline redistributing latency (that happens on
     // async-done), so the new sink would play at latency 0: give it the pinned latency.
@@ -66,12 +73,12 @@ pub fn link_decoder(pipeline: &gst::Pipeline, pad: &gst::Pad, track: Arc<TrackCo
 /// it). The jitter buffer's sink pad carries every payload type of the SSRC (telephone-events
 /// too): only `pt` passes. Where the walk to the jitter buffer fails (another GStreamer
 /// layout), the tap falls back to `depay_sink`.
-fn tap_rtp(pad: &gst::Pad, depay_sink: &gst::Pad, pt: Option<i32>, track: &Arc<TrackCore>) {
+fn tap_rtp(jitterbuffer: Option<&gst::Element>, depay_sink: &gst::Pad, pt: Option<i32>, track: &Arc<TrackCore>) {
     // The probe sees every packet of every receiver; only a track with an RTP consumer (a
     // passthrough forwarder, rare) is worth mapping and parsing them for.
     let weak = Arc::downgrade(track);
     let listening = move || weak.upgrade().filter(|t| t.has_rtp_consumers());
-    let jb_sink = crate::jitter_buffer::serving(pad).and_then(|jb| jb.static_pad("sink"));
+    let jb_sink = jitterbuffer.and_then(|jb| jb.static_pad("sink"));
     match (jb_sink, pt) {
         (Some(jb_sink), Some(pt)) => {
             let ours = move |buffer: &gst::BufferRef| {
