@@ -62,23 +62,3 @@ fn any_jitterbuffer(webrtc: &gst::Element) -> Option<gst::Element> {
     let bin = webrtc.downcast_ref::<gst::Bin>()?;
     bin.iterate_recurse().into_iter().filter_map(Result::ok).find(is_jitterbuffer)
 }
-
-/// Let every jitter buffer `webrtc` creates pass a new stream's first packet on at once.
-///
-/// rtpjitterbuffer 1.22 holds the first packet of a stream for its whole `latency` (it
-/// cannot know yet whether an earlier packet is still on its way), and only then does
-/// webrtcbin expose the stream's pad: first audio came a full jitter buffer after the first
-/// packet. With `faststart-min-packets` = 1 the first packet starts the stream; the playout
-/// delay then grows to the full latency at the sink (`media::playout`), as WebRTC's NetEq
-/// starts low and adapts. Later packets are unaffected: a gap still waits up to `latency`.
-pub fn start_fast(webrtc: &gst::Element) {
-    let Some(rtpbin) = webrtc.downcast_ref::<gst::Bin>().and_then(|b| b.by_name("rtpbin")) else { return };
-    rtpbin.connect("new-jitterbuffer", false, |args| {
-        if let Some(jb) = args.get(1).and_then(|v| v.get::<gst::Element>().ok()) {
-            if jb.find_property("faststart-min-packets").is_some() {
-                jb.set_property("faststart-min-packets", 1u32);
-            }
-        }
-        None
-    });
-}

@@ -12,6 +12,7 @@ pub mod jitter_buffer;
 pub mod media;
 pub mod negotiation;
 pub mod peer_connection;
+pub mod receive_start;
 pub mod rollback;
 pub mod runtime;
 pub mod sdp;

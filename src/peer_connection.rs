@@ -930,7 +930,7 @@ impl NativePeerConnection {
         runtime::init_or_throw()?;
         let pipeline = gst::Pipeline::new();
         let webrtc = make("webrtcbin").map_err(napi_err)?;
-        crate::jitter_buffer::start_fast(&webrtc);
+        crate::receive_start::start_fast(&webrtc);
         pipeline.add(&webrtc).map_err(napi_err)?;
         ice::configure(&webrtc, &config).map_err(napi_err)?;
         if let Some(bus) = pipeline.bus() {

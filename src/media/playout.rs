@@ -4,10 +4,11 @@
 //! A receive sink plays each buffer at its arrival (PTS) + the pipeline latency (jitter
 //! buffer + headroom): the jitter buffer's latency is a fixed playout delay that absorbs
 //! network jitter. Applied from the first packet it also delays first audio by all of it
-//! (40 ms by default). Like WebRTC's NetEq, which starts near zero delay and raises its
-//! target as it observes jitter, a new stream here starts with only the headroom (the sink's
-//! `ts-offset` at −latency) and the delay grows at `RAMP` of real time until it reaches the
-//! configured latency: 4 s for the default 40 ms. Growing the delay means delivering slightly
+//! (50 ms by default). Like WebRTC's NetEq, which starts near zero delay and raises its
+//! target as it observes jitter, a new stream here starts with no delay (the sink's
+//! `ts-offset` at −latency: a buffer later than its time is played at once) and the delay
+//! grows at 1 % of real time until it is the whole playout delay: 5 s for the default
+//! 50 ms. Growing the delay means delivering slightly
 //! slower than real time, so 1 % is chosen to stay within what the mixer's input FIFO follows
 //! without a gap (`mixer/fifo.rs`: up to 1.25 % drift); nothing is dropped or inserted.
 //! During those seconds jitter larger than the current delay reaches the consumer as late
@@ -21,7 +22,7 @@ use gst::prelude::*;
 const RAMP_DIVISOR: u64 = 100;
 
 pub struct PlayoutRamp {
-    /// The full latency (ns) the sink's ts-offset starts below 0 by.
+    /// The playout delay (ns) the sink's ts-offset starts below 0 by.
     latency_ns: u64,
     state: Mutex<Ramp>,
 }
@@ -35,8 +36,8 @@ enum Ramp {
 }
 
 impl PlayoutRamp {
-    /// Start `sink` at `latency` less than the pipeline's playout delay; None if there is
-    /// nothing to ramp (a zero latency).
+    /// Start `sink` playing `latency` earlier than the pipeline's playout delay; None if
+    /// there is nothing to ramp (a zero latency).
     pub fn start(sink: &gst::Element, latency: gst::ClockTime) -> Option<Self> {
         if latency.is_zero() {
             return None;

@@ -23,8 +23,10 @@ pub fn link_decoder(pipeline: &gst::Pipeline, pad: &gst::Pad, track: Arc<TrackCo
     // and an element added in that moment (the next pad's chain) can miss going to PLAYING.
     let sink = gst_app::AppSink::builder().caps(&raw_caps(RATE, 1)).sync(true).async_(false).build();
     let jitterbuffer = crate::jitter_buffer::serving(pad);
-    let latency = jitterbuffer.as_ref().map(|jb| gst::ClockTime::from_mseconds(u64::from(jb.property::<u32>("latency"))));
-    let ramp = latency.and_then(|l| PlayoutRamp::start(sink.upcast_ref(), l));
+    // The whole playout delay (the pinned pipeline latency: jitter buffer + headroom) is
+    // ramped: a late buffer is played at once, never dropped, so starting at no delay at all
+    // costs nothing.
+    let ramp = pipeline.latency().and_then(|l| PlayoutRamp::start(sink.upcast_ref(), l));
     let weak = Arc::downgrade(&track);
     sink.set_callbacks(
         gst_app::AppSinkCallbacks::builder()

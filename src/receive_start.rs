@@ -1,0 +1,58 @@
+//! What a new incoming stream waits for before it plays, in webrtcbin 1.22's rtpbin, and why
+//! it no longer waits: first audio came 20–60 ms later than the packets allowed.
+//!
+//! - **Probation** (RFC 3550 §A.1): rtpsession accepts a new source only after two packets
+//!   with consecutive sequence numbers and queues the first one until then, i.e. one packet
+//!   interval (20 ms) late. Probation guards against stray packets from a sender nobody
+//!   announced; here every packet has passed SRTP authentication (RFC 3711 §3.4) before it
+//!   reaches rtpsession, so it adds only the delay. `probation` = 0 on each session.
+//! - **The jitter buffer's first packet**: rtpjitterbuffer holds it for its whole `latency`
+//!   (it cannot know yet whether an earlier packet is still on its way), and only then does
+//!   webrtcbin expose the stream's pad. With `faststart-min-packets` = 1 the first packet
+//!   starts the stream; the playout delay then grows to the full latency at the sink
+//!   (`media::playout`), as WebRTC's NetEq starts low and adapts. Later packets are
+//!   unaffected: a gap still waits up to `latency` for the missing packet.
+
+use gst::prelude::*;
+
+/// Configure the rtpsessions and rtpjitterbuffers that `webrtc`'s rtpbin will create. Call
+/// right after creating `webrtc`, before its first session exists.
+pub fn start_fast(webrtc: &gst::Element) {
+    let Some(rtpbin) = webrtc.downcast_ref::<gst::Bin>().and_then(|b| b.by_name("rtpbin")) else { return };
+    rtpbin.connect("element-added", false, |args| {
+        if let Some(session) = args.get(1).and_then(|v| v.get::<gst::Element>().ok()) {
+            if session.factory().is_some_and(|f| f.name() == "rtpsession") && session.find_property("probation").is_some() {
+                session.set_property("probation", 0u32);
+            }
+        }
+        None
+    });
+    rtpbin.connect("new-jitterbuffer", false, |args| {
+        if let Some(jb) = args.get(1).and_then(|v| v.get::<gst::Element>().ok()) {
+            if jb.find_property("faststart-min-packets").is_some() {
+                jb.set_property("faststart-min-packets", 1u32);
+            }
+        }
+        None
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_skip_probation_and_jitter_buffers_start_fast() {
+        gst::init().unwrap();
+        let webrtc = gst::ElementFactory::make("webrtcbin").build().unwrap();
+        start_fast(&webrtc);
+        let rtpbin = webrtc.downcast_ref::<gst::Bin>().unwrap().by_name("rtpbin").unwrap();
+        // Requesting a receive pad creates session 0, as webrtcbin does for a transport.
+        let _pad = rtpbin.request_pad_simple("recv_rtp_sink_0").unwrap();
+        let session = rtpbin.emit_by_name::<gst::Element>("get-session", &[&0u32]);
+        assert_eq!(session.property::<u32>("probation"), 0);
+        let jb = gst::ElementFactory::make("rtpjitterbuffer").build().unwrap();
+        rtpbin.emit_by_name::<()>("new-jitterbuffer", &[&jb, &0u32, &1234u32]);
+        assert_eq!(jb.property::<u32>("faststart-min-packets"), 1);
+    }
+}
