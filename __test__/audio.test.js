@@ -2,6 +2,7 @@
 
 // Real audio between two GstPeerConnections in one process (real GStreamer, loopback only).
 
+const os = require('os');
 const { ToneSource, nonstandard } = require('../dist');
 const { FrameCollector, detectTone, sine } = require('./helpers/audio');
 const { createPeer, connect, once } = require('./helpers/peers');
@@ -212,6 +213,54 @@ describe('playout delay of a new stream', () => {
     expect(firstAudioAt - connectedAt).toBeLessThan(200);
     // From the very first frame: delivered 1 % slower while the delay grows, never a gap.
     expect(atB.collector.continuity(0).gaps).toBe(0);
+    assertHears(atB.collector, FREQ_A, 2000);
+  });
+});
+
+describe('isolation', () => {
+  const peers = [];
+  let tone;
+  afterEach(() => {
+    peers.splice(0).forEach((pc) => pc.close());
+    tone?.stop();
+  });
+
+  const withoutCandidates = ({ type, sdp }) => ({
+    type,
+    sdp: sdp
+      .split('\r\n')
+      .filter((l) => !l.startsWith('a=candidate') && !l.startsWith('a=end-of-candidates'))
+      .join('\r\n'),
+  });
+
+  // webrtcbin blocks RTP until DTLS is done; the pushing thread would be one of the media
+  // workers all connections share (four per core): a few connections stuck before DTLS
+  // used to hold every worker, and every other call went silent.
+  test('connections that never connect do not hold up the audio of the others', async () => {
+    tone = new ToneSource({ frequency: FREQ_A, amplitude: 0.5 });
+    const [a, b] = [createPeer(), createPeer()];
+    peers.push(a, b);
+    a.addTrack(tone.track);
+    const atB = collectRemote(b);
+    await connect(a, b);
+    const { sink } = await atB.ready;
+    // More senders than there are media workers, each negotiated (so encoding) but with no
+    // candidate to reach its peer: they never get to DTLS.
+    const stuckPairs = 2 * os.cpus().length + 1;
+    for (let i = 0; i < stuckPairs; i++) {
+      const [x, y] = [createPeer(), createPeer()];
+      peers.push(x, y);
+      x.addTrack(tone.track);
+      y.addTrack(tone.track);
+      await x.setLocalDescription();
+      await y.setRemoteDescription(withoutCandidates(x.localDescription));
+      await y.setLocalDescription();
+      await x.setRemoteDescription(withoutCandidates(y.localDescription));
+    }
+    const from = atB.collector.durationMs;
+    await sleep(2500);
+    sink.stop();
+    expect(atB.collector.durationMs - from).toBeGreaterThan(2000);
     assertHears(atB.collector, FREQ_A, 2000);
   });
 });

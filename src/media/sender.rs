@@ -42,13 +42,15 @@ pub struct SendChain {
     /// Whether the last answer lets us send (RFC 3264 §6.1): webrtcbin 1.22 forwards
     /// whatever reaches its sink pad, even on a recvonly or inactive m-line.
     active: Arc<AtomicBool>,
+    /// The connection's DTLS has completed (`Inner::transport_up` says why this matters).
+    transport_up: Arc<AtomicBool>,
     dtmf: DtmfInjector,
 }
 
 impl SendChain {
     /// Build the codec-independent part inside `pipeline`; `sinkpad` (a webrtcbin sink
     /// pad) is linked once `set_codec` knows the codec.
-    pub fn build(pipeline: &gst::Pipeline, sinkpad: &gst::Pad, ssrc: u32) -> Result<Self, String> {
+    pub fn build(pipeline: &gst::Pipeline, sinkpad: &gst::Pad, ssrc: u32, transport_up: Arc<AtomicBool>) -> Result<Self, String> {
         let source = PushSource::new(pipeline, &format!("send_{ssrc:08x}"))?;
         let convert = make("audioconvert")?;
         let resample = make("audioresample")?;
@@ -72,6 +74,7 @@ impl SendChain {
             elements,
             attached: Mutex::new(None),
             active: Arc::new(AtomicBool::new(false)),
+            transport_up,
             dtmf,
         })
     }
@@ -167,7 +170,7 @@ impl SendChain {
             old.remove_consumer(id);
         }
         let Some(track) = track else { return };
-        let id = self.source.feed(&track, self.active.clone());
+        let id = self.source.feed(&track, [self.active.clone(), self.transport_up.clone()]);
         *attached = Some((track, id));
     }
 
