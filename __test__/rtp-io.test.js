@@ -409,6 +409,24 @@ describe('TrackRecorder and FileSource', () => {
     expectTone(collector, 880, 600);
   });
 
+  test('delivers 10 ms frames at a steady pace, not in the decoder\'s blocks', async () => {
+    // wavparse reads ~43 ms blocks; delivered as they came, a call fed from a file sent its
+    // packets in bursts.
+    const file = await record(660, 1500, path.join(dir, 'pace.wav'));
+    const fsrc = new FileSource(file);
+    later(() => fsrc.stop());
+    const sink = new nonstandard.RTCAudioSink(fsrc.track);
+    later(() => sink.stop());
+    const at = [];
+    sink.ondata = () => at.push(performance.now());
+    await sleep(1200);
+    const steps = at.slice(10).map((t, i) => t - at[i + 9]);
+    expect(steps.length).toBeGreaterThan(50);
+    // Back-to-back frames (< 3 ms apart) are the mark of a burst: 3 in 4 steps before.
+    expect(steps.filter((d) => d < 3).length).toBeLessThan(steps.length * 0.1);
+    expect(Math.max(...steps)).toBeLessThan(30);
+  });
+
   test('loop: true keeps playing past the end of the file', async () => {
     const file = await record(440, 500, path.join(dir, 'loop.wav'));
     const fsrc = new FileSource(file, { loop: true });

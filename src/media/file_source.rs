@@ -1,5 +1,6 @@
 //! An audio file played in real time as a track:
-//! filesrc → decodebin → audioconvert → audioresample → 48 kHz mono → appsink (clock-synced).
+//! filesrc → decodebin → audioconvert → audioresample → 10 ms buffers → 48 kHz mono → appsink
+//! (clock-synced).
 //!
 //! Looping seeks back to the start at end-of-stream; otherwise end-of-stream ends the track.
 
@@ -56,11 +57,17 @@ fn start(path: &str, looping: bool, on_ended: Arc<EndedFn>) -> Result<Arc<TrackC
     let decode = make("decodebin")?;
     let convert = make("audioconvert")?;
     let resample = make("audioresample")?;
+    // Parsers and decoders hand out whatever block they read (wavparse: ~43 ms at 48 kHz
+    // mono), and the synced sink then delivers each block at once: a call fed from a file
+    // sent its packets in bursts of two or three, which the far end's jitter buffer had to
+    // absorb. Cut into the 10 ms frames every other source delivers.
+    let split = make("audiobuffersplit")?;
+    split.set_property("output-buffer-duration", gst::Fraction::new(1, 100));
     // Clock-synced: a file decodes faster than real time; the sink paces it.
     let sink = appsink_into(&track, true);
-    pipeline.add_many([&src, &decode, &convert, &resample, sink.upcast_ref()]).map_err(|e| e.to_string())?;
+    pipeline.add_many([&src, &decode, &convert, &resample, &split, sink.upcast_ref()]).map_err(|e| e.to_string())?;
     src.link(&decode).map_err(|e| e.to_string())?;
-    gst::Element::link_many([&convert, &resample, sink.upcast_ref()]).map_err(|e| e.to_string())?;
+    gst::Element::link_many([&convert, &resample, &split, sink.upcast_ref()]).map_err(|e| e.to_string())?;
     let convert_sink = convert.static_pad("sink").ok_or("audioconvert without sink pad")?;
     decode.connect_pad_added(move |_, pad| {
         let is_audio = pad.current_caps().or_else(|| Some(pad.query_caps(None))).and_then(|c| c.structure(0).map(|s| s.name().starts_with("audio/"))).unwrap_or(false);
