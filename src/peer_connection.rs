@@ -5,7 +5,6 @@
 //! and no lock of ours is held while a webrtcbin action signal is emitted or a pad is
 //! requested (webrtcbin may call `on-new-transceiver` back synchronously).
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
@@ -109,12 +108,6 @@ pub struct Inner {
     state: Mutex<State>,
     has_ice_servers: bool,
     consent: Consent,
-    /// Set once DTLS has completed (the connection first reached `connected`); senders push
-    /// nothing before it. webrtcbin 1.22's transportsendbin blocks RTP upstream of
-    /// dtlssrtpenc until the SRTP key is set, and the blocked thread would be the shared
-    /// media worker that pushed the packet: held for the whole handshake, or for good if the
-    /// connection never connects, and with it every other connection's audio on that worker.
-    transport_up: Arc<AtomicBool>,
 }
 
 #[napi]
@@ -324,7 +317,7 @@ impl Inner {
             webrtc.release_request_pad(&pad);
             return Err(PcError::operation("webrtcbin bound the sink pad to another transceiver"));
         }
-        let chain = Arc::new(SendChain::build(&self.media()?.pipeline, &pad, random_ssrc(), self.transport_up.clone()).map_err(PcError::operation)?);
+        let chain = Arc::new(SendChain::build(&self.media()?.pipeline, &pad, random_ssrc()).map_err(PcError::operation)?);
         if let Some((codec, pt)) = self.negotiated_codec(&t) {
             chain.set_codec(codec, pt).map_err(PcError::operation)?;
             // The direction is only known at the next answer; until then the chain stays quiet.
@@ -417,7 +410,7 @@ impl Inner {
         t.set_property("direction", Direction::Sendrecv);
         let ssrc = random_ssrc();
         t.set_property("codec-preferences", codec::preferences(Some(ssrc)));
-        let chain = Arc::new(SendChain::build(&self.media()?.pipeline, &pad, ssrc, self.transport_up.clone()).map_err(PcError::operation)?);
+        let chain = Arc::new(SendChain::build(&self.media()?.pipeline, &pad, ssrc).map_err(PcError::operation)?);
         let mut st = self.lock();
         if let Some(x) = st.transceivers.iter_mut().find(|x| x.id == id) {
             x.sender = Some(chain);
@@ -780,9 +773,6 @@ fn connect_signals(inner: &Arc<Inner>, webrtc: &gst::Element) {
             WebRTCPeerConnectionState::Failed => "failed",
             _ => "closed",
         };
-        if state == "connected" {
-            inner.transport_up.store(true, Ordering::Release);
-        }
         inner.set_connection(state);
     });
 
@@ -977,7 +967,6 @@ impl NativePeerConnection {
             }),
             has_ice_servers,
             consent: Consent::default(),
-            transport_up: Arc::new(AtomicBool::new(false)),
         });
         connect_signals(&inner, &webrtc);
         // All sinks of a pipeline wait the same latency, the largest of any path — here the

@@ -6,12 +6,16 @@
 //!   interval (20 ms) late. Probation guards against stray packets from a sender nobody
 //!   announced; here every packet has passed SRTP authentication (RFC 3711 §3.4) before it
 //!   reaches rtpsession, so it adds only the delay. `probation` = 0 on each session.
-//! - **The jitter buffer's first packet**: rtpjitterbuffer holds it for its whole `latency`
-//!   (it cannot know yet whether an earlier packet is still on its way), and only then does
-//!   webrtcbin expose the stream's pad. With `faststart-min-packets` = 1 the first packet
-//!   starts the stream; the playout delay then grows to the full latency at the sink
+//! - **The jitter buffer's first packet**: rtpjitterbuffer holds it until a deadline of its
+//!   arrival + `latency` (it cannot know yet whether an earlier packet is still on its way),
+//!   and only then does webrtcbin expose the stream's pad. The jitter buffer starts at
+//!   latency 0, so that deadline has passed on arrival, and gets its latency back as the
+//!   first packet leaves it; the playout delay then grows to the full latency at the sink
 //!   (`media::playout`), as WebRTC's NetEq starts low and adapts. Later packets are
-//!   unaffected: a gap still waits up to `latency` for the missing packet.
+//!   unaffected: a gap waits up to `latency` for the missing packet. (Not
+//!   `faststart-min-packets`: in 1.22 it only looks at the head of the queue, which for the
+//!   first packet is often still the stream's sticky events, and then the stream started
+//!   with the second packet, 20 ms later.)
 
 use gst::prelude::*;
 
@@ -29,11 +33,27 @@ pub fn start_fast(webrtc: &gst::Element) {
     });
     rtpbin.connect("new-jitterbuffer", false, |args| {
         if let Some(jb) = args.get(1).and_then(|v| v.get::<gst::Element>().ok()) {
-            if jb.find_property("faststart-min-packets").is_some() {
-                jb.set_property("faststart-min-packets", 1u32);
-            }
+            start_at_zero_latency(&jb);
         }
         None
+    });
+}
+
+/// Latency 0 until the first buffer leaves `jb`, then the latency rtpbin gave it.
+fn start_at_zero_latency(jb: &gst::Element) {
+    let latency = jb.property::<u32>("latency");
+    let Some(src) = jb.static_pad("src") else { return };
+    if latency == 0 {
+        return;
+    }
+    jb.set_property("latency", 0u32);
+    let weak = jb.downgrade();
+    // The jitter buffer pushes without holding its lock, so setting it here is safe.
+    src.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST, move |_, _| {
+        if let Some(jb) = weak.upgrade() {
+            jb.set_property("latency", latency);
+        }
+        gst::PadProbeReturn::Remove
     });
 }
 
@@ -51,8 +71,24 @@ mod tests {
         let _pad = rtpbin.request_pad_simple("recv_rtp_sink_0").unwrap();
         let session = rtpbin.emit_by_name::<gst::Element>("get-session", &[&0u32]);
         assert_eq!(session.property::<u32>("probation"), 0);
-        let jb = gst::ElementFactory::make("rtpjitterbuffer").build().unwrap();
+        let jb = gst::ElementFactory::make("rtpjitterbuffer").property("latency", 40u32).build().unwrap();
         rtpbin.emit_by_name::<()>("new-jitterbuffer", &[&jb, &0u32, &1234u32]);
-        assert_eq!(jb.property::<u32>("faststart-min-packets"), 1);
+        assert_eq!(jb.property::<u32>("latency"), 0);
+    }
+
+    #[test]
+    fn the_jitter_buffer_gets_its_latency_back_with_the_first_buffer() {
+        gst::init().unwrap();
+        let jb = gst::ElementFactory::make("rtpjitterbuffer").property("latency", 40u32).build().unwrap();
+        start_at_zero_latency(&jb);
+        assert_eq!(jb.property::<u32>("latency"), 0);
+        // A peer to push into, and the buffer as if the jitter buffer pushed it.
+        let sink = gst::Pad::builder(gst::PadDirection::Sink).chain_function(|_, _, _| Ok(gst::FlowSuccess::Ok)).build();
+        let src = jb.static_pad("src").unwrap();
+        src.link(&sink).unwrap();
+        sink.set_active(true).unwrap();
+        src.set_active(true).unwrap();
+        let _ = src.push(gst::Buffer::new());
+        assert_eq!(jb.property::<u32>("latency"), 40);
     }
 }

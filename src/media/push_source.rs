@@ -61,13 +61,13 @@ impl PushSource {
         &self.inner.pad
     }
 
-    /// Become a consumer of `track` (samples pass only while every gate is true); returns
-    /// the consumer id.
-    pub fn feed<const N: usize>(&self, track: &TrackCore, gates: [Arc<AtomicBool>; N]) -> u64 {
+    /// Become a consumer of `track` (samples pass only while `gate` is true); returns the
+    /// consumer id.
+    pub fn feed(&self, track: &TrackCore, gate: Arc<AtomicBool>) -> u64 {
         let inner = self.inner.clone();
         let retimer = Retimer::default();
         track.add_consumer(Arc::new(move |sample: &gst::Sample| {
-            if !gates.iter().all(|g| g.load(Ordering::Acquire)) {
+            if !gate.load(Ordering::Acquire) {
                 return;
             }
             let Some(now) = inner.pipeline.upgrade().and_then(|p| p.current_running_time()) else { return };

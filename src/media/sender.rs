@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use gst::prelude::*;
+use gst_webrtc::{WebRTCDTLSTransportState, WebRTCRTPTransceiver};
 
 use super::codec::Codec;
 use super::dtmf_send::DtmfInjector;
@@ -42,15 +43,13 @@ pub struct SendChain {
     /// Whether the last answer lets us send (RFC 3264 §6.1): webrtcbin 1.22 forwards
     /// whatever reaches its sink pad, even on a recvonly or inactive m-line.
     active: Arc<AtomicBool>,
-    /// The connection's DTLS has completed (`Inner::transport_up` says why this matters).
-    transport_up: Arc<AtomicBool>,
     dtmf: DtmfInjector,
 }
 
 impl SendChain {
     /// Build the codec-independent part inside `pipeline`; `sinkpad` (a webrtcbin sink
     /// pad) is linked once `set_codec` knows the codec.
-    pub fn build(pipeline: &gst::Pipeline, sinkpad: &gst::Pad, ssrc: u32, transport_up: Arc<AtomicBool>) -> Result<Self, String> {
+    pub fn build(pipeline: &gst::Pipeline, sinkpad: &gst::Pad, ssrc: u32) -> Result<Self, String> {
         let source = PushSource::new(pipeline, &format!("send_{ssrc:08x}"))?;
         let convert = make("audioconvert")?;
         let resample = make("audioresample")?;
@@ -64,6 +63,7 @@ impl SendChain {
         }
         let dtmf = DtmfInjector::default();
         dtmf.attach(sinkpad);
+        drop_until_dtls_connected(sinkpad);
         Ok(Self {
             pipeline: pipeline.downgrade(),
             source,
@@ -74,7 +74,6 @@ impl SendChain {
             elements,
             attached: Mutex::new(None),
             active: Arc::new(AtomicBool::new(false)),
-            transport_up,
             dtmf,
         })
     }
@@ -170,7 +169,7 @@ impl SendChain {
             old.remove_consumer(id);
         }
         let Some(track) = track else { return };
-        let id = self.source.feed(&track, [self.active.clone(), self.transport_up.clone()]);
+        let id = self.source.feed(&track, self.active.clone());
         *attached = Some((track, id));
     }
 
@@ -190,4 +189,30 @@ impl SendChain {
         }
         all
     }
+}
+
+/// Drop what reaches webrtcbin's sink pad until this transceiver's DTLS transport is
+/// connected, then get out of the way. webrtcbin 1.22's transportsendbin blocks RTP upstream
+/// of dtlssrtpenc until the SRTP key is set, and the blocked thread would be the shared media
+/// worker that pushed the packet: held for the whole handshake, or for good if the
+/// connection never connects, and every other call on that worker went silent with it.
+/// Dropping (not gating the track) keeps the encoder running, so the first packet after the
+/// handshake is at most one frame away.
+fn drop_until_dtls_connected(sinkpad: &gst::Pad) {
+    sinkpad.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST, |pad, info| {
+        if dtls_connected(pad) {
+            return gst::PadProbeReturn::Remove;
+        }
+        // Taken and released here: the packet is consumed, upstream sees a normal push.
+        info.data.take();
+        gst::PadProbeReturn::Handled
+    });
+}
+
+fn dtls_connected(sinkpad: &gst::Pad) -> bool {
+    sinkpad
+        .property::<Option<WebRTCRTPTransceiver>>("transceiver")
+        .and_then(|t| t.sender())
+        .and_then(|s| s.transport())
+        .is_some_and(|t| t.state() == WebRTCDTLSTransportState::Connected)
 }
