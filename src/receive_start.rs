@@ -79,16 +79,28 @@ mod tests {
     #[test]
     fn the_jitter_buffer_gets_its_latency_back_with_the_first_buffer() {
         gst::init().unwrap();
+        let pipeline = gst::Pipeline::new();
+        let caps = gst::Caps::builder("application/x-rtp").field("media", "audio").field("clock-rate", 48000i32).field("encoding-name", "OPUS").field("payload", 111i32).build();
+        let src = gst::ElementFactory::make("appsrc").property("caps", &caps).property("format", gst::Format::Time).build().unwrap();
         let jb = gst::ElementFactory::make("rtpjitterbuffer").property("latency", 40u32).build().unwrap();
+        let sink = gst::ElementFactory::make("fakesink").property("sync", false).build().unwrap();
+        pipeline.add_many([&src, &jb, &sink]).unwrap();
+        gst::Element::link_many([&src, &jb, &sink]).unwrap();
         start_at_zero_latency(&jb);
         assert_eq!(jb.property::<u32>("latency"), 0);
-        // A peer to push into, and the buffer as if the jitter buffer pushed it.
-        let sink = gst::Pad::builder(gst::PadDirection::Sink).chain_function(|_, _, _| Ok(gst::FlowSuccess::Ok)).build();
-        let src = jb.static_pad("src").unwrap();
-        src.link(&sink).unwrap();
-        sink.set_active(true).unwrap();
-        src.set_active(true).unwrap();
-        let _ = src.push(gst::Buffer::new());
-        assert_eq!(jb.property::<u32>("latency"), 40);
+        pipeline.set_state(gst::State::Playing).unwrap();
+        // One RTP packet (RFC 3550 §5.1): V=2, PT 111, seq 1, timestamp 0, SSRC 1234.
+        let mut packet = vec![0x80, 111, 0, 1, 0, 0, 0, 0, 0, 0, 0x04, 0xd2];
+        packet.extend_from_slice(&[0xf8, 0xff, 0xfe]);
+        let mut buffer = gst::Buffer::from_slice(packet);
+        buffer.get_mut().unwrap().set_pts(gst::ClockTime::ZERO);
+        assert_eq!(src.emit_by_name::<gst::FlowReturn>("push-buffer", &[&buffer]), gst::FlowReturn::Ok);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while jb.property::<u32>("latency") != 40 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let latency = jb.property::<u32>("latency");
+        pipeline.set_state(gst::State::Null).unwrap();
+        assert_eq!(latency, 40);
     }
 }

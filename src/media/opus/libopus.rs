@@ -62,14 +62,6 @@ impl Encoder {
         check(unsafe { sys::opus_encoder_ctl(self.st.as_ptr(), request, value as c_int) }).map(|_| ())
     }
 
-    /// OPUS_GET_LOOKAHEAD: samples (at the encoder's rate) the encoder delays its input by.
-    pub fn lookahead(&mut self) -> Result<i32, String> {
-        let mut value: i32 = 0;
-        // SAFETY: OPUS_GET_LOOKAHEAD takes one opus_int32 pointer.
-        check(unsafe { sys::opus_encoder_ctl(self.st.as_ptr(), sys::OPUS_GET_LOOKAHEAD_REQUEST, &mut value as *mut i32) })?;
-        Ok(value)
-    }
-
     /// Encodes one frame of interleaved samples (`pcm.len() / channels` per channel, a
     /// valid Opus frame duration) into `out`; returns the packet length.
     pub fn encode(&mut self, pcm: &[i16], out: &mut [u8]) -> Result<usize, String> {
@@ -79,12 +71,6 @@ impl Encoder {
             sys::opus_encode(self.st.as_ptr(), pcm.as_ptr(), frame as c_int, out.as_mut_ptr(), out.len() as i32)
         };
         check(n).map(|n| n as usize)
-    }
-
-    /// OPUS_RESET_STATE: forget the signal history (after a flush).
-    pub fn reset(&mut self) {
-        // SAFETY: OPUS_RESET_STATE takes no argument.
-        unsafe { sys::opus_encoder_ctl(self.st.as_ptr(), sys::OPUS_RESET_STATE) };
     }
 }
 
