@@ -58,3 +58,17 @@ test('a process exits cleanly with connections still open', () => {
   expect(res.stdout).toContain('connected');
   expect(res.status).toBe(0);
 }, 40000);
+
+test('loading the addon leaves the environment as it was (G_SLICE is set only while GLib loads)', () => {
+  const dist = JSON.stringify(path.join(__dirname, '..', 'dist'));
+  const script = `require(${dist}); console.log(JSON.stringify(process.env.G_SLICE ?? null));`;
+  const run = (env) => spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30000, env });
+  const { G_SLICE, ...unset } = process.env;
+  const plain = run(unset);
+  expect(plain.status).toBe(0);
+  expect(JSON.parse(plain.stdout.trim())).toBeNull();
+  // A value the user chose is theirs to keep (and GLib's to honour).
+  const chosen = run({ ...unset, G_SLICE: 'debug-blocks' });
+  expect(chosen.status).toBe(0);
+  expect(JSON.parse(chosen.stdout.trim())).toBe('debug-blocks');
+}, 40000);

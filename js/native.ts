@@ -27,8 +27,18 @@ export type NativeRtpForwarderStats = Native.NativeRtpForwarderStats
 export type NativeFileSource = Native.NativeFileSource
 export type NativeTrackRecorder = Native.NativeTrackRecorder
 
+// GLib 2.74 (Debian 12, with GStreamer 1.22) still has GSlice's magazine allocator, which
+// keeps per-thread caches of freed blocks; webrtcbin runs ~8 threads per connection, so the
+// caches grow with every call (≈ 0.2 MB per connection, docs/performance.md). GLib 2.76
+// removed that allocator for plain malloc; G_SLICE=always-malloc gives 2.74 the same
+// behaviour. GLib reads it once, when libglib is loaded — that is, by the require below —
+// so it is set only for that moment, only when the user has not chosen a value, and only
+// when no other module has loaded GLib before us (then the setting would do nothing).
+const sliceChosen = process.env.G_SLICE !== undefined
+if (!sliceChosen) process.env.G_SLICE = 'always-malloc'
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const native = require('../index.js') as typeof Native
+if (!sliceChosen) delete process.env.G_SLICE
 
 export const NativePeerConnection = native.NativePeerConnection
 export const NativeToneSource = native.NativeToneSource
