@@ -116,13 +116,62 @@ fn tap_rtp(jitterbuffer: Option<&gst::Element>, depay_sink: &gst::Pad, pt: Optio
 /// PLAYING and then blocks the streaming thread in preroll forever — with webrtcbin that
 /// is the jitter buffer's thread, so the whole incoming stream stopped. A dropped buffer
 /// returns OK upstream, as a sink's would.
+///
+/// Events are *handled*, not dropped: gstreamer-rs hands a probe the event and leaves the
+/// probe info empty, and GStreamer 1.22's event path unrefs that empty slot after a drop
+/// (`gst_mini_object_unref: assertion 'mini_object != NULL'`); a dropped sticky event also
+/// stays pending, so it was pushed — and failed — again before every buffer (≈ 400
+/// criticals in a few seconds of telephone-events). A handled sticky event counts as
+/// received, as a sink's would.
 pub fn drain(pad: &gst::Pad, on_buffer: impl Fn(&gst::BufferRef) + Send + Sync + 'static) {
     pad.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST | gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
         match &info.data {
             Some(gst::PadProbeData::Buffer(buffer)) => on_buffer(buffer),
             Some(gst::PadProbeData::BufferList(list)) => list.iter().for_each(&on_buffer),
+            Some(gst::PadProbeData::Event(_)) => return gst::PadProbeReturn::Handled,
             _ => {}
         }
         gst::PadProbeReturn::Drop
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    #[test]
+    fn drain_consumes_a_stream_without_criticals_or_repushed_events() {
+        gst::init().unwrap();
+        let criticals = Arc::new(AtomicUsize::new(0));
+        let c = criticals.clone();
+        let handler = gst::glib::log_set_handler(Some("GStreamer"), gst::glib::LogLevels::LEVEL_CRITICAL, false, false, move |_, _, _| {
+            c.fetch_add(1, Ordering::SeqCst);
+        });
+        let pad = gst::Pad::builder(gst::PadDirection::Src).name("drained").build();
+        pad.set_active(true).unwrap();
+        // Counts the events pushed (probes run in the order added): each sticky one once.
+        let events = Arc::new(AtomicUsize::new(0));
+        let e = events.clone();
+        pad.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, move |_, _| {
+            e.fetch_add(1, Ordering::SeqCst);
+            gst::PadProbeReturn::Ok
+        });
+        let buffers = Arc::new(AtomicUsize::new(0));
+        let b = buffers.clone();
+        drain(&pad, move |_| {
+            b.fetch_add(1, Ordering::SeqCst);
+        });
+        assert!(pad.push_event(gst::event::StreamStart::new("s")));
+        assert!(pad.push_event(gst::event::Caps::new(&gst::Caps::builder("application/x-rtp").build())));
+        assert!(pad.push_event(gst::event::Segment::new(&gst::FormattedSegment::<gst::ClockTime>::new())));
+        for _ in 0..5 {
+            assert_eq!(pad.push(gst::Buffer::with_size(12).unwrap()), Ok(gst::FlowSuccess::Ok));
+        }
+        gst::glib::log_remove_handler(Some("GStreamer"), handler);
+        assert_eq!(buffers.load(Ordering::SeqCst), 5);
+        assert_eq!(criticals.load(Ordering::SeqCst), 0, "GStreamer criticals");
+        assert_eq!(events.load(Ordering::SeqCst), 3, "sticky events pushed again");
+    }
 }
