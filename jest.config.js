@@ -9,5 +9,6 @@ module.exports = {
   // Tests are plain CommonJS that require('../dist'): no transpilation.
   transform: {},
   testTimeout: 120000,
+  globalSetup: '<rootDir>/__test__/helpers/fatal-criticals.js',
   verbose: true,
 };
