@@ -7,7 +7,7 @@
 //
 // Knobs (environment): BENCH_ROUNDS (3), BENCH_NS ("10,50,100,200"), BENCH_SECONDS (10),
 // BENCH_CYCLES (1000), BENCH_SPEECH_N (10), BENCH_STACKS ("gst,wrtc,werift"),
-// BENCH_SKIP ("setup,concurrent,speech,latency,mixer,cycles", any of them).
+// BENCH_SKIP ("setup,concurrent,capacity,speech,latency,mixer,cycles", any of them).
 
 const fs = require('node:fs');
 const os = require('node:os');
@@ -24,6 +24,10 @@ const SPEECH_N = Number(process.env.BENCH_SPEECH_N || 10);
 const STACKS = (process.env.BENCH_STACKS || 'gst,wrtc,werift').split(',');
 const SKIP = new Set((process.env.BENCH_SKIP || '').split(',').filter(Boolean));
 const OURS = 'gst';
+// Capacity is searched to this many pairs between the largest N that kept ≥ 99.9 % and the
+// next N measured.
+const CAPACITY_STEP = 5;
+const CAPACITY_MIN = 0.999;
 // A concurrent run is set-up (≤ 90 s) + 14 s of audio + teardown; cycles take the longest.
 const CHILD_TIMEOUT_MS = { concurrent: 5 * 60 * 1000, default: 15 * 60 * 1000 };
 
@@ -150,6 +154,14 @@ async function main() {
     }
   }
 
+  if (!SKIP.has('concurrent') && !SKIP.has('capacity')) {
+    log(`2c. capacity: largest N with ≥ ${100 * CAPACITY_MIN} % continuity, to ${CAPACITY_STEP} pairs, one round per probe`);
+    for (const stack of STACKS) {
+      const found = await searchCapacity(results, stack);
+      if (found) (results.capacity ??= {})[stack] = found;
+    }
+  }
+
   if (!SKIP.has('speech')) {
     // The same calls carrying a voice (bench/speech.js) instead of a sine: an Opus encoder
     // spends three to four times as much on speech, so this is the CPU a voice call costs.
@@ -215,6 +227,35 @@ async function main() {
   }
 }
 
+/** Whether `stack` kept CAPACITY_MIN continuity (median over rounds) at every round of N = `n`. */
+function keptUp(results, stack, n) {
+  const runs = results.concurrent[stack]?.[n];
+  return Boolean(runs) && !results.concurrentErrors[stack]?.[n] && median(runs.map((x) => x.continuity)) >= CAPACITY_MIN;
+}
+
+/**
+ * Bisects between the largest measured N that kept up and the next N measured above it (which
+ * failed, saturated or fell short): the N list is coarse (10, 50, …) and capacity is the number
+ * users size machines by. One round per probe, so the answer is good to about a step.
+ */
+async function searchCapacity(results, stack) {
+  const passed = NS.filter((n) => keptUp(results, stack, n));
+  if (!passed.length) return null;
+  let lo = Math.max(...passed);
+  let hi = NS.find((n) => n > lo);
+  const probes = [];
+  while (hi !== undefined && hi - lo > CAPACITY_STEP) {
+    const mid = Math.min(hi - CAPACITY_STEP, Math.max(lo + CAPACITY_STEP, Math.round((lo + hi) / 2 / CAPACITY_STEP) * CAPACITY_STEP));
+    const res = await run({ stack, scenario: 'concurrent', n: mid, seconds: SECONDS });
+    const continuity = res.error ? null : res.result.continuity;
+    probes.push({ n: mid, continuity, error: res.error });
+    log(`  ${stack}: N = ${mid}: ${res.error ? `failed (${res.error})` : `continuity ${(100 * continuity).toFixed(2)} %, ${fmtNum(res.result.cpuPerConnection)} %/conn`}`);
+    if (continuity !== null && continuity >= CAPACITY_MIN) lo = mid;
+    else hi = mid;
+  }
+  return { n: lo, above: hi, probes };
+}
+
 function perStack(results, fn) {
   return STACKS.filter((s) => results.concurrent[s]).map((s) => [s, fn(results.concurrent[s])]);
 }
@@ -263,10 +304,14 @@ function report(results, failures) {
       }
     }
     lines.push('');
-    lines.push('**Capacity** (largest N measured with ≥ 99.9 % continuity):', '');
-    for (const [s, byN] of perStack(results, (c) => c)) {
-      const ok = NS.filter((n) => byN[n] && !results.concurrentErrors[s]?.[n] && median(byN[n].map((x) => x.continuity)) >= 0.999);
-      lines.push(`- ${label(s)}: ${ok.length ? `N = ${Math.max(...ok)} (${2 * Math.max(...ok)} connections)` : 'none of the N measured'}`);
+    lines.push(`**Capacity** (largest N with ≥ ${100 * CAPACITY_MIN} % continuity; between the N above, searched to ${CAPACITY_STEP} pairs, one round per probe):`, '');
+    for (const s of STACKS.filter((x) => results.concurrent[x] || results.concurrentErrors[x])) {
+      const c = results.capacity?.[s];
+      const ok = NS.filter((n) => keptUp(results, s, n));
+      const n = c ? c.n : ok.length ? Math.max(...ok) : null;
+      const probes = c?.probes.map((p) => `N = ${p.n} ${p.error ? 'failed' : `${(100 * p.continuity).toFixed(2)} %`}`).join(', ');
+      const atLeast = c && c.above === undefined ? ' or more: the largest N measured' : '';
+      lines.push(`- ${label(s)}: ${n ? `**N = ${n}** (${2 * n} connections${atLeast})` : 'none of the N measured'}${probes ? ` — probes: ${probes}` : ''}`);
     }
     lines.push('');
     if (Object.keys(results.speech).length) {
