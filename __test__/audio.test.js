@@ -6,6 +6,7 @@ const os = require('os');
 const { ToneSource, nonstandard } = require('../dist');
 const { FrameCollector, detectTone, sine } = require('./helpers/audio');
 const { createPeer, connect, once } = require('./helpers/peers');
+const { withoutCandidates } = require('./helpers/sdp');
 
 const FREQ_A = 440;
 const FREQ_B = 1250;
@@ -223,14 +224,6 @@ describe('isolation', () => {
   afterEach(() => {
     peers.splice(0).forEach((pc) => pc.close());
     tone?.stop();
-  });
-
-  const withoutCandidates = ({ type, sdp }) => ({
-    type,
-    sdp: sdp
-      .split('\r\n')
-      .filter((l) => !l.startsWith('a=candidate') && !l.startsWith('a=end-of-candidates'))
-      .join('\r\n'),
   });
 
   // webrtcbin blocks RTP until DTLS is done; the pushing thread would be one of the media

@@ -35,4 +35,15 @@ function restrictCodecs(sdp, names) {
   return out.join('\r\n');
 }
 
-module.exports = { audioFormats, restrictCodecs };
+/** `description` with its candidates (and end-of-candidates) removed: a peer nobody can reach. */
+function withoutCandidates({ type, sdp }) {
+  return {
+    type,
+    sdp: sdp
+      .split('\r\n')
+      .filter((l) => !l.startsWith('a=candidate') && !l.startsWith('a=end-of-candidates'))
+      .join('\r\n'),
+  };
+}
+
+module.exports = { audioFormats, restrictCodecs, withoutCandidates };
