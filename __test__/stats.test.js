@@ -107,15 +107,16 @@ describe('getStats', () => {
     const { receiver, transceiver } = await track;
     await sleep(1500);
 
-    // The round-trip time needs B's first RTCP receiver report, sent 1-4 s into the call
-    // (RFC 3550 §6.2 randomised interval): wait for it rather than hope.
+    // The round-trip time needs a receiver report from B sent after B had A's first sender
+    // report (a DLSR other than 0), 1-4 s into the call (RFC 3550 §6.2 randomised
+    // interval); B's first report can precede it and carries no round trip. Wait for it.
     const deadline = Date.now() + 8000;
     let before, after, ra, rb;
     do {
       before = Date.now();
       [ra, rb] = await Promise.all([a.getStats(), b.getStats()]);
       after = Date.now();
-      if (ofType(ra, 'remote-inbound-rtp').length > 0 && ofType(rb, 'remote-outbound-rtp').length > 0) break;
+      if (ofType(ra, 'remote-inbound-rtp').some((r) => r.roundTripTime !== undefined) && ofType(rb, 'remote-outbound-rtp').length > 0) break;
       await sleep(200);
     } while (Date.now() < deadline);
     expectWellFormed(ra, before, after);

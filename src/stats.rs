@@ -20,7 +20,8 @@
 //!   stream is left out.
 //! - `remoteId`: 1.22 sets `remote-id` only when it built the remote object first; it is
 //!   derived from the remote object's `local-id` otherwise.
-//! - `remote-inbound-rtp`: `round-trip-time` (from RTCP receiver reports) → `roundTripTime`;
+//! - `remote-inbound-rtp`: `round-trip-time` (from RTCP receiver reports) → `roundTripTime`,
+//!   left out while the report block's DLSR is 0 (no measurement yet);
 //!   `jitter` derived from the report block's `rb-jitter` and the codec clock rate.
 //! - `remote-outbound-rtp`: `remote-timestamp` is NTP seconds; converted to epoch ms. `kind`
 //!   is the local stream's.
@@ -312,8 +313,12 @@ fn map_one(s: &gst::StructureRef, ts: f64) -> Option<Obj> {
                 "remote-inbound-rtp" => {
                     o.int("packets-lost", "packetsLost");
                     o.float("fraction-lost", "fractionLost");
+                    // webrtc-stats §remote-inbound-rtp: no roundTripTime until a report block
+                    // with a DLSR other than 0. A block sent before its sender had our first SR
+                    // (LSR = DLSR = 0, RFC 3550 §6.4.1) makes 1.22 report a round trip of 0.
                     let have_rb = src.as_ref().and_then(|n| n.get::<bool>("have-rb").ok()).unwrap_or(true);
-                    if have_rb {
+                    let dlsr = src.as_ref().and_then(|n| uint(n, "rb-dlsr"));
+                    if have_rb && dlsr != Some(0) {
                         o.float("round-trip-time", "roundTripTime");
                     }
                     if let Some(j) = src.as_ref().and_then(|n| uint(n, "rb-jitter")) {
@@ -675,7 +680,7 @@ mod tests {
                 .field("packets-lost", -1i64)
                 .field("fraction-lost", 0f64)
                 .field("round-trip-time", 0.004f64)
-                .field("gst-rtpsource-stats", rtpsource(&[("have-rb", true.to_send_value()), ("rb-jitter", 96u32.to_send_value())]))
+                .field("gst-rtpsource-stats", rtpsource(&[("have-rb", true.to_send_value()), ("rb-jitter", 96u32.to_send_value()), ("rb-dlsr", 6554u32.to_send_value())]))
                 .build(),
             gst::Structure::builder("inbound-rtp")
                 .field("id", "rtp-inbound-stream-stats_2")
@@ -855,6 +860,21 @@ mod tests {
         assert_eq!(transport["iceState"], "connected");
         assert_eq!(transport["dtlsRole"], "client");
         assert_eq!(s["peer-connection-stats"]["dataChannelsOpened"], 0);
+    }
+
+    #[test]
+    fn no_rtt_from_a_report_sent_before_our_first_sender_report() {
+        init();
+        let mut r = reply();
+        let mut rin = r.get::<gst::Structure>("rtp-remote-inbound-stream-stats_1").unwrap();
+        rin.set("round-trip-time", 0f64);
+        rin.set("gst-rtpsource-stats", rtpsource(&[("have-rb", true.to_send_value()), ("rb-lsr", 0u32.to_send_value()), ("rb-dlsr", 0u32.to_send_value())]));
+        r.set("rtp-remote-inbound-stream-stats_1", rin);
+        let s = by_id(&convert(&r, &context(), 1.0));
+        let rin = &s["rtp-remote-inbound-stream-stats_1"];
+        assert!(rin.get("roundTripTime").is_none());
+        assert_eq!(rin["localId"], "rtp-outbound-stream-stats_1");
+        assert!(s["ice-candidate-pair_webrtcnicetransport0"].get("currentRoundTripTime").is_none());
     }
 
     #[test]
