@@ -21,7 +21,7 @@
 //! - `remoteId`: 1.22 sets `remote-id` only when it built the remote object first; it is
 //!   derived from the remote object's `local-id` otherwise.
 //! - `remote-inbound-rtp`: `round-trip-time` (from RTCP receiver reports) → `roundTripTime`,
-//!   left out while the report block's DLSR is 0 (no measurement yet);
+//!   left out while the report block's DLSR is 0 (no measurement yet) or the round trip is 0;
 //!   `jitter` derived from the report block's `rb-jitter` and the codec clock rate.
 //! - `remote-outbound-rtp`: `remote-timestamp` is NTP seconds; converted to epoch ms. `kind`
 //!   is the local stream's.
@@ -32,7 +32,7 @@
 //!   is `nominated` and its `state` is `succeeded` once that transport's ICE is connected or
 //!   completed. `currentRoundTripTime` is NOT a STUN measurement (libnice does not expose
 //!   one): it is the RTCP round-trip time of the remote-inbound-rtp streams on the same
-//!   transport (the latest non-zero one), present only when we send RTP.
+//!   transport, present only when we send RTP and a round trip has been measured.
 //! - `local-candidate`/`remote-candidate`: address, port, protocol, candidateType, priority,
 //!   and `url` for local server-reflexive/relay candidates. 1.22 swaps the two stats *types*
 //!   (the candidate our SDP carries comes as `remote-candidate`; its id,
@@ -315,11 +315,13 @@ fn map_one(s: &gst::StructureRef, ts: f64) -> Option<Obj> {
                     o.float("fraction-lost", "fractionLost");
                     // webrtc-stats §remote-inbound-rtp: no roundTripTime until a report block
                     // with a DLSR other than 0. A block sent before its sender had our first SR
-                    // (LSR = DLSR = 0, RFC 3550 §6.4.1) makes 1.22 report a round trip of 0.
+                    // (LSR = DLSR = 0, RFC 3550 §6.4.1) makes 1.22 report a round trip of 0;
+                    // so does one that would come out negative (clock skew). A real one is at
+                    // least 1/65536 s (rtpsource rounds up): 0 is never a measurement.
                     let have_rb = src.as_ref().and_then(|n| n.get::<bool>("have-rb").ok()).unwrap_or(true);
                     let dlsr = src.as_ref().and_then(|n| uint(n, "rb-dlsr"));
-                    if have_rb && dlsr != Some(0) {
-                        o.float("round-trip-time", "roundTripTime");
+                    if let Some(rtt) = float(s, "round-trip-time").filter(|r| have_rb && dlsr != Some(0) && *r > 0.0) {
+                        o.set("roundTripTime", rtt);
                     }
                     if let Some(j) = src.as_ref().and_then(|n| uint(n, "rb-jitter")) {
                         // In RTP timestamp units until the codec clock rate is known (finish()).
@@ -473,9 +475,7 @@ fn finish(objs: &mut Vec<Obj>, ctx: &Context) {
     let mut rtt: HashMap<String, f64> = HashMap::new();
     for o in objs.iter().filter(|o| str_of(o, "type") == Some("remote-inbound-rtp")) {
         if let (Some(t), Some(r)) = (str_of(o, "transportId"), o.get("roundTripTime").and_then(Value::as_f64)) {
-            if r > 0.0 {
-                rtt.insert(t.to_owned(), r);
-            }
+            rtt.insert(t.to_owned(), r);
         }
     }
 
@@ -863,18 +863,22 @@ mod tests {
     }
 
     #[test]
-    fn no_rtt_from_a_report_sent_before_our_first_sender_report() {
+    fn no_rtt_before_one_is_measured() {
         init();
-        let mut r = reply();
-        let mut rin = r.get::<gst::Structure>("rtp-remote-inbound-stream-stats_1").unwrap();
-        rin.set("round-trip-time", 0f64);
-        rin.set("gst-rtpsource-stats", rtpsource(&[("have-rb", true.to_send_value()), ("rb-lsr", 0u32.to_send_value()), ("rb-dlsr", 0u32.to_send_value())]));
-        r.set("rtp-remote-inbound-stream-stats_1", rin);
-        let s = by_id(&convert(&r, &context(), 1.0));
-        let rin = &s["rtp-remote-inbound-stream-stats_1"];
-        assert!(rin.get("roundTripTime").is_none());
-        assert_eq!(rin["localId"], "rtp-outbound-stream-stats_1");
-        assert!(s["ice-candidate-pair_webrtcnicetransport0"].get("currentRoundTripTime").is_none());
+        // A report sent before its sender had our first SR (LSR = DLSR = 0; with a non-zero
+        // round trip, to check the DLSR test alone), and one whose round trip came out 0.
+        for (rtt, lsr, dlsr) in [(0.004f64, 0u32, 0u32), (0.0, 0x1234_5678, 6554)] {
+            let mut r = reply();
+            let mut rin = r.get::<gst::Structure>("rtp-remote-inbound-stream-stats_1").unwrap();
+            rin.set("round-trip-time", rtt);
+            rin.set("gst-rtpsource-stats", rtpsource(&[("have-rb", true.to_send_value()), ("rb-lsr", lsr.to_send_value()), ("rb-dlsr", dlsr.to_send_value())]));
+            r.set("rtp-remote-inbound-stream-stats_1", rin);
+            let s = by_id(&convert(&r, &context(), 1.0));
+            let rin = &s["rtp-remote-inbound-stream-stats_1"];
+            assert!(rin.get("roundTripTime").is_none(), "{rtt} {dlsr}");
+            assert_eq!(rin["localId"], "rtp-outbound-stream-stats_1");
+            assert!(s["ice-candidate-pair_webrtcnicetransport0"].get("currentRoundTripTime").is_none(), "{rtt} {dlsr}");
+        }
     }
 
     #[test]
