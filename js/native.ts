@@ -32,8 +32,8 @@ export type NativeTrackRecorder = Native.NativeTrackRecorder
 // caches grow with every call (≈ 0.2 MB per connection, docs/performance.md). GLib 2.76
 // removed that allocator for plain malloc; G_SLICE=always-malloc gives 2.74 the same
 // behaviour. GLib reads it once, when libglib is loaded — that is, by the require below —
-// so it is set only for that moment, only when the user has not chosen a value, and only
-// when no other module has loaded GLib before us (then the setting would do nothing).
+// so it is set only for that moment and only when the user has not chosen a value. (Had
+// another module loaded GLib before us, the setting would do nothing.)
 const sliceChosen = process.env.G_SLICE !== undefined
 if (!sliceChosen) process.env.G_SLICE = 'always-malloc'
 // eslint-disable-next-line @typescript-eslint/no-require-imports
