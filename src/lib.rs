@@ -8,6 +8,7 @@ pub mod consent;
 pub mod error;
 pub mod events;
 pub mod ice;
+pub mod in_flight;
 pub mod jitter_buffer;
 pub mod media;
 pub mod negotiation;

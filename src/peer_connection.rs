@@ -23,6 +23,7 @@ use napi::Status;
 
 use crate::events::{EventSink, NativeEvent};
 use crate::ice::{self, NativeConfig};
+use crate::in_flight::InFlight;
 use crate::media::codec;
 use crate::media::dtmf_receive;
 use crate::media::dtmf_send;
@@ -108,6 +109,8 @@ pub struct Inner {
     state: Mutex<State>,
     has_ice_servers: bool,
     consent: Consent,
+    /// Promises handed to webrtcbin, settled by close() if webrtcbin has not (in_flight.rs).
+    in_flight: InFlight,
 }
 
 #[napi]
@@ -690,6 +693,10 @@ impl Inner {
         // threads, and their callbacks (ICE state notifications) take this lock. (A guard
         // in an `if let` scrutinee would live to the end of the block: that deadlocked.)
         let media = self.media.lock().unwrap_or_else(|p| p.into_inner()).take();
+        // Before the state change, which discards webrtcbin's queued operations with their
+        // promises still pending. Their callbacks see an interrupted promise and report a
+        // failure into the closed event sink: JS has rejected those requests already.
+        self.in_flight.interrupt_all();
         if let Some(media) = media {
             let _ = media.pipeline.set_state(gst::State::Null);
             if let Some(bus) = media.pipeline.bus() {
@@ -801,7 +808,7 @@ impl NativePeerConnection {
         let events = self.inner.events.clone();
         let weak = Arc::downgrade(&self.inner);
         let field = if answer { "answer" } else { "offer" };
-        let promise = gst::Promise::with_change_func(move |reply| {
+        let promise = self.inner.in_flight.promise(move |reply| {
             let result = check_reply(reply).and_then(|s| {
                 s.and_then(|s| s.get::<WebRTCSessionDescription>(field).ok())
                     .ok_or_else(|| PcError::operation(format!("webrtcbin produced no {field}")))
@@ -874,7 +881,7 @@ impl NativePeerConnection {
         let desc = WebRTCSessionDescription::new(gst_ty, for_webrtcbin);
         let events = self.inner.events.clone();
         let weak = Arc::downgrade(&self.inner);
-        let promise = gst::Promise::with_change_func(move |reply| {
+        let promise = self.inner.in_flight.promise(move |reply| {
             let result = check_reply(reply).and_then(|_| match weak.upgrade() {
                 Some(inner) => inner.description_applied(side, ty, msg),
                 None => Err(PcError::invalid_state("the RTCPeerConnection is closed")),
@@ -967,6 +974,7 @@ impl NativePeerConnection {
             }),
             has_ice_servers,
             consent: Consent::default(),
+            in_flight: InFlight::default(),
         });
         connect_signals(&inner, &webrtc);
         // All sinks of a pipeline wait the same latency, the largest of any path — here the
@@ -1176,7 +1184,7 @@ impl NativePeerConnection {
     pub fn get_stats(&self, request_id: u32) {
         // No lock of ours is held here: get-stats takes webrtcbin's own lock.
         match self.inner.webrtc() {
-            Ok(webrtc) => crate::stats::request(&webrtc, self.inner.events.clone(), request_id),
+            Ok(webrtc) => crate::stats::request(&webrtc, &self.inner.in_flight, self.inner.events.clone(), request_id),
             Err(e) => self.fail(request_id, e),
         }
     }

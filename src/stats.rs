@@ -52,6 +52,7 @@ use serde_json::{Map, Value};
 
 use crate::error::PcError;
 use crate::events::{EventSink, NativeEvent};
+use crate::in_flight::InFlight;
 
 /// Seconds between the NTP epoch (1900) and the Unix epoch (1970).
 const NTP_UNIX_OFFSET_S: f64 = 2_208_988_800.0;
@@ -155,9 +156,9 @@ fn dtls_state(s: WebRTCDTLSTransportState) -> &'static str {
 
 /// Emit webrtcbin's `get-stats` and answer `request_id` with the converted report.
 /// The caller must not hold any lock of ours (webrtcbin takes its own).
-pub fn request(webrtc: &gst::Element, events: EventSink, request_id: u32) {
+pub fn request(webrtc: &gst::Element, in_flight: &InFlight, events: EventSink, request_id: u32) {
     let ctx = Context::collect(webrtc);
-    let promise = gst::Promise::with_change_func(move |reply| match reply {
+    let promise = in_flight.promise(move |reply| match reply {
         Ok(Some(s)) if !s.has_field("error") => {
             if std::env::var_os("GST_PC_DEBUG").is_some() {
                 eprintln!("gst-peerconnection: get-stats reply {s}");
