@@ -1,0 +1,52 @@
+'use strict';
+
+// The fuzzer's short run (fuzz/README.md): a fixed seed and a fixed number of inputs per
+// target, in worker children started with G_DEBUG=fatal-criticals, must give no finding
+// (no abort, crash, CRITICAL, hang, event-loop stall, non-W3C error, lost call audio or dead
+// UdpRtpSource). Then every kept regression input (fuzz/regressions/*.json) is replayed on
+// fresh connections through the same child-process harness and must give no finding either.
+// A finding's input is saved under fuzz/findings/ (see fuzz/minimize.js to shrink it).
+
+const fs = require('node:fs');
+const path = require('node:path');
+const { fuzz, summary } = require('../fuzz/run');
+const { Pool } = require('../fuzz/pool');
+
+// Fixed: the same inputs on every run (about a minute on two cores).
+const SEED = 'npm-test-1';
+const MESSAGES = { 'remote-sdp': 1500, 'local-sdp': 1000, candidate: 2500, 'ice-spray': 60, rtp: 100 };
+
+const describeFinding = (f) => `${f.kind} in ${f.target}: ${f.error.message} (${f.file})`;
+
+test('fixed-seed fuzz run finds nothing', async () => {
+  const r = await fuzz({ seed: SEED, messages: MESSAGES, workers: 2, log: () => {} });
+  console.log(summary(r));
+  expect(r.total).toBeGreaterThan(50000);
+  expect(r.findings.map(describeFinding)).toEqual([]);
+}, 400000);
+
+const REGRESSIONS = path.join(__dirname, '..', 'fuzz', 'regressions');
+const files = fs.existsSync(REGRESSIONS) ? fs.readdirSync(REGRESSIONS).filter((f) => f.endsWith('.json')).sort() : [];
+
+describe('fuzz regressions replay without a finding', () => {
+  let pool;
+  const found = [];
+  beforeAll(async () => {
+    pool = new Pool({ workers: 1, fresh: true, onFinding: (f) => found.push(f) });
+    await pool.start();
+  });
+  afterAll(() => pool?.stop());
+
+  test('there are regression inputs to replay', () => {
+    expect(files.length).toBeGreaterThan(0);
+  });
+
+  test.each(files.length ? files : ['(none)'])('%s', async (file) => {
+    if (file === '(none)') return;
+    const { input } = JSON.parse(fs.readFileSync(path.join(REGRESSIONS, file), 'utf8'));
+    found.length = 0;
+    const r = await pool.run(0, input);
+    expect(found.map((f) => `${f.kind}: ${f.message}${f.stderr ? ` — ${f.stderr.split('\n').find((l) => /CRITICAL|ERROR|assert/i.test(l)) ?? ''}` : ''}`)).toEqual([]);
+    expect(r.died).toBe(false);
+  }, 60000);
+});
