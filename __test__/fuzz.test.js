@@ -14,7 +14,7 @@ const { Pool } = require('../fuzz/pool');
 
 // Fixed: the same inputs on every run (about a minute on two cores).
 const SEED = 'npm-test-1';
-const MESSAGES = { 'remote-sdp': 1500, 'local-sdp': 1000, candidate: 2500, 'ice-spray': 60, rtp: 100 };
+const MESSAGES = { 'remote-sdp': 3000, 'local-sdp': 2000, candidate: 4000, 'ice-spray': 120, rtp: 200 };
 
 const describeFinding = (f) => `${f.kind} in ${f.target}: ${f.error.message} (${f.file})`;
 
@@ -28,7 +28,8 @@ test('fixed-seed fuzz run finds nothing', async () => {
 const REGRESSIONS = path.join(__dirname, '..', 'fuzz', 'regressions');
 const files = fs.existsSync(REGRESSIONS) ? fs.readdirSync(REGRESSIONS).filter((f) => f.endsWith('.json')).sort() : [];
 
-describe('fuzz regressions replay without a finding', () => {
+// Only kept inputs that reproduce on their own (fuzz/minimize.js --write) are in that folder.
+(files.length ? describe : describe.skip)('fuzz regressions replay without a finding', () => {
   let pool;
   const found = [];
   beforeAll(async () => {
@@ -37,12 +38,7 @@ describe('fuzz regressions replay without a finding', () => {
   });
   afterAll(() => pool?.stop());
 
-  test('there are regression inputs to replay', () => {
-    expect(files.length).toBeGreaterThan(0);
-  });
-
   test.each(files.length ? files : ['(none)'])('%s', async (file) => {
-    if (file === '(none)') return;
     const { input } = JSON.parse(fs.readFileSync(path.join(REGRESSIONS, file), 'utf8'));
     found.length = 0;
     const r = await pool.run(0, input);
