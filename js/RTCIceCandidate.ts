@@ -7,6 +7,7 @@ import type {
   RTCIceProtocol,
   RTCIceTcpCandidateType,
 } from './webrtcTypes'
+import { toUnsignedShort } from './webrtcTypes'
 
 interface ParsedCandidate {
   foundation: string
@@ -78,7 +79,7 @@ export class RTCIceCandidate {
     if (sdpMid === null && sdpMLineIndex === null) throw new TypeError('sdpMid and sdpMLineIndex are both null')
     this.#candidate = init.candidate === undefined ? '' : String(init.candidate)
     this.#sdpMid = sdpMid === null ? null : String(sdpMid)
-    this.#sdpMLineIndex = sdpMLineIndex === null ? null : Number(sdpMLineIndex)
+    this.#sdpMLineIndex = sdpMLineIndex === null ? null : toUnsignedShort(sdpMLineIndex)
     this.#parsed = this.#candidate === '' ? null : parseCandidate(this.#candidate)
     this.#usernameFragment = init.usernameFragment ?? this.#parsed?.ufrag ?? null
   }

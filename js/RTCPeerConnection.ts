@@ -50,6 +50,7 @@ import {
   TRANSCEIVER_DIRECTIONS,
   asEnum,
   toEnum,
+  toUnsignedShort,
   type RTCAnswerOptions,
   type RTCConfiguration,
   type RTCIceCandidateInit,
@@ -235,9 +236,16 @@ export class GstPeerConnection extends EventTarget {
 
   /** webrtc-pc §4.4.3.2 addIceCandidate(); no argument, null or an empty candidate means end-of-candidates. */
   addIceCandidate(candidate?: RTCIceCandidateInit | RTCIceCandidate | null): Promise<void> {
-    const text = candidate?.candidate == null ? '' : String(candidate.candidate)
-    const sdpMid = candidate?.sdpMid ?? null
-    const sdpMLineIndex = candidate?.sdpMLineIndex ?? null
+    let text: string, sdpMid: string | null, sdpMLineIndex: number | null
+    try {
+      // WebIDL dictionary conversion of RTCIceCandidateInit (webrtc-pc §4.8.1): a value
+      // that cannot be converted rejects with TypeError before anything else happens.
+      text = candidate?.candidate == null ? '' : String(candidate.candidate)
+      sdpMid = candidate?.sdpMid == null ? null : String(candidate.sdpMid)
+      sdpMLineIndex = candidate?.sdpMLineIndex == null ? null : toUnsignedShort(candidate.sdpMLineIndex)
+    } catch (err) {
+      return Promise.reject(err instanceof TypeError ? err : new TypeError(String(err)))
+    }
     if (text !== '' && sdpMid === null && sdpMLineIndex === null) {
       return Promise.reject(new TypeError('sdpMid and sdpMLineIndex are both null'))
     }

@@ -12,6 +12,7 @@ import {
   toEnum,
   type RTCBundlePolicy,
   type RTCConfiguration,
+  type RTCDescriptionLimits,
   type RTCIceServer,
   type RTCIceTransportPolicy,
   type RTCPortRange,
@@ -29,6 +30,22 @@ export interface NormalizedConfiguration {
   jitterBufferLatency?: number
   portRange?: RTCPortRange
   iceTcp: boolean
+  limits?: RTCDescriptionLimits
+}
+
+const LIMIT_KEYS = ['maxSdpBytes', 'maxMediaSections', 'maxAttributesPerSection', 'maxFormatsPerSection', 'maxRemoteCandidates'] as const
+
+/** Each limit a positive integer; the defaults live with the checks (src/sdp/limits.rs). */
+function validateLimits(limits: RTCDescriptionLimits): RTCDescriptionLimits {
+  if (typeof limits !== 'object' || limits === null) throw new TypeError('limits must be an object')
+  const out: RTCDescriptionLimits = {}
+  for (const key of LIMIT_KEYS) {
+    const v = limits[key]
+    if (v === undefined) continue
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 0xffffffff) throw new TypeError(`limits.${key} must be a positive integer`)
+    out[key] = v
+  }
+  return out
 }
 
 const ICE_SCHEMES: ReadonlySet<string> = new Set(['stun', 'stuns', 'turn', 'turns'])
@@ -100,6 +117,7 @@ export function normalizeConfiguration(config: RTCConfiguration | null | undefin
     if (typeof c.iceTcp !== 'boolean') throw new TypeError('iceTcp must be a boolean')
     out.iceTcp = c.iceTcp
   }
+  if (c.limits !== undefined) out.limits = validateLimits(c.limits)
   return out
 }
 
@@ -113,6 +131,7 @@ export function toNativeConfig(c: NormalizedConfiguration): NativeConfig {
   }
   if (c.localAddresses !== undefined) out.localAddresses = [...c.localAddresses]
   if (c.jitterBufferLatency !== undefined) out.jitterBufferLatency = c.jitterBufferLatency
+  if (c.limits !== undefined) out.limits = { ...c.limits }
   if (c.portRange !== undefined) {
     out.portMin = c.portRange.min
     out.portMax = c.portRange.max
@@ -133,5 +152,6 @@ export function toRTCConfiguration(c: NormalizedConfiguration): RTCConfiguration
   if (c.localAddresses !== undefined) out.localAddresses = [...c.localAddresses]
   if (c.jitterBufferLatency !== undefined) out.jitterBufferLatency = c.jitterBufferLatency
   if (c.portRange !== undefined) out.portRange = { ...c.portRange }
+  if (c.limits !== undefined) out.limits = { ...c.limits }
   return out
 }

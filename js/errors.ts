@@ -46,6 +46,16 @@ export function syntaxError(message: string): DOMException {
   return new DOMException(message, 'SyntaxError')
 }
 
+/**
+ * napi-rs statuses thrown by synchronous native calls: `InvalidArg` (a value the native
+ * side refuses, e.g. a localAddresses entry that is no IP address) and the
+ * `…Expected` conversion failures are WebIDL type errors.
+ */
+function napiStatusCode(code: string | undefined): string | undefined {
+  if (code === 'InvalidArg' || (code !== undefined && code.endsWith('Expected'))) return 'TypeError'
+  return code
+}
+
 /** Builds the W3C error for a native error code; unknown or missing codes become OperationError. */
 export function fromNativeCode(code: string | undefined, message: string | undefined): Error {
   const text = message ?? 'native operation failed'
@@ -66,7 +76,7 @@ function stringField(value: unknown, field: string): string | undefined {
  * their diagnostics are not lost.
  */
 export function fromNativeThrow(err: unknown): Error {
-  const code = stringField(err, 'errorCode') ?? stringField(err, 'code')
+  const code = napiStatusCode(stringField(err, 'errorCode') ?? stringField(err, 'code'))
   if (code !== undefined && (code === 'TypeError' || DOM_EXCEPTION_NAMES.has(code))) {
     return fromNativeCode(code, stringField(err, 'message'))
   }

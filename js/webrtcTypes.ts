@@ -91,6 +91,20 @@ export interface RTCConfiguration {
   portRange?: RTCPortRange
   /** Extension: gather ICE-TCP candidates (default false). */
   iceTcp?: boolean
+  /**
+   * Extension: limits on what the remote side may send (docs/robustness.md). Defaults:
+   * maxSdpBytes 131072, maxMediaSections 32, maxAttributesPerSection 256,
+   * maxFormatsPerSection 64, maxRemoteCandidates 256.
+   */
+  limits?: RTCDescriptionLimits
+}
+
+export interface RTCDescriptionLimits {
+  maxSdpBytes?: number
+  maxMediaSections?: number
+  maxAttributesPerSection?: number
+  maxFormatsPerSection?: number
+  maxRemoteCandidates?: number
 }
 
 export interface RTCOfferOptions {
@@ -143,4 +157,16 @@ export function toEnum<T extends string>(values: readonly T[], value: unknown, w
   const s = String(value)
   if ((values as readonly string[]).includes(s)) return s as T
   throw new TypeError(`The provided value '${s}' is not a valid enum value of type ${what}.`)
+}
+
+/**
+ * WebIDL `unsigned short` without [EnforceRange] (WebIDL §3.2.4.3 "ConvertToInt"): ToNumber
+ * (a Symbol or BigInt throws TypeError), NaN and infinities become 0, then truncation modulo
+ * 2^16. So `sdpMLineIndex: '0'` is m-line 0, as in a browser.
+ */
+export function toUnsignedShort(value: unknown): number {
+  if (typeof value === 'bigint') throw new TypeError('Cannot convert a BigInt value to a number')
+  const n = Number(value)
+  if (!Number.isFinite(n)) return 0
+  return ((Math.trunc(n) % 65536) + 65536) % 65536
 }

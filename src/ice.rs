@@ -23,6 +23,7 @@ pub struct NativeConfig {
     pub port_min: Option<u32>,
     pub port_max: Option<u32>,
     pub ice_tcp: Option<bool>,
+    pub limits: Option<crate::sdp::limits::NativeLimits>,
 }
 
 /// The W3C RTCIceConnectionState name of webrtcbin's state.
@@ -70,6 +71,18 @@ fn encode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// `localAddresses` are IP address literals: libnice's `add-local-ip-address` takes any
+/// string and only says "false", and a name would mean a DNS lookup on the caller's thread.
+/// A wrong one is a TypeError (napi `InvalidArg`), like any malformed dictionary member.
+pub fn check_local_addresses(cfg: &NativeConfig) -> Result<(), String> {
+    for addr in cfg.local_addresses.iter().flatten() {
+        if addr.parse::<std::net::IpAddr>().is_err() {
+            return Err(format!("localAddresses: '{addr}' is not an IP address"));
+        }
+    }
+    Ok(())
 }
 
 /// Apply the configuration to a webrtcbin that is not yet running.

@@ -35,7 +35,8 @@ use crate::rollback;
 use crate::runtime::{self, make};
 use crate::sdp::candidate::Candidate;
 use crate::sdp::local::{self, LocalCandidate};
-use crate::sdp::{direction, ice_credentials, telephone_event, to_text, validate};
+use crate::sdp::limits::Limits;
+use crate::sdp::{direction, ice_credentials, ssrc, telephone_event, to_text, validate};
 
 /// With only host addresses to gather, gathering is over once candidates stop coming.
 const HOST_GATHERING_QUIET: Duration = Duration::from_millis(250);
@@ -108,6 +109,8 @@ pub struct Inner {
     events: EventSink,
     state: Mutex<State>,
     has_ice_servers: bool,
+    /// Size limits on what the remote side sends (sdp::limits).
+    limits: Limits,
     consent: Consent,
     /// Promises handed to webrtcbin, settled by close() if webrtcbin has not (in_flight.rs).
     in_flight: InFlight,
@@ -819,6 +822,7 @@ impl NativePeerConnection {
                     if ice_restart {
                         ice_credentials::replace(&mut sdp);
                     }
+                    ssrc::dedupe(&mut sdp);
                     if let Some(inner) = weak.upgrade() {
                         inner.apply_directions(&mut sdp, answer);
                         inner.add_telephone_events(&mut sdp, answer);
@@ -844,17 +848,20 @@ impl NativePeerConnection {
             if ty == SdpType::Rollback {
                 return Ok((ty, None));
             }
-            let mut msg = validate::parse(sdp)?;
-            if side == Side::Remote {
-                validate::check_webrtc(&msg)?;
-                validate::normalize(&mut msg);
-                if matches!(ty, SdpType::Answer | SdpType::Pranswer) {
-                    let offered = self.inner.lock().negotiation.local().map(|(_, m)| m.medias_len());
-                    if offered.is_some_and(|n| n != msg.medias_len()) {
-                        return Err(PcError::invalid_access("the answer's m-lines do not match the offer's"));
-                    }
-                }
-            }
+            let st = self.inner.lock();
+            let n = &st.negotiation;
+            // The offer an answer answers is the other side's pending one.
+            let offer = match (ty, side) {
+                (SdpType::Answer | SdpType::Pranswer, Side::Remote) => n.pending_local.as_ref(),
+                (SdpType::Answer | SdpType::Pranswer, Side::Local) => n.pending_remote.as_ref(),
+                _ => None,
+            };
+            let ctx = validate::Context {
+                limits: &self.inner.limits,
+                previous: [&n.current_local, &n.current_remote].into_iter().flatten().map(|(_, m)| &**m).collect(),
+                offer: offer.map(|(_, m)| &**m),
+            };
+            let msg = validate::prepare(sdp, side, &ctx)?;
             Ok((ty, Some(msg)))
         })();
         let (ty, msg) = match prepared {
@@ -908,6 +915,11 @@ impl NativePeerConnection {
                 .negotiation
                 .remote()
                 .ok_or_else(|| PcError::invalid_state("addIceCandidate called before setRemoteDescription"))?;
+            // Added candidates are kept in the remote description (below), so it holds them all.
+            let known = remote.medias().map(|m| m.attributes().filter(|a| a.key() == "candidate").count()).sum::<usize>();
+            if !candidate.is_empty() {
+                self.inner.limits.check_candidates(known + 1)?;
+            }
             // webrtc-pc §4.4.1.3: sdpMid wins over sdpMLineIndex when both are given.
             match (mid, index) {
                 (Some(mid), _) => (0..remote.medias_len())
@@ -935,6 +947,7 @@ impl NativePeerConnection {
         on_event: ThreadsafeFunction<NativeEvent, napi::Unknown<'static>, NativeEvent, Status, false, true>,
     ) -> napi::Result<Self> {
         runtime::init_or_throw()?;
+        ice::check_local_addresses(&config).map_err(|e| napi::Error::new(Status::InvalidArg, e))?;
         let pipeline = gst::Pipeline::new();
         let webrtc = make("webrtcbin").map_err(napi_err)?;
         crate::receive_start::start_fast(&webrtc);
@@ -973,6 +986,7 @@ impl NativePeerConnection {
                 closed: false,
             }),
             has_ice_servers,
+            limits: Limits::from_native(config.limits.as_ref()),
             consent: Consent::default(),
             in_flight: InFlight::default(),
         });

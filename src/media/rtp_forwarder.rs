@@ -68,6 +68,18 @@ fn random_u32() -> u32 {
     u32::from_ne_bytes(b)
 }
 
+/// The destination is an IP literal of one host: udpsink would otherwise resolve a name on
+/// its streaming thread, and the unspecified or broadcast address reaches no SFU (or every
+/// host on the link). Multicast groups are allowed: RTP to a group is a real deployment.
+fn check_destination(address: &str) -> Result<(), String> {
+    let ip: std::net::IpAddr = address.parse().map_err(|_| format!("address '{address}' is not an IP address"))?;
+    let broadcast = matches!(ip, std::net::IpAddr::V4(v4) if v4.is_broadcast());
+    if ip.is_unspecified() || broadcast {
+        return Err(format!("address '{address}' is not a unicast or multicast destination"));
+    }
+    Ok(())
+}
+
 fn invalid(msg: &str) -> napi::Error {
     napi::Error::new(napi::Status::InvalidArg, msg.to_owned())
 }
@@ -85,6 +97,7 @@ impl NativeRtpForwarder {
         if pt > 127 {
             return Err(invalid("payloadType must be 0..127"));
         }
+        check_destination(&options.address).map_err(|e| invalid(&e))?;
         let ptime = options.ptime.unwrap_or(DEFAULT_PTIME_MS);
         if !(10..=120).contains(&ptime) {
             return Err(invalid("ptime must be 10..120 ms"));
@@ -183,7 +196,7 @@ fn udpsink(target: &Target) -> Result<gst::Element, String> {
 }
 
 fn is_loopback(address: &str) -> bool {
-    address == "localhost" || address.parse::<std::net::IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false)
+    address.parse::<std::net::IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false)
 }
 
 fn start(track: Arc<TrackCore>, target: Target, passthrough: bool) -> Result<NativeRtpForwarder, String> {

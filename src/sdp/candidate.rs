@@ -52,6 +52,24 @@ impl Candidate {
         if !matches!(typ, "host" | "srflx" | "prflx" | "relay") {
             return Err(bad(text, "candidate type must be host, srflx, prflx or relay"));
         }
+        // RFC 8839 §5.1: the rest is name/value pairs. libnice's parser reads the value
+        // after a name without checking it is there.
+        let ext = &fields[8..];
+        if ext.len() % 2 != 0 {
+            return Err(bad(text, "extension attributes must come as name/value pairs"));
+        }
+        let value = |name: &str| ext.chunks(2).find(|kv| kv[0] == name).map(|kv| kv[1]);
+        if value("raddr").is_some_and(|a| a.parse::<IpAddr>().is_err() && !a.ends_with(".local")) {
+            return Err(bad(text, "raddr is not an IP address"));
+        }
+        if value("rport").is_some_and(|p| p.parse::<u16>().is_err()) {
+            return Err(bad(text, "rport is not a port"));
+        }
+        // RFC 6544 §4.5: a TCP candidate says which end opens the connection; libnice
+        // compares the tcptype value without a NULL check (a GLib CRITICAL).
+        if transport == "tcp" && !value("tcptype").is_some_and(|t| matches!(t, "active" | "passive" | "so")) {
+            return Err(bad(text, "a TCP candidate needs tcptype active, passive or so (RFC 6544 §4.5)"));
+        }
         Ok(Candidate {
             foundation: foundation.to_owned(),
             component,
@@ -103,6 +121,8 @@ mod tests {
         assert_eq!(c.typ, "srflx");
         let mdns = Candidate::parse("candidate:1 1 udp 1 8c7b2f1e-0000-4000-8000-000000000000.local 5000 typ host").unwrap();
         assert_eq!(mdns.address.len(), 42);
+        let tcp = Candidate::parse("candidate:3 1 TCP 1 127.0.0.1 9 typ host tcptype active").unwrap();
+        assert_eq!(tcp.transport, "tcp");
     }
 
     #[test]
@@ -117,6 +137,11 @@ mod tests {
             "candidate:1 1 udp 1 not-an-ip 5000 typ host",
             "candidate:1 1 udp 1 127.0.0.1 99999 typ host",
             "candidate:1 1 udp 1 127.0.0.1 5000 typ bogus",
+            "candidate:1 1 tcp 1 127.0.0.1 5000 typ host",
+            "candidate:1 1 tcp 1 127.0.0.1 5000 typ host tcptype bogus",
+            "candidate:1 1 udp 1 127.0.0.1 5000 typ srflx raddr",
+            "candidate:1 1 udp 1 127.0.0.1 5000 typ srflx raddr x rport 1",
+            "candidate:1 1 udp 1 127.0.0.1 5000 typ srflx raddr 10.0.0.1 rport 70000",
         ] {
             assert_eq!(Candidate::parse(bogus).unwrap_err().code, ErrorCode::Operation, "{bogus}");
         }

@@ -4,7 +4,12 @@
 pub mod candidate;
 pub mod direction;
 pub mod ice_credentials;
+pub mod limits;
 pub mod local;
+pub mod mids;
+#[cfg(test)]
+mod properties;
+pub mod ssrc;
 pub mod telephone_event;
 pub mod validate;
 

@@ -1,11 +1,81 @@
-//! Remote descriptions: syntax check, the semantic checks browsers make, and the
-//! normalisations webrtcbin 1.22 needs (see DESIGN.md "webrtcbin 1.22 facts").
+//! Descriptions before webrtcbin sees them: limits, syntax, the semantic checks browsers
+//! make, and the normalisations webrtcbin 1.22 needs. Every rule, with the RFC/JSEP section
+//! it follows and the webrtcbin code it protects, is listed in docs/robustness.md.
+//!
+//! A remote description comes from someone else (a browser, a phone, an attacker); a local
+//! one may be munged by the application. Both go through the same rules, since webrtcbin
+//! reads both with the same code; only the error differs (webrtc-pc §4.4.1.6:
+//! InvalidAccessError for theirs, InvalidModificationError for ours).
 
-use gst_sdp::SDPMessage;
+use gst_sdp::{SDPMessage, SDPMessageRef};
 
-use crate::error::{PcError, PcResult};
+use crate::error::{ErrorCode, PcError, PcResult};
+use crate::negotiation::Side;
 
+use super::candidate::Candidate;
 use super::direction::{self, DIRECTIONS};
+use super::limits::Limits;
+use super::{ice_credentials, mids, ssrc};
+
+/// What a description is checked against.
+pub struct Context<'a> {
+    pub limits: &'a Limits,
+    /// The descriptions of the last completed negotiation (mids are stable across them).
+    pub previous: Vec<&'a SDPMessageRef>,
+    /// For an answer or pranswer: the offer it answers.
+    pub offer: Option<&'a SDPMessageRef>,
+}
+
+/// Check and normalise a description about to be applied.
+pub fn prepare(sdp: &str, side: Side, ctx: &Context) -> PcResult<SDPMessage> {
+    ctx.limits.check_text(sdp)?;
+    let mut msg = parse(sdp)?;
+    let semantic = (|| -> PcResult<()> {
+        check_sections(&msg)?;
+        check_webrtc(&msg)?;
+        ice_credentials::normalize_remote(&mut msg)?;
+        ssrc::normalize_remote(&mut msg)?;
+        if side == Side::Remote {
+            mids::fill_missing(&mut msg, ctx.offer);
+        }
+        mids::check(&msg, &ctx.previous, ctx.offer, ErrorCode::InvalidAccess)?;
+        normalize(&mut msg);
+        Ok(())
+    })();
+    match semantic {
+        Err(e) if side == Side::Local && e.code == ErrorCode::InvalidAccess => Err(PcError::new(ErrorCode::InvalidModification, e.message)),
+        other => other.map(|()| msg),
+    }
+}
+
+/// Per m-section: the formats of an RTP m-line are payload types (RFC 8866 §5.14, RFC 3551
+/// §3: 0–127; webrtcbin reads them with `atoi`, so `abc` became PCMU), listed once; at
+/// most one direction attribute (RFC 3264 §5.1; webrtcbin 1.22 turns two into "no
+/// direction" and fails later); every `a=candidate` parses (the same rules as
+/// addIceCandidate, since webrtcbin hands both to libnice).
+fn check_sections(msg: &SDPMessageRef) -> PcResult<()> {
+    for (idx, media) in msg.medias().enumerate() {
+        if media.proto().unwrap_or_default().contains("RTP") {
+            let mut seen = [false; 128];
+            for fmt in media.formats() {
+                let pt = fmt.parse::<u8>().ok().filter(|pt| *pt < 128).filter(|_| fmt.bytes().all(|b| b.is_ascii_digit()));
+                let Some(pt) = pt else {
+                    return Err(PcError::operation(format!("m-line {idx}: format '{fmt}' is not an RTP payload type 0-127 (RFC 3551 §3)")));
+                };
+                if std::mem::replace(&mut seen[pt as usize], true) {
+                    return Err(PcError::invalid_access(format!("m-line {idx} lists payload type {pt} twice")));
+                }
+            }
+        }
+        if media.attributes().filter(|a| DIRECTIONS.contains(&a.key())).count() > 1 {
+            return Err(PcError::invalid_access(format!("m-line {idx} has more than one direction attribute (RFC 3264 §5.1)")));
+        }
+        for attr in media.attributes().filter(|a| a.key() == "candidate") {
+            Candidate::parse(&format!("candidate:{}", attr.value().unwrap_or_default()))?;
+        }
+    }
+    Ok(())
+}
 
 /// Parse SDP text. `gst_sdp` skips lines it does not understand, so the RFC 8866 §5 line
 /// grammar (`<type>=<value>`, starting with `v=0`) is checked first: garbage must be an
