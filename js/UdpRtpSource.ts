@@ -21,13 +21,25 @@ export interface UdpRtpSourceOptions {
   latency?: number
 }
 
+/** What happened at ingress (docs/robustness.md, "RTP ingress"). */
 export interface UdpRtpSourceStats {
+  /** Valid RTP packets of the expected payload type (duplicates included). */
   packetsReceived: number
   bytesReceived: number
+  /** Gaps the jitter buffer concealed; a sequence number jump is a resync, not loss. */
   packetsLost: number
-  /** Datagrams that were not RTP of the expected payload type. */
+  /** Datagrams not played: not valid RTP of the expected payload type, no playable payload, or held in probation (RFC 3550 §A.1). */
   packetsDiscarded: number
+  /** Copies of packets already received, dropped. */
+  packetsDuplicated: number
+  /** New SSRCs taken over (another sender on the port). */
   ssrcChanges: number
+  /** Sequence number jumps taken as a new sequence (renumbering), not as loss. */
+  sequenceResyncs: number
+  /** RTP timestamp jumps (backwards, or ahead of real time) rebased. */
+  timestampResyncs: number
+  /** Decoded audio cut because it ran ahead of its timestamps (ms). */
+  trimmedMs: number
 }
 
 export class UdpRtpSource {

@@ -16,6 +16,7 @@ pub mod receiver;
 pub mod recorder;
 pub mod rtp_forwarder;
 pub mod rtp_header;
+pub mod rtp_ingress;
 pub mod sender;
 pub mod tone;
 pub mod track;

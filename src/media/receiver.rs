@@ -7,7 +7,7 @@ use std::sync::Arc;
 use gst::prelude::*;
 
 use super::codec::by_encoding_name;
-use super::playout::PlayoutRamp;
+use super::playout::{PlayoutRamp, RealTimeClamp};
 use super::rtp_header::RtpHeader;
 use super::track::TrackCore;
 use super::{raw_caps, RATE};
@@ -50,6 +50,9 @@ pub fn link_decoder(pipeline: &gst::Pipeline, pad: &gst::Pad, track: Arc<TrackCo
         e.sync_state_with_parent().map_err(|e| e.to_string())?;
     }
     let sinkpad = elements[0].static_pad("sink").ok_or("depayloader without sink pad")?;
+    // elements: depayloader, decoder, …: the decoder's output may not run ahead of its
+    // timestamps (a lying payload, concealment longer than the gap: `RealTimeClamp`).
+    RealTimeClamp::install(&elements[1].static_pad("src").ok_or("decoder without src pad")?);
     track.set_rtp_caps(caps.clone());
     tap_rtp(jitterbuffer.as_ref(), &sinkpad, s.get::<i32>("payload").ok(), &track);
     pad.link(&sinkpad).map_err(|e| format!("cannot link webrtcbin pad: {e:?}"))?;

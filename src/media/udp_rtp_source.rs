@@ -3,15 +3,18 @@
 //!
 //! No SRTP, no RTCP (RFC 3550 §6 reports are optional for a receive-only relay leg).
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use gst::prelude::*;
 use napi_derive::napi;
 
 use super::bus::{set_state_or_error, BusWatch};
-use super::codec::{by_encoding_name, Codec};
+use super::codec::{by_encoding_name, Codec, OPUS};
+use super::playout::RealTimeClamp;
 use super::rtp_header::RtpHeader;
+use super::rtp_ingress::{Ingress, Verdict};
 use super::track::{NativeTrack, TrackCore};
 use super::track_io::appsink_into;
 use crate::runtime::{self, make};
@@ -27,13 +30,14 @@ use crate::runtime::{self, make};
 /// (with a longer wait a missing packet can still arrive before it is concealed).
 pub const DEFAULT_LATENCY_MS: u32 = 5;
 
-#[derive(Default)]
 struct Counters {
     packets: AtomicU64,
     bytes: AtomicU64,
     discarded: AtomicU64,
-    ssrc: AtomicU32,
-    ssrc_changes: AtomicU64,
+    /// RFC 3550 §A.1 sequence and timestamp validation of the one stream we play.
+    ingress: Mutex<Ingress>,
+    /// Arrival times are measured from here.
+    epoch: Instant,
 }
 
 #[napi(object)]
@@ -48,15 +52,26 @@ pub struct NativeUdpRtpSourceOptions {
 
 #[napi(object)]
 pub struct NativeUdpRtpSourceStats {
-    /// RTP packets of our payload type accepted from the socket.
+    /// Valid RTP packets of our payload type from the socket (duplicates included, RFC 3550 §6.4.1).
     pub packets_received: f64,
     pub bytes_received: f64,
-    /// Packets the jitter buffer declared lost (RFC 3550 sequence gaps not filled in time).
+    /// Packets the jitter buffer declared lost: sequence gaps not filled in time, which the
+    /// timestamps and arrival times confirm (a renumbering is no loss: `sequenceResyncs`).
     pub packets_lost: f64,
-    /// Datagrams that were not RTP of our payload type (garbage, RTCP, other streams).
+    /// Datagrams not played: not RTP of our payload type (garbage, RTCP, other streams), an
+    /// invalid header (CSRC count or extension length past the end), an empty or undecodable
+    /// payload, or a packet held in probation (RFC 3550 §A.1) and not confirmed.
     pub packets_discarded: f64,
-    /// Times the sender's SSRC changed (a new sender on the same port).
+    /// Copies of packets already received, dropped.
+    pub packets_duplicated: f64,
+    /// Times the sender's SSRC changed (a new sender on the same port, after probation).
     pub ssrc_changes: f64,
+    /// New sequences on the same SSRC (sequence number jumps that are no loss).
+    pub sequence_resyncs: f64,
+    /// RTP timestamp jumps (backwards, or ahead of real time) rebased.
+    pub timestamp_resyncs: f64,
+    /// Decoded audio cut because it ran ahead of its timestamps, ms.
+    pub trimmed_ms: f64,
 }
 
 #[napi]
@@ -65,6 +80,7 @@ pub struct NativeUdpRtpSource {
     port: u32,
     counters: Arc<Counters>,
     jitterbuffer: gst::Element,
+    clamp: Arc<RealTimeClamp>,
 }
 
 /// The codec a JS option names ('opus', 'pcmu', 'pcma', 'g722'; case-insensitive).
@@ -107,12 +123,17 @@ impl NativeUdpRtpSource {
             .property::<Option<gst::Structure>>("stats")
             .and_then(|s| s.get::<u64>("num-lost").ok())
             .unwrap_or(0);
+        let counts = self.counters.ingress.lock().map(|i| i.counts).unwrap_or_default();
         NativeUdpRtpSourceStats {
             packets_received: self.counters.packets.load(Ordering::Relaxed) as f64,
             bytes_received: self.counters.bytes.load(Ordering::Relaxed) as f64,
             packets_lost: lost as f64,
-            packets_discarded: self.counters.discarded.load(Ordering::Relaxed) as f64,
-            ssrc_changes: self.counters.ssrc_changes.load(Ordering::Relaxed) as f64,
+            packets_discarded: (self.counters.discarded.load(Ordering::Relaxed) + counts.probation_drops) as f64,
+            packets_duplicated: counts.duplicates as f64,
+            ssrc_changes: counts.ssrc_changes as f64,
+            sequence_resyncs: counts.sequence_resyncs as f64,
+            timestamp_resyncs: counts.timestamp_resyncs as f64,
+            trimmed_ms: (self.clamp.trimmed.load(Ordering::Relaxed) / 1_000_000) as f64,
         }
     }
 
@@ -153,10 +174,19 @@ fn build(address: &str, port: u32, codec: &'static Codec, pt: u32, latency: u32)
     pipeline.add_many(&elements).map_err(|e| e.to_string())?;
     gst::Element::link_many(&elements).map_err(|e| e.to_string())?;
 
-    let counters = Arc::new(Counters::default());
+    let counters = Arc::new(Counters {
+        packets: AtomicU64::new(0),
+        bytes: AtomicU64::new(0),
+        discarded: AtomicU64::new(0),
+        ingress: Mutex::new(Ingress::new(codec.clock_rate)),
+        epoch: Instant::now(),
+    });
     let srcpad = udpsrc.static_pad("src").ok_or("udpsrc without src pad")?;
     let c = counters.clone();
-    srcpad.add_probe(gst::PadProbeType::BUFFER, move |_, info| filter_packet(info, pt, &c));
+    let opus = codec == &OPUS;
+    srcpad.add_probe(gst::PadProbeType::BUFFER, move |_, info| filter_packet(info, pt, opus, &c));
+    // elements: udpsrc, jitter buffer, depayloader, decoder, …
+    let clamp = RealTimeClamp::install(&elements[3].static_pad("src").ok_or("decoder without src pad")?);
 
     let watch = BusWatch::install(&pipeline);
     // READY opens the socket: a port in use fails here, synchronously.
@@ -170,7 +200,7 @@ fn build(address: &str, port: u32, codec: &'static Codec, pt: u32, latency: u32)
     track.on_stop(move || {
         let _ = pipeline.set_state(gst::State::Null);
     });
-    Ok(NativeUdpRtpSource { track, port: bound, counters, jitterbuffer })
+    Ok(NativeUdpRtpSource { track, port: bound, counters, jitterbuffer, clamp })
 }
 
 fn bind_error(text: &str, address: &str, port: u32) -> String {
@@ -183,24 +213,49 @@ fn bind_error(text: &str, address: &str, port: u32) -> String {
 
 /// Pass only RTP (RFC 3550 §5.1, version 2) of our payload type: garbage, RTCP sharing
 /// the port (RFC 5761 §4 tells them apart by payload type) and other streams are
-/// dropped here rather than confusing the jitter buffer or the depayloader.
+/// dropped here rather than confusing the jitter buffer or the depayloader. So are packets
+/// whose header points past their end (CSRC count, extension length, padding: RFC 3550 §A.1
+/// validity checks) and packets without media (an empty payload, an Opus packet libopus
+/// cannot frame, RFC 6716 §3.1): dropped before the jitter buffer, they become a lost
+/// packet, concealed for the time it stood for, not a hole in the audio.
 ///
-/// A new SSRC (another sender on the same port, RFC 3550 §8.2) is only counted: its
-/// unrelated sequence numbers and timestamps look like a large jump to rtpjitterbuffer,
-/// which (1.22, verified by __test__/rtp-io.test.js) resyncs and plays the new stream
-/// within a few packets, so no rtpssrcdemux or reset is needed.
-fn filter_packet(info: &mut gst::PadProbeInfo, pt: u32, counters: &Counters) -> gst::PadProbeReturn {
-    let Some(gst::PadProbeData::Buffer(buffer)) = &info.data else { return gst::PadProbeReturn::Ok };
-    let header = buffer.map_readable().ok().and_then(|map| RtpHeader::parse(map.as_slice()));
-    let Some(header) = header.filter(|h| h.payload_type as u32 == pt) else {
+/// Then `Ingress` (RFC 3550 §A.1 with timestamps and arrival times) drops duplicates, holds
+/// a new sequence or a new SSRC (another sender on the same port, §8.2) in probation, and
+/// renumbers the stream so that the jitter buffer only sees real gaps: a sequence number or
+/// timestamp jump becomes a resync, not a run of lost packets to conceal.
+fn filter_packet(info: &mut gst::PadProbeInfo, pt: u32, opus: bool, counters: &Counters) -> gst::PadProbeReturn {
+    let Some(gst::PadProbeData::Buffer(buffer)) = &mut info.data else { return gst::PadProbeReturn::Ok };
+    let parsed = buffer.map_readable().ok().and_then(|map| {
+        let header = RtpHeader::parse(map.as_slice()).filter(|h| h.payload_type as u32 == pt)?;
+        let payload = RtpHeader::payload_range(map.as_slice())?;
+        let media = &map.as_slice()[payload];
+        let playable = !media.is_empty() && (!opus || crate::media::opus::valid_packet(media));
+        Some((header, playable))
+    });
+    let Some((header, playable)) = parsed else {
         counters.discarded.fetch_add(1, Ordering::Relaxed);
         return gst::PadProbeReturn::Drop;
     };
     counters.packets.fetch_add(1, Ordering::Relaxed);
     counters.bytes.fetch_add(buffer.size() as u64, Ordering::Relaxed);
-    let previous = counters.ssrc.swap(header.ssrc, Ordering::Relaxed);
-    if counters.packets.load(Ordering::Relaxed) > 1 && previous != header.ssrc {
-        counters.ssrc_changes.fetch_add(1, Ordering::Relaxed);
+    if !playable {
+        counters.discarded.fetch_add(1, Ordering::Relaxed);
+        return gst::PadProbeReturn::Drop;
     }
-    gst::PadProbeReturn::Ok
+    let arrival = counters.epoch.elapsed().as_nanos() as u64;
+    let verdict = match counters.ingress.lock() {
+        Ok(mut ingress) => ingress.check(header.ssrc, header.sequence, header.timestamp, arrival, true),
+        Err(_) => return gst::PadProbeReturn::Drop,
+    };
+    match verdict {
+        Verdict::Forward { seq, ts } if seq == header.sequence && ts == header.timestamp => gst::PadProbeReturn::Ok,
+        Verdict::Forward { seq, ts } => {
+            let buffer = buffer.make_mut();
+            if let Ok(mut map) = buffer.map_writable() {
+                RtpHeader { sequence: seq, timestamp: ts, ..header }.write(map.as_mut_slice());
+            }
+            gst::PadProbeReturn::Ok
+        }
+        Verdict::Duplicate | Verdict::Probation => gst::PadProbeReturn::Drop,
+    }
 }

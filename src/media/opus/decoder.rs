@@ -146,10 +146,20 @@ mod imp {
         }
 
         /// Samples a gap of `duration` stands for, in 2.5 ms steps (the remainder is carried).
+        ///
+        /// Concealment fills missing *time* (RFC 6716 §4.4), never a count of missing
+        /// sequence numbers: a gap lasts what its duration says, and a gap of duration 0
+        /// stands for no audio at all. rtpjitterbuffer (1.22, `handle_missing_packets`) clips
+        /// each lost packet's estimated duration to the time its neighbours' timestamps leave
+        /// for it, so a sequence number jump over continuous timestamps (a sender renumbering,
+        /// RFC 3550 §A.1) arrives as a train of zero-length gaps, one per skipped number.
+        /// Concealing each of those as "one packet" (as this did, like opusdec) turned a +1000
+        /// jump into 20 s of concealment delivered at once (2,098 10-ms frames in one second).
+        /// Only a gap without any duration is taken to be one packet long.
         fn gap_samples(state: &mut State, duration: Option<gst::ClockTime>) -> usize {
             let ns = match duration {
-                Some(d) if d.nseconds() > 0 => d.nseconds(),
-                _ => state.last_samples as u64 * 1_000_000_000 / u64::from(RATE),
+                Some(d) => d.nseconds(),
+                None => state.last_samples as u64 * 1_000_000_000 / u64::from(RATE),
             } + state.leftover_ns;
             let aligned = ns / PLC_ALIGN_NS * PLC_ALIGN_NS;
             state.leftover_ns = ns - aligned;

@@ -20,6 +20,13 @@ pub const DECODER: &str = "gstpc-opusdec";
 
 static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
 
+/// Whether `payload` is an Opus packet libopus can frame (RFC 6716 §3.1 TOC byte, §3.2 frame
+/// count and lengths) of at most 120 ms (§3.2.5): what the receive paths check before a packet
+/// reaches the jitter buffer, so a bad one becomes a (time-bounded) lost packet.
+pub fn valid_packet(payload: &[u8]) -> bool {
+    !payload.is_empty() && libopus::packet_samples(payload, 48_000).is_ok_and(|n| n > 0 && n <= libopus::MAX_PACKET_SAMPLES_48K)
+}
+
 /// Register the element (once per process; gst must be initialised).
 pub fn register() -> Result<(), String> {
     REGISTERED

@@ -154,6 +154,11 @@ impl Harness {
         assert!(self.src.push_event(ev));
     }
 
+    /// A gap event as rtpbasedepayload makes it from a jitter buffer's lost event.
+    fn gap_of(&self, pts: gst::ClockTime, duration: gst::ClockTime) {
+        assert!(self.src.push_event(gst::event::Gap::builder(pts).duration(duration).build()));
+    }
+
     fn finish(self) -> Vec<gst::Buffer> {
         assert!(self.src.push_event(gst::event::Eos::new()));
         self.dec.set_state(gst::State::Null).unwrap();
@@ -235,4 +240,29 @@ fn a_corrupt_packet_does_not_stop_the_stream() {
     assert_eq!(pcm.len(), 50 * 960, "corrupt packets are concealed, the stream goes on");
     let tail = &pcm[30 * 960..];
     assert!(goertzel(tail, 440.0) > 1000.0 * goertzel(tail, 1000.0));
+}
+
+/// RFC 3550 §A.1 / RFC 6716 §4.4: a sequence number jump of +1000 over continuous timestamps
+/// reaches the decoder as 1000 lost events of duration 0 (rtpjitterbuffer clips each lost
+/// packet's duration to the time left between its neighbours). They stand for no time: the
+/// output is exactly the audio of the packets, not 1000 × 20 ms of concealment (before the fix:
+/// 20 s more, all stamped at the same instant).
+#[test]
+fn zero_length_gaps_conceal_nothing() {
+    init();
+    let packets = packets(50, 128_000, false);
+    let h = Harness::new(false);
+    for (i, p) in packets.iter().enumerate() {
+        if i == 25 {
+            for _ in 0..1000 {
+                h.gap_of(gst::ClockTime::from_mseconds(20 * 25), gst::ClockTime::ZERO);
+            }
+        }
+        assert_eq!(h.packet(i as u64, p), Ok(gst::FlowSuccess::Ok), "packet {i}");
+    }
+    let out = h.finish();
+    assert_contiguous(&out);
+    let pcm: Vec<i16> = out.iter().flat_map(|b| samples_of(b)).collect();
+    assert_eq!(pcm.len(), 50 * 960, "one second in, one second out");
+    assert_tone(&pcm[30 * 960..]);
 }
