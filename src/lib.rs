@@ -18,3 +18,4 @@ pub mod rollback;
 pub mod runtime;
 pub mod sdp;
 pub mod stats;
+pub mod transport_guard;

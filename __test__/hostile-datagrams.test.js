@@ -1,0 +1,111 @@
+'use strict';
+
+// Datagrams from a third party at an established call's ICE port (issue 14, fuzz ice-spray).
+// The third party first sends an authenticated STUN Binding request (it knows the ICE
+// credentials, as the fuzzer does): libnice then takes its address for a peer-reflexive
+// candidate (RFC 8445 §7.3.1.3) and passes its other datagrams up to webrtcbin, and nicesrc
+// keeps no source address, so webrtcbin cannot tell them from the peer's.
+//
+// Finding media-lost-f6be42db5c: a DTLS record of epoch 1 shorter than AES-GCM's 24 bytes of
+// nonce + tag (a 1-byte ChangeCipherSpec, a 2-byte alert) made OpenSSL fail with a fatal
+// internal_error; the alert it sent killed the peer's dtlsdec, which stopped the peer's
+// nicesrc: B heard nothing for good. src/transport_guard.rs drops them before dtlsdec.
+
+const crypto = require('node:crypto');
+const dgram = require('node:dgram');
+const { ToneSource, nonstandard } = require('../dist');
+const { createPeer, connect, once } = require('./helpers/peers');
+const { FrameCollector } = require('./helpers/audio');
+const { crc32 } = require('../fuzz/mutate/datagram');
+
+const FREQ = 600;
+const open = [];
+const track = (x) => (open.push(x), x);
+afterEach(() => {
+  while (open.length) {
+    const x = open.pop();
+    if (typeof x.close === 'function') x.close();
+    else x.stop();
+  }
+});
+
+function attr(type, value) {
+  const h = Buffer.alloc(4);
+  h.writeUInt16BE(type, 0);
+  h.writeUInt16BE(value.length, 2);
+  return Buffer.concat([h, value, Buffer.alloc((4 - (value.length % 4)) % 4)]);
+}
+
+/** An ICE connectivity check to the agent whose credentials are `to` (RFC 8445 §7.2.2, RFC 5389 §15.4/§15.5). */
+function bindingRequest(to, fromUfrag) {
+  const attrs = [
+    attr(0x0006, Buffer.from(`${to.ufrag}:${fromUfrag}`)), // USERNAME
+    attr(0x0024, Buffer.from([0x6e, 0, 0x1e, 0xff])), // PRIORITY (peer-reflexive)
+    attr(0x8029, crypto.randomBytes(8)), // ICE-CONTROLLED
+  ];
+  const tid = crypto.randomBytes(12);
+  const build = (extra) => {
+    const body = Buffer.concat(attrs);
+    const h = Buffer.alloc(20);
+    h.writeUInt16BE(0x0001, 0);
+    h.writeUInt16BE(body.length + extra, 2);
+    h.writeUInt32BE(0x2112a442, 4);
+    tid.copy(h, 8);
+    return Buffer.concat([h, body]);
+  };
+  attrs.push(attr(0x0008, crypto.createHmac('sha1', to.pwd).update(build(24)).digest()));
+  const fp = Buffer.alloc(4);
+  fp.writeUInt32BE((crc32(build(8)) ^ 0x5354554e) >>> 0);
+  attrs.push(attr(0x8028, fp));
+  return build(0);
+}
+
+/** A DTLS 1.2 record header (RFC 6347 §4.1) followed by `len` bytes of junk. */
+function record(type, epoch, seq, len) {
+  const b = Buffer.alloc(13 + len, 0x5a);
+  b[0] = type;
+  b.writeUInt16BE(0xfefd, 1);
+  b.writeUInt16BE(epoch, 3);
+  b.writeUIntBE(seq, 5, 6);
+  b.writeUInt16BE(len, 11);
+  return b;
+}
+
+const creds = (sdp) => ({ ufrag: /a=ice-ufrag:(\S+)/.exec(sdp)[1], pwd: /a=ice-pwd:(\S+)/.exec(sdp)[1] });
+const hostPort = (sdp) => Number(/a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 (\d+) typ host/i.exec(sdp)[1]);
+
+test('short protected DTLS records from a third party do not end the call', async () => {
+  const a = track(createPeer());
+  const b = track(createPeer());
+  const tone = track(new ToneSource({ frequency: FREQ, amplitude: 0.5 }));
+  a.addTrack(tone.track);
+  const collector = new FrameCollector();
+  const heard = once(b, 'track').then((ev) => {
+    track(new nonstandard.RTCAudioSink(ev.track)).ondata = collector.push;
+  });
+  await connect(a, b);
+  await heard;
+  // A offered actpass, so B is the DTLS client and A the server; the finding hit A.
+  const victim = creds(a.localDescription.sdp);
+  const port = hostPort(a.localDescription.sdp);
+  const socket = dgram.createSocket('udp4');
+  open.push({ stop: () => socket.close() });
+  await new Promise((r) => socket.bind(0, '127.0.0.1', r));
+  const send = (d) => new Promise((r) => socket.send(d, port, '127.0.0.1', () => r()));
+
+  await send(bindingRequest(victim, creds(b.localDescription.sdp).ufrag));
+  await new Promise((r) => setTimeout(r, 100));
+  // The finding's records (fuzz/findings/media-lost-f6be42db5c.json, batch 11 #63 split up),
+  // then every protected length below AES-GCM's expansion, as application data.
+  await send(record(20, 1, 0x16, 1));
+  await send(record(21, 1, 0x23, 2));
+  for (let len = 1; len < 24; len++) await send(record(23, 1, 0x100 + len, len));
+
+  collector.reset();
+  await new Promise((r) => setTimeout(r, 1200));
+  const windows = collector.toneOverWindows(FREQ, 200, [], 1000);
+  expect(windows.failed).toEqual([]);
+  expect(windows.windows.length).toBeGreaterThanOrEqual(5);
+  expect(a.connectionState).toBe('connected');
+  expect(b.connectionState).toBe('connected');
+}, 30000);

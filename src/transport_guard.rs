@@ -1,0 +1,226 @@
+//! Keeps datagrams that cannot be DTLS from a legitimate peer away from the DTLS state machine.
+//!
+//! webrtcbin demultiplexes what arrives on an ICE transport by its first byte (RFC 7983 §7:
+//! 20–63 is DTLS) and hands everything in that range to `dtlsdec`, i.e. to OpenSSL. libnice
+//! delivers data from any address that sent it an authenticated STUN check (a peer-reflexive
+//! candidate, RFC 8445 §7.3.1.3), and `nicesrc` keeps no source address on its buffers, so we
+//! cannot tell the selected pair's datagrams from a third party's here; what we can do is
+//! refuse what no DTLS peer ever sends.
+//!
+//! The one that killed calls (fuzz finding media-lost-f6be42db5c): a record of epoch ≥ 1 (so
+//! "protected", RFC 6347 §4.1) shorter than the AEAD expansion. OpenSSL 3 is meant to drop a
+//! record that fails to decrypt (RFC 6347 §4.1.2.7), but for AES-GCM a record below 8 bytes
+//! of explicit nonce + 16 of tag fails in the cipher's AAD setup and becomes a fatal
+//! `internal_error`: the connection goes to its error state and sends the alert to the real
+//! peer, whose `dtlsdec` then returns a flow error that stops its `nicesrc` — the peer's
+//! whole receive path (SRTP shares the bundled transport) halts. Measured: 1–23-byte epoch-1
+//! records kill, 0, 24 and 30 bytes of garbage are dropped harmlessly.
+//!
+//! Dropped here, per datagram (a DTLS record never spans datagrams, RFC 6347 §4.1.1):
+//! - anything that is not a sequence of whole records that fill the datagram exactly
+//!   (13-byte header: content type, version, epoch, sequence number, length);
+//! - a content type other than change_cipher_spec (20), alert (21), handshake (22) and
+//!   application_data (23) (heartbeat, RFC 6520, is never negotiated by gstdtls);
+//! - a version whose major byte is not 0xFE (DTLS 1.0 = 0xFEFF, 1.2 = 0xFEFD);
+//! - a protected record (epoch ≥ 1) shorter than the record expansion of the cipher suite.
+//!   The expansion is learned from the first protected record, the peer's Finished, whose
+//!   plaintext is always 24 bytes (12-byte DTLS handshake header, RFC 6347 §4.2.2, + 12 bytes
+//!   of verify_data, RFC 5246 §7.4.9); it is kept within [16, 24]: 16 is the smallest any
+//!   suite adds (ChaCha20-Poly1305's tag, RFC 7905; AES-CCM-8's nonce + tag, RFC 6655), 24 is
+//!   AES-GCM's (RFC 5288 §3) and what is assumed until a Finished was seen. A CBC suite
+//!   expands a 2-byte alert by more than 24 (IV + MAC + padding), so nothing legitimate is
+//!   lost.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
+
+use gst::prelude::*;
+
+static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new("gstpc-transport-guard", gst::DebugColorFlags::empty(), Some("Drops datagrams that are not well-formed DTLS before dtlsdec"))
+});
+
+const HEADER: usize = 13;
+/// Smallest record expansion of any (D)TLS 1.2 AEAD suite (ChaCha20-Poly1305, AES-CCM-8).
+const MIN_EXPANSION: u32 = 16;
+/// AES-GCM's explicit nonce (8) + tag (16): the largest AEAD expansion, assumed until learned.
+const GCM_EXPANSION: u32 = 24;
+/// Plaintext length of a DTLS Finished message: 12-byte handshake header + 12 verify_data.
+const FINISHED_PLAINTEXT: u32 = 24;
+const UNKNOWN: u32 = 0;
+
+/// Why a datagram was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    Truncated,
+    ContentType(u8),
+    Version(u16),
+    ShortProtected { len: u16, expansion: u32 },
+}
+
+/// Per-`dtlsdec` state: the record expansion learned from the first protected record.
+#[derive(Debug, Default)]
+pub struct DtlsGuard {
+    expansion: AtomicU32,
+    pub dropped: AtomicU64,
+}
+
+impl DtlsGuard {
+    pub fn expansion(&self) -> u32 {
+        match self.expansion.load(Ordering::Relaxed) {
+            UNKNOWN => GCM_EXPANSION,
+            e => e,
+        }
+    }
+
+    /// Checks one datagram; `Ok` lets it through to dtlsdec.
+    pub fn check(&self, data: &[u8]) -> Result<(), Refusal> {
+        let mut rest = data;
+        // First pass: well-formedness of every record, without learning anything yet.
+        let mut first_protected = None;
+        while !rest.is_empty() {
+            if rest.len() < HEADER {
+                return Err(Refusal::Truncated);
+            }
+            let ty = rest[0];
+            if !(20..=23).contains(&ty) {
+                return Err(Refusal::ContentType(ty));
+            }
+            let version = u16::from_be_bytes([rest[1], rest[2]]);
+            if version >> 8 != 0xFE {
+                return Err(Refusal::Version(version));
+            }
+            let epoch = u16::from_be_bytes([rest[3], rest[4]]);
+            let len = u16::from_be_bytes([rest[11], rest[12]]);
+            if rest.len() < HEADER + len as usize {
+                return Err(Refusal::Truncated);
+            }
+            if epoch != 0 {
+                let expansion = self.expansion();
+                // An empty record is dropped by OpenSSL without harm (measured), and is not
+                // what a peer sends either; refuse every protected record below the expansion.
+                if (len as u32) < expansion {
+                    return Err(Refusal::ShortProtected { len, expansion });
+                }
+                if first_protected.is_none() {
+                    first_protected = Some((ty, len));
+                }
+            }
+            rest = &rest[HEADER + len as usize..];
+        }
+        if let Some((22, len)) = first_protected {
+            // The first protected handshake record is the peer's Finished (RFC 6347 §4.2.6).
+            let learned = (len as u32).saturating_sub(FINISHED_PLAINTEXT).clamp(MIN_EXPANSION, GCM_EXPANSION);
+            let _ = self.expansion.compare_exchange(UNKNOWN, learned, Ordering::Relaxed, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
+
+/// The `dtlsdec` sink pads probed so far (of every connection; dead ones are pruned).
+static PROBED: Mutex<Vec<gst::glib::WeakRef<gst::Pad>>> = Mutex::new(Vec::new());
+
+/// Probe the sink pad of every `dtlsdec` in `bin` not probed yet (webrtcbin adds transports
+/// lazily; called whenever the connection's `nicesrc`s are probed for consent, from ICE
+/// connected on: before the peer's Finished, which needs a connected ICE pair).
+pub fn guard_dtls(bin: &gst::Bin) {
+    let Ok(mut probed) = PROBED.lock() else { return };
+    probed.retain(|w| w.upgrade().is_some());
+    for element in bin.iterate_recurse().into_iter().flatten() {
+        if element.factory().is_none_or(|f| f.name() != "dtlsdec") {
+            continue;
+        }
+        let Some(pad) = element.static_pad("sink") else { continue };
+        if probed.iter().any(|w| w.upgrade().as_ref() == Some(&pad)) {
+            continue;
+        }
+        let guard = Arc::new(DtlsGuard::default());
+        pad.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
+            let verdict = match info.buffer().map(|b| b.map_readable().map(|m| (m.len(), guard.check(m.as_slice())))) {
+                None => return gst::PadProbeReturn::Ok,
+                Some(Ok((_, Ok(())))) => return gst::PadProbeReturn::Ok,
+                Some(Ok((len, Err(why)))) => (len, Some(why)),
+                Some(Err(_)) => (0, None),
+            };
+            let n = guard.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            gst::debug!(CAT, obj = pad, "dropped a {}-byte datagram before dtlsdec ({:?}; {n} so far)", verdict.0, verdict.1);
+            // Consumed and Handled, not Drop: gstreamer-rs hands the probe the buffer out of
+            // the probe info, and 1.22's chain path then unrefs the info's NULL after a Drop
+            // (a GLib CRITICAL per dropped datagram; measured with fuzz finding d57a36e0ff).
+            drop(info.take_buffer());
+            gst::PadProbeReturn::Handled
+        });
+        probed.push(pad.downgrade());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(ty: u8, version: u16, epoch: u16, len: usize) -> Vec<u8> {
+        let mut r = vec![ty];
+        r.extend_from_slice(&version.to_be_bytes());
+        r.extend_from_slice(&epoch.to_be_bytes());
+        r.extend_from_slice(&[0, 0, 0, 0, 0, 7]);
+        r.extend_from_slice(&(len as u16).to_be_bytes());
+        r.extend((0..len).map(|i| i as u8));
+        r
+    }
+
+    #[test]
+    fn the_finding_datagrams_are_refused() {
+        let g = DtlsGuard::default();
+        // media-lost-f6be42db5c: CCS and alert in epoch 1 with 1 and 2 bytes of "ciphertext".
+        assert_eq!(g.check(&record(20, 0xFEFD, 1, 1)), Err(Refusal::ShortProtected { len: 1, expansion: 24 }));
+        assert_eq!(g.check(&record(21, 0xFEFD, 1, 2)), Err(Refusal::ShortProtected { len: 2, expansion: 24 }));
+        // The whole 70-byte datagram: its first record claims more bytes than there are.
+        let d = hex("17feff000000000000004a53c9ca15d90613848c67def9ca9e1d15fefd00010000000000230002015015fefd247a00000000004b0002017314fefd0001000000000016000101");
+        assert_eq!(g.check(&d), Err(Refusal::Truncated));
+        for len in 1..24 {
+            assert!(g.check(&record(23, 0xFEFD, 1, len)).is_err(), "{len}");
+        }
+        assert!(g.check(&record(23, 0xFEFD, 1, 0)).is_err());
+        assert_eq!(g.check(&record(23, 0xFEFD, 1, 24)), Ok(()));
+    }
+
+    #[test]
+    fn malformed_records_are_refused() {
+        let g = DtlsGuard::default();
+        assert_eq!(g.check(&record(24, 0xFEFD, 0, 3)), Err(Refusal::ContentType(24)));
+        assert_eq!(g.check(&record(46, 0xFEFD, 0, 3)), Err(Refusal::ContentType(46)));
+        assert_eq!(g.check(&record(21, 0x0303, 0, 2)), Err(Refusal::Version(0x0303)));
+        let mut two = record(22, 0xFEFD, 0, 40);
+        two.extend(record(20, 0xFEFD, 0, 1));
+        assert_eq!(g.check(&two), Ok(()));
+        two.push(0);
+        assert_eq!(g.check(&two), Err(Refusal::Truncated));
+        assert_eq!(g.check(&record(22, 0xFEFF, 0, 10)[..20]), Err(Refusal::Truncated));
+    }
+
+    #[test]
+    fn a_real_flight_passes_and_teaches_the_expansion() {
+        // Client's last flight: epoch-0 handshake + CCS, then an epoch-1 Finished under
+        // ChaCha20-Poly1305 (24 + 16 = 40 bytes).
+        let g = DtlsGuard::default();
+        let mut flight = record(22, 0xFEFD, 0, 300);
+        flight.extend(record(20, 0xFEFD, 0, 1));
+        flight.extend(record(22, 0xFEFD, 1, 40));
+        assert_eq!(g.check(&flight), Ok(()));
+        assert_eq!(g.expansion(), 16);
+        // Its close_notify: 2 bytes + 16.
+        assert_eq!(g.check(&record(21, 0xFEFD, 1, 18)), Ok(()));
+        assert!(g.check(&record(21, 0xFEFD, 1, 15)).is_err());
+        // AES-GCM's Finished (48 bytes) and a learned value outside [16, 24] is clamped.
+        let g = DtlsGuard::default();
+        assert_eq!(g.check(&record(22, 0xFEFD, 1, 48)), Ok(()));
+        assert_eq!(g.expansion(), 24);
+        let g = DtlsGuard::default();
+        assert_eq!(g.check(&record(22, 0xFEFD, 1, 88)), Ok(())); // a CBC suite
+        assert_eq!(g.expansion(), 24);
+    }
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    }
+}
