@@ -196,7 +196,12 @@ const targets = {
     if (t.signalingState === 'have-remote-offer') {
       const answered = await attempt('setLocalDescription(answer)', () => t.setLocalDescription());
       outcome = answered ? 'answered' : 'answer-rejected';
-      if (answered) await attempt('getStats', () => t.getStats());
+      if (answered) {
+        await attempt('getStats', () => t.getStats());
+        // A renegotiation from our side reads the accepted description again (webrtcbin 1.22
+        // asserted in sdp_media_from_transceiver on an accepted offer with duplicate mids).
+        await attempt('createOffer', () => t.createOffer());
+      }
     }
     drop(key);
     return outcome;
