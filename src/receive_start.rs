@@ -16,6 +16,15 @@
 //!   `faststart-min-packets`: in 1.22 it only looks at the head of the queue, which for the
 //!   first packet is often still the stream's sticky events, and then the stream started
 //!   with the second packet, 20 ms later.)
+//! - **Lip sync between streams of one CNAME** (RFC 3550 §6.4.1, §6.5.1): on each sender report,
+//!   rtpbin maps every stream of a CNAME onto the sender's NTP clock and delays all but the
+//!   earliest by their difference (the jitter buffer's `ts-offset`, up to `max-ts-offset`,
+//!   3 s). Each receiver here is an independent audio track (a sink, a mixer input), never
+//!   played in step with another, and a peer that changes its SSRC keeps its CNAME: the new
+//!   stream was delayed against the stale sender report of the old one, by 80–720 ms of
+//!   silence in a measured 2 s (`__test__/rtp-ingress-connection.test.js`), and a sender's NTP
+//!   timestamps could delay any of its streams by up to 3 s. `min-ts-offset` at its maximum
+//!   makes rtpbin ignore every such offset (gstrtpbin.c `stream_set_ts_offset`).
 
 use gst::prelude::*;
 
@@ -23,6 +32,9 @@ use gst::prelude::*;
 /// right after creating `webrtc`, before its first session exists.
 pub fn start_fast(webrtc: &gst::Element) {
     let Some(rtpbin) = webrtc.downcast_ref::<gst::Bin>().and_then(|b| b.by_name("rtpbin")) else { return };
+    if rtpbin.find_property("min-ts-offset").is_some() {
+        rtpbin.set_property("min-ts-offset", u64::MAX);
+    }
     rtpbin.connect("element-added", false, |args| {
         if let Some(session) = args.get(1).and_then(|v| v.get::<gst::Element>().ok()) {
             if session.factory().is_some_and(|f| f.name() == "rtpsession") && session.find_property("probation").is_some() {
@@ -62,7 +74,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sessions_skip_probation_and_jitter_buffers_start_fast() {
+    fn sessions_skip_probation_and_lip_sync_and_jitter_buffers_start_fast() {
         gst::init().unwrap();
         let webrtc = gst::ElementFactory::make("webrtcbin").build().unwrap();
         start_fast(&webrtc);
@@ -71,6 +83,7 @@ mod tests {
         let _pad = rtpbin.request_pad_simple("recv_rtp_sink_0").unwrap();
         let session = rtpbin.emit_by_name::<gst::Element>("get-session", &[&0u32]);
         assert_eq!(session.property::<u32>("probation"), 0);
+        assert_eq!(rtpbin.property::<u64>("min-ts-offset"), u64::MAX, "no lip-sync offsets between streams");
         let jb = gst::ElementFactory::make("rtpjitterbuffer").property("latency", 40u32).build().unwrap();
         rtpbin.emit_by_name::<()>("new-jitterbuffer", &[&jb, &0u32, &1234u32]);
         assert_eq!(jb.property::<u32>("latency"), 0);
