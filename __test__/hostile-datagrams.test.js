@@ -74,7 +74,11 @@ function record(type, epoch, seq, len) {
 const creds = (sdp) => ({ ufrag: /a=ice-ufrag:(\S+)/.exec(sdp)[1], pwd: /a=ice-pwd:(\S+)/.exec(sdp)[1] });
 const hostPort = (sdp) => Number(/a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 (\d+) typ host/i.exec(sdp)[1]);
 
-test('short protected DTLS records from a third party do not end the call', async () => {
+/**
+ * A connected call A → B carrying a tone, and a third party that has passed A's ICE check
+ * (so libnice hands its datagrams up): `send` reaches A's ICE port.
+ */
+async function callWithIntruder() {
   const a = track(createPeer());
   const b = track(createPeer());
   const tone = track(new ToneSource({ frequency: FREQ, amplitude: 0.5 }));
@@ -92,15 +96,13 @@ test('short protected DTLS records from a third party do not end the call', asyn
   open.push({ stop: () => socket.close() });
   await new Promise((r) => socket.bind(0, '127.0.0.1', r));
   const send = (d) => new Promise((r) => socket.send(d, port, '127.0.0.1', () => r()));
-
   await send(bindingRequest(victim, creds(b.localDescription.sdp).ufrag));
   await new Promise((r) => setTimeout(r, 100));
-  // The finding's records (fuzz/findings/media-lost-f6be42db5c.json, batch 11 #63 split up),
-  // then every protected length below AES-GCM's expansion, as application data.
-  await send(record(20, 1, 0x16, 1));
-  await send(record(21, 1, 0x23, 2));
-  for (let len = 1; len < 24; len++) await send(record(23, 1, 0x100 + len, len));
+  return { a, b, collector, send };
+}
 
+/** The last second B heard carries the tone in every 200 ms window, and both stay connected. */
+async function callSurvives({ a, b, collector }) {
   collector.reset();
   await new Promise((r) => setTimeout(r, 1200));
   const windows = collector.toneOverWindows(FREQ, 200, [], 1000);
@@ -108,4 +110,28 @@ test('short protected DTLS records from a third party do not end the call', asyn
   expect(windows.windows.length).toBeGreaterThanOrEqual(5);
   expect(a.connectionState).toBe('connected');
   expect(b.connectionState).toBe('connected');
+}
+
+test('short protected DTLS records from a third party do not end the call', async () => {
+  const call = await callWithIntruder();
+  // The finding's records (fuzz/findings/media-lost-f6be42db5c.json, batch 11 #63 split up),
+  // then every protected length below AES-GCM's expansion, as application data.
+  await call.send(record(20, 1, 0x16, 1));
+  await call.send(record(21, 1, 0x23, 2));
+  for (let len = 1; len < 24; len++) await call.send(record(23, 1, 0x100 + len, len));
+  await callSurvives(call);
+}, 30000);
+
+// Finding critical-e4f5eedcd6: srtpdec reads the SSRC of clear RTCP headers before it
+// authenticates (RFC 3711 §3.4), and asked a BYE without SSRCs for its first one: a GLib
+// CRITICAL per datagram (fatal here: jest runs with G_DEBUG=fatal-criticals).
+test('RTCP BYEs without SSRCs from a third party are dropped before srtpdec', async () => {
+  const call = await callWithIntruder();
+  const bye = Buffer.from([0x80, 0xcb, 0, 7, ...Buffer.alloc(28)]); // the finding's datagram
+  const behindSdes = Buffer.from([0x81, 0xca, 0, 1, 1, 2, 3, 4, 0x80, 0xcb, 0, 0]);
+  for (let i = 0; i < 20; i++) {
+    await call.send(bye);
+    await call.send(behindSdes);
+  }
+  await callSurvives(call);
 }, 30000);

@@ -1,4 +1,5 @@
-//! Keeps datagrams that cannot be DTLS from a legitimate peer away from the DTLS state machine.
+//! Keeps datagrams that cannot be DTLS from a legitimate peer away from the DTLS state machine,
+//! and RTCP headers that srtpdec cannot read safely away from srtpdec (at the end).
 //!
 //! webrtcbin demultiplexes what arrives on an ICE transport by its first byte (RFC 7983 §7:
 //! 20–63 is DTLS) and hands everything in that range to `dtlsdec`, i.e. to OpenSSL. libnice
@@ -117,7 +118,48 @@ impl DtlsGuard {
     }
 }
 
-/// The `dtlsdec` sink pads probed so far (of every connection; dead ones are pruned).
+/// Whether srtpdec would hit `gst_rtcp_packet_bye_get_nth_ssrc: assertion 'nth < count'`
+/// (a GLib CRITICAL per datagram; fuzz finding e4f5eedcd6) on this datagram.
+///
+/// srtpdec looks up the key by SSRC before it authenticates anything (`validate_buffer`,
+/// gstsrtpdec.c): a datagram that is not RTP with a payload type outside 64–80 (RFC 5761
+/// §4: those are RTCP's packet types) is walked as compound RTCP by `rtcp_buffer_get_ssrc`
+/// (gstsrtp.c) until a packet that names a sender, and a BYE there is asked for its first
+/// SSRC without checking that it lists one (RFC 3550 §6.6 allows a count of 0). The header
+/// words it reads are in clear in SRTCP (RFC 3711 §3.4), so anyone who reaches the port can
+/// send them. The walk below is `read_packet_header`'s (gstrtcpbuffer.c).
+pub fn srtcp_ssrc_lookup_asserts(data: &[u8]) -> bool {
+    let is_rtp = crate::media::rtp_header::RtpHeader::payload_range(data).is_some();
+    if is_rtp && !(64..=80).contains(&(data[1] & 0x7f)) {
+        return false; // srtpdec takes it as RTP
+    }
+    let mut offset = 0usize;
+    while offset + 4 <= data.len() && data[offset] >> 6 == 2 {
+        let count = data[offset] & 0x1f;
+        let ty = data[offset + 1];
+        let words = u16::from_be_bytes([data[offset + 2], data[offset + 3]]) as usize;
+        if offset + 4 + 4 * words > data.len() {
+            return false;
+        }
+        match ty {
+            203 => return count == 0,                // BYE
+            200 | 201 | 204 | 205 | 206 => return false, // SR, RR, APP, RTPFB, PSFB: a sender SSRC
+            0 => return false,                       // GST_RTCP_TYPE_INVALID ends the walk
+            _ => offset += 4 + 4 * words,
+        }
+    }
+    false
+}
+
+/// Drop a buffer in a pad probe: consumed and Handled, not Drop — gstreamer-rs hands the
+/// probe the buffer out of the probe info, and 1.22's chain path then unrefs the info's NULL
+/// after a Drop (a GLib CRITICAL per dropped datagram; measured with fuzz finding d57a36e0ff).
+fn consume(info: &mut gst::PadProbeInfo) -> gst::PadProbeReturn {
+    drop(info.take_buffer());
+    gst::PadProbeReturn::Handled
+}
+
+/// The `dtlsdec` and `srtpdec` sink pads probed so far (of every connection; dead ones are pruned).
 static PROBED: Mutex<Vec<gst::glib::WeakRef<gst::Pad>>> = Mutex::new(Vec::new());
 
 /// Probe the sink pad of every `dtlsdec` in `bin` not probed yet (webrtcbin adds transports
@@ -127,6 +169,23 @@ pub fn guard_dtls(bin: &gst::Bin) {
     let Ok(mut probed) = PROBED.lock() else { return };
     probed.retain(|w| w.upgrade().is_some());
     for element in bin.iterate_recurse().into_iter().flatten() {
+        if element.factory().is_some_and(|f| f.name() == "srtpdec") {
+            for pad in ["rtp_sink", "rtcp_sink"].into_iter().filter_map(|n| element.static_pad(n)) {
+                if probed.iter().any(|w| w.upgrade().as_ref() == Some(&pad)) {
+                    continue;
+                }
+                pad.add_probe(gst::PadProbeType::BUFFER, |pad, info| {
+                    let asserts = info.buffer().and_then(|b| b.map_readable().ok()).is_some_and(|m| srtcp_ssrc_lookup_asserts(m.as_slice()));
+                    if !asserts {
+                        return gst::PadProbeReturn::Ok;
+                    }
+                    gst::debug!(CAT, obj = pad, "dropped an RTCP BYE without SSRCs before srtpdec");
+                    consume(info)
+                });
+                probed.push(pad.downgrade());
+            }
+            continue;
+        }
         if element.factory().is_none_or(|f| f.name() != "dtlsdec") {
             continue;
         }
@@ -144,11 +203,7 @@ pub fn guard_dtls(bin: &gst::Bin) {
             };
             let n = guard.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             gst::debug!(CAT, obj = pad, "dropped a {}-byte datagram before dtlsdec ({:?}; {n} so far)", verdict.0, verdict.1);
-            // Consumed and Handled, not Drop: gstreamer-rs hands the probe the buffer out of
-            // the probe info, and 1.22's chain path then unrefs the info's NULL after a Drop
-            // (a GLib CRITICAL per dropped datagram; measured with fuzz finding d57a36e0ff).
-            drop(info.take_buffer());
-            gst::PadProbeReturn::Handled
+            consume(info)
         });
         probed.push(pad.downgrade());
     }
@@ -218,6 +273,30 @@ mod tests {
         let g = DtlsGuard::default();
         assert_eq!(g.check(&record(22, 0xFEFD, 1, 88)), Ok(())); // a CBC suite
         assert_eq!(g.expansion(), 24);
+    }
+
+    #[test]
+    fn an_rtcp_bye_without_ssrcs_is_what_srtpdec_cannot_read() {
+        let bye0 = [0x80, 203, 0, 0];
+        assert!(srtcp_ssrc_lookup_asserts(&bye0));
+        // The finding's datagram: RC 0, BYE, 7 words, then 28 bytes.
+        let mut finding = vec![0x80, 0xcb, 0, 7];
+        finding.extend([0u8; 28]);
+        assert!(srtcp_ssrc_lookup_asserts(&finding));
+        // Behind an SDES it is still reached; behind an RR it is not.
+        let mut sdes_then_bye = vec![0x81, 202, 0, 1, 1, 2, 3, 4];
+        sdes_then_bye.extend(bye0);
+        assert!(srtcp_ssrc_lookup_asserts(&sdes_then_bye));
+        let mut rr_then_bye = vec![0x80, 201, 0, 1, 1, 2, 3, 4];
+        rr_then_bye.extend(bye0);
+        assert!(!srtcp_ssrc_lookup_asserts(&rr_then_bye));
+        // A BYE that lists its SSRC, a length past the end, a wrong version, and RTP.
+        assert!(!srtcp_ssrc_lookup_asserts(&[0x81, 203, 0, 1, 1, 2, 3, 4]));
+        assert!(!srtcp_ssrc_lookup_asserts(&[0x80, 203, 0, 9]));
+        assert!(!srtcp_ssrc_lookup_asserts(&[0x40, 203, 0, 0]));
+        let mut rtp = vec![0x80, 111, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2];
+        rtp.extend([0x80, 203, 0, 0]);
+        assert!(!srtcp_ssrc_lookup_asserts(&rtp));
     }
 
     fn hex(s: &str) -> Vec<u8> {
