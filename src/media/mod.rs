@@ -19,6 +19,7 @@ pub mod rtp_header;
 pub mod rtp_ingress;
 pub mod sender;
 pub mod tone;
+pub mod tsm;
 pub mod track;
 pub mod track_io;
 pub mod udp_rtp_source;

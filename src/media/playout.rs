@@ -7,19 +7,31 @@
 //! (50 ms by default). Like WebRTC's NetEq, which starts near zero delay and raises its
 //! target as it observes jitter, a new stream here starts with no delay (the sink's
 //! `ts-offset` at −latency: a buffer later than its time is played at once) and the delay
-//! grows at 1 % of real time until it is the whole playout delay: 5 s for the default
-//! 50 ms. Growing the delay means delivering slightly
-//! slower than real time, so 1 % is chosen to stay within what the mixer's input FIFO follows
-//! without a gap (`mixer/fifo.rs`: up to 1.25 % drift); nothing is dropped or inserted.
-//! During those seconds jitter larger than the current delay reaches the consumer as late
-//! frames (a sink plays late buffers at once), not as loss.
+//! grows by 1 % of the stream's time until it is the whole playout delay: 5 s for the default
+//! 50 ms.
+//!
+//! The delay grows by inserting whole pitch periods (`media/tsm.rs`, NetEq's preemptive
+//! expand): when 1 % of the stream time has run ahead of what was inserted by at least 2.5 ms,
+//! one period (2.5–15 ms, where the audio is periodic or quiet) is inserted into the buffer
+//! being delivered and `ts-offset` rises by exactly its length, so the next buffer plays that
+//! much later and the audio stays continuous. Nothing is resampled: delivering 1 % slower than
+//! real time (what this did before) left the consumer to follow it, and the mixer's drift
+//! control then pitch-shifted every new caller by 1 % for 5 s (issue 15). The delay ends within
+//! one minimum period (2.5 ms) below the full latency, never above it. During those seconds
+//! jitter larger than the current delay reaches the consumer as late frames (a sink plays late
+//! buffers at once), not as loss.
 
 use std::sync::Mutex;
 
 use gst::prelude::*;
 
+use super::tsm::{self, MAX_LAG, MIN_LAG, WIN};
+use super::RATE;
+
 /// Delay added per unit of stream time: 1 % (10 µs per ms).
 const RAMP_DIVISOR: u64 = 100;
+/// Delivered audio kept for the period search (25 ms).
+const HIST: usize = MAX_LAG + WIN;
 
 pub struct PlayoutRamp {
     /// The playout delay (ns) the sink's ts-offset starts below 0 by.
@@ -27,12 +39,28 @@ pub struct PlayoutRamp {
     state: Mutex<Ramp>,
 }
 
-enum Ramp {
+struct Ramp {
+    phase: Phase,
+    /// Samples inserted so far (the delay grown).
+    inserted: usize,
+    /// The last `HIST` samples delivered.
+    hist: Vec<i16>,
+}
+
+enum Phase {
     /// No sample yet.
     Waiting,
     /// Growing since the sample with this PTS.
     Running(gst::ClockTime),
     Done,
+}
+
+fn samples_to_ns(n: usize) -> u64 {
+    n as u64 * 1_000_000_000 / u64::from(RATE)
+}
+
+fn ns_to_samples(ns: u64) -> usize {
+    (ns * u64::from(RATE) / 1_000_000_000) as usize
 }
 
 impl PlayoutRamp {
@@ -43,37 +71,67 @@ impl PlayoutRamp {
             return None;
         }
         sink.set_property("ts-offset", -(latency.nseconds() as i64));
-        Some(Self { latency_ns: latency.nseconds(), state: Mutex::new(Ramp::Waiting) })
+        let state = Ramp { phase: Phase::Waiting, inserted: 0, hist: vec![0; HIST] };
+        Some(Self { latency_ns: latency.nseconds(), state: Mutex::new(state) })
     }
 
-    /// Called for each sample the sink renders, with its PTS: moves ts-offset towards 0.
-    pub fn advance(&self, sink: &gst::Element, pts: Option<gst::ClockTime>) {
-        let Some(pts) = pts else { return };
-        let offset = {
-            let Ok(mut state) = self.state.lock() else { return };
-            match *state {
-                Ramp::Done => return,
-                Ramp::Waiting => {
-                    *state = Ramp::Running(pts);
-                    return;
-                }
-                Ramp::Running(first) => {
-                    let grown = pts.saturating_sub(first).nseconds() / RAMP_DIVISOR;
-                    if grown >= self.latency_ns {
-                        *state = Ramp::Done;
-                        0
-                    } else {
-                        -((self.latency_ns - grown) as i64)
-                    }
-                }
+    /// Called for each sample the sink renders (48 kHz mono S16, the sink's caps): returns
+    /// the sample to deliver, one pitch period longer when the delay grows now (and then
+    /// moves ts-offset up by that period).
+    pub fn process(&self, sink: &gst::Element, sample: gst::Sample) -> gst::Sample {
+        let Some(buffer) = sample.buffer() else { return sample };
+        let Some(pts) = buffer.pts() else { return sample };
+        let Ok(mut st) = self.state.lock() else { return sample };
+        let first = match st.phase {
+            Phase::Done => return sample,
+            Phase::Waiting => {
+                st.phase = Phase::Running(pts);
+                pts
             }
+            Phase::Running(first) => first,
         };
-        sink.set_property("ts-offset", offset);
+        let Ok(map) = buffer.map_readable() else { return sample };
+        let x: Vec<i16> = map.as_slice().chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();
+        drop(map);
+        let full = ns_to_samples(self.latency_ns);
+        let remaining = full.saturating_sub(st.inserted);
+        let owed = ns_to_samples(pts.saturating_sub(first).nseconds() / RAMP_DIVISOR).min(full);
+        let mut out = None;
+        if remaining < MIN_LAG {
+            st.phase = Phase::Done;
+        } else if owed >= st.inserted + MIN_LAG && x.len() >= WIN.max(MIN_LAG) {
+            let mut s = st.hist.clone();
+            s.extend_from_slice(&x[..WIN]);
+            let m = tsm::find_lag(&s, HIST, -1, MIN_LAG, MAX_LAG.min(x.len()), WIN, remaining);
+            if m.usable() {
+                out = Some(tsm::insert_period_vec(&x, &st.hist, m.lag));
+                st.inserted += m.lag;
+                let offset = -((self.latency_ns.saturating_sub(samples_to_ns(st.inserted))) as i64);
+                sink.set_property("ts-offset", offset);
+                gst::debug!(tsm::CAT, "playout delay +{} samples: {} ms grown", m.lag, st.inserted / 48);
+            }
+        }
+        let delivered = out.as_deref().unwrap_or(&x);
+        let keep = HIST.saturating_sub(delivered.len());
+        let mut hist: Vec<i16> = st.hist[HIST - keep..].to_vec();
+        hist.extend_from_slice(&delivered[delivered.len().saturating_sub(HIST)..]);
+        st.hist = hist;
+        let Some(out) = out else { return sample };
+        let bytes: Vec<u8> = out.iter().flat_map(|s| s.to_le_bytes()).collect();
+        let mut longer = gst::Buffer::from_mut_slice(bytes);
+        {
+            let b = longer.get_mut().expect("new buffer");
+            b.set_pts(buffer.pts());
+            b.set_dts(buffer.dts());
+            b.set_duration(gst::ClockTime::from_nseconds(samples_to_ns(out.len())));
+            b.set_flags(buffer.flags());
+        }
+        gst::Sample::builder().buffer(&longer).caps_if_some(sample.caps().map(|c| c.to_owned()).as_ref()).segment_if_some(sample.segment()).build()
     }
 
     #[cfg(test)]
     fn is_done(&self) -> bool {
-        self.state.lock().map(|s| matches!(*s, Ramp::Done)).unwrap_or(true)
+        self.state.lock().map(|s| matches!(s.phase, Phase::Done)).unwrap_or(true)
     }
 }
 
@@ -178,26 +236,56 @@ mod tests {
         sink.property::<i64>("ts-offset")
     }
 
+    fn tone_sample(n0: usize, len: usize, freq: f64, amp: f64, pts: gst::ClockTime) -> gst::Sample {
+        let pcm = crate::media::tsm::tests::sine(n0, len, freq, amp);
+        let bytes: Vec<u8> = pcm.iter().flat_map(|s| s.to_le_bytes()).collect();
+        let mut buffer = gst::Buffer::from_mut_slice(bytes);
+        buffer.get_mut().unwrap().set_pts(pts);
+        gst::Sample::builder().buffer(&buffer).caps(&crate::media::raw_caps(RATE, 1)).build()
+    }
+
+    fn pcm(s: &gst::Sample) -> Vec<i16> {
+        let m = s.buffer().unwrap().map_readable().unwrap();
+        m.as_slice().chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect()
+    }
+
+    /// 20 ms buffers of a tone: the delay grows by 1 % of stream time in whole periods, the
+    /// delivered audio keeps its pitch in every 20 ms window and has no step, and ts-offset
+    /// moves by exactly what was inserted.
     #[test]
-    fn grows_the_delay_at_one_percent_until_the_full_latency() {
+    fn grows_the_delay_at_one_percent_by_inserting_pitch_periods() {
         gst::init().unwrap();
         let sink = gst::ElementFactory::make("appsink").build().unwrap();
         let ms = gst::ClockTime::from_mseconds;
-        let ramp = PlayoutRamp::start(&sink, ms(40)).unwrap();
-        assert_eq!(offset(&sink), -40_000_000);
-        ramp.advance(&sink, Some(ms(1000)));
-        assert_eq!(offset(&sink), -40_000_000);
-        // 1 s of stream later: 10 ms more delay.
-        ramp.advance(&sink, Some(ms(2000)));
-        assert_eq!(offset(&sink), -30_000_000);
-        ramp.advance(&sink, Some(ms(4999)));
-        assert_eq!(offset(&sink), -10_000);
-        assert!(!ramp.is_done());
-        ramp.advance(&sink, Some(ms(5000)));
-        assert_eq!(offset(&sink), 0);
-        assert!(ramp.is_done());
-        ramp.advance(&sink, Some(ms(9000)));
-        assert_eq!(offset(&sink), 0);
+        let latency = ms(50);
+        let ramp = PlayoutRamp::start(&sink, latency).unwrap();
+        assert_eq!(offset(&sink), -50_000_000);
+        let (freq, amp) = (700.0, 12_000.0);
+        let mut heard = Vec::new();
+        let mut done_at = None;
+        for i in 0..400usize {
+            let out = ramp.process(&sink, tone_sample(i * 960, 960, freq, amp, ms(1000 + 20 * i as u64)));
+            let got = pcm(&out);
+            heard.extend_from_slice(&got);
+            // What was delivered beyond real time is exactly how far ts-offset moved.
+            let extra = samples_to_ns(heard.len() - (i + 1) * 960) as i64;
+            assert_eq!(offset(&sink), -50_000_000 + extra);
+            // 1 % of the stream time, paid in periods of ≤ 15 ms, never more than the latency.
+            let owed = (20 * i as i64 * 1_000_000 / 100).min(50_000_000);
+            assert!(extra <= owed + 15_000_000 && extra >= owed - 15_000_000 - 20_000_000, "{i}: {extra} vs {owed}");
+            if done_at.is_none() && ramp.is_done() {
+                done_at = Some(i);
+            }
+        }
+        let grown = 50_000_000 + offset(&sink);
+        assert!(grown <= 50_000_000 && grown > 50_000_000 - 2_500_000, "grown {grown}");
+        let done_at = done_at.expect("done");
+        // 1 % of 5 s is the full 50 ms; a period may run up to 15 ms ahead of that schedule.
+        assert!((175..=260).contains(&done_at), "done after {done_at} buffers");
+        let (worst, jump) = crate::media::tsm::tests::check_tone(&heard, freq, 0.001);
+        let slope = (2.0 * amp * (std::f64::consts::PI * freq / 48_000.0).sin()).ceil() as i32 + 1;
+        eprintln!("ramp: done after {} s, worst window {:.4} %, step {jump} (sine {slope})", done_at as f64 / 50.0, worst * 100.0);
+        assert!(jump <= slope, "step {jump}");
     }
 
     #[test]

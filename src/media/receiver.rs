@@ -31,9 +31,9 @@ pub fn link_decoder(pipeline: &gst::Pipeline, pad: &gst::Pad, track: Arc<TrackCo
     sink.set_callbacks(
         gst_app::AppSinkCallbacks::builder()
             .new_sample(move |sink| {
-                let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                let mut sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
                 if let Some(ramp) = &ramp {
-                    ramp.advance(sink.upcast_ref(), sample.buffer().and_then(|b| b.pts()));
+                    sample = ramp.process(sink.upcast_ref(), sample);
                 }
                 if let Some(track) = weak.upgrade() {
                     track.push(&sample);

@@ -1,0 +1,317 @@
+//! Pitch-preserving time-scale modification (TSM): a stream is made longer or shorter by
+//! inserting or removing one whole pitch period, never by resampling.
+//!
+//! The method is the one of WebRTC NetEq's `Accelerate` / `PreemptiveExpand`
+//! (modules/audio_coding/neteq/time_stretch.cc): find the pitch period by normalised
+//! autocorrelation, coarse on a 4× decimated copy and refined at the full rate, and only act
+//! where the signal is periodic (correlation ≥ `CORR_MIN`) or quiet; the period is removed or
+//! repeated with a linear crossfade over the whole period, which for a periodic signal blends
+//! two nearly identical waveforms. A tone keeps its frequency exactly up to the lag's rounding
+//! (< 0.5 sample: for a 440 Hz tone a phase step of < 0.03 rad, < 0.05 % of the phase a 20 ms
+//! window spans), and there is no sample step (both crossfade ends join the original signal).
+//!
+//! Resampling by r shifts every frequency by r for as long as it lasts (1.25 % ≈ 21 cents was
+//! audible and moved tones off their bins, issue 15); a period insert/drop changes duration
+//! only.
+//!
+//! Also here: periodic extension for concealment (NetEq's `Expand`, reduced to its core: repeat
+//! the last pitch period, fading out), used when an input underruns.
+
+use std::collections::VecDeque;
+use std::sync::LazyLock;
+
+/// `GST_DEBUG=gstpc-tsm:6` logs every period inserted or removed and every concealment.
+pub static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
+    gst::DebugCategory::new("gstpc-tsm", gst::DebugColorFlags::empty(), Some("Pitch-period insertion/removal and concealment"))
+});
+
+/// Shortest lag searched: 2.5 ms (a 400 Hz pitch; higher tones match at a multiple).
+pub const MIN_LAG: usize = 120;
+/// Longest lag searched: 15 ms (a 67 Hz pitch), as NetEq's 2.5–15 ms pitch range.
+pub const MAX_LAG: usize = 720;
+/// Correlation window: 10 ms.
+pub const WIN: usize = 480;
+/// Periodic enough to repeat or remove a period: NetEq's accelerate threshold (0.9, Q14 14746).
+pub const CORR_MIN: f32 = 0.9;
+/// Quiet enough that any lag will do (RMS ≈ −50 dBFS): nothing audible to mismatch.
+pub const QUIET_RMS: f32 = 100.0;
+const DECIM: usize = 4;
+/// Coarse peaks refined at the full rate.
+const PEAKS: usize = 4;
+
+/// The result of a lag search.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Match {
+    pub lag: usize,
+    /// Normalised correlation at `lag` (1 = identical shape).
+    pub corr: f32,
+    /// The reference segment is below `QUIET_RMS`.
+    pub quiet: bool,
+}
+
+impl Match {
+    /// Whether a period of this lag may be inserted or removed inaudibly.
+    pub fn usable(&self) -> bool {
+        self.quiet || self.corr >= CORR_MIN
+    }
+}
+
+fn ncc<A: Fn(usize) -> f32>(at: &A, a: usize, b: usize, n: usize, step: usize) -> f32 {
+    let (mut ab, mut aa, mut bb) = (0.0f32, 0.0f32, 0.0f32);
+    let mut i = 0;
+    while i < n {
+        let (x, y) = (at(a + i), at(b + i));
+        ab += x * y;
+        aa += x * x;
+        bb += y * y;
+        i += step;
+    }
+    ab / (aa * bb).sqrt().max(1e-3)
+}
+
+/// Search the lag `L` in [lo, hi] for which `x[a + dir·L ..][..n]` best matches `x[a..][..n]`
+/// (`dir` = +1: a later segment, for removing; −1: an earlier one, for repeating), among the
+/// true peaks of the correlation (local maxima at the full rate) no longer than `limit`. Only a
+/// true peak is a pitch period: the best lag of a range cut short of the period (a 229 Hz tone,
+/// period 209.4, searched up to 200) still correlates > 0.9 but is a frequency step. The
+/// caller guarantees that every compared sample is inside `x`. Cost: ≈ 40 k multiply-adds for
+/// the full range (coarse pass on a 4× decimated copy, refine ±4 samples around the four best
+/// coarse peaks).
+pub fn find_lag(x: &[i16], a: usize, dir: isize, lo: usize, hi: usize, n: usize, limit: usize) -> Match {
+    let lo = lo.max(1);
+    let hi = hi.max(lo);
+    let energy: f32 = x[a..a + n].iter().map(|&s| (s as f32) * (s as f32)).sum();
+    let quiet = (energy / n.max(1) as f32).sqrt() < QUIET_RMS;
+    if quiet {
+        // Nothing audible to align: pay as much as is owed.
+        return Match { lag: limit.clamp(lo, hi), corr: 0.0, quiet };
+    }
+    let pos = |l: usize| (a as isize + dir * l as isize) as usize;
+    // Coarse: 4-sample means (a box low-pass, enough to locate the peak to ±4 samples).
+    // Aligned so that the reference starts on a decimated sample.
+    let (first, last) = if dir > 0 { (a, a + hi + n) } else { (a - hi / DECIM * DECIM, a + n) };
+    let dec: Vec<f32> =
+        x[first..last].chunks_exact(DECIM).map(|c| c.iter().map(|&s| s as f32).sum::<f32>()).collect();
+    let at_d = |i: usize| dec.get(i).copied().unwrap_or(0.0);
+    let ref_d = (a - first) / DECIM;
+    let nd = n / DECIM;
+    let (lo_d, hi_d) = (lo.div_ceil(DECIM), hi / DECIM);
+    // A tone has a peak at every multiple of its period; the one whose lag is closest to an
+    // integer only shows at the full rate, so several coarse peaks are refined.
+    let mut peaks = [(f32::MIN, lo); PEAKS];
+    let mut prev = (f32::MIN, f32::MIN);
+    let mut scores = Vec::with_capacity(hi_d.saturating_sub(lo_d) + 1);
+    for ld in lo_d..=hi_d.max(lo_d).min(limit / DECIM + 1) {
+        let b = (ref_d as isize + dir * ld as isize) as usize;
+        if b + nd > dec.len() {
+            break;
+        }
+        scores.push((ld, ncc(&at_d, ref_d, b, nd, 1)));
+    }
+    for (i, &(ld, c)) in scores.iter().enumerate() {
+        let next = scores.get(i + 1).map_or(f32::MIN, |s| s.1);
+        // Local maxima only, so the candidates are different peaks.
+        if c >= prev.1 && c >= next {
+            if let Some(k) = peaks.iter().position(|p| c > p.0) {
+                peaks.copy_within(k..PEAKS - 1, k + 1);
+                peaks[k] = (c, ld * DECIM);
+            }
+        }
+        prev = (prev.1, c);
+    }
+    let at = |i: usize| x[i] as f32;
+    let mut best = Match { lag: lo, corr: 0.0, quiet };
+    for &(c, l0) in &peaks {
+        if c == f32::MIN {
+            continue;
+        }
+        let (from, to) = (l0.saturating_sub(DECIM + 1).max(lo), (l0 + DECIM + 1).min(hi));
+        let cs: Vec<f32> = (from..=to).map(|l| ncc(&at, a, pos(l), n, 1)).collect();
+        let Some((i, &c)) = cs.iter().enumerate().max_by(|p, q| p.1.total_cmp(q.1)) else { continue };
+        // Inside the refined window, and not at the range's ends: a true peak.
+        let l = from + i;
+        if i == 0 || i == cs.len() - 1 || l > limit {
+            continue;
+        }
+        if c > best.corr {
+            best = Match { lag: l, corr: c, quiet };
+        }
+    }
+    best
+}
+
+/// Crossfade weight of the second signal at step `i` of `len` (linear: for two aligned periods
+/// of one waveform a linear crossfade keeps the amplitude).
+#[inline]
+fn w(i: usize, len: usize) -> f32 {
+    (i + 1) as f32 / (len + 1) as f32
+}
+
+#[inline]
+fn blend(a: i16, b: i16, w: f32) -> i16 {
+    (a as f32 * (1.0 - w) + b as f32 * w).round().clamp(i16::MIN as f32, i16::MAX as f32) as i16
+}
+
+/// Remove `lag` samples from the front of `buf` (≥ 2·lag long): the first period is crossfaded
+/// into the second, so the output starts on the old first sample and ends the crossfade on the
+/// old sample 2·lag − 1, followed by the old sample 2·lag.
+pub fn drop_period(buf: &mut VecDeque<i16>, lag: usize) {
+    debug_assert!(buf.len() >= 2 * lag);
+    for i in 0..lag {
+        buf[lag + i] = blend(buf[i], buf[lag + i], w(i, lag));
+    }
+    buf.drain(..lag);
+}
+
+/// Insert `lag` samples before the front of `buf` (≥ lag long), after `hist` (what was output
+/// last, ≥ lag long): the inserted period fades from the upcoming audio (continuing `hist`)
+/// into the last period of `hist` (which the upcoming audio continues).
+pub fn insert_period(buf: &mut VecDeque<i16>, hist: &[i16], lag: usize) {
+    debug_assert!(buf.len() >= lag && hist.len() >= lag);
+    let past = &hist[hist.len() - lag..];
+    let z: Vec<i16> = (0..lag).map(|i| blend(buf[i], past[i], w(i, lag))).collect();
+    for &s in z.iter().rev() {
+        buf.push_front(s);
+    }
+}
+
+/// The same as `insert_period` on a plain slice: `hist ++ x` becomes `hist ++ z ++ x`.
+pub fn insert_period_vec(x: &[i16], hist: &[i16], lag: usize) -> Vec<i16> {
+    let mut d: VecDeque<i16> = x.iter().copied().collect();
+    insert_period(&mut d, hist, lag);
+    d.into()
+}
+
+/// Concealment: continue `hist` (≥ `MAX_LAG + WIN` long) periodically for `out.len()` samples,
+/// fading out with a raised cosine that reaches 0 on the last sample.
+pub fn fade_out_extension(hist: &[i16], out: &mut [i16]) {
+    let h = hist.len();
+    let m = find_lag(hist, h - WIN, -1, MIN_LAG, MAX_LAG, WIN, MAX_LAG);
+    let period = &hist[h - m.lag..];
+    let n = out.len();
+    for (j, o) in out.iter_mut().enumerate() {
+        let g = 0.5 * (1.0 + (std::f32::consts::PI * (j + 1) as f32 / n as f32).cos());
+        *o = (period[j % m.lag] as f32 * g).round() as i16;
+    }
+}
+
+#[cfg(test)]
+pub mod tests {
+    use super::*;
+
+    pub fn sine(n0: usize, len: usize, freq: f64, amp: f64) -> Vec<i16> {
+        (n0..n0 + len).map(|n| (amp * (2.0 * std::f64::consts::PI * freq * n as f64 / 48_000.0).sin()).round() as i16).collect()
+    }
+
+    /// Frequency of a tone in `x` from its upward zero crossings (linearly interpolated).
+    pub fn zc_freq(x: &[i16]) -> Option<f64> {
+        let mut crossings = Vec::new();
+        for i in 1..x.len() {
+            let (a, b) = (x[i - 1] as f64, x[i] as f64);
+            if a < 0.0 && b >= 0.0 {
+                crossings.push(i as f64 - 1.0 + (-a) / (b - a));
+            }
+        }
+        if crossings.len() < 3 {
+            return None;
+        }
+        let span = crossings[crossings.len() - 1] - crossings[0];
+        Some((crossings.len() - 1) as f64 * 48_000.0 / span)
+    }
+
+    /// Every 20 ms window's frequency within `tol` (relative) of `freq`; the largest jump.
+    pub fn check_tone(x: &[i16], freq: f64, tol: f64) -> (f64, i32) {
+        let mut worst = 0.0f64;
+        for w in x.chunks_exact(960) {
+            let f = zc_freq(w).expect("a tone");
+            worst = worst.max((f / freq - 1.0).abs());
+        }
+        assert!(worst <= tol, "a 20 ms window is {:.3} % off {freq} Hz", worst * 100.0);
+        let jump = x.windows(2).map(|w| (w[1] as i32 - w[0] as i32).abs()).max().unwrap_or(0);
+        (worst, jump)
+    }
+
+    fn max_slope(freq: f64, amp: f64) -> i32 {
+        // The largest step between samples of the sine itself (+1 for rounding to integers).
+        (2.0 * amp * (std::f64::consts::PI * freq / 48_000.0).sin()).ceil() as i32 + 1
+    }
+
+    /// Stretch and compress a tone by many period drops / inserts spread through it.
+    fn run(freq: f64, insert: bool) {
+        let amp = 12_000.0;
+        let src = sine(0, 48_000 * 2, freq, amp);
+        let mut buf: VecDeque<i16> = src.iter().copied().collect();
+        let mut out: Vec<i16> = Vec::new();
+        let mut ops = 0;
+        while buf.len() > 4 * MAX_LAG {
+            // Every 100 ms: one op (a far higher rate than the FIFO ever uses).
+            if out.len() > 2 * MAX_LAG {
+                let m = if insert {
+                    let mut s: Vec<i16> = out[out.len() - MAX_LAG - WIN..].to_vec();
+                    let h = s.len();
+                    s.extend(buf.iter().take(WIN));
+                    find_lag(&s, h, -1, MIN_LAG, MAX_LAG, WIN, MAX_LAG)
+                } else {
+                    let s: Vec<i16> = buf.iter().take(2 * MAX_LAG + WIN).copied().collect();
+                    find_lag(&s, 0, 1, MIN_LAG, MAX_LAG, WIN, MAX_LAG)
+                };
+                assert!(m.usable(), "{m:?}");
+                if insert {
+                    insert_period(&mut buf, &out, m.lag);
+                } else {
+                    drop_period(&mut buf, m.lag);
+                }
+                ops += 1;
+            }
+            let n = buf.len().min(4800);
+            out.extend(buf.drain(..n));
+        }
+        let (worst, jump) = check_tone(&out, freq, 0.001);
+        let limit = max_slope(freq, amp);
+        eprintln!("{freq} Hz {}: {ops} ops, {} → {} samples, worst window {:.4} %, max step {jump} (sine {limit})", if insert { "insert" } else { "drop" }, src.len(), out.len(), worst * 100.0);
+        assert!(jump <= limit, "step {jump} > {limit}");
+        assert!(ops >= 15);
+    }
+
+    #[test]
+    fn dropping_periods_keeps_the_frequency_and_makes_no_step() {
+        for f in [440.0, 443.7, 700.0, 1100.0, 157.3] {
+            run(f, false);
+        }
+    }
+
+    #[test]
+    fn inserting_periods_keeps_the_frequency_and_makes_no_step() {
+        for f in [440.0, 443.7, 700.0, 1100.0, 157.3] {
+            run(f, true);
+        }
+    }
+
+    #[test]
+    fn noise_is_not_periodic_but_silence_is_quiet() {
+        let mut seed = 1u32;
+        let noise: Vec<i16> = (0..3000)
+            .map(|_| {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (seed >> 16) as i16 / 4
+            })
+            .collect();
+        let m = find_lag(&noise, 0, 1, MIN_LAG, MAX_LAG, WIN, MAX_LAG);
+        assert!(!m.usable(), "{m:?}");
+        let quiet = vec![3i16; 3000];
+        assert!(find_lag(&quiet, 0, 1, MIN_LAG, MAX_LAG, WIN, MAX_LAG).usable());
+    }
+
+    #[test]
+    fn concealment_continues_the_tone_and_fades_to_zero() {
+        let (f, amp) = (700.0, 10_000.0);
+        let hist = sine(0, MAX_LAG + WIN, f, amp);
+        let mut out = vec![0i16; 240];
+        fade_out_extension(&hist, &mut out);
+        assert_eq!(*out.last().unwrap(), 0);
+        let mut all = hist.clone();
+        all.extend(&out);
+        let jump = all.windows(2).map(|w| (w[1] as i32 - w[0] as i32).abs()).max().unwrap();
+        assert!(jump <= max_slope(f, amp), "step {jump}");
+    }
+}
