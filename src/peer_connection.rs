@@ -36,7 +36,7 @@ use crate::runtime::{self, make};
 use crate::sdp::candidate::Candidate;
 use crate::sdp::local::{self, LocalCandidate};
 use crate::sdp::limits::Limits;
-use crate::sdp::{direction, ice_credentials, ssrc, telephone_event, to_text, validate};
+use crate::sdp::{direction, ice_credentials, ssrc, telephone_event, to_text, validate, webrtcbin_view};
 
 /// With only host addresses to gather, gathering is over once candidates stop coming.
 const HOST_GATHERING_QUIET: Duration = Duration::from_millis(250);
@@ -872,7 +872,7 @@ impl NativePeerConnection {
         let (signal_side, gst_ty, for_webrtcbin) = if ty == SdpType::Rollback {
             let st = self.inner.lock();
             match rollback::plan(&st.negotiation) {
-                rollback::Plan::Reapply(answer) => (Side::Remote, WebRTCSDPType::Answer, direction::for_webrtcbin(&answer)),
+                rollback::Plan::Reapply(answer) => (Side::Remote, WebRTCSDPType::Answer, webrtcbin_view::for_webrtcbin(&answer, Side::Remote)),
                 rollback::Plan::StateOnly => {
                     drop(st);
                     let result = self.inner.description_applied(side, ty, None);
@@ -883,7 +883,7 @@ impl NativePeerConnection {
                 }
             }
         } else {
-            (side, gst_sdp_type(ty), msg.as_ref().map(direction::for_webrtcbin).unwrap_or_else(SDPMessage::new))
+            (side, gst_sdp_type(ty), msg.as_ref().map(|m| webrtcbin_view::for_webrtcbin(m, side)).unwrap_or_else(SDPMessage::new))
         };
         let desc = WebRTCSessionDescription::new(gst_ty, for_webrtcbin);
         let events = self.inner.events.clone();

@@ -12,6 +12,7 @@ mod properties;
 pub mod ssrc;
 pub mod telephone_event;
 pub mod validate;
+pub mod webrtcbin_view;
 
 pub use gst_sdp::SDPMessage;
 

@@ -1,0 +1,161 @@
+//! The copy of a description that webrtcbin gets (the application's `remoteDescription` keeps
+//! every line).
+//!
+//! Every active m-line is `sendrecv` there (`direction::for_webrtcbin`). And a remote
+//! description loses what webrtcbin never reads but GStreamer would intern for good: webrtcbin
+//! turns remote media into caps with `gst_sdp_media_attributes_to_caps` and
+//! `gst_sdp_media_get_caps_from_media` (gst-plugins-base, gstsdpmessage.c), which make a caps
+//! field — a GQuark, never freed — of every attribute name (`a-<key>`), every rtcp-fb value
+//! (`rtcp-fb-<value>`), every fmtp parameter name and every `ssrc-<id>-<attribute>`. A peer
+//! re-offering descriptions with new names each time grew the process without bound. Here the
+//! names are a fixed list, and at most `MAX_SSRCS` SSRCs per m-section reach webrtcbin, as
+//! `cname` lines only (all `transport_stream_add_ssrc_map_item` reads).
+
+use gst_sdp::{SDPMediaRef, SDPMessage};
+
+use crate::negotiation::Side;
+
+/// Media-level attributes webrtcbin 1.22, rtpbin or the SDP-to-caps conversion read.
+const MEDIA_KEYS: &[&str] = &[
+    "mid", "ice-ufrag", "ice-pwd", "ice-options", "ice-lite", "fingerprint", "setup", "candidate",
+    "end-of-candidates", "rtcp-mux", "rtcp-mux-only", "rtcp-rsize", "rtcp", "bundle-only", "sendrecv",
+    "sendonly", "recvonly", "inactive", "rtpmap", "fmtp", "rtcp-fb", "extmap", "ssrc", "ssrc-group",
+    "msid", "sctp-port", "max-message-size", "sctpmap", "ptime", "maxptime",
+];
+const SESSION_KEYS: &[&str] = &["group", "ice-ufrag", "ice-pwd", "ice-options", "ice-lite", "fingerprint", "setup", "msid-semantic"];
+/// RTCP feedback webrtcbin and rtpbin know (RFC 4585, RFC 5104, transport-cc).
+const RTCP_FB: &[&str] = &["nack", "nack pli", "ccm fir", "transport-cc", "goog-remb"];
+/// fmtp parameters of the codecs we negotiate and of RTX (RFC 7587 §6, RFC 4588 §8).
+const FMTP_PARAMS: &[&str] = &[
+    "minptime", "useinbandfec", "stereo", "sprop-stereo", "maxplaybackrate", "sprop-maxcapturerate",
+    "maxaveragebitrate", "cbr", "usedtx", "ptime", "maxptime", "apt", "rtx-time",
+];
+/// A sender with RTX and FEC has three SSRCs; a few more leave room for simulcast-like peers.
+const MAX_SSRCS: usize = 8;
+
+pub fn for_webrtcbin(msg: &SDPMessage, side: Side) -> SDPMessage {
+    let mut copy = super::direction::for_webrtcbin(msg);
+    if side == Side::Remote {
+        retain(&mut copy);
+    }
+    copy
+}
+
+fn retain(msg: &mut SDPMessage) {
+    for i in (0..msg.attributes_len()).rev() {
+        if msg.attribute(i).is_some_and(|a| !SESSION_KEYS.contains(&a.key())) {
+            let _ = msg.remove_attribute(i);
+        }
+    }
+    for idx in 0..msg.medias_len() {
+        if let Some(media) = msg.media_mut(idx) {
+            retain_media(media);
+        }
+    }
+}
+
+fn retain_media(media: &mut SDPMediaRef) {
+    let mut ssrcs: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < media.attributes_len() {
+        let Some(attr) = media.attribute(i) else { break };
+        let value = attr.value().unwrap_or_default();
+        let kept = match attr.key() {
+            key if !MEDIA_KEYS.contains(&key) => None,
+            "rtcp-fb" => value.split_once(' ').filter(|(_, fb)| RTCP_FB.contains(fb)).map(|_| value.to_owned()),
+            "fmtp" => fmtp(value),
+            "ssrc" => {
+                let (id, rest) = value.split_once(' ').unwrap_or((value, ""));
+                let known = ssrcs.iter().any(|s| s == id);
+                let room = known || ssrcs.len() < MAX_SSRCS;
+                if rest.starts_with("cname:") && room {
+                    if !known {
+                        ssrcs.push(id.to_owned());
+                    }
+                    Some(value.to_owned())
+                } else {
+                    None
+                }
+            }
+            _ => Some(value.to_owned()),
+        };
+        match kept {
+            Some(v) if v == value => i += 1,
+            Some(v) => {
+                let key = attr.key().to_owned();
+                let _ = media.replace_attribute(i, gst_sdp::SDPAttribute::new(&key, Some(&v)));
+                i += 1;
+            }
+            None => {
+                let _ = media.remove_attribute(i);
+            }
+        }
+    }
+}
+
+/// `<pt> <name>=<value>;…` with only the known names; the telephone-event list (`0-15`)
+/// and other bare tokens are dropped, since webrtcbin reads none of them.
+fn fmtp(value: &str) -> Option<String> {
+    let (pt, params) = value.split_once(' ')?;
+    let kept: Vec<&str> = params
+        .split(';')
+        .map(str::trim)
+        .filter(|p| p.split_once('=').is_some_and(|(name, _)| FMTP_PARAMS.contains(&name.trim().to_ascii_lowercase().as_str())))
+        .collect();
+    (!kept.is_empty()).then(|| format!("{pt} {}", kept.join(";")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn remote(attrs: &str) -> SDPMessage {
+        let s = format!("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=x-session-junk:1\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111 101\r\na=mid:0\r\na=rtpmap:111 opus/48000/2\r\n{attrs}");
+        SDPMessage::parse_buffer(s.as_bytes()).unwrap()
+    }
+
+    fn interned(name: &str) -> bool {
+        gst::glib::Quark::try_from_str(name).is_some()
+    }
+
+    #[test]
+    fn hostile_names_never_reach_the_caps_conversion() {
+        gst::init().unwrap();
+        let names = ["x-zq7hostile-attr", "zq7hostile-attr", "rtcp-fb-zq7hostile-fb", "zq7hostile-param", "ssrc-424242-zq7label"];
+        let msg = remote(
+            "a=x-zq7hostile-attr:1\r\na=zq7hostile-attr:2\r\na=rtcp-fb:111 zq7hostile-fb\r\na=rtcp-fb:111 transport-cc\r\na=fmtp:111 minptime=10;zq7hostile-param=1\r\na=fmtp:101 0-15\r\na=ssrc:424242 cname:c\r\na=ssrc:424242 zq7label:l\r\n",
+        );
+        let view = for_webrtcbin(&msg, Side::Remote);
+        // What webrtcbin does with a remote m-line (gstwebrtcbin.c `_rtp_caps_from_media`).
+        let media = view.media(0).unwrap();
+        let mut caps = media.caps_from_media(111).unwrap();
+        media.attributes_to_caps(caps.get_mut().unwrap()).unwrap();
+        for name in names {
+            assert!(!interned(name) && !interned(&format!("a-{name}")), "{name} was interned");
+        }
+        let s = caps.structure(0).unwrap();
+        assert_eq!(s.get::<&str>("minptime").unwrap(), "10");
+        assert!(s.has_field("rtcp-fb-transport-cc") && s.has_field("ssrc-424242-cname"));
+        // The application's copy keeps everything.
+        assert!(msg.media(0).unwrap().attributes().any(|a| a.key() == "zq7hostile-attr"));
+        assert!(view.attribute_val("x-session-junk").is_none());
+    }
+
+    #[test]
+    fn at_most_eight_ssrcs_reach_webrtcbin() {
+        gst::init().unwrap();
+        let lines: String = (1..=20).map(|i| format!("a=ssrc:{i} cname:c\r\na=ssrc:{i} msid:s t\r\n")).collect();
+        let view = for_webrtcbin(&remote(&lines), Side::Remote);
+        let kept: Vec<String> = view.media(0).unwrap().attributes().filter(|a| a.key() == "ssrc").map(|a| a.value().unwrap().to_owned()).collect();
+        assert_eq!(kept, (1..=8).map(|i| format!("{i} cname:c")).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn local_descriptions_are_only_made_sendrecv() {
+        gst::init().unwrap();
+        let msg = remote("a=zq7local:1\r\na=sendonly\r\n");
+        let view = for_webrtcbin(&msg, Side::Local);
+        assert!(view.media(0).unwrap().attributes().any(|a| a.key() == "zq7local"));
+        assert_eq!(super::super::direction::of(&view, 0), Some("sendrecv"));
+    }
+}
