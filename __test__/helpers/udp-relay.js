@@ -7,8 +7,8 @@
 //   `tc qdisc … netem delay MEAN SD distribution normal` does (packets overtake one another
 //   when their delays differ by more than their spacing — netem's tfifo reorders the same way), or
 // - without `to`, only timestamps what arrives (a probe: a copy of a sender's packets).
-// Every route reports its packet count, its arrival rate by this machine's clock (least-squares
-// slope of arrival time over packet index, after the first second) and the delays it applied.
+// Every route reports its packet count, its arrival rate by this machine's clock (see rate())
+// and the delays it applied.
 //
 // Why not netem itself: this machine's kernel is built without CONFIG_NET_SCH_NETEM
 // ("Specified qdisc kind is unknown"), and none of the qdiscs it has (htb, tbf, pfifo) delays
@@ -64,6 +64,13 @@ Promise.all(routes.map((r) => new Promise((resolve) => r.socket.bind(0, '127.0.0
   process.stdout.write(JSON.stringify({ ports: routes.map((r) => r.socket.address().port) }) + '\n');
 });
 
+/**
+ * Packets per second by this machine's clock. Late is all a packet can be (a busy machine
+ * delays a sender, this process or the kernel, never the reverse), so the rate is taken from
+ * the lower envelope of arrival time over packet index: the earliest-arriving packet (relative
+ * to the current estimate of the period) in the first and in the last fifth of the run, refined
+ * a few times, starting from the least-squares period. The first second (start-up) is left out.
+ */
 function rate(arrivals) {
   const t = arrivals.filter((x) => x - arrivals[0] >= 1000);
   const n = t.length;
@@ -73,13 +80,24 @@ function rate(arrivals) {
   let sxx = 0;
   let sxy = 0;
   for (let i = 0; i < n; i++) {
-    const y = (t[i] - t[0]) / 1000;
+    const y = t[i] - t[0];
     sx += i;
     sy += y;
     sxx += i * i;
     sxy += i * y;
   }
-  return 1 / ((n * sxy - sx * sy) / (n * sxx - sx * sx));
+  let period = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+  const seg = Math.floor(n / 5);
+  if (seg >= 20) {
+    for (let iter = 0; iter < 4; iter++) {
+      let a = 0;
+      for (let i = 1; i < seg; i++) if (t[i] - i * period < t[a] - a * period) a = i;
+      let b = n - seg;
+      for (let i = n - seg + 1; i < n; i++) if (t[i] - i * period < t[b] - b * period) b = i;
+      period = (t[b] - t[a]) / (b - a);
+    }
+  }
+  return 1000 / period;
 }
 
 function finish() {
