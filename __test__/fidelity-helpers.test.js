@@ -226,6 +226,18 @@ describe('clicks', () => {
     expect(res.clicks.map((c) => Math.round(c.ms))).toEqual([1000, 1010]);
   });
 
+  test('a 1 ms raised-cosine fade out and back in is no click', () => {
+    const x = synth(2000, MIX);
+    const a = Math.round(1.0 * SR) + 17;
+    const L = 48;
+    const g = (i) => 0.5 - 0.5 * Math.cos((Math.PI * i) / L);
+    for (let i = 0; i < L; i++) x[a + i] *= 1 - g(i);
+    x.fill(0, a + L, a + L + 480);
+    for (let i = 0; i < L; i++) x[a + L + 480 + i] *= g(i);
+    const res = analyzeFidelity(toInt16(x), SR, F);
+    expect(res.clicks).toEqual([]);
+  });
+
   test('a ramp (fade out and back in over 5 ms each) is no click', () => {
     const x = synth(2000, MIX);
     const a = Math.round(1.0 * SR);

@@ -41,6 +41,10 @@
 //      |e[n]| > max(RESIDUAL_K·σ, RESIDUAL_FLOOR), σ the robust (median-based) rms of e over the
 //      20 ms window (codec noise). This catches discontinuities far below the slope bound (a
 //      0.02 spike or a 0.15 rad phase jump on a 0.25 tone) and is local to ±K samples.
+//      A corner (a sudden change of slope, no jump) comes through too, at about 0.6 × the slope
+//      change per sample: on three 0.25 tones a linear fade to silence over 5 ms passes (0.73 of
+//      the limit) and one over 3 ms or less is a click (1.2 at 3 ms, 3.6 at 1 ms), while a
+//      raised-cosine fade passes even over 0.5 ms (0.27) — fade with a smooth gain curve.
 //    Detections closer than 2 ms are one click.
 
 const { toFloat32 } = require('./audio');
