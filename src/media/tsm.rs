@@ -80,8 +80,15 @@ fn ncc<A: Fn(usize) -> f32>(at: &A, a: usize, b: usize, n: usize, step: usize) -
 pub fn find_lag(x: &[i16], a: usize, dir: isize, lo: usize, hi: usize, n: usize, limit: usize) -> Match {
     let lo = lo.max(1);
     let hi = hi.max(lo);
-    let energy: f32 = x[a..a + n].iter().map(|&s| (s as f32) * (s as f32)).sum();
-    let quiet = (energy / n.max(1) as f32).sqrt() < QUIET_RMS;
+    // Quiet means the whole span a period may be taken from or crossfaded into, not just
+    // the reference: a quiet reference with a chirp's onset one lag further would blend the
+    // onset away (or repeat it as an echo) at a lag picked without alignment.
+    let (from, to) = if dir > 0 { (a, a + hi + n) } else { (a - hi, a + n) };
+    let peak_energy = x[from..to]
+        .chunks(n.max(1))
+        .map(|c| c.iter().map(|&s| (s as f32) * (s as f32)).sum::<f32>() / c.len() as f32)
+        .fold(0.0f32, f32::max);
+    let quiet = peak_energy.sqrt() < QUIET_RMS;
     if quiet {
         // Nothing audible to align: pay as much as is owed.
         return Match { lag: limit.clamp(lo, hi), corr: 0.0, quiet };

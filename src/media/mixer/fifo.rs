@@ -18,7 +18,8 @@
 //!   audio's pitch does not change (a resampling stretch of 1.25 % moved a 700 Hz talker to
 //!   696.5 Hz for hundreds of ms, issue 15). The period (2.5–15 ms, a true correlation peak,
 //!   where the audio is periodic or quiet; else retried `RETRY` frames later) is at most the
-//!   distance to the band's far edge, so the minimum lands inside the band without hunting,
+//!   distance to a third into the band (5 ms above its floor, where inputs start), so the minimum
+//!   lands inside the band without hunting and without adding latency,
 //!   and operations are ≥ `GAP` (100 ms) apart. At the 0.1 % of real clock drift that is one
 //!   period every ≥ 15 s (the band is 15 ms wide). The estimate is corrected for what this
 //!   block already consumed, so the loop does not overshoot.
@@ -235,8 +236,9 @@ impl InputFifo {
     /// Insert or remove one pitch period if the block minimum is outside the band; returns
     /// the net samples consumed beyond real time (+ removed, − inserted).
     ///
-    /// The period is at most the distance to the band's *far* edge, so one operation never
-    /// overshoots out of the band on the other side (no hunting), and operations are at least
+    /// Either lands the minimum at most a third into the band (5 ms above its floor: the
+    /// depth an input starts at), so one operation never overshoots out of the
+    /// band on the other side (no hunting), and operations are at least
     /// `GAP` frames apart. Depth (latency) is therefore only corrected when it has left the
     /// 15 ms band: for a real clock drift of 0.1 % (0.48 samples per frame) that is one period of
     /// up to 15 ms every ≥ 15 s; the largest correction rate, at a drift of several percent (a JS
@@ -264,7 +266,7 @@ impl InputFifo {
                 return 0;
             }
             let x = self.buf.make_contiguous();
-            let m = tsm::find_lag(x, 0, 1, MIN_LAG, hi, WIN, (min - low) as usize);
+            let m = tsm::find_lag(x, 0, 1, MIN_LAG, hi, WIN, (min - low - BAND as i64 / 3) as usize);
             if !m.usable() {
                 self.retry = RETRY;
                 return 0;
@@ -281,7 +283,10 @@ impl InputFifo {
             self.scratch.clear();
             self.scratch.extend_from_slice(&self.hist);
             self.scratch.extend(self.buf.iter().take(WIN));
-            let m = tsm::find_lag(&self.scratch, HIST, -1, MIN_LAG, hi, WIN, (high - min) as usize);
+            // Up to a third into the band, not to its far edge: each ms inserted is a ms of
+            // latency until the minimum next leaves the band at the top (a first version that
+            // filled quiet audio up to the far edge added 13 ms to bench/latency.js's median).
+            let m = tsm::find_lag(&self.scratch, HIST, -1, MIN_LAG, hi, WIN, (low + BAND as i64 / 3 - min) as usize);
             if !m.usable() {
                 self.retry = RETRY;
                 return 0;
