@@ -135,3 +135,51 @@ test('RTCP BYEs without SSRCs from a third party are dropped before srtpdec', as
   }
   await callSurvives(call);
 }, 30000);
+
+/** Whether a UDP socket of this machine is bound to 127.0.0.1:`port` (/proc/net/udp). */
+function udpBound(port) {
+  const want = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return require('node:fs').readFileSync('/proc/net/udp', 'utf8').split('\n').some((l) => l.trim().split(/\s+/)[1] === want);
+}
+
+// Fuzz finding stall-7345e92796: close() blocked Node's event loop for 4.7–9.1 s after 400
+// ice-spray batches. srtpdec creates a libsrtp stream for every SSRC it sees, before it
+// authenticates the packet (validate_buffer, gstsrtpdec.c), and going to NULL frees them all
+// (srtp_dealloc: NSS contexts, superlinear in their number) — on the thread that set the
+// state, Node's. close() now hands the pipeline to src/teardown.rs: it must return before
+// that work is done. The teardown's end is observable: the ICE socket goes with webrtcbin.
+test('close() does not wait for the teardown of the SRTP streams a third party created', async () => {
+  const call = await callWithIntruder();
+  const port = hostPort(call.a.localDescription.sdp);
+  // 3000 SSRCs (one srtpdec stream each), paced so that nicesrc's socket does not overflow.
+  const SSRCS = 3000;
+  const packet = Buffer.alloc(12 + 160, 0x55);
+  packet[0] = 0x80;
+  packet[1] = 111;
+  for (let i = 0; i < SSRCS; i++) {
+    packet.writeUInt16BE(i & 0xffff, 2);
+    packet.writeUInt32BE((i * 960) >>> 0, 4);
+    packet.writeUInt32BE(0x10000000 + i, 8);
+    await call.send(packet);
+    if (i % 20 === 19) await new Promise((r) => setTimeout(r, 1));
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  expect(udpBound(port)).toBe(true);
+  const t0 = process.hrtime.bigint();
+  call.a.close();
+  const closeMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  // Checked before anything else runs: a close() that tore the pipeline down has closed it.
+  const boundAfterClose = udpBound(port);
+  let teardownMs = closeMs;
+  while (udpBound(port)) {
+    await new Promise((r) => setTimeout(r, 2));
+    teardownMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  }
+  console.log(`close() ${closeMs.toFixed(1)} ms; pipeline torn down ${teardownMs.toFixed(1)} ms after close() was called`);
+  expect(call.a.connectionState).toBe('closed');
+  // close() returned before the pipeline released its sockets: it did not tear it down …
+  expect(boundAfterClose).toBe(true);
+  // … so its own duration is less than the teardown that went on after it returned (before
+  // the fix the socket was gone when close() returned: the teardown was all inside it).
+  expect(closeMs).toBeLessThan(teardownMs - closeMs);
+}, 60000);

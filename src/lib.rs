@@ -18,4 +18,5 @@ pub mod rollback;
 pub mod runtime;
 pub mod sdp;
 pub mod stats;
+pub mod teardown;
 pub mod transport_guard;

@@ -37,6 +37,7 @@ use crate::sdp::candidate::Candidate;
 use crate::sdp::local::{self, LocalCandidate};
 use crate::sdp::limits::Limits;
 use crate::sdp::{direction, ice_credentials, ssrc, telephone_event, to_text, validate, webrtcbin_view};
+use crate::teardown;
 
 /// With only host addresses to gather, gathering is over once candidates stop coming.
 const HOST_GATHERING_QUIET: Duration = Duration::from_millis(250);
@@ -691,7 +692,8 @@ impl Inner {
         for s in &senders {
             s.detach();
         }
-        // webrtc-pc §4.4.1.7: close() releases everything now, not when Node's GC gets to it.
+        // webrtc-pc §4.4.1.7: close() releases everything now (the pipeline right after, on the
+        // teardown thread), not when Node's GC gets to it.
         // The guard must be gone before the state change: going to NULL waits for webrtcbin's
         // threads, and their callbacks (ICE state notifications) take this lock. (A guard
         // in an `if let` scrutinee would live to the end of the block: that deadlocked.)
@@ -700,16 +702,24 @@ impl Inner {
         // promises still pending. Their callbacks see an interrupted promise and report a
         // failure into the closed event sink: JS has rejected those requests already.
         self.in_flight.interrupt_all();
-        if let Some(media) = media {
-            let _ = media.pipeline.set_state(gst::State::Null);
-            if let Some(bus) = media.pipeline.bus() {
-                bus.unset_sync_handler();
-            }
-        }
+        // Tracks end now: nothing the pipeline still decodes reaches a consumer.
         for r in receivers {
             r.stop();
         }
-        runtime::trim_heap_soon();
+        // Going to NULL joins every streaming thread and can take seconds after hostile
+        // input (one libsrtp stream to free per SSRC a third party sent): not on the caller's
+        // thread, which is Node's, or a streaming thread of this very pipeline when the last
+        // reference goes there (teardown.rs).
+        if let Some(media) = media {
+            teardown::submit(move || {
+                let _ = media.pipeline.set_state(gst::State::Null);
+                if let Some(bus) = media.pipeline.bus() {
+                    bus.unset_sync_handler();
+                }
+                drop(media);
+                runtime::trim_heap_soon();
+            });
+        }
     }
 }
 
