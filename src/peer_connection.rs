@@ -692,7 +692,7 @@ impl Inner {
         for s in &senders {
             s.detach();
         }
-        // webrtc-pc §4.4.1.7: close() releases everything now (the pipeline right after, on the
+        // webrtc-pc §4.4.1.7: close() releases everything now (the pipeline right after, on a
         // teardown thread), not when Node's GC gets to it.
         // The guard must be gone before the state change: going to NULL waits for webrtcbin's
         // threads, and their callbacks (ICE state notifications) take this lock. (A guard

@@ -9,94 +9,74 @@
 //! sent, since srtpdec creates the stream before it authenticates the packet
 //! (`validate_buffer`, gstsrtpdec.c); gdb found Node's thread there in both stalled workers. A W3C
 //! close() returns at once; so does ours: the connection is closed as far as JS can see and
-//! the pipeline goes to NULL here, on one thread shared by all connections.
+//! the pipeline goes to NULL here, on a thread of its own.
 //!
-//! One thread, teardowns in the order of the closes: Node never waits for one, they wait for
-//! each other (a slow one delays the release of the next connection's sockets, not JS). At
-//! process exit (`exit()`, which `process.exit()` and a natural end both call),
-//! an atexit handler waits until the queue is empty, so that no pipeline is still being
-//! torn down while the libraries it uses run their own atexit cleanup (OpenSSL's): the time
-//! close() no longer takes on the event loop is spent at exit instead, no more.
+//! A thread per teardown, not a shared queue: a pipeline that never reaches NULL (a deadlock
+//! inside webrtcbin 1.22 after hostile input, say) then keeps its own resources, not those of
+//! every connection closed after it. At process exit (`exit()`, which `process.exit()` and a
+//! natural end both call), an atexit handler waits until every teardown has finished, so that
+//! no pipeline is still being torn down while the libraries it uses run their own atexit
+//! cleanup (OpenSSL's): the time close() no longer takes on the event loop is spent at exit
+//! instead, no more. (A teardown that never finishes, which would have hung close() and
+//! with it Node for good, holds up the exit instead.)
 
-use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once};
 
 type Job = Box<dyn FnOnce() + Send>;
 
-struct Queue {
-    /// Jobs not started yet, and whether one is running.
-    state: Mutex<(VecDeque<Job>, bool)>,
-    /// Signalled when a job is queued, and when the queue becomes empty and idle.
-    changed: Condvar,
+/// Teardowns started and not finished yet.
+static RUNNING: Mutex<usize> = Mutex::new(0);
+static FINISHED: Condvar = Condvar::new();
+
+fn running() -> MutexGuard<'static, usize> {
+    // Jobs run outside the lock and under catch_unwind: a poisoned count is still right.
+    RUNNING.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn lock(q: &Queue) -> MutexGuard<'_, (VecDeque<Job>, bool)> {
-    // A job runs outside the lock and under catch_unwind: a poisoned lock is still consistent.
-    q.state.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn queue() -> Option<&'static Queue> {
-    static QUEUE: OnceLock<Option<&'static Queue>> = OnceLock::new();
-    *QUEUE.get_or_init(|| {
-        let q: &'static Queue = Box::leak(Box::new(Queue { state: Mutex::new((VecDeque::new(), false)), changed: Condvar::new() }));
-        let spawned = std::thread::Builder::new().name("gstpc-teardown".into()).spawn(move || work(q));
-        match spawned {
-            Ok(_) => {
-                // SAFETY: registers a plain extern "C" function, called once at exit.
-                unsafe {
-                    libc::atexit(drain_at_exit);
-                }
-                Some(q)
-            }
-            Err(e) => {
-                eprintln!("gst-peerconnection: cannot start the teardown thread ({e}); closing synchronously");
-                None
-            }
-        }
-    })
-}
-
-fn work(q: &'static Queue) {
-    loop {
-        let job = {
-            let mut st = lock(q);
-            loop {
-                if let Some(job) = st.0.pop_front() {
-                    st.1 = true;
-                    break job;
-                }
-                if st.1 {
-                    st.1 = false;
-                    q.changed.notify_all();
-                }
-                st = q.changed.wait(st).unwrap_or_else(|e| e.into_inner());
-            }
-        };
-        if catch_unwind(AssertUnwindSafe(job)).is_err() {
-            eprintln!("gst-peerconnection: a pipeline teardown panicked");
-        }
+fn run(job: Job) {
+    if catch_unwind(AssertUnwindSafe(job)).is_err() {
+        eprintln!("gst-peerconnection: a pipeline teardown panicked");
     }
+    *running() -= 1;
+    FINISHED.notify_all();
 }
 
-/// Runs `job` on the teardown thread (on this thread if that thread could not be started).
-/// Jobs run one at a time, in the order submitted.
+/// Runs `job` on a thread of its own (on this thread if none can be started) and returns.
 pub fn submit(job: impl FnOnce() + Send + 'static) {
-    match queue() {
-        Some(q) => {
-            lock(q).0.push_back(Box::new(job));
-            q.changed.notify_all();
+    static AT_EXIT: Once = Once::new();
+    AT_EXIT.call_once(|| {
+        // SAFETY: registers a plain extern "C" function, called once at exit.
+        unsafe {
+            libc::atexit(drain_at_exit);
         }
-        None => job(),
+    });
+    *running() += 1;
+    // Kept here too: a failed spawn drops the closure it was given, and the job must still run.
+    let slot: Arc<Mutex<Option<Job>>> = Arc::new(Mutex::new(Some(Box::new(job))));
+    let theirs = slot.clone();
+    let spawned = std::thread::Builder::new().name("gstpc-teardown".into()).spawn(move || {
+        if let Some(job) = theirs.lock().ok().and_then(|mut j| j.take()) {
+            run(job);
+        }
+    });
+    if let Err(e) = spawned {
+        eprintln!("gst-peerconnection: cannot start a teardown thread ({e}); tearing down on this one");
+        match slot.lock().ok().and_then(|mut j| j.take()) {
+            Some(job) => run(job),
+            None => {
+                *running() -= 1;
+                FINISHED.notify_all();
+            }
+        }
     }
 }
 
-/// Blocks until every job submitted so far has run.
+/// Blocks until every teardown submitted so far has finished.
 pub fn wait_idle() {
-    let Some(q) = queue() else { return };
-    let mut st = lock(q);
-    while !st.0.is_empty() || st.1 {
-        st = q.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+    let mut n = running();
+    while *n > 0 {
+        n = FINISHED.wait(n).unwrap_or_else(|e| e.into_inner());
     }
 }
 
@@ -108,31 +88,42 @@ extern "C" fn drain_at_exit() {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
+    use std::sync::mpsc;
     use std::time::{Duration, Instant};
 
     #[test]
-    fn submit_returns_at_once_and_jobs_run_in_order() {
-        let order = Arc::new(Mutex::new(Vec::new()));
+    fn submit_returns_at_once_and_every_job_runs() {
         let ran = Arc::new(AtomicUsize::new(0));
         let t0 = Instant::now();
-        for i in 0..3 {
-            let (order, ran) = (order.clone(), ran.clone());
+        for _ in 0..3 {
+            let ran = ran.clone();
             submit(move || {
                 std::thread::sleep(Duration::from_millis(100));
-                order.lock().unwrap().push(i);
                 ran.fetch_add(1, Ordering::SeqCst);
             });
         }
-        // Three 100 ms jobs queued; none ran on this thread.
+        // Three 100 ms jobs submitted; none ran on this thread.
         assert!(t0.elapsed() < Duration::from_millis(100), "submit waited: {:?}", t0.elapsed());
         wait_idle();
         assert_eq!(ran.load(Ordering::SeqCst), 3);
-        assert_eq!(*order.lock().unwrap(), vec![0, 1, 2]);
     }
 
     #[test]
-    fn a_panicking_job_does_not_stop_the_thread() {
+    fn a_stuck_teardown_does_not_hold_up_the_next() {
+        let (release, stuck) = mpsc::channel::<()>();
+        submit(move || {
+            let _ = stuck.recv();
+        });
+        let (done, finished) = mpsc::channel();
+        submit(move || done.send(()).unwrap());
+        // The second finishes while the first still waits (it would never run behind it).
+        assert!(finished.recv_timeout(Duration::from_secs(10)).is_ok());
+        release.send(()).unwrap();
+        wait_idle();
+    }
+
+    #[test]
+    fn a_panicking_job_is_counted_as_finished() {
         submit(|| panic!("boom"));
         let ran = Arc::new(AtomicUsize::new(0));
         let r = ran.clone();
