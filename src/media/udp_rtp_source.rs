@@ -14,7 +14,7 @@ use super::bus::{set_state_or_error, BusWatch};
 use super::codec::{by_encoding_name, Codec, OPUS};
 use super::playout::RealTimeClamp;
 use super::rtp_header::RtpHeader;
-use super::rtp_ingress::{Ingress, Verdict};
+use super::rtp_ingress::{Counts, Ingress, Verdict};
 use super::track::{NativeTrack, TrackCore};
 use super::track_io::appsink_into;
 use crate::runtime::{self, make};
@@ -30,14 +30,39 @@ use crate::runtime::{self, make};
 /// (with a longer wait a missing packet can still arrive before it is concealed).
 pub const DEFAULT_LATENCY_MS: u32 = 5;
 
+/// Everything `stats()` reports is an atomic that streaming threads store to: `stats()` runs
+/// on Node's thread and takes no lock a streaming thread holds. (It read the jitter buffer's
+/// `stats` property, which takes the element's lock that its timer thread and chain function
+/// hold while they work, and took the `Ingress` lock the udpsrc thread holds per packet: a
+/// holder preempted on a loaded machine made Node wait for it.)
 struct Counters {
     packets: AtomicU64,
     bytes: AtomicU64,
     discarded: AtomicU64,
-    /// RFC 3550 §A.1 sequence and timestamp validation of the one stream we play.
+    /// RFC 3550 §A.1 sequence and timestamp validation of the one stream we play. Locked by
+    /// the udpsrc streaming thread only.
     ingress: Mutex<Ingress>,
+    /// `Ingress::counts`, copied after every check.
+    duplicates: AtomicU64,
+    probation_drops: AtomicU64,
+    sequence_resyncs: AtomicU64,
+    timestamp_resyncs: AtomicU64,
+    ssrc_changes: AtomicU64,
+    /// The jitter buffer's `num-lost`, read on its source pad's thread (which holds none of
+    /// its locks there) whenever a lost-packet event or a discontinuity leaves it.
+    lost: AtomicU64,
     /// Arrival times are measured from here.
     epoch: Instant,
+}
+
+impl Counters {
+    fn publish(&self, c: &Counts) {
+        self.duplicates.store(c.duplicates, Ordering::Relaxed);
+        self.probation_drops.store(c.probation_drops, Ordering::Relaxed);
+        self.sequence_resyncs.store(c.sequence_resyncs, Ordering::Relaxed);
+        self.timestamp_resyncs.store(c.timestamp_resyncs, Ordering::Relaxed);
+        self.ssrc_changes.store(c.ssrc_changes, Ordering::Relaxed);
+    }
 }
 
 #[napi(object)]
@@ -79,7 +104,6 @@ pub struct NativeUdpRtpSource {
     track: Arc<TrackCore>,
     port: u32,
     counters: Arc<Counters>,
-    jitterbuffer: gst::Element,
     clamp: Arc<RealTimeClamp>,
 }
 
@@ -116,23 +140,20 @@ impl NativeUdpRtpSource {
         self.port
     }
 
+    /// Atomics only (see `Counters`): never waits for a streaming thread.
     #[napi]
     pub fn stats(&self) -> NativeUdpRtpSourceStats {
-        let lost = self
-            .jitterbuffer
-            .property::<Option<gst::Structure>>("stats")
-            .and_then(|s| s.get::<u64>("num-lost").ok())
-            .unwrap_or(0);
-        let counts = self.counters.ingress.lock().map(|i| i.counts).unwrap_or_default();
+        let c = &self.counters;
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64;
         NativeUdpRtpSourceStats {
-            packets_received: self.counters.packets.load(Ordering::Relaxed) as f64,
-            bytes_received: self.counters.bytes.load(Ordering::Relaxed) as f64,
-            packets_lost: lost as f64,
-            packets_discarded: (self.counters.discarded.load(Ordering::Relaxed) + counts.probation_drops) as f64,
-            packets_duplicated: counts.duplicates as f64,
-            ssrc_changes: counts.ssrc_changes as f64,
-            sequence_resyncs: counts.sequence_resyncs as f64,
-            timestamp_resyncs: counts.timestamp_resyncs as f64,
+            packets_received: load(&c.packets),
+            bytes_received: load(&c.bytes),
+            packets_lost: load(&c.lost),
+            packets_discarded: load(&c.discarded) + load(&c.probation_drops),
+            packets_duplicated: load(&c.duplicates),
+            ssrc_changes: load(&c.ssrc_changes),
+            sequence_resyncs: load(&c.sequence_resyncs),
+            timestamp_resyncs: load(&c.timestamp_resyncs),
             trimmed_ms: (self.clamp.trimmed.load(Ordering::Relaxed) / 1_000_000) as f64,
         }
     }
@@ -179,12 +200,19 @@ fn build(address: &str, port: u32, codec: &'static Codec, pt: u32, latency: u32)
         bytes: AtomicU64::new(0),
         discarded: AtomicU64::new(0),
         ingress: Mutex::new(Ingress::new(codec.clock_rate)),
+        duplicates: AtomicU64::new(0),
+        probation_drops: AtomicU64::new(0),
+        sequence_resyncs: AtomicU64::new(0),
+        timestamp_resyncs: AtomicU64::new(0),
+        ssrc_changes: AtomicU64::new(0),
+        lost: AtomicU64::new(0),
         epoch: Instant::now(),
     });
     let srcpad = udpsrc.static_pad("src").ok_or("udpsrc without src pad")?;
     let c = counters.clone();
     let opus = codec == &OPUS;
     srcpad.add_probe(gst::PadProbeType::BUFFER, move |_, info| filter_packet(info, pt, opus, &c));
+    publish_lost(&jitterbuffer, &counters)?;
     // elements: udpsrc, jitter buffer, depayloader, decoder, …
     let clamp = RealTimeClamp::install(&elements[3].static_pad("src").ok_or("decoder without src pad")?);
 
@@ -200,7 +228,32 @@ fn build(address: &str, port: u32, codec: &'static Codec, pt: u32, latency: u32)
     track.on_stop(move || {
         let _ = pipeline.set_state(gst::State::Null);
     });
-    Ok(NativeUdpRtpSource { track, port: bound, counters, jitterbuffer, clamp })
+    Ok(NativeUdpRtpSource { track, port: bound, counters, clamp })
+}
+
+/// Keeps `counters.lost` at the jitter buffer's `num-lost`. The count only grows where the
+/// jitter buffer declares a loss (`insert_lost_event`), which queues a `GstRTPPacketLost`
+/// event (or, duplicate, marks the next buffer DISCONT); both leave by its source pad, pushed
+/// by its output thread with no lock of the element held (`pop_and_push_next`, 1.22), so the
+/// property (which takes that lock) is read there, off Node's thread.
+fn publish_lost(jitterbuffer: &gst::Element, counters: &Arc<Counters>) -> Result<(), String> {
+    let src = jitterbuffer.static_pad("src").ok_or("rtpjitterbuffer without src pad")?;
+    let weak = jitterbuffer.downgrade();
+    let c = counters.clone();
+    src.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
+        let loss = match &info.data {
+            Some(gst::PadProbeData::Event(e)) => e.type_() == gst::EventType::CustomDownstream && e.structure().is_some_and(|s| s.has_name("GstRTPPacketLost")),
+            Some(gst::PadProbeData::Buffer(b)) => b.flags().contains(gst::BufferFlags::DISCONT),
+            _ => false,
+        };
+        if loss {
+            if let Some(lost) = weak.upgrade().and_then(|jb| jb.property::<Option<gst::Structure>>("stats")).and_then(|s| s.get::<u64>("num-lost").ok()) {
+                c.lost.fetch_max(lost, Ordering::Relaxed);
+            }
+        }
+        gst::PadProbeReturn::Ok
+    });
+    Ok(())
 }
 
 fn bind_error(text: &str, address: &str, port: u32) -> String {
@@ -244,7 +297,11 @@ fn filter_packet(info: &mut gst::PadProbeInfo, pt: u32, opus: bool, counters: &C
     }
     let arrival = counters.epoch.elapsed().as_nanos() as u64;
     let verdict = match counters.ingress.lock() {
-        Ok(mut ingress) => ingress.check(header.ssrc, header.sequence, header.timestamp, arrival, true),
+        Ok(mut ingress) => {
+            let verdict = ingress.check(header.ssrc, header.sequence, header.timestamp, arrival, true);
+            counters.publish(&ingress.counts);
+            verdict
+        }
         Err(_) => return gst::PadProbeReturn::Drop,
     };
     match verdict {
@@ -257,5 +314,37 @@ fn filter_packet(info: &mut gst::PadProbeInfo, pt: u32, opus: bool, counters: &C
             gst::PadProbeReturn::Ok
         }
         Verdict::Duplicate | Verdict::Probation => gst::PadProbeReturn::Drop,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    /// The udpsrc thread holds the `Ingress` lock while it checks each packet; a holder that
+    /// the kernel preempts keeps it longer. stats() (on Node's thread) must not wait for it:
+    /// with the lock held for `HOLD`, a stats() that took it would return after the release.
+    #[test]
+    fn stats_does_not_wait_for_a_lock_a_streaming_thread_holds() {
+        const HOLD: Duration = Duration::from_millis(300);
+        runtime::ensure_init().unwrap();
+        let src = build("127.0.0.1", 0, by_encoding_name("pcmu").unwrap(), 0, DEFAULT_LATENCY_MS).unwrap();
+        let counters = src.counters.clone();
+        let (locked, wait_locked) = mpsc::channel();
+        let holder = std::thread::spawn(move || {
+            let _guard = counters.ingress.lock().unwrap();
+            locked.send(()).unwrap();
+            std::thread::sleep(HOLD);
+        });
+        wait_locked.recv().unwrap();
+        let t0 = Instant::now();
+        let stats = src.stats();
+        let took = t0.elapsed();
+        holder.join().unwrap();
+        src.stop();
+        assert_eq!(stats.packets_received, 0.0);
+        assert!(took < HOLD, "stats() took {took:?}: it waited for the streaming thread's lock");
     }
 }
