@@ -14,6 +14,7 @@
 //   ICE ports ('media-lost'), a UdpRtpSource that no longer receives valid RTP ('rtp-dead').
 
 const dgram = require('node:dgram');
+const timing = require('./native-timing'); // before ../dist: it wraps the native classes
 const { GstPeerConnection, ToneSource, UdpRtpSource, nonstandard } = require('../dist');
 const { Rng } = require('./rng');
 const { decode } = require('./mutate/candidate');
@@ -58,13 +59,37 @@ process.on('unhandledRejection', (err) => {
   setTimeout(() => process.exit(70), 50);
 });
 
-// Event-loop stall watchdog.
+// Event-loop stall watchdog. Where the main thread's time went over the stalled interval
+// (/proc): `mainThread.cpuMs` on a CPU (JS, GC, or a native call computing), `runQueueMs`
+// runnable but waiting for a CPU (machine load), the rest asleep (blocked: a lock, a join,
+// I/O; `majorFaults`: page faults that read the disk); `stealMs`: time the hypervisor gave
+// the VM's CPUs to others (all CPUs summed). `nativeCalls`: the synchronous native calls
+// over 20 ms that ended in it (from ./native-timing).
+const SCHEDSTAT = `/proc/self/task/${process.pid}/schedstat`;
+const STAT = `/proc/self/task/${process.pid}/stat`;
+function schedstat() {
+  try {
+    const fs = require('node:fs');
+    const [run, wait] = fs.readFileSync(SCHEDSTAT, 'utf8').split(' ').map(Number);
+    const stat = fs.readFileSync(STAT, 'utf8');
+    const majflt = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[9]);
+    const steal = Number(fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/)[8]) * 10;
+    return { run, wait, majflt, steal };
+  } catch {
+    return null;
+  }
+}
 let lastTick = Date.now();
+let lastSched = schedstat();
 setInterval(() => {
   const now = Date.now();
   const lag = now - lastTick - 100;
+  const sched = schedstat();
+  const mainThread = sched && lastSched ? { cpuMs: Math.round((sched.run - lastSched.run) / 1e6), runQueueMs: Math.round((sched.wait - lastSched.wait) / 1e6), majorFaults: sched.majflt - lastSched.majflt } : undefined;
+  const stealMs = sched && lastSched ? sched.steal - lastSched.steal : undefined;
   lastTick = now;
-  if (lag > STALL_MS) finding('stall', new Error(`event loop stalled ${lag} ms`), { lagMs: lag });
+  lastSched = sched;
+  if (lag > STALL_MS) finding('stall', new Error(`event loop stalled ${lag} ms`), { lagMs: lag, mainThread, stealMs, nativeCalls: timing.slowCalls(now - lag - 200) });
 }, 100).unref();
 
 function phase(p) {
