@@ -357,6 +357,38 @@ impl Inner {
             })
     }
 
+    /// webrtcbin 1.22's `_create_offer_task` walks the m-lines of the last negotiation and puts
+    /// each one whose mid a transceiver carries at the next index of the new offer. An m-line
+    /// no transceiver carries (one we rejected and webrtcbin never associated, such as a video
+    /// m-line before the audio ones) is skipped, so every later transceiver lands an index
+    /// early and `sdp_media_from_transceiver` asserts `trans->mline == media_idx`: the process
+    /// aborted. Until webrtcbin keeps such m-lines, that offer is an OperationError.
+    /// Called from the JS thread with no lock held (get-transceiver takes webrtcbin's lock).
+    fn check_offer_layout(&self) -> PcResult<()> {
+        let last: Vec<Option<String>> = {
+            let st = self.lock();
+            let n = &st.negotiation;
+            let Some((_, last)) = n.current_local.as_ref().or(n.current_remote.as_ref()) else { return Ok(()) };
+            crate::sdp::mids::of(last).into_iter().map(|m| m.map(str::to_owned)).collect()
+        };
+        let webrtc = self.webrtc()?;
+        let mut carried = Vec::new();
+        let mut idx = 0i32;
+        while let Some(t) = webrtc.emit_by_name::<Option<WebRTCRTPTransceiver>>("get-transceiver", &[&idx]) {
+            carried.extend(t.property::<Option<String>>("mid"));
+            idx += 1;
+        }
+        let is_carried = |m: &Option<String>| m.as_ref().is_some_and(|m| carried.contains(m));
+        if let Some(gap) = last.iter().position(|m| !is_carried(m)) {
+            if last[gap + 1..].iter().any(is_carried) {
+                return Err(PcError::operation(format!(
+                    "cannot renegotiate: m-line {gap} of the last negotiation was rejected before m-lines in use, which webrtcbin 1.22 cannot lay out"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Put the real directions into an offer or answer webrtcbin created (it only knows sendrecv).
     fn apply_directions(&self, msg: &mut SDPMessage, answer: bool) {
         let st = self.lock();
@@ -815,7 +847,7 @@ impl NativePeerConnection {
         }
         let state = self.inner.lock().negotiation.state;
         let check = if answer { negotiation::check_create_answer(state) } else { negotiation::check_create_offer(state) };
-        if let Err(e) = check {
+        if let Err(e) = check.and_then(|()| if answer { Ok(()) } else { self.inner.check_offer_layout() }) {
             return self.fail(request_id, e);
         }
         let events = self.inner.events.clone();
@@ -944,7 +976,11 @@ impl NativePeerConnection {
             return Ok(None); // end-of-candidates (RFC 8838 §8.2): nothing for the agent to do
         }
         let attr = candidate.strip_prefix("a=").unwrap_or(candidate).to_owned();
-        Candidate::parse(&attr)?;
+        // An RTCP candidate (component 2) has nothing to pair with: RTCP is multiplexed
+        // (RFC 8843 §9, rtcp-mux-only); browsers accept and ignore it, libnice would warn.
+        if Candidate::parse(&attr)?.component == 2 {
+            return Ok(None);
+        }
         Ok(Some((mline, attr)))
     }
 }

@@ -34,8 +34,10 @@ impl Candidate {
             return Err(bad(text, "invalid foundation"));
         }
         let component: u32 = fields[1].parse().map_err(|_| bad(text, "invalid component id"))?;
-        if !(1..=256).contains(&component) {
-            return Err(bad(text, "component id out of range"));
+        // RFC 8839 §5.1 allows 1–256, but an RTP m-line has only RTP (1) and RTCP (2)
+        // (RFC 3550 §11); libnice warned for every other one it was given.
+        if !(1..=2).contains(&component) {
+            return Err(bad(text, "component id must be 1 (RTP) or 2 (RTCP)"));
         }
         let transport = fields[2].to_ascii_lowercase();
         if transport != "udp" && transport != "tcp" {
@@ -134,6 +136,7 @@ mod tests {
             "candidate:1 1 udp 1 127.0.0.1 5000",
             "candidate:1 1 sctp 1 127.0.0.1 5000 typ host",
             "candidate:1 x udp 1 127.0.0.1 5000 typ host",
+            "candidate:1 3 udp 1 127.0.0.1 5000 typ host",
             "candidate:1 1 udp 1 not-an-ip 5000 typ host",
             "candidate:1 1 udp 1 127.0.0.1 99999 typ host",
             "candidate:1 1 udp 1 127.0.0.1 5000 typ bogus",

@@ -58,6 +58,13 @@ pub fn fill_missing(msg: &mut SDPMessage, offer: Option<&SDPMessageRef>) {
 pub fn check(msg: &SDPMessageRef, previous: &[&SDPMessageRef], offer: Option<&SDPMessageRef>, code: ErrorCode) -> PcResult<()> {
     let err = |m: String| PcError::new(code, m);
     let mids = of(msg);
+    for (idx, media) in msg.medias().enumerate() {
+        // RFC 5888 §4: one identification-tag per m-line (two made webrtcbin 1.22 stall the
+        // call's renegotiation for good: fuzz finding hang-14cc178abb).
+        if media.attributes().filter(|a| a.key() == "mid").count() > 1 {
+            return Err(err(format!("m-line {idx} has more than one a=mid (RFC 5888 §4)")));
+        }
+    }
     for (idx, mid) in mids.iter().enumerate() {
         let Some(mid) = mid else { return Err(err(format!("m-line {idx} has no a=mid (RFC 5888, JSEP §5.8)"))) };
         if !is_token(mid) {
@@ -146,7 +153,8 @@ mod tests {
     #[test]
     fn duplicate_missing_and_odd_mids() {
         gst::init().unwrap();
-        for bad in [sdp(&[("a", 9), ("a", 9)]), sdp(&[("", 9)]), sdp(&[("a b", 9)])] {
+        let two = SDPMessage::parse_buffer(b"v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:a\r\na=mid:b\r\n").unwrap();
+        for bad in [sdp(&[("a", 9), ("a", 9)]), sdp(&[("", 9)]), sdp(&[("a b", 9)]), two] {
             assert_eq!(check(&bad, &[], None, ErrorCode::InvalidModification).unwrap_err().code, ErrorCode::InvalidModification);
         }
     }

@@ -105,7 +105,7 @@ proptest! {
     #[test]
     fn well_formed_candidates_parse(
         foundation in "[a-zA-Z0-9+/]{1,32}",
-        component in 1u32..=256,
+        component in 1u32..=2,
         tcp in any::<bool>(),
         priority in any::<u32>(),
         port in any::<u16>(),

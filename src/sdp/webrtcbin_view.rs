@@ -64,6 +64,8 @@ fn retain_media(media: &mut SDPMediaRef) {
             key if !MEDIA_KEYS.contains(&key) => None,
             "rtcp-fb" => value.split_once(' ').filter(|(_, fb)| RTCP_FB.contains(fb)).map(|_| value.to_owned()),
             "fmtp" => fmtp(value),
+            // RTCP is multiplexed (RFC 8843 §9): an RTCP candidate only makes libnice warn.
+            "candidate" => super::candidate::Candidate::parse(&format!("candidate:{value}")).ok().filter(|c| c.component == 1).map(|_| value.to_owned()),
             "ssrc" => {
                 let (id, rest) = value.split_once(' ').unwrap_or((value, ""));
                 let known = ssrcs.iter().any(|s| s == id);
