@@ -19,13 +19,28 @@ const script = `
   const { ToneSource } = require(${JSON.stringify(path.join(__dirname, '..', 'dist'))});
   const { createPeer, connect } = require(${JSON.stringify(path.join(__dirname, 'helpers', 'peers'))});
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const { nonstandard } = require(${JSON.stringify(path.join(__dirname, '..', 'dist'))});
+  // Every cycle runs the whole media path (B decodes audio) before closing, so the warm-up
+  // cycles instantiate every element class a measured cycle uses: a class's pad templates,
+  // made once when the class is first instantiated, then live for the process, and a
+  // decoder first made in a measured cycle (when close() came before any audio in the
+  // warm-up) read as 2–9 "leaked" GstPadTemplates in about half the runs.
   async function cycle(tone) {
     const a = createPeer();
     const b = createPeer();
+    let sink;
     try {
       a.addTrack(tone.track);
+      const heard = new Promise((resolve) => {
+        b.ontrack = ({ track }) => {
+          sink = new nonstandard.RTCAudioSink(track);
+          sink.ondata = () => resolve();
+        };
+      });
       await connect(a, b);
+      await heard;
     } finally {
+      sink?.stop();
       a.close();
       b.close();
     }

@@ -95,15 +95,21 @@ fn retain_media(media: &mut SDPMediaRef) {
     }
 }
 
-/// `<pt> <name>=<value>;…` with only the known names; the telephone-event list (`0-15`)
-/// and other bare tokens are dropped, since webrtcbin reads none of them.
+/// `<pt> <name>=<value>;…` with only the known names. A bare token is an RFC 4733 event
+/// list (each distinct one would be a field name too); webrtcbin keeps a telephone-event
+/// format's fmtp as it was offered, and our own DTMF code reads the real list from the full
+/// description, so webrtcbin always gets `0-15`.
 fn fmtp(value: &str) -> Option<String> {
     let (pt, params) = value.split_once(' ')?;
-    let kept: Vec<&str> = params
-        .split(';')
-        .map(str::trim)
-        .filter(|p| p.split_once('=').is_some_and(|(name, _)| FMTP_PARAMS.contains(&name.trim().to_ascii_lowercase().as_str())))
-        .collect();
+    let mut kept: Vec<&str> = Vec::new();
+    for p in params.split(';').map(str::trim) {
+        match p.split_once('=') {
+            Some((name, _)) if FMTP_PARAMS.contains(&name.trim().to_ascii_lowercase().as_str()) => kept.push(p),
+            None if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit() || b == b'-' || b == b',') => kept.push("0-15"),
+            _ => {}
+        }
+    }
+    kept.dedup();
     (!kept.is_empty()).then(|| format!("{pt} {}", kept.join(";")))
 }
 
@@ -125,7 +131,7 @@ mod tests {
         gst::init().unwrap();
         let names = ["x-zq7hostile-attr", "zq7hostile-attr", "rtcp-fb-zq7hostile-fb", "zq7hostile-param", "ssrc-424242-zq7label"];
         let msg = remote(
-            "a=x-zq7hostile-attr:1\r\na=zq7hostile-attr:2\r\na=rtcp-fb:111 zq7hostile-fb\r\na=rtcp-fb:111 transport-cc\r\na=fmtp:111 minptime=10;zq7hostile-param=1\r\na=fmtp:101 0-15\r\na=ssrc:424242 cname:c\r\na=ssrc:424242 zq7label:l\r\n",
+            "a=x-zq7hostile-attr:1\r\na=zq7hostile-attr:2\r\na=rtcp-fb:111 zq7hostile-fb\r\na=rtcp-fb:111 transport-cc\r\na=fmtp:111 minptime=10;zq7hostile-param=1\r\na=fmtp:101 0-9,zq7\r\na=fmtp:101 0-16\r\na=ssrc:424242 cname:c\r\na=ssrc:424242 zq7label:l\r\n",
         );
         let view = for_webrtcbin(&msg, Side::Remote);
         // What webrtcbin does with a remote m-line (gstwebrtcbin.c `_rtp_caps_from_media`).
@@ -138,6 +144,8 @@ mod tests {
         let s = caps.structure(0).unwrap();
         assert_eq!(s.get::<&str>("minptime").unwrap(), "10");
         assert!(s.has_field("rtcp-fb-transport-cc") && s.has_field("ssrc-424242-cname"));
+        let events = view.media(0).unwrap().attributes().find(|a| a.key() == "fmtp" && a.value().is_some_and(|v| v.starts_with("101 "))).map(|a| a.value().unwrap().to_owned());
+        assert_eq!(events.as_deref(), Some("101 0-15"));
         // The application's copy keeps everything.
         assert!(msg.media(0).unwrap().attributes().any(|a| a.key() == "zq7hostile-attr"));
         assert!(view.attribute_val("x-session-junk").is_none());
