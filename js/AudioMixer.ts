@@ -34,12 +34,8 @@ export interface MixerInputStats {
   underruns: number
   /** Bursts beyond 80 ms cut back to the target depth (crossfaded). */
   overflows: number
-  /** Net input samples removed by pitch-period removal to follow clock drift (negative: periods inserted). */
+  /** Net input samples absorbed by clock-drift time-stretching (negative: stretched out). */
   stretchedSamples: number
-  /** Audio removed plus audio inserted as whole pitch periods, ms (pitch-preserving: the audio gets shorter or longer, never higher or lower). */
-  stretchedMs: number
-  /** Output filled in after underruns, ms: the last pitch period continued while fading out over 5 ms, then silence until the input re-primed. */
-  concealedMs: number
   droppedSamples: number
 }
 
