@@ -44,24 +44,7 @@ const WERIFT = {
   codecs: { audio: [useOPUS({ payloadType: PT })], video: [] },
 };
 
-function sleep(ms) {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-let cleanup = [];
-function later(fn) {
-  cleanup.push(fn);
-}
-afterEach(async () => {
-  for (const fn of cleanup.reverse()) {
-    try {
-      await fn();
-    } catch {
-      // already gone
-    }
-  }
-  cleanup = [];
-});
+const { later, sleep } = require('./helpers/later');
 
 let PAYLOADS;
 beforeAll(() => {

@@ -29,24 +29,7 @@ const TONE_MS = 1000;
 // one 120 ms Opus packet, RFC 6716 §3.2.5).
 const MAX_LEAD_MS = 120;
 
-function sleep(ms) {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-let cleanup = [];
-function later(fn) {
-  cleanup.push(fn);
-}
-afterEach(async () => {
-  for (const fn of cleanup.reverse()) {
-    try {
-      await fn();
-    } catch {
-      // already gone
-    }
-  }
-  cleanup = [];
-});
+const { later, sleep } = require('./helpers/later');
 
 const PAYLOADS = {};
 beforeAll(() => {

@@ -20,25 +20,7 @@ const OTHERS = [440, 660, 880, 1250];
 
 jest.setTimeout(20000);
 
-function sleep(ms) {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Everything that must be torn down after a test, in reverse order. */
-let cleanup = [];
-function later(fn) {
-  cleanup.push(fn);
-}
-afterEach(async () => {
-  for (const fn of cleanup.reverse()) {
-    try {
-      await fn();
-    } catch {
-      // already gone
-    }
-  }
-  cleanup = [];
-});
+const { later, sleep } = require('./helpers/later');
 
 function collect(track) {
   const collector = new FrameCollector();
