@@ -85,9 +85,11 @@ pub fn check(msg: &SDPMessageRef, previous: &[&SDPMessageRef], offer: Option<&SD
                 return Err(err(format!("m-line {idx} of the answer has mid {a:?}, the offer's has {o:?} (JSEP §5.10)")));
             }
         }
+        check_media_types(msg, offer, &err)?;
         return Ok(());
     }
     for prev in previous {
+        check_media_types(msg, prev, &err)?;
         let before = of(prev);
         // JSEP §5.8: m-sections are never removed, only rejected.
         if mids.len() < before.len() {
@@ -110,6 +112,24 @@ pub fn check(msg: &SDPMessageRef, previous: &[&SDPMessageRef], offer: Option<&SD
             if was.is_some() && !rejected {
                 return Err(err(format!("m-line {idx} changed its mid from '{}' to '{mid}' (JSEP §5.8)", was.unwrap_or_default())));
             }
+        }
+    }
+    Ok(())
+}
+
+/// An m-line keeps its media type (RFC 3264 §6 for an answer, §8 and JSEP §5.8 across offers:
+/// a new type needs a new m-line). A re-offer that turned `audio` into another token left
+/// webrtcbin 1.22 without an answer for good (fuzz finding hang-14cc178abb, seed
+/// final-2026-12-03). Only m-lines that keep their mid are compared: a recycled one is new.
+fn check_media_types(msg: &SDPMessageRef, other: &SDPMessageRef, err: &impl Fn(String) -> PcError) -> PcResult<()> {
+    for (idx, (now, then)) in msg.medias().zip(other.medias()).enumerate() {
+        let same_mid = now.attribute_val("mid") == then.attribute_val("mid");
+        if same_mid && now.media() != then.media() {
+            return Err(err(format!(
+                "m-line {idx} changed its media type from {:?} to {:?} (RFC 3264 §8)",
+                then.media().unwrap_or_default(),
+                now.media().unwrap_or_default()
+            )));
         }
     }
     Ok(())
@@ -141,6 +161,17 @@ mod tests {
             assert_eq!(check(&bad, &[&before], None, CODE).unwrap_err().code, CODE, "{}", bad.as_text().unwrap());
         }
         check(&sdp(&[("a", 9), ("b", 9), ("c", 9)]), &[&before], None, CODE).unwrap();
+    }
+
+    #[test]
+    fn an_m_line_keeps_its_media_type() {
+        gst::init().unwrap();
+        let before = sdp(&[("a", 9)]);
+        let text = before.as_text().unwrap().replace("m=audio", "m=9007199254740993");
+        let changed = SDPMessage::parse_buffer(text.as_bytes()).unwrap();
+        assert_eq!(check(&changed, &[&before], None, CODE).unwrap_err().code, CODE);
+        assert_eq!(check(&changed, &[], Some(&before), CODE).unwrap_err().code, CODE);
+        check(&before, &[&before], None, CODE).unwrap();
     }
 
     #[test]
