@@ -9,8 +9,7 @@
 
 const dgram = require('dgram');
 
-const { UdpRtpSource, GstPeerConnection, nonstandard } = require('../dist');
-const { FrameCollector } = require('./helpers/audio');
+const { UdpRtpSource, GstPeerConnection } = require('../dist');
 const { opusPayloads, pcmuPayloads, rtpPacket, PacedRtpStream } = require('./helpers/rtp-stream');
 
 jest.setTimeout(30000);
@@ -29,7 +28,7 @@ const TONE_MS = 1000;
 // one 120 ms Opus packet, RFC 6716 §3.2.5).
 const MAX_LEAD_MS = 120;
 
-const { later, sleep } = require('./helpers/later');
+const { later, sleep, collect } = require('./helpers/later');
 
 const PAYLOADS = {};
 beforeAll(() => {
@@ -42,13 +41,6 @@ const CODEC = {
   pcmu: { pt: 0, clockRate: 8000, samplesPerPacket: 160 },
 };
 
-function collect(track) {
-  const collector = new FrameCollector();
-  const sink = new nonstandard.RTCAudioSink(track);
-  sink.ondata = collector.push;
-  later(() => sink.stop());
-  return collector;
-}
 
 /** Audio (ms) that arrived at the sink from `sinceNs` on, and the wall time (ms) it spans. */
 function deliveredSince(collector, sinceNs) {

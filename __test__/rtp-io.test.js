@@ -20,15 +20,8 @@ const OTHERS = [440, 660, 880, 1250];
 
 jest.setTimeout(20000);
 
-const { later, sleep } = require('./helpers/later');
+const { later, sleep, collect } = require('./helpers/later');
 
-function collect(track) {
-  const collector = new FrameCollector();
-  const sink = new nonstandard.RTCAudioSink(track);
-  sink.ondata = collector.push;
-  later(() => sink.stop());
-  return collector;
-}
 
 function tone(frequency) {
   const t = new ToneSource({ frequency, amplitude: 0.5 });

@@ -38,7 +38,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use gst::prelude::*;
 
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
-    gst::DebugCategory::new("gstpc-transport-guard", gst::DebugColorFlags::empty(), Some("Drops datagrams that are not well-formed DTLS before dtlsdec"))
+    gst::DebugCategory::new("gstpc-transport-guard", gst::DebugColorFlags::empty(), Some("Drops datagrams dtlsdec or srtpdec cannot take safely"))
 });
 
 const HEADER: usize = 13;

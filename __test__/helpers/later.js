@@ -25,4 +25,15 @@ function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-module.exports = { later, sleep };
+/** Collect a track's decoded frames (an RTCAudioSink stopped after the test). */
+function collect(track) {
+  const { nonstandard } = require('../../dist');
+  const { FrameCollector } = require('./audio');
+  const collector = new FrameCollector();
+  const sink = new nonstandard.RTCAudioSink(track);
+  sink.ondata = collector.push;
+  later(() => sink.stop());
+  return collector;
+}
+
+module.exports = { later, sleep, collect };
