@@ -14,15 +14,18 @@
 // prints the same without asserting).
 //
 // Jitter: the kernel here has no netem (CONFIG_NET_SCH_NETEM is not set), so the senders'
-// packets go through helpers/udp-relay.js, a separate process that delays each one by
-// max(0, N(20 ms, 15 ms)) as `tc netem delay 20ms 15ms distribution normal` would (with
-// netem's reordering: ≈ 18 % of packets are overtaken at a 20 ms spacing).
+// packets go through helpers/udp-relay.js, a separate process that delays each one uniformly in
+// 5–35 ms, as `tc netem delay 20ms 15ms` would (netem draws uniformly without a distribution
+// table; with its reordering: ≈ 5 % of packets are overtaken at a 20 ms spacing).
+// Skew: the 700 Hz sender's clock runs 0.05 % fast (its audiotestsrc counts 48 024 samples per
+// second of its 48 kHz timeline), measured at a probe copy of its packets.
 
-// The mixer scenarios (clean loopback, ±15 ms jitter, a sender 0.05 % fast, a new caller mixed in
-// from its first frame) are run by `node bench/fidelity.js` with the same judgement; they join
-// this file when the mixer passes them (issue 15 is open: clicks at underruns and concealment,
-// and the jitter case, remain).
-//
+// The mixer scenarios (three senders on loopback, the same with jitter, one sender 0.05 % fast,
+// a new caller mixed in from its first frame) are run by `node bench/fidelity.js` with the same
+// judgement. They are not asserted here yet (issue 15 is open): on a loaded machine an input
+// still underruns now and then, and its concealment (the last period continued, then merged
+// back) leaves residual steps the checker counts as clicks.
+
 // GSTPC_DIST=/path/to/dist runs the same tests on another build (a before/after comparison).
 const lib = require(process.env.GSTPC_DIST || '../dist');
 const sc = require('./helpers/fidelity-scenarios');
@@ -63,3 +66,4 @@ test(`GstPeerConnection receive path from its first frame (ToneSource → pc →
   expectFullRecording(result);
   expectFaithful(result);
 }, (SECONDS + 60) * 1000);
+

@@ -52,10 +52,10 @@ function listen(track) {
 
 /**
  * Level of each frequency over the media interval [fromMs, toMs) of `c`: per 100 ms window the
- * peak Goertzel power within ±12 Hz (the mixer may time-stretch an input by up to 1.25 % to
- * absorb clock drift, which would move a tone off its exact bin and read as a level change),
- * then the median over windows (on a loaded 2-core CI machine a source can miss a window, and a
- * level comparison must not read that as a gain change).
+ * Goertzel power at the tone's exact bin (the mixer follows drift by whole pitch periods, never
+ * by resampling, so a tone stays on its frequency), then the median over windows (on a loaded
+ * 2-core CI machine a source can miss a window, and a level comparison must not read that as a
+ * gain change).
  */
 function powers(c, fromMs, toMs, freqs = [...F, ABSENT]) {
   const all = c.samples();
@@ -67,9 +67,7 @@ function powers(c, fromMs, toMs, freqs = [...F, ABSENT]) {
       const each = [];
       for (let i = 0; i < n; i++) {
         const w = win.subarray((i * SR) / 10, ((i + 1) * SR) / 10);
-        let peak = 0;
-        for (let d = -12; d <= 12; d += 2) peak = Math.max(peak, goertzelPower(w, SR, f + d));
-        each.push(peak);
+        each.push(goertzelPower(w, SR, f));
       }
       each.sort((a, b) => a - b);
       return [f, each[Math.floor(n / 2)]];
@@ -271,10 +269,10 @@ test('a 0.5 % fast input keeps bounded FIFO depth (no skips) and its tone for 20
   const maxPeak = Math.max(...peaks);
   expect(maxPeak).toBeLessThan(50);
   expect(s.overflows).toBe(0);
-  // The excess was absorbed by time-stretching: ~0.5 % of 20 s = 4800 samples.
+  // The excess was absorbed by removing whole pitch periods: ~0.5 % of 20 s = 4800 samples.
   expect(s.stretchedSamples).toBeGreaterThan(3000);
   expect(s.stretchedSamples).toBeLessThan(7000);
-  // 1.25 % stretch at most: the tone stays at 1100 Hz ± 14 Hz, well inside a Goertzel bin of 200 ms.
+  // Removing periods does not move the pitch: 1100 Hz in every 200 ms window.
   const w = c.toneOverWindows(1100, 200, [440, 700, ABSENT], { lastMs: 15000 });
   expect(w.failed).toEqual([]);
   expect(w.windows.length).toBeGreaterThanOrEqual(70);

@@ -23,7 +23,8 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const dgram = require('node:dgram');
-const { GstPeerConnection, UdpRtpSource, AudioMixer, RtpForwarder } = require('..');
+// GSTPC_DIST=/path/to/dist measures another build (a before/after comparison in one session).
+const { GstPeerConnection, UdpRtpSource, AudioMixer, RtpForwarder } = require(process.env.GSTPC_DIST || '..');
 const { summary, fmt } = require('./stats');
 const { writeRfc4571, gstLaunch, encodeOpusRtp } = require('./opus-rtp');
 

@@ -7,7 +7,8 @@
 // own cost subtracted) is printed too.
 //   node bench/mixer.js            (BENCH_RUNS=5 BENCH_SECONDS=3 by default)
 
-const { ToneSource, AudioMixer, nonstandard } = require('..');
+// GSTPC_DIST=/path/to/dist measures another build (a before/after comparison in one session).
+const { ToneSource, AudioMixer, nonstandard } = require(process.env.GSTPC_DIST || '..');
 const { cpuTimes } = require('../__test__/helpers/resources');
 
 const RUNS = Number(process.env.BENCH_RUNS || 5);

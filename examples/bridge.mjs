@@ -100,6 +100,26 @@ function levels(samples, rate = 48000) {
   return Object.fromEntries([...TALKERS, PHONE_FREQ].map((f) => [f, dB(power(samples, rate, f))]));
 }
 
+/**
+ * Every expected talker in every 500 ms window: at least −30 dB (a talker at −15 dB that drops
+ * out, clicks or drifts off its frequency for part of a window falls well below that), and
+ * the frequencies that should be absent below −45 dB. Returns the failing windows.
+ */
+function windowed(name, samples, expected, rate = 48000) {
+  const win = rate / 2;
+  const bad = [];
+  let windows = 0;
+  for (let at = 0; at + win <= samples.length; at += win, windows++) {
+    const lv = levels(samples.subarray(at, at + win), rate);
+    const wrong = Object.entries(lv).filter(([f, p]) => (expected.includes(Number(f)) ? !(p > -30) : !(p < -45)));
+    if (wrong.length) bad.push(`${(at / rate).toFixed(1)} s: ${wrong.map(([f, p]) => `${f} Hz ${p.toFixed(0)} dB`).join(', ')}`);
+  }
+  const ok = windows > 0 && bad.length === 0;
+  console.log(`  ${name.padEnd(34)} ${windows - bad.length}/${windows} windows of 500 ms with every expected talker  → ${ok ? 'OK' : 'UNEXPECTED'}`);
+  for (const b of bad.slice(0, 5)) console.log(`      ${b}`);
+  return ok;
+}
+
 function describe(name, lv, expected) {
   const parts = Object.entries(lv).map(([f, p]) => `${f} Hz ${p.toFixed(0)} dB`);
   const ok = Object.entries(lv).every(([f, p]) => (expected.includes(Number(f)) ? p > -30 : p < -45));
@@ -227,10 +247,15 @@ async function main() {
     { name: 'phone → bridge (recorded caller)', samples: readWav(join(OUT, 'phone-to-bridge.wav')), expect: [PHONE_FREQ] },
   ];
   console.log('\nReport');
+  const sfuHeard = readWav(sfu.receivedWav).subarray(48000);
   const checks = [
     describe('the phone heard', levels(atPhone), TALKERS),
-    describe('the SFU receiver heard', levels(readWav(sfu.receivedWav).subarray(48000)), [PHONE_FREQ]),
+    describe('the SFU receiver heard', levels(sfuHeard), [PHONE_FREQ]),
     ...recordings.map((r) => describe(r.name, levels(r.samples.subarray(48000)), r.expect)),
+    // The same per 500 ms window: a talker that drops out of a window fails the run.
+    windowed('the phone heard', atPhone, TALKERS),
+    windowed('the SFU receiver heard', sfuHeard, [PHONE_FREQ]),
+    ...recordings.map((r) => windowed(r.name, r.samples.subarray(48000), r.expect)),
   ];
   console.log(`  latency from the mixer input to audio decoded at the phone: ${latency.toFixed(0)} ms`);
   const picture = join(OUT, 'spectrogram.png');

@@ -34,8 +34,12 @@ export interface MixerInputStats {
   underruns: number
   /** Bursts beyond 80 ms cut back to the target depth (crossfaded). */
   overflows: number
-  /** Net input samples absorbed by clock-drift time-stretching (negative: stretched out). */
+  /** Net input samples removed by pitch-period removal to follow clock drift (negative: periods inserted). */
   stretchedSamples: number
+  /** Audio removed plus audio inserted as whole pitch periods, ms (pitch-preserving: the audio gets shorter or longer, never higher or lower). */
+  stretchedMs: number
+  /** Output filled in after underruns, ms: the last pitch period continued in phase (fading out after 20 ms, silent after 60 ms) until the input was back and merged in. */
+  concealedMs: number
   droppedSamples: number
 }
 

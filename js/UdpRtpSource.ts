@@ -17,8 +17,15 @@ export interface UdpRtpSourceOptions {
   codec: RtpCodecName
   /** Default: the codec's usual one (opus 111, pcmu 0, pcma 8, g722 9). Other payload types are ignored. */
   payloadType?: number
-  /** Jitter buffer latency in ms, which is also its playout delay (default 5: an AudioMixer's input FIFO absorbs jitter adaptively). */
+  /**
+   * How long the jitter buffer waits for a missing packet before concealing it, in ms, which is
+   * also the playout delay (default 5: an AudioMixer's input FIFO absorbs jitter adaptively).
+   * When packets arrive reordered later than that, the wait grows to cover them (the delay grows
+   * by inserting whole pitch periods, without a gap), up to `maxLatency`.
+   */
   latency?: number
+  /** Upper bound of that growth in ms (default 100, or `latency` if larger); equal to `latency`: a fixed wait. */
+  maxLatency?: number
 }
 
 /** What happened at ingress (docs/robustness.md, "RTP ingress"). */
@@ -40,6 +47,10 @@ export interface UdpRtpSourceStats {
   timestampResyncs: number
   /** Decoded audio cut because it ran ahead of its timestamps (ms). */
   trimmedMs: number
+  /** Packets that arrived after a later one (overtaken on the way). */
+  packetsReordered: number
+  /** The current wait for a missing packet (= playout delay), ms: `latency`, raised to cover the reordering seen. */
+  latencyMs: number
 }
 
 export class UdpRtpSource {
@@ -55,6 +66,7 @@ export class UdpRtpSource {
       codec: codecName(o.codec),
       payloadType: integerIn(o.payloadType, 'payloadType', 0, 127, true),
       latency: integerIn(o.latency, 'latency', 0, 10000, true),
+      maxLatency: integerIn(o.maxLatency, 'maxLatency', 0, 10000, true),
     }
     this.#native = callNative(() => new NativeUdpRtpSource(native))
     this.#track = new MediaStreamTrack(callNative(() => this.#native.track()), { label: `rtp ${native.codec} udp:${this.#native.port}` })

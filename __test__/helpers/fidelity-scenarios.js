@@ -10,6 +10,7 @@
 // same scenarios can measure a build from before a change.
 
 const { spawn } = require('child_process');
+const fs = require('fs');
 const path = require('path');
 const readline = require('readline');
 
@@ -157,6 +158,8 @@ function presence(samples, present, absent, fromMs = SKIP_MS) {
 /** Judge one output: fidelity (pitch, clicks) from SKIP_MS, presence per 200 ms window. */
 function judge(label, collector, present, absent) {
   const samples = collector.samples();
+  // For a look at what was judged (e.g. `sox -t f32 -r 48000 -c 1 <file> out.wav`).
+  if (process.env.FIDELITY_DUMP_DIR) fs.writeFileSync(path.join(process.env.FIDELITY_DUMP_DIR, `${label}.f32`), Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength));
   const fidelity = analyzeFidelity(samples, SR, present, { skipMs: SKIP_MS });
   const pres = presence(samples, present, absent);
   // Where the first audible sample is (the output may start with silence).
@@ -182,8 +185,8 @@ function judge(label, collector, present, absent) {
 /**
  * Three gst-launch senders → UdpRtpSource ×3 → AudioMixer → full mix and the mix-minus without
  * TALKERS[0] → RTCAudioSink, for `seconds`.
- * jitter: the senders' packets go through helpers/udp-relay.js, delayed as netem would (20 ± 15 ms,
- * normal).
+ * jitter: the senders' packets go through helpers/udp-relay.js, delayed as `netem delay 20ms 15ms`
+ * would (uniform in 5–35 ms, so packets 20 ms apart overtake one another).
  * skew: the first non-excluded talker's clock runs fast by this fraction (0.0005 = 0.05 %).
  */
 async function mixerScenario(lib, { name, seconds = 30, jitter = false, skew = 0, children = new Children() }) {
@@ -191,14 +194,14 @@ async function mixerScenario(lib, { name, seconds = 30, jitter = false, skew = 0
   const skewed = skew ? 1 : -1; // index of the skewed talker (700 Hz: in both outputs)
   try {
     const ingress = TALKERS.map(() => {
-      const s = new lib.UdpRtpSource({ address: '127.0.0.1', port: 0, codec: 'opus', payloadType: 111 });
+      const s = new lib.UdpRtpSource({ address: '127.0.0.1', port: 0, codec: 'opus', payloadType: 111, ...(process.env.UDP_LATENCY ? { latency: +process.env.UDP_LATENCY } : {}) });
       cleanups.push(() => s.stop());
       return s;
     });
     // Routes 0–2: probes, each getting a copy of one sender's packets (their arrival rate);
     // with jitter, routes 3–5: each sender's path to its UdpRtpSource.
     const routes = TALKERS.map(() => ({}));
-    if (jitter) routes.push(...ingress.map((s) => ({ to: `127.0.0.1:${s.port}`, meanMs: 20, sdMs: 15 })));
+    if (jitter) routes.push(...ingress.map((s) => ({ to: `127.0.0.1:${s.port}`, meanMs: 20, jitterMs: 15 })));
     const relay = await udpRelay(children, routes);
     const targets = jitter ? relay.ports.slice(3).map((p) => `127.0.0.1:${p}`) : ingress.map((s) => `127.0.0.1:${s.port}`);
     const senders = TALKERS.map((freq, i) =>
@@ -376,7 +379,7 @@ function details(result) {
   }
   if (result.ingress) {
     out.push(
-      `  ingress: ${result.ingress.map((s) => `rx ${s.packetsReceived} lost ${s.packetsLost} disc ${s.packetsDiscarded} dup ${s.packetsDuplicated} tsResync ${s.timestampResyncs} trimmed ${s.trimmedMs}ms`).join('; ')}`,
+      `  ingress: ${result.ingress.map((s) => `rx ${s.packetsReceived} lost ${s.packetsLost} disc ${s.packetsDiscarded} dup ${s.packetsDuplicated} tsResync ${s.timestampResyncs} reordered ${s.packetsReordered} wait ${s.latencyMs}ms trimmed ${s.trimmedMs}ms`).join('; ')}`,
     );
   }
   return out;

@@ -3,9 +3,12 @@
 // UDP routes in a process of their own, so the test process's busy event loop adds neither
 // jitter to what they forward nor error to the arrival times they measure. Each route binds a
 // 127.0.0.1 port and either
-// - forwards each datagram to `to` after an independent delay max(0, N(meanMs, sdMs)), as
-//   `tc qdisc … netem delay MEAN SD distribution normal` does (packets overtake one another
-//   when their delays differ by more than their spacing — netem's tfifo reorders the same way), or
+// - forwards each datagram to `to` after an independent random delay (packets overtake one
+//   another when their delays differ by more than their spacing — netem's tfifo reorders the
+//   same way): with `jitterMs`, uniform in [meanMs − jitterMs, meanMs + jitterMs), as
+//   `tc qdisc … netem delay MEAN JITTER` does (netem's tabledist() draws uniformly when no
+//   distribution table is given); with `sdMs`, max(0, N(meanMs, sdMs)), as
+//   `netem delay MEAN SD distribution normal` does; or
 // - without `to`, only timestamps what arrives (a probe: a copy of a sender's packets).
 // Every route reports its packet count, its arrival rate by this machine's clock (see rate())
 // and the delays it applied.
@@ -14,7 +17,7 @@
 // ("Specified qdisc kind is unknown"), and none of the qdiscs it has (htb, tbf, pfifo) delays
 // randomly.
 //
-// Usage: node udp-relay.js '{"seed":1,"routes":[{"to":"127.0.0.1:5004","meanMs":20,"sdMs":15},{}]}'
+// Usage: node udp-relay.js '{"seed":1,"routes":[{"to":"127.0.0.1:5004","meanMs":20,"jitterMs":15},{}]}'
 // Prints one line to stdout: {"ports":[…]} (one per route, in order). On SIGTERM (or stdin
 // closing) prints {"stats":[{packets, packetsPerSecond, meanDelayMs, sdDelayMs, maxDelayMs,
 // reordered}, …]} and exits.
@@ -23,7 +26,7 @@ const dgram = require('dgram');
 
 const cfg = JSON.parse(process.argv[2]);
 
-// Deterministic normal deviates: mulberry32 + Box–Muller.
+// Deterministic deviates: mulberry32, and Box–Muller for normal ones.
 let state = (cfg.seed ?? 1) >>> 0;
 function uniform() {
   state = (state + 0x6d2b79f5) >>> 0;
@@ -47,7 +50,8 @@ const routes = cfg.routes.map((r) => {
     const t = now();
     route.arrivals.push(t);
     if (!host) return;
-    const delay = Math.max(0, (r.meanMs ?? 0) + (r.sdMs ?? 0) * normal());
+    const spread = r.jitterMs !== undefined ? r.jitterMs * (2 * uniform() - 1) : (r.sdMs ?? 0) * normal();
+    const delay = Math.max(0, (r.meanMs ?? 0) + spread);
     route.sum += delay;
     route.sum2 += delay * delay;
     route.max = Math.max(route.max, delay);

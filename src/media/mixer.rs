@@ -2,8 +2,9 @@
 //! (the mix without some inputs, e.g. without the participant it is sent back to).
 //!
 //! Format: 48 kHz mono S16, the internal track format; other input formats are converted on
-//! arrival (`convert.rs`). Each input feeds a drift-controlled FIFO (`fifo.rs`) from a track
-//! consumer, on the producer's thread.
+//! arrival (`convert.rs`). Each input feeds a drift-controlled FIFO (`fifo.rs`: pitch-preserving
+//! period insertion/removal, `media/tsm.rs`; concealment on underrun) from a track consumer, on
+//! the producer's thread.
 //!
 //! Timing: one tick every 10 ms takes exactly one 480-sample frame from every FIFO (an empty
 //! FIFO contributes silence, it never stalls the mix), mixes (`mix.rs`) and pushes one frame to
@@ -136,8 +137,14 @@ pub struct NativeMixerInputStats {
     pub underruns: i64,
     /// Bursts cut back to the target depth (crossfaded skips).
     pub overflows: i64,
-    /// Net input samples absorbed by time-stretching (negative: stretched out).
+    /// Net input samples removed by pitch-period removal (negative: periods inserted).
     pub stretched_samples: i64,
+    /// Audio removed plus audio inserted by pitch-period removal / insertion, ms (the pitch
+    /// never changes: see `mixer/fifo.rs`).
+    pub stretched_ms: f64,
+    /// Output filled in after underruns (a faded continuation, then silence until the input
+    /// re-primed), ms.
+    pub concealed_ms: f64,
     pub dropped_samples: i64,
 }
 
@@ -429,6 +436,8 @@ impl MixerCore {
                     underruns: s.underruns as i64,
                     overflows: s.overflows as i64,
                     stretched_samples: s.stretched,
+                    stretched_ms: ms(s.stretched_abs as usize),
+                    concealed_ms: ms(s.concealed as usize),
                     dropped_samples: s.dropped as i64,
                 })
             })

@@ -14,6 +14,7 @@ pub mod playout;
 pub mod push_source;
 pub mod receiver;
 pub mod recorder;
+pub mod reorder_wait;
 pub mod rtp_forwarder;
 pub mod rtp_header;
 pub mod rtp_ingress;

@@ -34,17 +34,26 @@ const RAMP_DIVISOR: u64 = 100;
 const HIST: usize = MAX_LAG + WIN;
 
 pub struct PlayoutRamp {
-    /// The playout delay (ns) the sink's ts-offset starts below 0 by.
-    latency_ns: u64,
     state: Mutex<Ramp>,
 }
 
 struct Ramp {
     phase: Phase,
+    /// Delay (samples) this ramp grows by: the sink's ts-offset starts that far below 0.
+    full: usize,
     /// Samples inserted so far (the delay grown).
     inserted: usize,
     /// The last `HIST` samples delivered.
     hist: Vec<i16>,
+}
+
+impl Ramp {
+    fn remember(&mut self, delivered: &[i16]) {
+        let keep = HIST.saturating_sub(delivered.len());
+        self.hist.copy_within(HIST - keep.., 0);
+        let n = HIST - keep;
+        self.hist[keep..].copy_from_slice(&delivered[delivered.len() - n..]);
+    }
 }
 
 enum Phase {
@@ -70,9 +79,26 @@ impl PlayoutRamp {
         if latency.is_zero() {
             return None;
         }
-        sink.set_property("ts-offset", -(latency.nseconds() as i64));
-        let state = Ramp { phase: Phase::Waiting, inserted: 0, hist: vec![0; HIST] };
-        Some(Self { latency_ns: latency.nseconds(), state: Mutex::new(state) })
+        let ramp = Self::idle();
+        ramp.grow(sink, latency);
+        Some(ramp)
+    }
+
+    /// A ramp with nothing to grow yet (see `grow`).
+    pub fn idle() -> Self {
+        Self { state: Mutex::new(Ramp { phase: Phase::Done, full: 0, inserted: 0, hist: vec![0; HIST] }) }
+    }
+
+    /// The pipeline's playout delay is about to rise by `by`: move the sink's ts-offset down
+    /// by as much, so that nothing plays later yet, and grow the delay from here by
+    /// inserting periods at 1 % of stream time again (what is still owed from an earlier
+    /// growth is kept). Any thread; takes no lock a streaming thread holds while it pushes.
+    pub fn grow(&self, sink: &gst::Element, by: gst::ClockTime) {
+        let Ok(mut st) = self.state.lock() else { return };
+        st.full = st.full - st.inserted + ns_to_samples(by.nseconds());
+        st.inserted = 0;
+        st.phase = Phase::Waiting;
+        sink.set_property("ts-offset", -(samples_to_ns(st.full) as i64));
     }
 
     /// Called for each sample the sink renders (48 kHz mono S16, the sink's caps): returns
@@ -82,21 +108,27 @@ impl PlayoutRamp {
         let Some(buffer) = sample.buffer() else { return sample };
         let Some(pts) = buffer.pts() else { return sample };
         let Ok(mut st) = self.state.lock() else { return sample };
+        // Done, the audio still passes through the history: a later `grow` inserts periods
+        // that must continue what was delivered last.
         let first = match st.phase {
-            Phase::Done => return sample,
+            Phase::Done => None,
             Phase::Waiting => {
                 st.phase = Phase::Running(pts);
-                pts
+                Some(pts)
             }
-            Phase::Running(first) => first,
+            Phase::Running(first) => Some(first),
         };
         let Ok(map) = buffer.map_readable() else { return sample };
         let x: Vec<i16> = map.as_slice().chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();
         drop(map);
-        let full = ns_to_samples(self.latency_ns);
+        let full = st.full;
         let remaining = full.saturating_sub(st.inserted);
-        let owed = ns_to_samples(pts.saturating_sub(first).nseconds() / RAMP_DIVISOR).min(full);
         let mut out = None;
+        let Some(first) = first else {
+            st.remember(&x);
+            return sample;
+        };
+        let owed = ns_to_samples(pts.saturating_sub(first).nseconds() / RAMP_DIVISOR).min(full);
         if remaining < MIN_LAG {
             st.phase = Phase::Done;
         } else if owed >= st.inserted + MIN_LAG && x.len() >= WIN.max(MIN_LAG) {
@@ -106,16 +138,11 @@ impl PlayoutRamp {
             if m.usable() {
                 out = Some(tsm::insert_period_vec(&x, &st.hist, m.lag));
                 st.inserted += m.lag;
-                let offset = -((self.latency_ns.saturating_sub(samples_to_ns(st.inserted))) as i64);
-                sink.set_property("ts-offset", offset);
+                sink.set_property("ts-offset", -(samples_to_ns(full - st.inserted) as i64));
                 gst::debug!(tsm::CAT, "playout delay +{} samples: {} ms grown", m.lag, st.inserted / 48);
             }
         }
-        let delivered = out.as_deref().unwrap_or(&x);
-        let keep = HIST.saturating_sub(delivered.len());
-        let mut hist: Vec<i16> = st.hist[HIST - keep..].to_vec();
-        hist.extend_from_slice(&delivered[delivered.len().saturating_sub(HIST)..]);
-        st.hist = hist;
+        st.remember(out.as_deref().unwrap_or(&x));
         let Some(out) = out else { return sample };
         let bytes: Vec<u8> = out.iter().flat_map(|s| s.to_le_bytes()).collect();
         let mut longer = gst::Buffer::from_mut_slice(bytes);
@@ -285,6 +312,37 @@ mod tests {
         let (worst, jump) = crate::media::tsm::tests::check_tone(&heard, freq, 0.001);
         let slope = (2.0 * amp * (std::f64::consts::PI * freq / 48_000.0).sin()).ceil() as i32 + 1;
         eprintln!("ramp: done after {} s, worst window {:.4} %, step {jump} (sine {slope})", done_at as f64 / 50.0, worst * 100.0);
+        assert!(jump <= slope, "step {jump}");
+    }
+
+    /// An idle ramp told mid-stream that the delay rises by 20 ms: ts-offset drops by 20 ms
+    /// at once, then climbs back to 0 by whole periods, continuing the audio delivered before
+    /// (no step, no pitch change across the growth).
+    #[test]
+    fn grows_again_mid_stream_from_where_the_audio_is() {
+        gst::init().unwrap();
+        let sink = gst::ElementFactory::make("appsink").build().unwrap();
+        let ms = gst::ClockTime::from_mseconds;
+        let ramp = PlayoutRamp::idle();
+        let (freq, amp) = (440.0, 12_000.0);
+        let mut heard = Vec::new();
+        for i in 0..300usize {
+            if i == 50 {
+                ramp.grow(&sink, ms(20));
+                assert_eq!(offset(&sink), -20_000_000);
+            }
+            let out = ramp.process(&sink, tone_sample(i * 960, 960, freq, amp, ms(1000 + 20 * i as u64)));
+            heard.extend_from_slice(&pcm(&out));
+            let extra = samples_to_ns(heard.len() - (i + 1) * 960) as i64;
+            // (±1 ns: ts-offset is computed from samples still owed, `extra` from samples added.)
+            assert!((offset(&sink) - if i < 50 { 0 } else { -20_000_000 + extra }).abs() <= 1, "{i}: {}", offset(&sink));
+        }
+        // Within one usable period of the full growth (440 Hz: periods are taken in pairs,
+        // 4.5 ms, since one is shorter than the 2.5 ms minimum).
+        assert!(offset(&sink) >= -4_600_000, "offset {}", offset(&sink));
+        let (worst, jump) = crate::media::tsm::tests::check_tone(&heard, freq, 0.001);
+        let slope = (2.0 * amp * (std::f64::consts::PI * freq / 48_000.0).sin()).ceil() as i32 + 1;
+        assert!(worst <= 0.001, "window {:.4} % off", worst * 100.0);
         assert!(jump <= slope, "step {jump}");
     }
 

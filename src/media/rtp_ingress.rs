@@ -65,6 +65,8 @@ pub struct Counts {
     /// Timestamp mapping rebased for an in-sequence packet.
     pub timestamp_resyncs: u64,
     pub ssrc_changes: u64,
+    /// Media packets that arrived after a later one (overtaken on the way).
+    pub reordered: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -100,11 +102,13 @@ pub struct Ingress {
     stream: Option<Stream>,
     candidate: Option<Candidate>,
     pub counts: Counts,
+    /// How late the last reordered media packet was (`take_reorder_lateness`).
+    reorder_lateness: Option<u64>,
 }
 
 impl Ingress {
     pub fn new(clock_rate: u32) -> Self {
-        Ingress { clock_rate: clock_rate.max(1), per_packet: clock_rate / 50, stream: None, candidate: None, counts: Counts::default() }
+        Ingress { clock_rate: clock_rate.max(1), per_packet: clock_rate / 50, stream: None, candidate: None, counts: Counts::default(), reorder_lateness: None }
     }
 
     fn ns(&self, units: i64) -> i64 {
@@ -207,10 +211,24 @@ impl Ingress {
             }
             s.seen |= 1u128 << back;
             self.stream = Some(s);
+            if media {
+                // Its place in time is `last_ts − ts` before the newest packet's arrival: it
+                // is late by at least what a jitter buffer would have had to wait for it
+                // (more when that newest packet came early).
+                let behind = self.ns(-ts_delta).max(0) as u64;
+                self.reorder_lateness = Some(arrival.saturating_sub(s.last_arrival) + behind);
+                self.counts.reordered += 1;
+            }
             // Reordered: the jitter buffer decides whether it is still in time.
             return Verdict::Forward { seq: seq.wrapping_add(s.seq_off), ts: out_ts };
         }
         self.probation(ssrc, seq, ts, arrival, media)
+    }
+
+    /// How late (ns) the last reordered media packet checked since the previous call arrived
+    /// after its place in time, as the newest packet and the timestamps place it.
+    pub fn take_reorder_lateness(&mut self) -> Option<u64> {
+        self.reorder_lateness.take()
     }
 
     fn ns_to_units_i(&self, ns: i64) -> i64 {
@@ -411,8 +429,14 @@ mod tests {
         s.ts += 960;
         s.i += 1;
         assert!(matches!(s.send(), Verdict::Forward { .. }));
+        assert_eq!(s.ingress.take_reorder_lateness(), None);
         assert_eq!(s.ingress.check(7, a.0, a.1, s.i * 20 * MS, true), Verdict::Forward { seq: a.0, ts: a.1 });
+        // Packet 10 belonged at 200 ms and came at 240 ms (20 ms after packet 11).
+        assert_eq!(s.ingress.take_reorder_lateness(), Some(40 * MS));
+        assert_eq!(s.ingress.take_reorder_lateness(), None);
+        assert_eq!(s.ingress.counts.reordered, 1);
         assert_eq!(s.ingress.check(7, a.0, a.1, s.i * 20 * MS, true), Verdict::Duplicate);
+        assert_eq!(s.ingress.take_reorder_lateness(), None);
         assert_eq!(forwarded(&v).len(), 10);
         assert_eq!(s.ingress.counts.probation_drops, 0);
     }

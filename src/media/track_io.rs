@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use gst::prelude::*;
 
+use super::playout::PlayoutRamp;
 use super::raw_caps;
 use super::track::TrackCore;
 use super::RATE;
@@ -17,12 +18,20 @@ const RESYNC: gst::ClockTime = gst::ClockTime::from_mseconds(80);
 /// An appsink that delivers 48 kHz mono S16 to `track`. `sync`: pace by the clock (file
 /// playback, jitter-buffer playout) or deliver as produced (live sources).
 pub fn appsink_into(track: &Arc<TrackCore>, sync: bool) -> gst_app::AppSink {
+    appsink_into_through(track, sync, None)
+}
+
+/// `appsink_into`, each sample first passing `ramp` (a playout delay that grows: `playout.rs`).
+pub fn appsink_into_through(track: &Arc<TrackCore>, sync: bool, ramp: Option<Arc<PlayoutRamp>>) -> gst_app::AppSink {
     let sink = gst_app::AppSink::builder().caps(&raw_caps(RATE, 1)).sync(sync).build();
     let weak = Arc::downgrade(track);
     sink.set_callbacks(
         gst_app::AppSinkCallbacks::builder()
             .new_sample(move |sink| {
-                let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                let mut sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                if let Some(ramp) = &ramp {
+                    sample = ramp.process(sink.upcast_ref(), sample);
+                }
                 match weak.upgrade() {
                     Some(track) => {
                         track.push(&sample);

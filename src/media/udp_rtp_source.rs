@@ -16,7 +16,8 @@ use super::playout::RealTimeClamp;
 use super::rtp_header::RtpHeader;
 use super::rtp_ingress::{Counts, Ingress, Verdict};
 use super::track::{NativeTrack, TrackCore};
-use super::track_io::appsink_into;
+use super::reorder_wait::ReorderWait;
+use super::track_io::appsink_into_through;
 use crate::runtime::{self, make};
 
 /// The bridge's target for its added latency is 40 ms end to end (SFU in → SIP out), and
@@ -27,8 +28,13 @@ use crate::runtime::{self, make};
 /// 5 ms → 31.5 ms to a plain RTP leg and 34.5–36.9 ms through a WebRTC leg; 0 ms → 30.6 /
 /// 33.0 ms, but a packet reordered by any amount is then lost; 20 ms (the earlier default)
 /// → 40.6 / 43.3 ms. Raise it for a consumer without a buffer of its own or a lossy path
-/// (with a longer wait a missing packet can still arrive before it is concealed).
+/// (with a longer wait a missing packet can still arrive before it is concealed). On a path
+/// that reorders packets the wait grows by itself (`reorder_wait.rs`), up to
+/// `DEFAULT_MAX_LATENCY_MS` unless told otherwise.
 pub const DEFAULT_LATENCY_MS: u32 = 5;
+/// Reordering beyond 100 ms is rarer than loss on any usable path; waiting longer for it
+/// would cost every packet that much delay.
+pub const DEFAULT_MAX_LATENCY_MS: u32 = 100;
 
 /// Everything `stats()` reports is an atomic that streaming threads store to: `stats()` runs
 /// on Node's thread and takes no lock a streaming thread holds. (It read the jitter buffer's
@@ -48,6 +54,7 @@ struct Counters {
     sequence_resyncs: AtomicU64,
     timestamp_resyncs: AtomicU64,
     ssrc_changes: AtomicU64,
+    reordered: AtomicU64,
     /// The jitter buffer's `num-lost`, read on its source pad's thread (which holds none of
     /// its locks there) whenever a lost-packet event or a discontinuity leaves it.
     lost: AtomicU64,
@@ -62,6 +69,7 @@ impl Counters {
         self.sequence_resyncs.store(c.sequence_resyncs, Ordering::Relaxed);
         self.timestamp_resyncs.store(c.timestamp_resyncs, Ordering::Relaxed);
         self.ssrc_changes.store(c.ssrc_changes, Ordering::Relaxed);
+        self.reordered.store(c.reordered, Ordering::Relaxed);
     }
 }
 
@@ -73,6 +81,8 @@ pub struct NativeUdpRtpSourceOptions {
     pub payload_type: Option<u32>,
     /// ms
     pub latency: Option<u32>,
+    /// ms: how far reordering may raise `latency` (equal to it: fixed).
+    pub max_latency: Option<u32>,
 }
 
 #[napi(object)]
@@ -97,6 +107,11 @@ pub struct NativeUdpRtpSourceStats {
     pub timestamp_resyncs: f64,
     /// Decoded audio cut because it ran ahead of its timestamps, ms.
     pub trimmed_ms: f64,
+    /// Packets that arrived after a later one.
+    pub packets_reordered: f64,
+    /// How long the jitter buffer waits for a missing packet (= the playout delay), ms: the
+    /// configured latency, raised to cover the reordering seen.
+    pub latency_ms: f64,
 }
 
 #[napi]
@@ -105,6 +120,7 @@ pub struct NativeUdpRtpSource {
     port: u32,
     counters: Arc<Counters>,
     clamp: Arc<RealTimeClamp>,
+    wait: Arc<ReorderWait>,
 }
 
 /// The codec a JS option names ('opus', 'pcmu', 'pcma', 'g722'; case-insensitive).
@@ -126,7 +142,11 @@ impl NativeUdpRtpSource {
             return Err(napi::Error::new(napi::Status::InvalidArg, "payloadType must be 0..127"));
         }
         let latency = options.latency.unwrap_or(DEFAULT_LATENCY_MS);
-        build(&options.address, options.port, codec, pt, latency).map_err(napi::Error::from_reason)
+        let max_latency = options.max_latency.unwrap_or(DEFAULT_MAX_LATENCY_MS.max(latency));
+        if max_latency < latency {
+            return Err(napi::Error::new(napi::Status::InvalidArg, "maxLatency must not be below latency"));
+        }
+        build(&options.address, options.port, codec, pt, latency, max_latency).map_err(napi::Error::from_reason)
     }
 
     #[napi]
@@ -155,6 +175,8 @@ impl NativeUdpRtpSource {
             sequence_resyncs: load(&c.sequence_resyncs),
             timestamp_resyncs: load(&c.timestamp_resyncs),
             trimmed_ms: (self.clamp.trimmed.load(Ordering::Relaxed) / 1_000_000) as f64,
+            packets_reordered: load(&c.reordered),
+            latency_ms: f64::from(self.wait.ms()),
         }
     }
 
@@ -165,7 +187,7 @@ impl NativeUdpRtpSource {
     }
 }
 
-fn build(address: &str, port: u32, codec: &'static Codec, pt: u32, latency: u32) -> Result<NativeUdpRtpSource, String> {
+fn build(address: &str, port: u32, codec: &'static Codec, pt: u32, latency: u32, max_latency: u32) -> Result<NativeUdpRtpSource, String> {
     let track = TrackCore::new("audio");
     let pipeline = gst::Pipeline::new();
     let caps = gst::Caps::builder("application/x-rtp")
@@ -187,11 +209,13 @@ fn build(address: &str, port: u32, codec: &'static Codec, pt: u32, latency: u32)
     jitterbuffer.set_property("latency", latency);
     // Lost packets become gap events, which the decoders conceal instead of stalling.
     jitterbuffer.set_property("do-lost", true);
-    // Synchronised: the jitter buffer's latency becomes the playout delay.
-    let sink = appsink_into(&track, true);
+    // Synchronised: the jitter buffer's latency becomes the playout delay. The sink's audio
+    // passes the ramp that grows that delay when the wait is raised.
+    let ramp = std::sync::Arc::new(super::playout::PlayoutRamp::idle());
+    let sink = appsink_into_through(&track, true, Some(ramp.clone()));
     let mut elements = vec![udpsrc.clone(), jitterbuffer.clone()];
     elements.extend(codec.decode_chain()?);
-    elements.push(sink.upcast());
+    elements.push(sink.clone().upcast());
     pipeline.add_many(&elements).map_err(|e| e.to_string())?;
     gst::Element::link_many(&elements).map_err(|e| e.to_string())?;
 
@@ -205,13 +229,16 @@ fn build(address: &str, port: u32, codec: &'static Codec, pt: u32, latency: u32)
         sequence_resyncs: AtomicU64::new(0),
         timestamp_resyncs: AtomicU64::new(0),
         ssrc_changes: AtomicU64::new(0),
+        reordered: AtomicU64::new(0),
         lost: AtomicU64::new(0),
         epoch: Instant::now(),
     });
     let srcpad = udpsrc.static_pad("src").ok_or("udpsrc without src pad")?;
     let c = counters.clone();
     let opus = codec == &OPUS;
-    srcpad.add_probe(gst::PadProbeType::BUFFER, move |_, info| filter_packet(info, pt, opus, &c));
+    let wait = ReorderWait::new(&pipeline, &jitterbuffer, sink.upcast_ref(), ramp, latency, max_latency);
+    let w = wait.clone();
+    srcpad.add_probe(gst::PadProbeType::BUFFER, move |_, info| filter_packet(info, pt, opus, &c, &w));
     publish_lost(&jitterbuffer, &counters)?;
     // elements: udpsrc, jitter buffer, depayloader, decoder, …
     let clamp = RealTimeClamp::install(&elements[3].static_pad("src").ok_or("decoder without src pad")?);
@@ -228,7 +255,7 @@ fn build(address: &str, port: u32, codec: &'static Codec, pt: u32, latency: u32)
     track.on_stop(move || {
         let _ = pipeline.set_state(gst::State::Null);
     });
-    Ok(NativeUdpRtpSource { track, port: bound, counters, clamp })
+    Ok(NativeUdpRtpSource { track, port: bound, counters, clamp, wait })
 }
 
 /// Keeps `counters.lost` at the jitter buffer's `num-lost`. The count only grows where the
@@ -276,7 +303,7 @@ fn bind_error(text: &str, address: &str, port: u32) -> String {
 /// a new sequence or a new SSRC (another sender on the same port, §8.2) in probation, and
 /// renumbers the stream so that the jitter buffer only sees real gaps: a sequence number or
 /// timestamp jump becomes a resync, not a run of lost packets to conceal.
-fn filter_packet(info: &mut gst::PadProbeInfo, pt: u32, opus: bool, counters: &Counters) -> gst::PadProbeReturn {
+fn filter_packet(info: &mut gst::PadProbeInfo, pt: u32, opus: bool, counters: &Counters, wait: &Arc<ReorderWait>) -> gst::PadProbeReturn {
     let Some(gst::PadProbeData::Buffer(buffer)) = &mut info.data else { return gst::PadProbeReturn::Ok };
     let parsed = buffer.map_readable().ok().and_then(|map| {
         let header = RtpHeader::parse(map.as_slice()).filter(|h| h.payload_type as u32 == pt)?;
@@ -296,14 +323,17 @@ fn filter_packet(info: &mut gst::PadProbeInfo, pt: u32, opus: bool, counters: &C
         return gst::PadProbeReturn::Drop;
     }
     let arrival = counters.epoch.elapsed().as_nanos() as u64;
-    let verdict = match counters.ingress.lock() {
+    let (verdict, reorder_lateness) = match counters.ingress.lock() {
         Ok(mut ingress) => {
             let verdict = ingress.check(header.ssrc, header.sequence, header.timestamp, arrival, true);
             counters.publish(&ingress.counts);
-            verdict
+            (verdict, ingress.take_reorder_lateness())
         }
         Err(_) => return gst::PadProbeReturn::Drop,
     };
+    if let Some(lateness) = reorder_lateness {
+        wait.observe(lateness);
+    }
     match verdict {
         Verdict::Forward { seq, ts } if seq == header.sequence && ts == header.timestamp => gst::PadProbeReturn::Ok,
         Verdict::Forward { seq, ts } => {
@@ -330,7 +360,7 @@ mod tests {
     fn stats_does_not_wait_for_a_lock_a_streaming_thread_holds() {
         const HOLD: Duration = Duration::from_millis(300);
         runtime::ensure_init().unwrap();
-        let src = build("127.0.0.1", 0, by_encoding_name("pcmu").unwrap(), 0, DEFAULT_LATENCY_MS).unwrap();
+        let src = build("127.0.0.1", 0, by_encoding_name("pcmu").unwrap(), 0, DEFAULT_LATENCY_MS, DEFAULT_MAX_LATENCY_MS).unwrap();
         let counters = src.counters.clone();
         let (locked, wait_locked) = mpsc::channel();
         let holder = std::thread::spawn(move || {
