@@ -267,6 +267,7 @@ test('a 0.5 % fast input keeps bounded FIFO depth (no skips) and its tone for 20
   clearInterval(timer);
   // Without control the FIFO would have grown by 100 ms over 20 s.
   const maxPeak = Math.max(...peaks);
+  console.log(`fast input: peaks ${peaks.map((p) => p.toFixed(0)).join(' ')} ms; headroom ${s.headroomMs} ms, underruns ${s.underruns}, concealed ${s.concealedMs.toFixed(0)} ms`);
   expect(maxPeak).toBeLessThan(50);
   expect(s.overflows).toBe(0);
   // The excess was absorbed by removing whole pitch periods: ~0.5 % of 20 s = 4800 samples.

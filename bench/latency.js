@@ -210,6 +210,8 @@ async function measure({ egress = 'webrtc', latency, seconds = 8, dir }) {
   const sentAt = await sendPaced(sender, source.port, input);
   // Underruns re-prime the input's FIFO, which raises the latency of every later chirp.
   const { underruns } = mixer.inputStats()[0];
+  // The source's wait for missing packets (its playout delay) grows on a path that reorders.
+  const waitMs = source.stats.latencyMs;
   await sleep(500);
   sender.close();
   stopEgress();
@@ -234,7 +236,7 @@ async function measure({ egress = 'webrtc', latency, seconds = 8, dir }) {
     result.push(tOut - tIn);
   }
   if (result.length < inPos.length * 0.8) throw new Error(`${egress}: only ${result.length} of ${inPos.length} chirps came out`);
-  return { latencies: result, underruns };
+  return { latencies: result, underruns, waitMs };
 }
 
 async function main() {
@@ -251,14 +253,16 @@ async function main() {
     ]) {
       const all = [];
       let underruns = 0;
+      const waits = [];
       for (let i = 0; i < rounds; i++) {
         const r = await measure({ ...opts, dir });
         all.push(...r.latencies);
         underruns += r.underruns;
+        if (r.waitMs !== undefined) waits.push(r.waitMs);
       }
       const s = summary(all);
       rows.push({ label, ...s, n: all.length, underruns });
-      console.log(`bridge latency (SFU RTP in → SIP-side RTP out), ${label}: ${fmt(s, 'ms', 1)} (${all.length} chirps, ${rounds} runs of 8 s, ${underruns} FIFO underruns)`);
+      console.log(`bridge latency (SFU RTP in → SIP-side RTP out), ${label}: ${fmt(s, 'ms', 1)} (${all.length} chirps, ${rounds} runs of 8 s, ${underruns} FIFO underruns${waits.length ? `, source wait ${[...new Set(waits)].join('/')} ms` : ''})`);
     }
     console.log('floor: 20 ms output frame + 2.5–6.5 ms Opus algorithmic delay ≈ 22.5–26.5 ms');
   } finally {

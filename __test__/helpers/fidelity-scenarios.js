@@ -80,7 +80,10 @@ function senderArgs({ freq, skew = 0, clients }) {
 
 /** helpers/udp-relay.js in its own process: `routes` as it takes them ({to, meanMs, sdMs} or {} for a probe). */
 async function udpRelay(children, routes, seed = 15) {
-  const child = children.spawn(process.execPath, [path.join(__dirname, 'udp-relay.js'), JSON.stringify({ seed, routes })]);
+  // At a raised priority (nice −10; nice execs, so the PID stays the relay's): netem delays in
+  // the kernel, which the test's busy processes cannot preempt, and a relay preempted for tens
+  // of ms delays packets by more than the jitter it emulates.
+  const child = children.spawn('nice', ['-n', '-10', process.execPath, path.join(__dirname, 'udp-relay.js'), JSON.stringify({ seed, routes })]);
   const lines = readline.createInterface({ input: child.stdout });
   const queue = [];
   const waiters = [];

@@ -9,8 +9,10 @@
 //! the packets were lost and concealed (bench/fidelity.js, scenario jitter), each an audible
 //! artefact in a tone.
 //!
-//! So the wait starts at the configured latency and, when a packet arrives reordered later
-//! than the wait minus `MARGIN`, rises to cover it (rounded up to `STEP`, at most the
+//! So the wait starts at the configured latency and rises to three times the stream's
+//! interarrival jitter once that is beyond 6.7 ms (a path whose delay varies by more than the
+//! packet spacing reorders), and, when a packet arrives reordered later than the wait minus
+//! `MARGIN`, to cover it (rounded up to `STEP`, at most the
 //! configured maximum). The stream's playout delay is the same number (the sink plays each
 //! buffer at its time + the pipeline latency), and raising it at once would hold the output
 //! back by the difference: a gap. Instead the sink's ts-offset first drops by the difference
@@ -37,6 +39,9 @@ use super::playout::PlayoutRamp;
 const MARGIN_MS: u64 = 5;
 /// The wait moves in steps of 5 ms: a few raises, not one per packet.
 const STEP_MS: u32 = 5;
+/// Interarrival jitter below which the wait is left to reordering alone: with delays spread
+/// uniformly over ±a, J ≈ 2a/3, and 20 ms packets overtake one another only once 2a > 20 ms.
+const JITTER_FLOOR_NS: u64 = 6_700_000;
 
 pub struct ReorderWait {
     /// The wait wanted (ms): the jitter buffer latency and the pipeline latency follow it.
@@ -75,9 +80,26 @@ impl ReorderWait {
         ms.div_ceil(STEP_MS).saturating_mul(STEP_MS).min(self.max)
     }
 
+    /// The stream's interarrival jitter (RFC 3550 §A.8) is `jitter_ns`: a path whose delay
+    /// varies by more than the packet spacing reorders, so the wait covers three times the
+    /// jitter (uniform ±15 ms of netem delay: J ≈ 10 ms, reordering up to 30 ms) before the
+    /// first reordered packet has to be lost to teach it. Below 6.7 ms of jitter (loopback,
+    /// a LAN, an SFU next door: J ≈ 0.1–1 ms; a sender paced by a busy Node timer: 2–5 ms),
+    /// where 20 ms packets do not overtake one another, it leaves the wait alone, so a steady
+    /// path keeps its short delay.
+    pub fn observe_jitter(self: &Arc<Self>, jitter_ns: u64) {
+        if jitter_ns < JITTER_FLOOR_NS {
+            return;
+        }
+        self.raise(self.needed(3 * jitter_ns));
+    }
+
     /// A reordered packet arrived `lateness_ns` late: raise the wait if it did not cover it.
     pub fn observe(self: &Arc<Self>, lateness_ns: u64) {
-        let need = self.needed(lateness_ns);
+        self.raise(self.needed(lateness_ns));
+    }
+
+    fn raise(self: &Arc<Self>, need: u32) {
         if self.target.fetch_max(need, Ordering::Relaxed) >= need {
             return;
         }

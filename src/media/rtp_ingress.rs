@@ -104,11 +104,17 @@ pub struct Ingress {
     pub counts: Counts,
     /// How late the last reordered media packet was (`take_reorder_lateness`).
     reorder_lateness: Option<u64>,
+    /// RFC 3550 §A.8 interarrival jitter of the media packets in sequence, ns.
+    jitter: f64,
+}
+
+fn ts_delta_out(ts: u32, last: u32) -> i64 {
+    i64::from(ts.wrapping_sub(last) as i32)
 }
 
 impl Ingress {
     pub fn new(clock_rate: u32) -> Self {
-        Ingress { clock_rate: clock_rate.max(1), per_packet: clock_rate / 50, stream: None, candidate: None, counts: Counts::default(), reorder_lateness: None }
+        Ingress { clock_rate: clock_rate.max(1), per_packet: clock_rate / 50, stream: None, candidate: None, counts: Counts::default(), reorder_lateness: None, jitter: 0.0 }
     }
 
     fn ns(&self, units: i64) -> i64 {
@@ -190,6 +196,9 @@ impl Ingress {
                     s.ref_ts = out_ts;
                     s.ref_arrival = arrival;
                 }
+                // RFC 3550 §A.8 interarrival jitter (ns rather than timestamp units).
+                let d = (arrival as i64 - s.last_arrival as i64) - self.ns(ts_delta_out(out_ts, s.last_ts));
+                self.jitter += (d.unsigned_abs() as f64 - self.jitter) / 16.0;
                 s.last_ts = out_ts;
                 s.last_arrival = arrival;
             }
@@ -223,6 +232,11 @@ impl Ingress {
             return Verdict::Forward { seq: seq.wrapping_add(s.seq_off), ts: out_ts };
         }
         self.probation(ssrc, seq, ts, arrival, media)
+    }
+
+    /// RFC 3550 §A.8 interarrival jitter (ns) of the stream's media packets in sequence.
+    pub fn jitter_ns(&self) -> u64 {
+        self.jitter as u64
     }
 
     /// How late (ns) the last reordered media packet checked since the previous call arrived
@@ -342,6 +356,23 @@ mod tests {
         assert_eq!(out[0], (100, 1000));
         assert_continuous(&out, 0);
         assert_eq!(s.ingress.counts, Counts::default());
+    }
+
+    /// RFC 3550 §A.8: zero for packets on time; the mean deviation of the transit time when
+    /// every other packet is 10 ms late.
+    #[test]
+    fn interarrival_jitter_follows_rfc_3550() {
+        let mut s = Sender::new();
+        s.run(100);
+        assert_eq!(s.ingress.jitter_ns(), 0);
+        for i in 0..200u64 {
+            let arrival = (100 + i) * 20 * MS + (i % 2) * 10 * MS;
+            s.ingress.check(7, s.seq, s.ts, arrival, true);
+            s.seq = s.seq.wrapping_add(1);
+            s.ts = s.ts.wrapping_add(960);
+        }
+        let j = s.ingress.jitter_ns() as f64 / MS as f64;
+        assert!((j - 10.0).abs() < 0.5, "jitter {j} ms");
     }
 
     #[test]

@@ -323,17 +323,18 @@ fn filter_packet(info: &mut gst::PadProbeInfo, pt: u32, opus: bool, counters: &C
         return gst::PadProbeReturn::Drop;
     }
     let arrival = counters.epoch.elapsed().as_nanos() as u64;
-    let (verdict, reorder_lateness) = match counters.ingress.lock() {
+    let (verdict, reorder_lateness, jitter) = match counters.ingress.lock() {
         Ok(mut ingress) => {
             let verdict = ingress.check(header.ssrc, header.sequence, header.timestamp, arrival, true);
             counters.publish(&ingress.counts);
-            (verdict, ingress.take_reorder_lateness())
+            (verdict, ingress.take_reorder_lateness(), ingress.jitter_ns())
         }
         Err(_) => return gst::PadProbeReturn::Drop,
     };
     if let Some(lateness) = reorder_lateness {
         wait.observe(lateness);
     }
+    wait.observe_jitter(jitter);
     match verdict {
         Verdict::Forward { seq, ts } if seq == header.sequence && ts == header.timestamp => gst::PadProbeReturn::Ok,
         Verdict::Forward { seq, ts } => {
