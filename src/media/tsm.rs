@@ -15,7 +15,8 @@
 //! only.
 //!
 //! Also here: periodic extension for concealment (NetEq's `Expand`, reduced to its core: repeat
-//! the last pitch period, fading out), used when an input underruns.
+//! the last pitch period; `Extension`) and the alignment that merges returning audio into it
+//! (`best_alignment`), used when a mixer input underruns.
 
 use std::collections::VecDeque;
 use std::sync::LazyLock;
@@ -295,17 +296,6 @@ impl Extension {
     }
 }
 
-/// Concealment: continue `hist` (≥ `MAX_LAG + WIN` long) periodically for `out.len()` samples,
-/// fading out with a raised cosine that reaches 0 on the last sample.
-pub fn fade_out_extension(hist: &[i16], out: &mut [i16]) {
-    let mut e = Extension::new(hist);
-    let n = out.len();
-    for (j, o) in out.iter_mut().enumerate() {
-        let g = 0.5 * (1.0 + (std::f32::consts::PI * (j + 1) as f32 / n as f32).cos());
-        *o = (e.next_sample() * g).round() as i16;
-    }
-}
-
 /// Where `x` (≥ `max_shift + n` long) best continues `ahead` (≥ n long, the audio that would
 /// play next): the shift in [0, max_shift] whose `x[shift..][..n]` correlates best with it.
 /// For merging new audio into a concealment without a phase jump (NetEq's Merge).
@@ -330,6 +320,17 @@ pub fn best_alignment(ahead: &[f32], x: &[i16], max_shift: usize, n: usize) -> u
 #[cfg(test)]
 pub mod tests {
     use super::*;
+
+    /// Concealment: continue `hist` (≥ `MAX_LAG + WIN` long) periodically for `out.len()` samples,
+    /// fading out with a raised cosine that reaches 0 on the last sample.
+    fn fade_out_extension(hist: &[i16], out: &mut [i16]) {
+        let mut e = Extension::new(hist);
+        let n = out.len();
+        for (j, o) in out.iter_mut().enumerate() {
+            let g = 0.5 * (1.0 + (std::f32::consts::PI * (j + 1) as f32 / n as f32).cos());
+            *o = (e.next_sample() * g).round() as i16;
+        }
+    }
 
     pub fn sine(n0: usize, len: usize, freq: f64, amp: f64) -> Vec<i16> {
         (n0..n0 + len).map(|n| (amp * (2.0 * std::f64::consts::PI * freq * n as f64 / 48_000.0).sin()).round() as i16).collect()

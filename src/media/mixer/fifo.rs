@@ -103,7 +103,8 @@ pub const HARD_MAX: usize = 8 * FRAME;
 /// chunks are back by then), then fades out by 60 ms.
 const EXPAND_FULL: usize = 2 * FRAME;
 const EXPAND_MAX: usize = 6 * FRAME;
-/// Crossfade length when cutting a burst, and concealment fade-out (5 ms).
+/// Crossfade length when cutting a burst or merging an input back after concealment, and
+/// the fade-in after a concealment ran out (5 ms).
 pub const FADE: usize = 240;
 /// Output history kept for period insertion and concealment (25 ms).
 const HIST: usize = MAX_LAG + WIN;
