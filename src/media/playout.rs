@@ -8,10 +8,10 @@
 //! target as it observes jitter, a new stream here starts with no delay (the sink's
 //! `ts-offset` at −latency: a buffer later than its time is played at once) and the delay
 //! grows by 1 % of the stream's time until it is the whole playout delay: 5 s for the default
-//! 50 ms.
+//! 50 ms. A delay raised mid-stream for reordering (`reorder_wait.rs`) grows at 5 % (`Pace`).
 //!
 //! The delay grows by inserting whole pitch periods (`media/tsm.rs`, NetEq's preemptive
-//! expand): when 1 % of the stream time has run ahead of what was inserted by at least 2.5 ms,
+//! expand): when the pace's share of the stream time has run ahead of what was inserted by at least 2.5 ms,
 //! one period (2.5–15 ms, where the audio is periodic or quiet) is inserted into the buffer
 //! being delivered and `ts-offset` rises by exactly its length, so the next buffer plays that
 //! much later and the audio stays continuous. Nothing is resampled: delivering 1 % slower than
@@ -28,8 +28,20 @@ use gst::prelude::*;
 use super::tsm::{self, MAX_LAG, MIN_LAG, WIN};
 use super::RATE;
 
-/// Delay added per unit of stream time: 1 % (10 µs per ms).
-const RAMP_DIVISOR: u64 = 100;
+/// How fast a delay grows, as a fraction of stream time (1/divisor).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pace(u64);
+
+impl Pace {
+    /// A new stream: 1 % (10 µs per ms, 5 s for 50 ms). Its jitter is not known yet, and the
+    /// first seconds of a call are when a listener notices rhythm most.
+    pub const NEW_STREAM: Pace = Pace(100);
+    /// A stream already shown to reorder: 5 % (1 s for 50 ms). Until the delay has grown,
+    /// packets later than it reach the consumer late (a mixer input underruns and then
+    /// overflows on the burst behind them), so it grows as fast as periods can be inserted
+    /// without running into each other (one 2.5–15 ms period per 50–300 ms).
+    pub const CATCH_UP: Pace = Pace(20);
+}
 /// Delivered audio kept for the period search (25 ms).
 const HIST: usize = MAX_LAG + WIN;
 
@@ -41,6 +53,7 @@ struct Ramp {
     phase: Phase,
     /// Delay (samples) this ramp grows by: the sink's ts-offset starts that far below 0.
     full: usize,
+    pace: Pace,
     /// Samples inserted so far (the delay grown).
     inserted: usize,
     /// The last `HIST` samples delivered.
@@ -80,23 +93,24 @@ impl PlayoutRamp {
             return None;
         }
         let ramp = Self::idle();
-        ramp.grow(sink, latency);
+        ramp.grow(sink, latency, Pace::NEW_STREAM);
         Some(ramp)
     }
 
     /// A ramp with nothing to grow yet (see `grow`).
     pub fn idle() -> Self {
-        Self { state: Mutex::new(Ramp { phase: Phase::Done, full: 0, inserted: 0, hist: vec![0; HIST] }) }
+        Self { state: Mutex::new(Ramp { phase: Phase::Done, full: 0, pace: Pace::NEW_STREAM, inserted: 0, hist: vec![0; HIST] }) }
     }
 
     /// The pipeline's playout delay is about to rise by `by`: move the sink's ts-offset down
     /// by as much, so that nothing plays later yet, and grow the delay from here by
-    /// inserting periods at 1 % of stream time again (what is still owed from an earlier
+    /// inserting periods at `pace` of stream time again (what is still owed from an earlier
     /// growth is kept). Any thread; takes no lock a streaming thread holds while it pushes.
-    pub fn grow(&self, sink: &gst::Element, by: gst::ClockTime) {
+    pub fn grow(&self, sink: &gst::Element, by: gst::ClockTime, pace: Pace) {
         let Ok(mut st) = self.state.lock() else { return };
         st.full = st.full - st.inserted + ns_to_samples(by.nseconds());
         st.inserted = 0;
+        st.pace = pace;
         st.phase = Phase::Waiting;
         sink.set_property("ts-offset", -(samples_to_ns(st.full) as i64));
     }
@@ -128,7 +142,7 @@ impl PlayoutRamp {
             st.remember(&x);
             return sample;
         };
-        let owed = ns_to_samples(pts.saturating_sub(first).nseconds() / RAMP_DIVISOR).min(full);
+        let owed = ns_to_samples(pts.saturating_sub(first).nseconds() / st.pace.0).min(full);
         if remaining < MIN_LAG {
             st.phase = Phase::Done;
         } else if owed >= st.inserted + MIN_LAG && x.len() >= WIN.max(MIN_LAG) {
@@ -316,8 +330,8 @@ mod tests {
     }
 
     /// An idle ramp told mid-stream that the delay rises by 20 ms: ts-offset drops by 20 ms
-    /// at once, then climbs back to 0 by whole periods, continuing the audio delivered before
-    /// (no step, no pitch change across the growth).
+    /// at once, then climbs back to 0 by whole periods at 5 % of stream time, continuing the
+    /// audio delivered before (no step, no pitch change across the growth).
     #[test]
     fn grows_again_mid_stream_from_where_the_audio_is() {
         gst::init().unwrap();
@@ -328,7 +342,7 @@ mod tests {
         let mut heard = Vec::new();
         for i in 0..300usize {
             if i == 50 {
-                ramp.grow(&sink, ms(20));
+                ramp.grow(&sink, ms(20), Pace::CATCH_UP);
                 assert_eq!(offset(&sink), -20_000_000);
             }
             let out = ramp.process(&sink, tone_sample(i * 960, 960, freq, amp, ms(1000 + 20 * i as u64)));
@@ -336,6 +350,10 @@ mod tests {
             let extra = samples_to_ns(heard.len() - (i + 1) * 960) as i64;
             // (±1 ns: ts-offset is computed from samples still owed, `extra` from samples added.)
             assert!((offset(&sink) - if i < 50 { 0 } else { -20_000_000 + extra }).abs() <= 1, "{i}: {}", offset(&sink));
+            // 5 % of 400 ms is the 20 ms, plus one period's lag.
+            if i == 80 {
+                assert!(offset(&sink) >= -4_600_000, "after 600 ms: offset {}", offset(&sink));
+            }
         }
         // Within one usable period of the full growth (440 Hz: periods are taken in pairs,
         // 4.5 ms, since one is shorter than the 2.5 ms minimum).

@@ -16,9 +16,11 @@
 //! configured maximum). The stream's playout delay is the same number (the sink plays each
 //! buffer at its time + the pipeline latency), and raising it at once would hold the output
 //! back by the difference: a gap. Instead the sink's ts-offset first drops by the difference
-//! and the delay then grows by whole pitch periods at 1 % of stream time (`PlayoutRamp::grow`),
-//! the way a new stream's delay grows: no gap, no pitch change. Until it has grown, a
-//! reordered packet is still waited for, and reaches the consumer late instead of lost.
+//! and the delay then grows by whole pitch periods at 5 % of stream time (`PlayoutRamp::grow`,
+//! `Pace::CATCH_UP`: 40 ms in 0.8 s), the way a new stream's delay grows but faster: no gap,
+//! no pitch change. Until it has grown, a reordered packet is still waited for, and reaches the
+//! consumer late instead of lost, and the consumer sees the network's jitter (at 1 %, a mixer
+//! input underran and overflowed in the 4 s the delay took to grow).
 //!
 //! The wait does not shrink again during the stream: a path that reordered once tends to
 //! again, and shrinking it would mean removing audio.
@@ -32,7 +34,7 @@ use std::sync::{Arc, Mutex};
 
 use gst::prelude::*;
 
-use super::playout::PlayoutRamp;
+use super::playout::{Pace, PlayoutRamp};
 
 /// Waiting this much longer than the lateness seen covers the same reordering again with
 /// some spread (the estimate is taken against the newest packet's arrival).
@@ -121,7 +123,7 @@ impl ReorderWait {
         let by = target - *applied;
         // ts-offset first: until the pipeline latency rises, buffers play earlier (a consumer
         // sees them early, harmlessly), never later.
-        self.ramp.grow(&sink, gst::ClockTime::from_mseconds(u64::from(by)));
+        self.ramp.grow(&sink, gst::ClockTime::from_mseconds(u64::from(by)), Pace::CATCH_UP);
         jitterbuffer.set_property("latency", target);
         pipeline.set_latency(gst::ClockTime::from_mseconds(u64::from(target)));
         // It fails, harmlessly, while the source is stopping.
