@@ -108,6 +108,9 @@ const EXPAND_MAX: usize = 6 * FRAME;
 pub const FADE: usize = 240;
 /// Output history kept for period insertion and concealment (25 ms).
 const HIST: usize = MAX_LAG + WIN;
+/// Frames appended to the history before it is moved back to `HIST` (one 2.4 KB move per 8
+/// ticks instead of one per tick: 64 inputs move 200 MB/s less).
+const HIST_SLACK: usize = 8 * FRAME;
 /// A re-priming input's silence counts as concealment for at most 1 s: longer, the producer
 /// has paused, and its silence is not a gap we filled.
 const CONCEAL_MAX_TICKS: u32 = 100;
@@ -153,7 +156,7 @@ pub struct FifoStats {
 pub struct InputFifo {
     buf: VecDeque<i16>,
     primed: bool,
-    /// The last `HIST` samples handed out (oldest first).
+    /// What was handed out, oldest first: at least the last `HIST` samples (`history()`).
     hist: Vec<i16>,
     /// Minimum depth this block, normalised to the block start (depth + net stretch so far).
     block_min: usize,
@@ -163,6 +166,12 @@ pub struct InputFifo {
     /// Minima of the last `LONG_BLOCKS` blocks (newest last), each corrected for every period
     /// inserted or removed since: what each block's minimum would be now.
     recent: VecDeque<i64>,
+    /// Whether the band control has something to decide: set when a block ends or the
+    /// headroom relaxes, cleared when the depth is found inside the band (the decision
+    /// depends on nothing else, so it is not re-made every tick).
+    due: bool,
+    /// The drift trend (`rising`) of `recent`, judged when a block ends.
+    trend: bool,
     /// Frames until the next period search (after an operation, or an unusable spot).
     retry: u32,
     /// Ticks since the underrun being concealed (None: not concealing).
@@ -185,11 +194,17 @@ impl Default for InputFifo {
         Self {
             buf: VecDeque::with_capacity(HARD_MAX + FRAME * 4),
             primed: false,
-            hist: vec![0; HIST],
+            hist: {
+                let mut h = Vec::with_capacity(HIST + HIST_SLACK);
+                h.resize(HIST, 0);
+                h
+            },
             block_min: usize::MAX,
             block_ticks: 0,
             block_net: 0,
             recent: VecDeque::with_capacity(LONG_BLOCKS),
+            due: false,
+            trend: false,
             retry: 0,
             concealing: None,
             expand: None,
@@ -270,6 +285,8 @@ impl InputFifo {
         self.block_ticks = 0;
         self.block_net = 0;
         self.recent.clear();
+        self.due = false;
+        self.trend = false;
     }
 
     /// Insert or remove one pitch period if the block minimum is outside the band; returns
@@ -287,6 +304,9 @@ impl InputFifo {
             self.retry -= 1;
             return 0;
         }
+        if !self.due {
+            return 0;
+        }
         // For an input that has shown jitter (its headroom was raised), latency is removed only
         // when the minimum of the last 4 s is above the band, so a late chunk that recurs
         // every few seconds is absorbed by depth, not by removing and re-inserting periods
@@ -300,7 +320,7 @@ impl InputFifo {
         // followed block by block, and its latency is removed from two thirds into the band
         // (10 ms above its floor) instead of its top: it will only rise further, so waiting
         // for the top only adds latency (each removal still lands a third into the band).
-        let rising = self.rising();
+        let rising = self.trend;
         let window = if rising || self.headroom == HEADROOM_MIN { 1 } else { LONG_BLOCKS };
         let long = self.recent.iter().rev().take(window).min().copied();
         let (Some(&last), Some(long)) = (self.recent.back(), long) else { return 0 };
@@ -330,7 +350,8 @@ impl InputFifo {
                 return 0;
             }
             self.scratch.clear();
-            self.scratch.extend_from_slice(&self.hist);
+            let hist = &self.hist[self.hist.len() - HIST..];
+            self.scratch.extend_from_slice(hist);
             self.scratch.extend(self.buf.iter().take(WIN));
             // Just into the band (1 ms, or one minimum period), not further: each ms inserted is
             // a ms of latency until the minimum next leaves the band at the top (filling quiet
@@ -346,9 +367,10 @@ impl InputFifo {
                 self.retry = RETRY;
                 return 0;
             }
-            tsm::insert_period(&mut self.buf, &self.hist, m.lag);
+            tsm::insert_period(&mut self.buf, &self.hist[self.hist.len() - HIST..], m.lag);
             -(m.lag as i64)
         } else {
+            self.due = false;
             return 0;
         };
         gst::log!(tsm::CAT, "mixer input: {} a {}-sample period", if k > 0 { "removed" } else { "inserted" }, k.abs());
@@ -372,13 +394,15 @@ impl InputFifo {
         let quarter = n / 4;
         let skip = n - 4 * quarter;
         let rise = TREND_RISE * quarter as i64 / QUARTER as i64;
-        let q: Vec<i64> = (0..4).map(|i| self.recent.iter().skip(skip + i * quarter).take(quarter).min().copied().unwrap_or(0)).collect();
-        q.windows(2).all(|w| w[1] - w[0] >= rise)
+        let q = |i: usize| self.recent.iter().skip(skip + i * quarter).take(quarter).min().copied().unwrap_or(0);
+        (1..4).all(|i| q(i) - q(i - 1) >= rise)
     }
 
     fn remember(&mut self, out: &[i16; FRAME]) {
-        self.hist.copy_within(FRAME.., 0);
-        self.hist[HIST - FRAME..].copy_from_slice(out);
+        if self.hist.len() + FRAME > HIST + HIST_SLACK {
+            self.hist.drain(..self.hist.len() - HIST);
+        }
+        self.hist.extend_from_slice(out);
     }
 
     /// Fill `out` with the next 10 ms.
@@ -446,9 +470,11 @@ impl InputFifo {
             self.stats.stretched += k;
             self.stats.stretched_abs += k.unsigned_abs();
         }
-        for (o, s) in out.iter_mut().zip(self.buf.drain(..FRAME)) {
-            *o = s;
-        }
+        let (a, b) = self.buf.as_slices();
+        let n = a.len().min(FRAME);
+        out[..n].copy_from_slice(&a[..n]);
+        out[n..].copy_from_slice(&b[..FRAME - n]);
+        self.buf.drain(..FRAME);
         if std::mem::take(&mut self.fade_in) {
             // Back after the concealment faded out: from silence, so fade in (raised cosine;
             // the mixer's gain ramp only restarts from 0 after a silent read, and the faded
@@ -463,6 +489,7 @@ impl InputFifo {
         if self.calm >= RELAX_TICKS && self.headroom > HEADROOM_MIN {
             self.headroom -= FRAME / 10;
             self.calm = 0;
+            self.due = true;
         }
 
         // Measurement, normalised to the block start so that this block's own corrections do
@@ -478,6 +505,9 @@ impl InputFifo {
                 self.recent.pop_front();
             }
             self.recent.push_back(self.block_min as i64 - self.block_net);
+            // Periods paid since shift every entry alike, so the trend only changes here.
+            self.trend = self.rising();
+            self.due = true;
             self.block_min = usize::MAX;
             self.block_ticks = 0;
             self.block_net = 0;
@@ -494,7 +524,8 @@ impl InputFifo {
             *o = s;
         }
         self.scratch.clear();
-        self.scratch.extend_from_slice(&self.hist[play..]);
+        let hist = &self.hist[self.hist.len() - HIST..];
+        self.scratch.extend_from_slice(&hist[play..]);
         self.scratch.extend_from_slice(&out[..play]);
         let ext = tsm::Extension::new(&self.scratch);
         // The audio left (not output yet) ends crossfaded into the period before it, which
