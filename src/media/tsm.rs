@@ -296,12 +296,12 @@ impl Extension {
     }
 }
 
-/// Where `x` (≥ `max_shift + n` long) best continues `ahead` (≥ n long, the audio that would
-/// play next): the shift in [0, max_shift] whose `x[shift..][..n]` correlates best with it.
-/// For merging new audio into a concealment without a phase jump (NetEq's Merge).
-pub fn best_alignment(ahead: &[f32], x: &[i16], max_shift: usize, n: usize) -> usize {
-    let mut best = (f32::MIN, 0);
-    for d in 0..=max_shift {
+/// Where `x` best continues `ahead` (≥ n long, the audio that would play next): the shift in
+/// `shifts` (`x` ≥ its end + n long) whose `x[shift..][..n]` correlates best with it. For
+/// merging new audio into a concealment without a phase jump (NetEq's Merge).
+pub fn best_alignment(ahead: &[f32], x: &[i16], shifts: std::ops::RangeInclusive<usize>, n: usize) -> usize {
+    let mut best = (f32::MIN, *shifts.start());
+    for d in shifts {
         let (mut ab, mut bb, mut aa) = (0.0f32, 0.0f32, 0.0f32);
         for i in 0..n {
             let (p, q) = (ahead[i], x[d + i] as f32);
