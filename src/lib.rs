@@ -10,6 +10,7 @@ pub mod events;
 pub mod ice;
 pub mod in_flight;
 pub mod jitter_buffer;
+pub mod log;
 pub mod media;
 pub mod negotiation;
 pub mod peer_connection;

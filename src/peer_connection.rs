@@ -290,7 +290,7 @@ impl Inner {
                         t.pending_mline = Some(i);
                     }
                 }
-                Err(e) => eprintln!("gst-peerconnection: cannot create a transceiver for m-line {i}: {e}"),
+                Err(e) => gst::warning!(crate::log::CAT, "cannot create a transceiver for m-line {i}: {e}"),
             }
         }
     }
@@ -499,7 +499,7 @@ impl Inner {
                 let negotiated = codec::negotiated(&answer, mline);
                 if let Some((codec, pt)) = negotiated {
                     if let Err(e) = sender.set_codec(codec, pt) {
-                        eprintln!("gst-peerconnection: cannot switch the sender to {}: {e}", codec.encoding_name);
+                        gst::warning!(crate::log::CAT, "cannot switch the sender to {}: {e}", codec.encoding_name);
                     }
                 }
                 // RFC 4733 §2.1: events use the audio codec's clock.
@@ -686,7 +686,7 @@ impl Inner {
         };
         if let Err(e) = result {
             // An undecodable stream must not stall webrtcbin: drop it.
-            eprintln!("gst-peerconnection: cannot decode incoming stream: {e}");
+            gst::warning!(crate::log::CAT, "cannot decode incoming stream: {e}");
             receiver::drain(pad, |_| {});
         }
     }
@@ -1001,13 +1001,10 @@ impl NativePeerConnection {
         ice::configure(&webrtc, &config).map_err(napi_err)?;
         if let Some(bus) = pipeline.bus() {
             // Nobody iterates this bus; drop messages so they do not pile up, but say why
-            // a pipeline failed when GST_PC_DEBUG is set.
-            let debug = std::env::var_os("GST_PC_DEBUG").is_some();
+            // a pipeline failed (`GST_DEBUG=gstpc:5`).
             bus.set_sync_handler(move |_, msg| {
-                if debug {
-                    if let gst::MessageView::Error(e) = msg.view() {
-                        eprintln!("gst-peerconnection: {} ({:?})", e.error(), e.debug());
-                    }
+                if let gst::MessageView::Error(e) = msg.view() {
+                    gst::debug!(crate::log::CAT, "pipeline error: {} ({:?})", e.error(), e.debug());
                 }
                 gst::BusSyncReply::Drop
             });

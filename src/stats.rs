@@ -160,9 +160,7 @@ pub fn request(webrtc: &gst::Element, in_flight: &InFlight, events: EventSink, r
     let ctx = Context::collect(webrtc);
     let promise = in_flight.promise(move |reply| match reply {
         Ok(Some(s)) if !s.has_field("error") => {
-            if std::env::var_os("GST_PC_DEBUG").is_some() {
-                eprintln!("gst-peerconnection: get-stats reply {s}");
-            }
+            gst::debug!(crate::log::CAT, "get-stats reply {s}");
             let stats = Value::Array(convert(s, &ctx, now_ms())).to_string();
             events.emit(NativeEvent { stats: Some(stats), ..NativeEvent::result(request_id) })
         }

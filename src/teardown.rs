@@ -36,7 +36,7 @@ fn running() -> MutexGuard<'static, usize> {
 
 fn run(job: Job) {
     if catch_unwind(AssertUnwindSafe(job)).is_err() {
-        eprintln!("gst-peerconnection: a pipeline teardown panicked");
+        gst::warning!(crate::log::CAT, "a pipeline teardown panicked");
     }
     *running() -= 1;
     FINISHED.notify_all();
@@ -61,7 +61,7 @@ pub fn submit(job: impl FnOnce() + Send + 'static) {
         }
     });
     if let Err(e) = spawned {
-        eprintln!("gst-peerconnection: cannot start a teardown thread ({e}); tearing down on this one");
+        gst::warning!(crate::log::CAT, "cannot start a teardown thread ({e}); tearing down on this one");
         match slot.lock().ok().and_then(|mut j| j.take()) {
             Some(job) => run(job),
             None => {

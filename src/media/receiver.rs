@@ -63,7 +63,7 @@ pub fn link_decoder(pipeline: &gst::Pipeline, pad: &gst::Pad, track: Arc<TrackCo
         // It fails, harmlessly, when the connection is closing meanwhile (its sinks are
         // leaving PLAYING): only a steadily playing pipeline that refuses it is worth a word.
         if p.recalculate_latency().is_err() && p.current_state() == gst::State::Playing && p.pending_state() == gst::State::VoidPending {
-            eprintln!("gst-peerconnection: cannot configure the playout latency of a new stream");
+            gst::warning!(crate::log::CAT, "cannot configure the playout latency of a new stream");
         }
     });
     Ok(())

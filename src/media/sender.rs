@@ -119,7 +119,7 @@ impl SendChain {
             let linked = new[0].static_pad("sink").map(|p| pad.link(&p).is_ok()).unwrap_or(false)
                 && new[2].static_pad("src").map(|p| p.link(&sinkpad).is_ok()).unwrap_or(false);
             if !linked {
-                eprintln!("gst-peerconnection: cannot link the encoder for the negotiated codec");
+                gst::warning!(crate::log::CAT, "cannot link the encoder for the negotiated codec");
             }
             for e in &new {
                 let _ = e.sync_state_with_parent();

@@ -46,7 +46,7 @@ impl Drop for TrackCore {
             }
         });
         if spawned.is_err() {
-            eprintln!("gst-peerconnection: cannot start a thread to release an unused track's producer");
+            gst::warning!(crate::log::CAT, "cannot start a thread to release an unused track's producer");
         }
     }
 }

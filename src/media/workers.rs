@@ -35,7 +35,7 @@ fn pool() -> &'static Pool {
         for i in 0..threads {
             let spawned = std::thread::Builder::new().name(format!("gstpc-media-{i}")).spawn(move || work(pool));
             if let Err(e) = spawned {
-                eprintln!("gst-peerconnection: cannot start media worker thread: {e}");
+                gst::warning!(crate::log::CAT, "cannot start media worker thread: {e}");
             }
         }
         pool
@@ -66,7 +66,7 @@ fn work(pool: &'static Pool) {
         };
         // A panicking job must not take the worker (and every connection it serves) down.
         if catch_unwind(AssertUnwindSafe(job)).is_err() {
-            eprintln!("gst-peerconnection: a media job panicked");
+            gst::warning!(crate::log::CAT, "a media job panicked");
         }
     }
 }
