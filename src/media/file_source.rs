@@ -27,7 +27,10 @@ pub struct NativeFileSource {
 impl NativeFileSource {
     /// `on_ended(true)` runs once when the file ended the track (not after `stop()`).
     #[napi(constructor)]
-    pub fn new(path: String, looping: bool, on_ended: EndedFn) -> napi::Result<Self> {
+    // The type is spelled out, not `EndedFn`: napi-rs writes a parameter's type into
+    // index.d.ts by name, and an alias name is not declared there (TS2304 for every user
+    // without skipLibCheck).
+    pub fn new(path: String, looping: bool, on_ended: ThreadsafeFunction<bool, napi::Unknown<'static>, bool, Status, false, true>) -> napi::Result<Self> {
         runtime::init_or_throw()?;
         match std::fs::metadata(&path) {
             Ok(m) if m.is_file() => {}
