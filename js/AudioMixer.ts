@@ -1,5 +1,5 @@
 /*
- * AudioMixer (DESIGN.md "Native media"): tracks in, mixed tracks out. Each output is the full
+ * AudioMixer (native side: src/media/mixer.rs, mixer/): tracks in, mixed tracks out. Each output is the full
  * mix or a mix-minus (`exclude`: typically the participant the output is sent back to, so
  * nobody hears themselves). Mixing runs natively every 10 ms on 48 kHz mono audio
  * (src/media/mixer.rs); no audio passes through JavaScript.

@@ -1,6 +1,6 @@
 /*
  * An audio file (anything GStreamer decodes: WAV, Ogg/Opus, MP3…) played in real time
- * as a track (DESIGN.md "Native media"). Native side: src/media/file_source.rs.
+ * as a track. Native side: src/media/file_source.rs.
  */
 
 import { callNative } from './errors'

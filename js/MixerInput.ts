@@ -1,5 +1,5 @@
 /*
- * One input of an AudioMixer (DESIGN.md "Native media"): a track being mixed, with its gain
+ * One input of an AudioMixer (native side: src/media/mixer.rs): a track being mixed, with its gain
  * and mute. Obtained from AudioMixer.addInput(); never constructed by applications.
  * Every change (gain, mute, remove) is applied as a linear ramp over one 10 ms frame by the
  * native mixer, so none of them clicks.

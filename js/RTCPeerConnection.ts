@@ -1,4 +1,4 @@
-/* webrtc-pc §4.4 RTCPeerConnection over the native webrtcbin connection (docs/native-contract.md). */
+/* webrtc-pc §4.4 RTCPeerConnection over the native webrtcbin connection (its contract: the generated index.d.ts). */
 
 import { randomUUID } from 'node:crypto'
 import {

@@ -1,5 +1,5 @@
 /*
- * A track sent as plain RTP over UDP (DESIGN.md "Native media"), e.g. to an SFU.
+ * A track sent as plain RTP over UDP (native side: src/media/rtp_forwarder.rs), e.g. to an SFU.
  * A remote Opus track forwarded as Opus is relayed without decode/encode (`passthrough`).
  * Native side: src/media/rtp_forwarder.rs.
  */

@@ -1,4 +1,4 @@
-/* A native sine-tone source (DESIGN.md "Native media"): handy for tests and demos. */
+/* A native sine-tone source (native side: src/media/tone.rs): handy for tests and demos. */
 
 import { callNative } from './errors'
 import { endTrack, MediaStreamTrack } from './MediaStreamTrack'

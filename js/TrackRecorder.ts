@@ -1,5 +1,5 @@
 /*
- * A track recorded to a WAV file, 48 kHz mono 16-bit (DESIGN.md "Native media").
+ * A track recorded to a WAV file, 48 kHz mono 16-bit (native side: src/media/recorder.rs).
  * Pauses of the producer are recorded as silence, so the file lasts as long as the
  * recording did. Native side: src/media/recorder.rs.
  */

@@ -1,5 +1,5 @@
 /*
- * Plain RTP over UDP received as a track (DESIGN.md "Native media"), e.g. an SFU's
+ * Plain RTP over UDP received as a track (native side: src/media/udp_rtp_source.rs), e.g. an SFU's
  * stream: jitter buffer, decoder with packet-loss concealment, 48 kHz mono.
  * Native side: src/media/udp_rtp_source.rs.
  */

@@ -1,6 +1,6 @@
 /* Validation shared by the plain-RTP classes (UdpRtpSource, RtpForwarder). */
 
-/** Codec names accepted by the native media (DESIGN.md "Native media"). */
+/** Codec names accepted by the native media (src/media/codec.rs). */
 export type RtpCodecName = 'opus' | 'pcmu' | 'pcma' | 'g722'
 
 const CODECS: ReadonlySet<string> = new Set(['opus', 'pcmu', 'pcma', 'g722'])

@@ -561,7 +561,10 @@ impl Inner {
         }
     }
 
-    /// Completes gathering when webrtcbin does not (see DESIGN.md, 1.22 facts).
+    /// Completes gathering when webrtcbin does not: 1.22 does not always move
+    /// `ice-gathering-state` to `complete` after the last candidate (webrtc-pc wants
+    /// `complete` and a null candidate), so gathering is declared complete once host
+    /// candidates stop coming, or at a time limit.
     fn gathering_guard_tick(&self) -> bool {
         let done = {
             let mut st = self.lock();
