@@ -324,7 +324,7 @@ mod tests {
         // 1 % of 5 s is the full 50 ms; a period may run up to 15 ms ahead of that schedule.
         assert!((175..=260).contains(&done_at), "done after {done_at} buffers");
         let (worst, jump) = crate::media::tsm::tests::check_tone(&heard, freq, 0.001);
-        let slope = (2.0 * amp * (std::f64::consts::PI * freq / 48_000.0).sin()).ceil() as i32 + 1;
+        let slope = crate::media::tsm::tests::max_slope(freq, amp);
         eprintln!("ramp: done after {} s, worst window {:.4} %, step {jump} (sine {slope})", done_at as f64 / 50.0, worst * 100.0);
         assert!(jump <= slope, "step {jump}");
     }
@@ -359,7 +359,7 @@ mod tests {
         // 4.5 ms, since one is shorter than the 2.5 ms minimum).
         assert!(offset(&sink) >= -4_600_000, "offset {}", offset(&sink));
         let (worst, jump) = crate::media::tsm::tests::check_tone(&heard, freq, 0.001);
-        let slope = (2.0 * amp * (std::f64::consts::PI * freq / 48_000.0).sin()).ceil() as i32 + 1;
+        let slope = crate::media::tsm::tests::max_slope(freq, amp);
         assert!(worst <= 0.001, "window {:.4} % off", worst * 100.0);
         assert!(jump <= slope, "step {jump}");
     }

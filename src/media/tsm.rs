@@ -364,7 +364,7 @@ pub mod tests {
         (worst, jump)
     }
 
-    fn max_slope(freq: f64, amp: f64) -> i32 {
+    pub fn max_slope(freq: f64, amp: f64) -> i32 {
         // The largest step between samples of the sine itself (+1 for rounding to integers).
         (2.0 * amp * (std::f64::consts::PI * freq / 48_000.0).sin()).ceil() as i32 + 1
     }

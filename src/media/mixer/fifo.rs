@@ -938,7 +938,7 @@ mod tests {
     /// an almost faded continuation once aligned on its envelope: 0.19 % off.)
     #[test]
     fn jittery_20_ms_chunks_stay_on_pitch() {
-        use crate::media::tsm::tests::{check_tone, sine};
+        use crate::media::tsm::tests::sine;
         for (seed0, freq) in [(1u32, 440.0), (2, 700.0), (3, 1100.0), (4, 700.0), (5, 440.0), (6, 1100.0)] {
             let mut f = InputFifo::default();
             let mut out = [0i16; FRAME];
@@ -967,7 +967,7 @@ mod tests {
             // The tone's own largest step, plus what a merge into a continuation already fading
             // adds while it brings the level back up over `FADE` samples (≤ 10000 / 241 per
             // sample): a 5 ms fade-in, not a click.
-            let slope = (2.0 * 10_000.0 * (std::f64::consts::PI * freq / 48_000.0).sin()).ceil() as i32 + 1;
+            let slope = crate::media::tsm::tests::max_slope(freq, 10_000.0);
             let fade = (10_000.0 / (FADE + 1) as f64).ceil() as i32;
             assert!(jump <= slope + fade, "step {jump} > {slope} + {fade}");
         }
