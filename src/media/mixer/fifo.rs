@@ -17,9 +17,10 @@
 //!   (`media/tsm.rs`, WebRTC NetEq's accelerate / preemptive expand), never by resampling: the
 //!   audio's pitch does not change (a resampling stretch of 1.25 % moved a 700 Hz talker to
 //!   696.5 Hz for hundreds of ms, issue 15). The period (2.5–15 ms, a true correlation peak,
-//!   where the audio is periodic or quiet; else retried `RETRY` frames later) is at most the
-//!   distance to a third into the band (5 ms above its floor, where inputs start), so the minimum
-//!   lands inside the band without hunting and without adding latency,
+//!   where the audio is periodic or quiet; else retried `RETRY` frames later) lands the
+//!   minimum inside the band without hunting and without adding latency: an insertion on its
+//!   floor (quiet audio) or within 1 ms above it (a period; a third into the band where none
+//!   fits), a removal at most a third into it (5 ms above the floor),
 //!   and operations are ≥ `GAP` (100 ms) apart. At the 0.1 % of real clock drift that is one
 //!   period every ≥ 15 s (the band is 15 ms wide). The estimate is corrected for what this
 //!   block already consumed, so the loop does not overshoot.
@@ -353,19 +354,25 @@ impl InputFifo {
             let hist = &self.hist[self.hist.len() - HIST..];
             self.scratch.extend_from_slice(hist);
             self.scratch.extend(self.buf.iter().take(WIN));
-            // Just into the band (1 ms, or one minimum period), not further: each ms inserted is
-            // a ms of latency until the minimum next leaves the band at the top (filling quiet
-            // audio up to the far edge added 13 ms to bench/latency.js's median, a third into
-            // the band 4–5 ms). Where no period of the audio fits that (a low voice), up to a
-            // third into the band.
-            let near = ((low + FRAME as i64 / 10 - min) as usize).max(MIN_LAG);
-            let mut m = tsm::find_lag(&self.scratch, HIST, -1, MIN_LAG, hi, WIN, near);
+            // Just into the band, not further: each ms inserted is a ms of latency until the
+            // minimum next leaves the band at the top (filling quiet audio up to the far edge
+            // added 13 ms to bench/latency.js's median, a third into the band 4–5 ms). Quiet
+            // audio has no period to respect, so exactly what is owed lands the minimum on the
+            // floor: chunks are whole, so the minimum then stays there instead of wobbling
+            // below it (one ms more cost bench/latency.js's median that ms). A periodic signal
+            // needs a whole period, up to 1 ms beyond what is owed; where none fits (a low
+            // voice), up to a third into the band.
+            let owed = ((low - min) as usize).max(MIN_LAG);
+            let mut m = tsm::find_lag(&self.scratch, HIST, -1, MIN_LAG, hi, WIN, owed + FRAME / 10);
             if !m.usable() {
                 m = tsm::find_lag(&self.scratch, HIST, -1, MIN_LAG, hi, WIN, (low + BAND as i64 / 3 - min).max(MIN_LAG as i64) as usize);
             }
             if !m.usable() {
                 self.retry = RETRY;
                 return 0;
+            }
+            if m.quiet {
+                m.lag = owed.min(hi);
             }
             tsm::insert_period(&mut self.buf, &self.hist[self.hist.len() - HIST..], m.lag);
             -(m.lag as i64)
