@@ -36,14 +36,25 @@ const children = [];
 const cleanups = [];
 process.on('exit', () => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL')));
 
-function freeUdpPort() {
-  return new Promise((resolve) => {
+/**
+ * A UDP port for the fake SFU's receiver (a separate gst-launch process, so it cannot bind port 0
+ * and tell us). Taken below the kernel's ephemeral range: every process that binds port 0 (each
+ * gst-launch udpsink's sending socket, Kamailio, the browser) gets a port from that range, and
+ * one of them could take a port picked there before the receiver binds it.
+ */
+function receiverUdpPort() {
+  const [ephemeralLow] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+  const tryPort = (port) => new Promise((resolve) => {
     const s = createSocket('udp4');
-    s.bind(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
+    s.once('error', () => resolve(false));
+    s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
+  return (async () => {
+    for (;;) {
+      const port = 20000 + Math.floor(Math.random() * (ephemeralLow - 20000));
+      if (await tryPort(port)) return port;
+    }
+  })();
 }
 
 function gstLaunch(pipeline) {
@@ -52,18 +63,21 @@ function gstLaunch(pipeline) {
   return child;
 }
 
-/** A fake SFU: one live Opus RTP stream per talker, and a receiver that writes what it gets to a WAV. */
-async function startFakeSfu() {
+/**
+ * A fake SFU: one live Opus RTP stream per talker, sent to the bridge's already bound ingress
+ * ports, and a receiver that writes what it gets to a WAV.
+ */
+async function startFakeSfu(ingressPorts) {
   const talkers = [];
   for (const [i, freq] of TALKERS.entries()) {
-    const port = await freeUdpPort();
+    const port = ingressPorts[i];
     gstLaunch(
       `audiotestsrc is-live=true wave=sine freq=${freq} volume=0.25 ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=1 ` +
         `! opusenc ! rtpopuspay pt=111 ssrc=${1000 + i} ! udpsink host=127.0.0.1 port=${port}`,
     );
     talkers.push({ freq, port });
   }
-  const receivePort = await freeUdpPort();
+  const receivePort = await receiverUdpPort();
   const receivedWav = join(OUT, 'sfu-received.wav');
   const receiver = gstLaunch(
     `udpsrc address=127.0.0.1 port=${receivePort} caps=application/x-rtp,media=audio,clock-rate=48000,encoding-name=OPUS,payload=111 ` +
@@ -155,12 +169,13 @@ async function main() {
   const kamailio = await startKamailio();
   cleanups.push(() => kamailio.stop());
   log(`Kamailio up: ${kamailio.wsUrl}`);
-  const sfu = await startFakeSfu();
-  log(`fake SFU: talkers ${sfu.talkers.map((t) => `${t.freq} Hz → udp/${t.port}`).join(', ')}; receiver on udp/${sfu.receivePort}`);
 
   // --- the bridge -------------------------------------------------------------------------
+  // One RTP port per SFU talker, chosen by the system (port 0) and bound before anyone sends.
+  const ingress = TALKERS.map(() => new UdpRtpSource({ address: '127.0.0.1', port: 0, codec: 'opus', payloadType: 111 }));
+  const sfu = await startFakeSfu(ingress.map((src) => src.port));
+  log(`fake SFU: talkers ${sfu.talkers.map((t) => `${t.freq} Hz → udp/${t.port}`).join(', ')}; receiver on udp/${sfu.receivePort}`);
   const mixer = new AudioMixer();
-  const ingress = sfu.talkers.map((t) => new UdpRtpSource({ address: '127.0.0.1', port: t.port, codec: 'opus', payloadType: 111 }));
   const inputs = ingress.map((src) => mixer.addInput(src.track));
   const mix = mixer.createTrack(); // everyone on the SFU, for the SIP caller
   const toBridge = new Promise((resolve) => {
