@@ -238,6 +238,8 @@ impl Inner {
     /// (`on-new-transceiver` is not emitted for all of them in 1.22): enumerate its list.
     /// Called from the JS thread only, never from a webrtcbin callback (the action signal
     /// takes webrtcbin's own lock).
+    /// Registers the transceivers webrtcbin made itself (while applying or answering a
+    /// description), so the registry lists every one.
     fn sync_transceivers(&self) {
         let Ok(webrtc) = self.webrtc() else { return };
         let mut idx = 0u32;
@@ -245,17 +247,17 @@ impl Inner {
             self.register_transceiver(&t);
             idx += 1;
         }
-        self.answer_remote_media();
     }
 
     /// webrtc-pc §4.4.1.6 (remote offer): every offered m-section gets a transceiver at
     /// setRemoteDescription time, reusing one made by addTrack or else a new recvonly one.
     /// webrtcbin 1.22 only does this inside create-answer, too late for `track` events and
     /// for `addTrack` to reuse it; its create-answer then matches ours as compatible.
-    fn answer_remote_media(&self) {
+    /// A transceiver that cannot be made fails the setRemoteDescription that needed it.
+    fn answer_remote_media(&self) -> PcResult<()> {
         let (offer, missing): (SDPMessage, Vec<u32>) = {
             let mut st = self.lock();
-            let Some((SdpType::Offer, offer)) = st.negotiation.pending_remote.as_ref() else { return };
+            let Some((SdpType::Offer, offer)) = st.negotiation.pending_remote.as_ref() else { return Ok(()) };
             let offer = offer.clone();
             let audio: Vec<u32> = (0..offer.medias_len())
                 .filter(|i| offer.media(*i).is_some_and(|m| m.media() == Some("audio") && m.port() != 0))
@@ -283,16 +285,15 @@ impl Inner {
             (offer, missing)
         };
         for i in missing {
-            match self.add_transceiver(Direction::Recvonly) {
-                Ok(id) => {
-                    if let Some(t) = self.lock().transceivers.iter_mut().find(|t| t.id == id) {
-                        t.gst.set_property("codec-preferences", codec::answer_preferences(offer.media(i), t.sender.as_ref().map(|s| s.ssrc())));
-                        t.pending_mline = Some(i);
-                    }
-                }
-                Err(e) => gst::warning!(crate::log::CAT, "cannot create a transceiver for m-line {i}: {e}"),
+            let id = self
+                .add_transceiver(Direction::Recvonly)
+                .map_err(|e| PcError::operation(format!("cannot create a transceiver for m-line {i}: {}", e.message)))?;
+            if let Some(t) = self.lock().transceivers.iter_mut().find(|t| t.id == id) {
+                t.gst.set_property("codec-preferences", codec::answer_preferences(offer.media(i), t.sender.as_ref().map(|s| s.ssrc())));
+                t.pending_mline = Some(i);
             }
         }
+        Ok(())
     }
 
     fn transceiver_gst(&self, id: u32) -> PcResult<WebRTCRTPTransceiver> {
@@ -1096,9 +1097,19 @@ impl NativePeerConnection {
         self.inner.add_transceiver(direction).map_err(napi_err)
     }
 
+    /// The end of applying a description, on the JS thread (webrtcbin's promise thread holds
+    /// its PC lock, and making a transceiver needs it): registers the transceivers webrtcbin
+    /// made, and for a remote offer gives every offered m-section one (webrtc-pc §4.4.1.6).
+    /// Called once per applied description, before the transceivers are read.
+    #[napi]
+    pub fn apply_remote_media(&self) -> napi::Result<()> {
+        self.inner.sync_transceivers();
+        self.inner.answer_remote_media().map_err(napi_err)
+    }
+
+    /// The registry as it is: reading it changes nothing.
     #[napi]
     pub fn transceivers(&self) -> Vec<NativeTransceiver> {
-        self.inner.sync_transceivers();
         let st = self.inner.lock();
         let local = st.negotiation.current_local.as_ref();
         let remote = st.negotiation.current_remote.as_ref();
