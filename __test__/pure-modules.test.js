@@ -1,0 +1,177 @@
+'use strict';
+
+// The pure TypeScript modules (SDP helpers, direction algebra, negotiation-needed, the
+// operations chain) on their own: no native addon, no GStreamer, no peer. They need only the
+// TypeScript build (dist/).
+
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+
+const DIST = path.join(__dirname, '..', 'dist');
+const PURE = ['sdp', 'direction', 'negotiationNeeded', 'OperationsChain', 'errors'];
+const { parseSdp, findMediaSection, iceUfragsOf } = require(path.join(DIST, 'sdp'));
+const { answerDirection, reverseDirection, withSend, withoutSend } = require(path.join(DIST, 'direction'));
+const { isNegotiationNeeded } = require(path.join(DIST, 'negotiationNeeded'));
+const { OperationsChain } = require(path.join(DIST, 'OperationsChain'));
+
+const OFFER = [
+  'v=0',
+  'o=- 1 1 IN IP4 127.0.0.1',
+  's=-',
+  't=0 0',
+  'a=ice-options:trickle',
+  'a=ice-ufrag:sess',
+  'm=audio 9 UDP/TLS/RTP/SAVPF 111',
+  'a=mid:a0',
+  'a=sendonly',
+  'a=msid:stream-1 track-1',
+  'm=audio 9 UDP/TLS/RTP/SAVPF 111',
+  'a=mid:a1',
+  'a=ice-ufrag:media',
+  'a=ssrc:42 msid:legacy track-2',
+  'm=audio 0 UDP/TLS/RTP/SAVPF 111',
+  'a=mid:a2',
+  'a=inactive',
+  'a=msid:- track-3',
+  '',
+].join('\r\n');
+
+function transceiver(overrides) {
+  return { id: 1, kind: 'audio', mid: 'a0', mlineIndex: 0, direction: 'sendrecv', currentDirection: null, stopping: false, stopped: false, ...overrides };
+}
+
+function description(type, directions) {
+  const lines = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 't=0 0'];
+  directions.forEach((d, i) => lines.push('m=audio 9 UDP/TLS/RTP/SAVPF 111', `a=mid:a${i}`, `a=${d}`));
+  return { type, parsed: parseSdp(lines.join('\r\n')) };
+}
+
+test('the pure modules load without the native addon', () => {
+  // A child process whose loader refuses every native module: requiring them must not need one.
+  const script = `
+    const Module = require('node:module');
+    Module._extensions['.node'] = (m, file) => { throw new Error('native module loaded: ' + file); };
+    for (const name of ${JSON.stringify(PURE)}) require(${JSON.stringify(DIST)} + '/' + name);
+    console.log('ok');
+  `;
+  expect(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }).trim()).toBe('ok');
+});
+
+describe('parseSdp', () => {
+  const parsed = parseSdp(OFFER);
+
+  test('reads each m-section: kind, port, mid, direction (media level, else session, else sendrecv)', () => {
+    expect(parsed.media.map((m) => [m.index, m.kind, m.port, m.mid, m.direction])).toEqual([
+      [0, 'audio', 9, 'a0', 'sendonly'],
+      [1, 'audio', 9, 'a1', 'sendrecv'],
+      [2, 'audio', 0, 'a2', 'inactive'],
+    ]);
+    expect(parseSdp('v=0\r\na=recvonly\r\nm=audio 9 RTP/AVP 0\r\n').media[0].direction).toBe('recvonly');
+  });
+
+  test('stream ids come from a=msid, else legacy a=ssrc msid; "-" is no stream', () => {
+    expect(parsed.media.map((m) => m.msidStreamIds)).toEqual([['stream-1'], ['legacy'], []]);
+    expect(parseSdp('v=0\r\nm=audio 9 RTP/AVP 0\r\n').media[0].msidStreamIds).toBeNull();
+  });
+
+  test('ICE ufrags per section (media level over session level) and ice-options', () => {
+    expect(parsed.media.map((m) => m.iceUfrag)).toEqual(['sess', 'media', 'sess']);
+    expect([...iceUfragsOf(parsed)].sort()).toEqual(['media', 'sess']);
+    expect(parsed.iceOptions).toEqual(['trickle']);
+  });
+
+  test('findMediaSection: by mid first, else by m-line index', () => {
+    expect(findMediaSection(parsed, 'a1', 0).index).toBe(1);
+    expect(findMediaSection(parsed, 'nope', 2).index).toBe(2);
+    expect(findMediaSection(parsed, null, 0).mid).toBe('a0');
+    expect(findMediaSection(parsed, 'nope', null)).toBeNull();
+    expect(findMediaSection(parsed, null, 7)).toBeNull();
+  });
+});
+
+describe('direction algebra (RFC 3264 §6.1)', () => {
+  test('reverse and answer', () => {
+    expect(['sendrecv', 'sendonly', 'recvonly', 'inactive'].map(reverseDirection)).toEqual(['sendrecv', 'recvonly', 'sendonly', 'inactive']);
+    expect(answerDirection('sendrecv', 'sendonly')).toBe('recvonly');
+    expect(answerDirection('sendrecv', 'recvonly')).toBe('sendonly');
+    expect(answerDirection('sendonly', 'sendonly')).toBe('inactive');
+    expect(answerDirection('recvonly', 'sendrecv')).toBe('recvonly');
+    expect(answerDirection('sendrecv', 'inactive')).toBe('inactive');
+  });
+
+  test('adding and removing the send half', () => {
+    expect(withSend('recvonly')).toBe('sendrecv');
+    expect(withSend('inactive')).toBe('sendonly');
+    expect(withoutSend('sendrecv')).toBe('recvonly');
+    expect(withoutSend('sendonly')).toBe('inactive');
+  });
+});
+
+describe('isNegotiationNeeded (webrtc-pc §4.7.3)', () => {
+  const base = { transceivers: [], currentLocal: null, currentRemote: null, iceRestartPending: false };
+
+  test('nothing to negotiate without transceivers; an ICE restart always needs one', () => {
+    expect(isNegotiationNeeded(base)).toBe(false);
+    expect(isNegotiationNeeded({ ...base, iceRestartPending: true })).toBe(true);
+  });
+
+  test('a transceiver not yet in any description, or one being stopped, needs negotiation', () => {
+    expect(isNegotiationNeeded({ ...base, transceivers: [transceiver({ mid: null, mlineIndex: null })] })).toBe(true);
+    expect(isNegotiationNeeded({ ...base, transceivers: [transceiver({ stopping: true })] })).toBe(true);
+    expect(isNegotiationNeeded({ ...base, transceivers: [transceiver({ stopping: true, stopped: true })] })).toBe(false);
+  });
+
+  test('we offered: satisfied by our offer or by the reversed answer, not otherwise', () => {
+    const local = description('offer', ['sendrecv']);
+    expect(isNegotiationNeeded({ ...base, transceivers: [transceiver()], currentLocal: local, currentRemote: description('answer', ['recvonly']) })).toBe(false);
+    expect(isNegotiationNeeded({ ...base, transceivers: [transceiver({ direction: 'sendonly' })], currentLocal: local, currentRemote: description('answer', ['recvonly']) })).toBe(false);
+    expect(isNegotiationNeeded({ ...base, transceivers: [transceiver({ direction: 'inactive' })], currentLocal: local, currentRemote: description('answer', ['sendrecv']) })).toBe(true);
+  });
+
+  test('we answered: compared with what JSEP would answer now', () => {
+    const remote = description('offer', ['sendonly']);
+    expect(isNegotiationNeeded({ ...base, transceivers: [transceiver()], currentLocal: description('answer', ['recvonly']), currentRemote: remote })).toBe(false);
+    expect(isNegotiationNeeded({ ...base, transceivers: [transceiver({ direction: 'inactive' })], currentLocal: description('answer', ['recvonly']), currentRemote: remote })).toBe(true);
+  });
+
+  test('a transceiver whose m-section is no longer in the current local description needs an offer', () => {
+    const local = description('offer', ['sendrecv']);
+    expect(isNegotiationNeeded({ ...base, transceivers: [transceiver({ mid: 'gone', mlineIndex: 5 })], currentLocal: local, currentRemote: null })).toBe(true);
+  });
+});
+
+describe('OperationsChain (webrtc-pc §4.4.1.2)', () => {
+  test('runs operations one at a time, in call order, and reports when it empties', async () => {
+    let closed = false;
+    let emptied = 0;
+    const chain = new OperationsChain(() => closed, () => emptied++);
+    const log = [];
+    const step = (name, ms) => chain.run(() => new Promise((r) => setTimeout(() => { log.push(name); r(name); }, ms)));
+    const results = await Promise.all([step('a', 30), step('b', 1), step('c', 10)]);
+    expect(results).toEqual(['a', 'b', 'c']);
+    expect(log).toEqual(['a', 'b', 'c']);
+    expect(emptied).toBe(1);
+    expect(chain.length).toBe(0);
+  });
+
+  test('a failing operation rejects its own promise and the chain goes on', async () => {
+    const chain = new OperationsChain(() => false, () => {});
+    const failing = chain.run(() => { throw new TypeError('bad'); });
+    const next = chain.run(async () => 'next');
+    await expect(failing).rejects.toThrow(TypeError);
+    await expect(next).resolves.toBe('next');
+  });
+
+  test('once closed, queued and new operations reject with InvalidStateError', async () => {
+    let closed = false;
+    const chain = new OperationsChain(() => closed, () => {});
+    let release;
+    const first = chain.run(() => new Promise((r) => { release = r; }));
+    const queued = chain.run(async () => 'never');
+    closed = true;
+    release('first');
+    await expect(first).resolves.toBe('first');
+    await expect(queued).rejects.toMatchObject({ name: 'InvalidStateError' });
+    await expect(chain.run(async () => 'late')).rejects.toMatchObject({ name: 'InvalidStateError' });
+  });
+});
