@@ -23,7 +23,7 @@ const PT = 111;
 const PTIME = 20; // ms per packet
 const LATENCY = 40; // jitterBufferLatency given to the GstPeerConnection
 // The connection's pipeline latency is the jitter buffer's plus this playout headroom
-// (src/peer_connection.rs PLAYOUT_HEADROOM_MS).
+// (src/peer_connection/mod.rs PLAYOUT_HEADROOM_MS).
 const PLAYOUT_HEADROOM_MS = 10;
 // Packet index of the event (counted from the first packet sent once connected), and how long
 // (packets) a hostile pattern lasts from there.

@@ -1,0 +1,148 @@
+//! ICE candidates: ours as webrtcbin gathers them (and the guard that completes gathering
+//! when webrtcbin 1.22 does not), and the remote ones addIceCandidate hands in.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use gst::prelude::*;
+use crate::error::{PcError, PcResult};
+use crate::events::NativeEvent;
+use crate::sdp::candidate::Candidate;
+use crate::sdp::local::LocalCandidate;
+
+use super::inner::*;
+use super::NativePeerConnection;
+
+/// With only host addresses to gather, gathering is over once candidates stop coming.
+const HOST_GATHERING_QUIET: Duration = Duration::from_millis(250);
+/// Upper bounds on gathering: webrtcbin 1.22 may never report `complete` (fixed in 1.28).
+const GATHERING_LIMIT_HOST_ONLY: Duration = Duration::from_secs(2);
+const GATHERING_LIMIT_WITH_SERVERS: Duration = Duration::from_secs(5);
+const GATHERING_POLL: gst::ClockTime = gst::ClockTime::from_mseconds(50);
+
+impl Inner {
+    pub(super) fn on_local_candidate(&self, mline: u32, candidate: String) {
+        let attr = candidate.strip_prefix("a=").unwrap_or(&candidate).to_owned();
+        let (mid, first) = {
+            let mut st = self.lock();
+            if st.closed || st.local_candidates.iter().any(|c| c.mline == mline && c.attr == attr) {
+                return;
+            }
+            st.local_candidates.push(LocalCandidate { mline, attr: attr.clone() });
+            st.last_candidate_at = Some(Instant::now());
+            let first = st.gathering == "new";
+            if first {
+                st.gathering = "gathering";
+            }
+            (st.negotiation.local().and_then(|(_, m)| mid_of(m, mline)), first)
+        };
+        if first {
+            self.events.emit(NativeEvent::state("icegatheringstatechange", "gathering"));
+        }
+        self.events.emit(NativeEvent {
+            candidate: Some(attr),
+            sdp_mid: mid,
+            sdp_m_line_index: Some(mline),
+            ..NativeEvent::new("icecandidate")
+        });
+    }
+
+    pub(super) fn set_gathering(&self, state: &'static str) {
+        let emit: Vec<&'static str> = {
+            let mut st = self.lock();
+            if st.closed || st.gathering == state || st.gathering == "complete" && state != "new" {
+                return;
+            }
+            let mut emit = Vec::new();
+            if state == "complete" && st.gathering == "new" {
+                emit.push("gathering");
+            }
+            emit.push(state);
+            st.gathering = state;
+            emit
+        };
+        for s in emit {
+            self.events.emit(NativeEvent::state("icegatheringstatechange", s));
+        }
+    }
+
+    /// Completes gathering when webrtcbin does not: 1.22 does not always move
+    /// `ice-gathering-state` to `complete` after the last candidate (webrtc-pc wants
+    /// `complete` and a null candidate), so gathering is declared complete once host
+    /// candidates stop coming, or at a time limit.
+    pub(super) fn gathering_guard_tick(&self) -> bool {
+        let done = {
+            let mut st = self.lock();
+            if st.closed || st.gathering == "complete" {
+                st.guard_running = false;
+                return false;
+            }
+            let Some(started) = st.gathering_started else {
+                st.guard_running = false;
+                return false;
+            };
+            let quiet = st.last_candidate_at.map(|t| t.elapsed() >= HOST_GATHERING_QUIET).unwrap_or(false);
+            let limit = if self.has_ice_servers { GATHERING_LIMIT_WITH_SERVERS } else { GATHERING_LIMIT_HOST_ONLY };
+            let done = (!self.has_ice_servers && quiet) || started.elapsed() >= limit;
+            if done {
+                st.guard_running = false;
+            }
+            done
+        };
+        if done {
+            self.set_gathering("complete");
+        }
+        !done
+    }
+}
+
+impl NativePeerConnection {
+    pub(super) fn add_ice_candidate_inner(&self, candidate: &str, mid: Option<&str>, index: Option<u32>) -> PcResult<Option<(u32, String)>> {
+        let mline = {
+            let st = self.inner.lock();
+            if st.closed {
+                return Err(PcError::invalid_state("the RTCPeerConnection is closed"));
+            }
+            let (_, remote) = st
+                .negotiation
+                .remote()
+                .ok_or_else(|| PcError::invalid_state("addIceCandidate called before setRemoteDescription"))?;
+            // Added candidates are kept in the remote description (below), so it holds them all.
+            let known = remote.medias().map(|m| m.attributes().filter(|a| a.key() == "candidate").count()).sum::<usize>();
+            if !candidate.is_empty() {
+                self.inner.limits.check_candidates(known + 1)?;
+            }
+            // webrtc-pc §4.4.1.3: sdpMid wins over sdpMLineIndex when both are given.
+            match (mid, index) {
+                (Some(mid), _) => (0..remote.medias_len())
+                    .find(|i| mid_of(remote, *i).as_deref() == Some(mid))
+                    .ok_or_else(|| PcError::operation(format!("no m-line with mid '{mid}'")))?,
+                (None, Some(i)) if i < remote.medias_len() => i,
+                (None, Some(i)) => return Err(PcError::operation(format!("sdpMLineIndex {i} out of range"))),
+                (None, None) => return Err(PcError::type_error("candidate needs sdpMid or sdpMLineIndex")),
+            }
+        };
+        if candidate.is_empty() {
+            return Ok(None); // end-of-candidates (RFC 8838 §8.2): nothing for the agent to do
+        }
+        let attr = candidate.strip_prefix("a=").unwrap_or(candidate).to_owned();
+        // An RTCP candidate (component 2) has nothing to pair with: RTCP is multiplexed
+        // (RFC 8843 §9, rtcp-mux-only); browsers accept and ignore it, libnice would warn.
+        if Candidate::parse(&attr)?.component == 2 {
+            return Ok(None);
+        }
+        Ok(Some((mline, attr)))
+    }
+}
+
+pub(super) fn schedule_gathering_guard(inner: &Arc<Inner>) {
+    let clock = gst::SystemClock::obtain();
+    let id = clock.new_single_shot_id(clock.time() + GATHERING_POLL);
+    let weak = Arc::downgrade(inner);
+    let _ = id.wait_async(move |_, _, _| {
+        if let Some(inner) = weak.upgrade() {
+            if inner.gathering_guard_tick() {
+                schedule_gathering_guard(&inner);
+            }
+        }
+    });
+}

@@ -1,0 +1,247 @@
+//! The shared state of a connection: the GStreamer side (pipeline and webrtcbin), the
+//! negotiation and transceiver state behind one lock, and close().
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+use gst::prelude::*;
+use gst_sdp::SDPMessage;
+use gst_webrtc::{
+    WebRTCRTPTransceiver,
+    WebRTCRTPTransceiverDirection as Direction, WebRTCSDPType,
+};
+use napi_derive::napi;
+use crate::consent::Consent;
+use crate::error::{PcError, PcResult};
+use crate::events::EventSink;
+use crate::in_flight::InFlight;
+use crate::media::sender::SendChain;
+use crate::media::track::TrackCore;
+use crate::negotiation::{Negotiation, SdpType, SignalingState};
+use crate::runtime::{self};
+use crate::sdp::local::{self, LocalCandidate};
+use crate::sdp::limits::Limits;
+use crate::sdp::to_text;
+use crate::teardown;
+
+
+#[napi(object)]
+pub struct NativeDescription {
+    #[napi(js_name = "type")]
+    pub kind: String,
+    pub sdp: String,
+}
+
+#[napi(object)]
+pub struct NativeTransceiver {
+    pub id: u32,
+    pub kind: String,
+    pub mid: Option<String>,
+    pub mline_index: Option<u32>,
+    pub direction: String,
+    pub current_direction: Option<String>,
+    pub stopped: bool,
+}
+
+pub(super) struct Transceiver {
+    pub(super) id: u32,
+    pub(super) kind: &'static str,
+    pub(super) gst: WebRTCRTPTransceiver,
+    pub(super) sender: Option<Arc<SendChain>>,
+    pub(super) receiver: Arc<TrackCore>,
+    pub(super) stopped: bool,
+    /// The W3C [[Direction]]; webrtcbin's own transceiver stays sendrecv (sdp::direction).
+    pub(super) direction: Direction,
+    /// The remote offer's m-line this transceiver answers, until webrtcbin associates it.
+    pub(super) pending_mline: Option<u32>,
+}
+
+pub(super) struct State {
+    pub(super) negotiation: Negotiation<SDPMessage>,
+    pub(super) transceivers: Vec<Transceiver>,
+    pub(super) next_transceiver: u32,
+    pub(super) local_candidates: Vec<LocalCandidate>,
+    pub(super) local_ufrag: Option<String>,
+    pub(super) gathering: &'static str,
+    pub(super) gathering_started: Option<Instant>,
+    pub(super) last_candidate_at: Option<Instant>,
+    pub(super) guard_running: bool,
+    pub(super) ice_connection: &'static str,
+    pub(super) connection: &'static str,
+    /// The last ICE/connection state change was ours (consent lost), not webrtcbin's.
+    pub(super) consent_lost: bool,
+    pub(super) closed: bool,
+}
+
+/// The GStreamer side of a connection, dropped as a whole at close(): libnice's sockets and
+/// threads go only when webrtcbin is finalized, and the bus holds a socketpair until the
+/// pipeline is, so close() must drop the last references rather than wait for Node's GC.
+#[derive(Clone)]
+pub(super) struct Media {
+    pub(super) pipeline: gst::Pipeline,
+    pub(super) webrtc: gst::Element,
+}
+
+pub struct Inner {
+    pub(super) media: Mutex<Option<Media>>,
+    pub(super) events: EventSink,
+    pub(super) state: Mutex<State>,
+    pub(super) has_ice_servers: bool,
+    /// Size limits on what the remote side sends (sdp::limits).
+    pub(super) limits: Limits,
+    pub(super) consent: Consent,
+    /// Promises handed to webrtcbin, settled by close() if webrtcbin has not (in_flight.rs).
+    pub(super) in_flight: InFlight,
+}
+
+pub(super) fn direction_str(d: Direction) -> &'static str {
+    match d {
+        Direction::Sendrecv => "sendrecv",
+        Direction::Sendonly => "sendonly",
+        Direction::Recvonly => "recvonly",
+        Direction::Inactive => "inactive",
+        _ => "stopped",
+    }
+}
+
+pub(super) fn parse_direction(s: &str) -> PcResult<Direction> {
+    match s {
+        "sendrecv" => Ok(Direction::Sendrecv),
+        "sendonly" => Ok(Direction::Sendonly),
+        "recvonly" => Ok(Direction::Recvonly),
+        "inactive" => Ok(Direction::Inactive),
+        other => Err(PcError::type_error(format!("'{other}' is not a valid RTCRtpTransceiverDirection"))),
+    }
+}
+
+pub(super) fn gst_sdp_type(ty: SdpType) -> WebRTCSDPType {
+    match ty {
+        SdpType::Offer => WebRTCSDPType::Offer,
+        SdpType::Pranswer => WebRTCSDPType::Pranswer,
+        SdpType::Answer => WebRTCSDPType::Answer,
+        SdpType::Rollback => WebRTCSDPType::Rollback,
+    }
+}
+
+/// RFC 3550 §8.1: SSRCs are chosen at random.
+pub(super) fn random_ssrc() -> u32 {
+    let mut b = [0u8; 4];
+    let _ = getrandom::fill(&mut b);
+    u32::from_ne_bytes(b).max(1)
+}
+
+pub(super) fn napi_err(e: impl std::fmt::Display) -> napi::Error {
+    napi::Error::from_reason(e.to_string())
+}
+
+/// webrtcbin promise replies: `Ok(None)` is success for set-*-description; a structure
+/// with an `error` field is a failure; an interrupted/expired promise is a failure too.
+pub(super) fn check_reply(reply: Result<Option<&gst::StructureRef>, gst::PromiseError>) -> PcResult<Option<&gst::StructureRef>> {
+    match reply {
+        Ok(Some(s)) => match s.get::<gst::glib::Error>("error") {
+            Ok(err) => Err(PcError::operation(err.message().to_owned())),
+            Err(_) => Ok(Some(s)),
+        },
+        Ok(None) => Ok(None),
+        Err(e) => Err(PcError::operation(format!("webrtcbin did not complete the operation ({e:?})"))),
+    }
+}
+
+pub(super) fn media_ufrag(msg: &gst_sdp::SDPMessageRef) -> Option<String> {
+    msg.media(0)
+        .and_then(|m| m.attribute_val("ice-ufrag"))
+        .or_else(|| msg.attribute_val("ice-ufrag"))
+        .map(str::to_owned)
+}
+
+pub(super) fn mid_of(msg: &gst_sdp::SDPMessageRef, idx: u32) -> Option<String> {
+    msg.media(idx).and_then(|m| m.attribute_val("mid")).map(str::to_owned)
+}
+
+impl Inner {
+    /// The pipeline and webrtcbin, or InvalidStateError once the connection is closed.
+    pub(super) fn media(&self) -> PcResult<Media> {
+        self.media
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| PcError::invalid_state("the RTCPeerConnection is closed"))
+    }
+
+    pub(super) fn webrtc(&self) -> PcResult<gst::Element> {
+        self.media().map(|m| m.webrtc)
+    }
+
+    pub(super) fn lock(&self) -> MutexGuard<'_, State> {
+        // A poisoned lock only means a panic elsewhere was caught; the state is still usable.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(super) fn render(&self, which: fn(&Negotiation<SDPMessage>) -> Option<&(SdpType, SDPMessage)>, local: bool) -> Option<NativeDescription> {
+        let st = self.lock();
+        let (ty, msg) = which(&st.negotiation)?;
+        let sdp = if local {
+            to_text(&local::render(msg, &st.local_candidates, st.gathering == "complete"))
+        } else {
+            to_text(msg)
+        };
+        Some(NativeDescription { kind: ty.as_str().to_owned(), sdp })
+    }
+
+    pub(super) fn close(&self) {
+        let (senders, receivers) = {
+            let mut st = self.lock();
+            if st.closed {
+                return;
+            }
+            st.closed = true;
+            self.consent.stop();
+            st.negotiation.state = SignalingState::Closed;
+            st.ice_connection = "closed";
+            st.connection = "closed";
+            let senders: Vec<Arc<SendChain>> = st.transceivers.iter().filter_map(|t| t.sender.clone()).collect();
+            let receivers: Vec<Arc<TrackCore>> = st.transceivers.iter().map(|t| t.receiver.clone()).collect();
+            // Transceivers reference their transports and, through them, the ICE agent with
+            // its sockets: let them go with webrtcbin below.
+            st.transceivers.clear();
+            (senders, receivers)
+        };
+        self.events.close();
+        for s in &senders {
+            s.detach();
+        }
+        // webrtc-pc §4.4.1.7: close() releases everything now (the pipeline right after, on a
+        // teardown thread), not when Node's GC gets to it.
+        // The guard must be gone before the state change: going to NULL waits for webrtcbin's
+        // threads, and their callbacks (ICE state notifications) take this lock. (A guard
+        // in an `if let` scrutinee would live to the end of the block: that deadlocked.)
+        let media = self.media.lock().unwrap_or_else(|p| p.into_inner()).take();
+        // Before the state change, which discards webrtcbin's queued operations with their
+        // promises still pending. Their callbacks see an interrupted promise and report a
+        // failure into the closed event sink: JS has rejected those requests already.
+        self.in_flight.interrupt_all();
+        // Tracks end now: nothing the pipeline still decodes reaches a consumer.
+        for r in receivers {
+            r.stop();
+        }
+        // Going to NULL joins every streaming thread and can take seconds after hostile
+        // input (one libsrtp stream to free per SSRC a third party sent): not on the caller's
+        // thread, which is Node's, or a streaming thread of this very pipeline when the last
+        // reference goes there (teardown.rs).
+        if let Some(media) = media {
+            teardown::submit(move || {
+                let _ = media.pipeline.set_state(gst::State::Null);
+                if let Some(bus) = media.pipeline.bus() {
+                    bus.unset_sync_handler();
+                }
+                drop(media);
+                runtime::trim_heap_soon();
+            });
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.close();
+    }
+}

@@ -1,0 +1,193 @@
+//! createOffer/createAnswer and setLocal/RemoteDescription: checks, the webrtcbin
+//! operation, and applying the result to the negotiation state and the send chains.
+
+use std::sync::Arc;
+use std::time::Instant;
+use gst::prelude::*;
+use gst_sdp::SDPMessage;
+use gst_webrtc::{
+    WebRTCRTPTransceiver, WebRTCSDPType, WebRTCSessionDescription,
+};
+use crate::error::{PcError, PcResult};
+use crate::events::NativeEvent;
+use crate::media::codec;
+use crate::media::sender::SendChain;
+use crate::negotiation::{self, SdpType, Side, SignalingState};
+use crate::rollback;
+use crate::sdp::{direction, ice_credentials, ssrc, telephone_event, to_text, validate, webrtcbin_view};
+
+use super::inner::*;
+use super::NativePeerConnection;
+use super::gathering::schedule_gathering_guard;
+
+impl Inner {
+    /// Bookkeeping after webrtcbin accepted a description (webrtc-pc §4.4.1.6).
+    pub(super) fn description_applied(self: &Arc<Self>, side: Side, ty: SdpType, msg: Option<SDPMessage>) -> PcResult<SignalingState> {
+        let answer = if ty == SdpType::Answer { msg.clone() } else { None };
+        let mut start_guard = false;
+        let state = {
+            let mut st = self.lock();
+            if st.closed {
+                return Err(PcError::invalid_state("the RTCPeerConnection is closed"));
+            }
+            if side == Side::Local {
+                if let Some(m) = &msg {
+                    let ufrag = media_ufrag(m);
+                    if ufrag != st.local_ufrag {
+                        // New ICE credentials (first description or ICE restart): a new gathering cycle.
+                        st.local_ufrag = ufrag;
+                        st.local_candidates.clear();
+                        st.gathering = "new";
+                        st.gathering_started = Some(Instant::now());
+                        st.last_candidate_at = None;
+                    }
+                    if st.gathering != "complete" && !st.guard_running {
+                        st.guard_running = true;
+                        start_guard = true;
+                    }
+                }
+            }
+            st.negotiation.apply(side, ty, msg)?
+        };
+        if let Some(answer) = answer {
+            let senders: Vec<(WebRTCRTPTransceiver, Arc<SendChain>)> = self
+                .lock()
+                .transceivers
+                .iter()
+                .filter_map(|t| t.sender.clone().map(|s| (t.gst.clone(), s)))
+                .collect();
+            // Our direction for each m-line: the answer's if we answered, else the reverse of theirs.
+            for (t, sender) in senders {
+                let mline = t.property::<u32>("mlineindex");
+                let negotiated = codec::negotiated(&answer, mline);
+                if let Some((codec, pt)) = negotiated {
+                    if let Err(e) = sender.set_codec(codec, pt) {
+                        gst::warning!(crate::log::CAT, "cannot switch the sender to {}: {e}", codec.encoding_name);
+                    }
+                }
+                // RFC 4733 §2.1: events use the audio codec's clock.
+                let dtmf = negotiated.and_then(|(c, _)| telephone_event::negotiated(&answer, mline, c.clock_rate).map(|pt| (pt, c.clock_rate)));
+                sender.dtmf().configure(dtmf);
+                let dir = direction::of(&answer, mline).unwrap_or("inactive");
+                let ours = if side == Side::Local { dir } else { direction::reverse(dir) };
+                sender.set_active(matches!(ours, "sendrecv" | "sendonly"));
+            }
+        }
+        if start_guard {
+            schedule_gathering_guard(self);
+        }
+        Ok(state)
+    }
+}
+
+impl NativePeerConnection {
+    pub(super) fn fail(&self, request_id: u32, err: PcError) {
+        self.inner.events.emit(NativeEvent::failure(request_id, &err));
+    }
+
+    pub(super) fn create(&self, request_id: u32, answer: bool, ice_restart: bool) {
+        if answer {
+            self.inner.sync_transceivers();
+        }
+        let state = self.inner.lock().negotiation.state;
+        let check = if answer { negotiation::check_create_answer(state) } else { negotiation::check_create_offer(state) };
+        if let Err(e) = check.and_then(|()| if answer { Ok(()) } else { self.inner.check_offer_layout() }) {
+            return self.fail(request_id, e);
+        }
+        let events = self.inner.events.clone();
+        let weak = Arc::downgrade(&self.inner);
+        let field = if answer { "answer" } else { "offer" };
+        let promise = self.inner.in_flight.promise(move |reply| {
+            let result = check_reply(reply).and_then(|s| {
+                s.and_then(|s| s.get::<WebRTCSessionDescription>(field).ok())
+                    .ok_or_else(|| PcError::operation(format!("webrtcbin produced no {field}")))
+            });
+            match result {
+                Ok(desc) => {
+                    let mut sdp = desc.sdp().to_owned();
+                    if ice_restart {
+                        ice_credentials::replace(&mut sdp);
+                    }
+                    ssrc::dedupe(&mut sdp);
+                    if let Some(inner) = weak.upgrade() {
+                        inner.apply_directions(&mut sdp, answer);
+                        inner.add_telephone_events(&mut sdp, answer);
+                    }
+                    events.emit(NativeEvent { sdp: Some(to_text(&sdp)), ..NativeEvent::result(request_id) })
+                }
+                Err(e) => events.emit(NativeEvent::failure(request_id, &e)),
+            }
+        });
+        let signal = if answer { "create-answer" } else { "create-offer" };
+        // RFC 8839 §4.4.1.1.1 / webrtc-pc §4.4.1.5: an ICE restart offer carries new credentials.
+        let options = ice_restart.then(|| gst::Structure::builder("options").field("ice-restart", true).build());
+        match self.inner.webrtc() {
+            Ok(webrtc) => webrtc.emit_by_name::<()>(signal, &[&options, &promise]),
+            Err(e) => self.fail(request_id, e),
+        }
+    }
+
+    pub(super) fn set_description(&self, request_id: u32, side: Side, ty: &str, sdp: &str) {
+        let prepared = (|| -> PcResult<(SdpType, Option<SDPMessage>)> {
+            let ty = SdpType::parse(ty)?;
+            self.inner.lock().negotiation.check(side, ty)?;
+            if ty == SdpType::Rollback {
+                return Ok((ty, None));
+            }
+            let st = self.inner.lock();
+            let n = &st.negotiation;
+            // The offer an answer answers is the other side's pending one.
+            let offer = match (ty, side) {
+                (SdpType::Answer | SdpType::Pranswer, Side::Remote) => n.pending_local.as_ref(),
+                (SdpType::Answer | SdpType::Pranswer, Side::Local) => n.pending_remote.as_ref(),
+                _ => None,
+            };
+            let ctx = validate::Context {
+                limits: &self.inner.limits,
+                previous: [&n.current_local, &n.current_remote].into_iter().flatten().map(|(_, m)| &**m).collect(),
+                offer: offer.map(|(_, m)| &**m),
+            };
+            let msg = validate::prepare(sdp, side, &ctx)?;
+            Ok((ty, Some(msg)))
+        })();
+        let (ty, msg) = match prepared {
+            Ok(p) => p,
+            Err(e) => return self.fail(request_id, e),
+        };
+        // webrtcbin 1.22 cannot roll back (webrtcsdp.c has no rule for it): see rollback.rs.
+        let (signal_side, gst_ty, for_webrtcbin) = if ty == SdpType::Rollback {
+            let st = self.inner.lock();
+            match rollback::plan(&st.negotiation) {
+                rollback::Plan::Reapply(answer) => (Side::Remote, WebRTCSDPType::Answer, webrtcbin_view::for_webrtcbin(&answer, Side::Remote)),
+                rollback::Plan::StateOnly => {
+                    drop(st);
+                    let result = self.inner.description_applied(side, ty, None);
+                    return match result {
+                        Ok(state) => self.inner.events.emit(NativeEvent { state: Some(state.as_str().to_owned()), ..NativeEvent::result(request_id) }),
+                        Err(e) => self.fail(request_id, e),
+                    };
+                }
+            }
+        } else {
+            (side, gst_sdp_type(ty), msg.as_ref().map(|m| webrtcbin_view::for_webrtcbin(m, side)).unwrap_or_else(SDPMessage::new))
+        };
+        let desc = WebRTCSessionDescription::new(gst_ty, for_webrtcbin);
+        let events = self.inner.events.clone();
+        let weak = Arc::downgrade(&self.inner);
+        let promise = self.inner.in_flight.promise(move |reply| {
+            let result = check_reply(reply).and_then(|_| match weak.upgrade() {
+                Some(inner) => inner.description_applied(side, ty, msg),
+                None => Err(PcError::invalid_state("the RTCPeerConnection is closed")),
+            });
+            match result {
+                Ok(state) => events.emit(NativeEvent { state: Some(state.as_str().to_owned()), ..NativeEvent::result(request_id) }),
+                Err(e) => events.emit(NativeEvent::failure(request_id, &e)),
+            }
+        });
+        let signal = if signal_side == Side::Local { "set-local-description" } else { "set-remote-description" };
+        match self.inner.webrtc() {
+            Ok(webrtc) => webrtc.emit_by_name::<()>(signal, &[&desc, &promise]),
+            Err(e) => self.fail(request_id, e),
+        }
+    }
+}

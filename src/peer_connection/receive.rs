@@ -1,0 +1,52 @@
+//! Receiving: a decrypted RTP pad from webrtcbin becomes the receive chain of its
+//! transceiver (media/receiver.rs).
+
+use std::sync::Arc;
+use gst::prelude::*;
+use gst_webrtc::WebRTCRTPTransceiver;
+use crate::events::NativeEvent;
+use crate::media::dtmf_receive;
+use crate::media::dtmf_send;
+use crate::media::receiver::{self, link_decoder};
+
+use super::inner::*;
+
+impl Inner {
+    pub(super) fn on_src_pad(&self, pad: &gst::Pad) {
+        if pad.direction() != gst::PadDirection::Src {
+            return;
+        }
+        let trans = pad.property::<Option<WebRTCRTPTransceiver>>("transceiver");
+        let found = {
+            let st = self.lock();
+            if st.closed {
+                return;
+            }
+            st.transceivers.iter().find(|t| Some(&t.gst) == trans.as_ref()).map(|t| (t.id, t.receiver.clone()))
+        };
+        let Ok(Media { pipeline, .. }) = self.media() else { return };
+        let result = match found {
+            // The remote's RFC 4733 events: same SSRC as its audio, own payload type, own pad.
+            Some((id, _)) if dtmf_receive::is_telephone_event(pad) => {
+                let events = self.events.clone();
+                let on_event: dtmf_receive::OnEvent = Arc::new(move |event, duration| {
+                    let Some(tone) = dtmf_send::tone_of(event) else { return };
+                    events.emit(NativeEvent {
+                        transceiver_id: Some(id),
+                        tone: Some(tone.to_string()),
+                        duration: Some(duration),
+                        ..NativeEvent::new("dtmf")
+                    });
+                });
+                dtmf_receive::link(pad, on_event)
+            }
+            Some((_, track)) => link_decoder(&pipeline, pad, track),
+            None => Err("RTP pad for an unknown transceiver".to_owned()),
+        };
+        if let Err(e) = result {
+            // An undecodable stream must not stall webrtcbin: drop it.
+            gst::warning!(crate::log::CAT, "cannot decode incoming stream: {e}");
+            receiver::drain(pad, |_| {});
+        }
+    }
+}
