@@ -1,7 +1,7 @@
 /* mediacapture-main §4.2 MediaStream */
 
 import { randomUUID } from 'node:crypto'
-import { getEventHandler, setEventHandler, type EventHandler } from './eventHandlers'
+import { defineEventHandlerAttributes, type EventHandler } from './eventHandlers'
 import { MediaStreamTrack } from './MediaStreamTrack'
 import { MediaStreamTrackEvent } from './MediaStreamTrackEvent'
 
@@ -63,18 +63,8 @@ export class MediaStream extends EventTarget {
     this.#tracks.delete(track)
   }
 
-  get onaddtrack(): EventHandler<MediaStreamTrackEvent> {
-    return getEventHandler(this, 'addtrack')
-  }
-  set onaddtrack(h: EventHandler<MediaStreamTrackEvent>) {
-    setEventHandler(this, 'addtrack', h)
-  }
-  get onremovetrack(): EventHandler<MediaStreamTrackEvent> {
-    return getEventHandler(this, 'removetrack')
-  }
-  set onremovetrack(h: EventHandler<MediaStreamTrackEvent>) {
-    setEventHandler(this, 'removetrack', h)
-  }
+  declare onaddtrack: EventHandler<MediaStreamTrackEvent>
+  declare onremovetrack: EventHandler<MediaStreamTrackEvent>
 
   static {
     createWithId = (id) => {
@@ -103,3 +93,5 @@ export function removeTrackByUserAgent(stream: MediaStream, track: MediaStreamTr
   stream.removeTrack(track)
   stream.dispatchEvent(new MediaStreamTrackEvent('removetrack', { track }))
 }
+
+defineEventHandlerAttributes(MediaStream, ['addtrack', 'removetrack'])

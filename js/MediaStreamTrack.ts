@@ -4,7 +4,7 @@
  */
 
 import { callNative } from './errors'
-import { getEventHandler, setEventHandler, type EventHandler } from './eventHandlers'
+import { defineEventHandlerAttributes, type EventHandler } from './eventHandlers'
 import type { NativeTrack } from './native'
 
 export type MediaStreamTrackState = 'live' | 'ended'
@@ -107,24 +107,9 @@ export class MediaStreamTrack extends EventTarget {
     return Promise.resolve()
   }
 
-  get onended(): EventHandler {
-    return getEventHandler(this, 'ended')
-  }
-  set onended(h: EventHandler) {
-    setEventHandler(this, 'ended', h)
-  }
-  get onmute(): EventHandler {
-    return getEventHandler(this, 'mute')
-  }
-  set onmute(h: EventHandler) {
-    setEventHandler(this, 'mute', h)
-  }
-  get onunmute(): EventHandler {
-    return getEventHandler(this, 'unmute')
-  }
-  set onunmute(h: EventHandler) {
-    setEventHandler(this, 'unmute', h)
-  }
+  declare onended: EventHandler
+  declare onmute: EventHandler
+  declare onunmute: EventHandler
 
   static {
     nativeOf = (track) => track.#native
@@ -162,3 +147,5 @@ export function endTrack(track: MediaStreamTrack, fireEvent: boolean): void {
 export function setTrackMuted(track: MediaStreamTrack, muted: boolean): void {
   setMutedInternal(track, muted)
 }
+
+defineEventHandlerAttributes(MediaStreamTrack, ['ended', 'mute', 'unmute'])

@@ -7,7 +7,7 @@
 
 import type { ConnectionHost } from './ConnectionHost'
 import { invalidState } from './errors'
-import { getEventHandler, setEventHandler, type EventHandler } from './eventHandlers'
+import { defineEventHandlerAttributes, type EventHandler } from './eventHandlers'
 import { RTCDTMFToneChangeEvent } from './RTCDTMFToneChangeEvent'
 import type { TransceiverState } from './TransceiverState'
 
@@ -48,12 +48,7 @@ export class RTCDTMFSender extends EventTarget {
     }
   }
 
-  get ontonechange(): EventHandler<RTCDTMFToneChangeEvent> {
-    return getEventHandler(this, 'tonechange')
-  }
-  set ontonechange(handler: EventHandler<RTCDTMFToneChangeEvent>) {
-    setEventHandler(this, 'tonechange', handler)
-  }
+  declare ontonechange: EventHandler<RTCDTMFToneChangeEvent>
 
   /** webrtc-pc §7.2 insertDTMF() */
   insertDTMF(tones: string, duration = 100, interToneGap = 70): void {
@@ -111,3 +106,5 @@ export class RTCDTMFSender extends EventTarget {
 function clamp(v: number, min: number, max: number): number {
   return Math.min(max, Math.max(min, v))
 }
+
+defineEventHandlerAttributes(RTCDTMFSender, ['tonechange'])

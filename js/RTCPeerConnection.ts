@@ -17,7 +17,7 @@ import {
   notSupported,
   operationError,
 } from './errors'
-import { getEventHandler, setEventHandler, type EventHandler } from './eventHandlers'
+import { defineEventHandlerAttributes, type EventHandler } from './eventHandlers'
 import { acquireKeepAlive, type KeepAlive } from './keepalive'
 import { addTrackByUserAgent, createRemoteStream, MediaStream, removeTrackByUserAgent } from './MediaStream'
 import { endTrack, MediaStreamTrack, nativeTrackOf, setTrackMuted } from './MediaStreamTrack'
@@ -513,68 +513,17 @@ export class GstPeerConnection extends EventTarget {
 
   // ---------------------------------------------------------------- event handler attributes
 
-  get onicecandidate(): EventHandler<RTCPeerConnectionIceEvent> {
-    return getEventHandler(this, 'icecandidate')
-  }
-  set onicecandidate(h: EventHandler<RTCPeerConnectionIceEvent>) {
-    setEventHandler(this, 'icecandidate', h)
-  }
-  get onicecandidateerror(): EventHandler {
-    return getEventHandler(this, 'icecandidateerror')
-  }
-  set onicecandidateerror(h: EventHandler) {
-    setEventHandler(this, 'icecandidateerror', h)
-  }
-  get onicegatheringstatechange(): EventHandler {
-    return getEventHandler(this, 'icegatheringstatechange')
-  }
-  set onicegatheringstatechange(h: EventHandler) {
-    setEventHandler(this, 'icegatheringstatechange', h)
-  }
-  get oniceconnectionstatechange(): EventHandler {
-    return getEventHandler(this, 'iceconnectionstatechange')
-  }
-  set oniceconnectionstatechange(h: EventHandler) {
-    setEventHandler(this, 'iceconnectionstatechange', h)
-  }
-  get onconnectionstatechange(): EventHandler {
-    return getEventHandler(this, 'connectionstatechange')
-  }
-  set onconnectionstatechange(h: EventHandler) {
-    setEventHandler(this, 'connectionstatechange', h)
-  }
-  get onsignalingstatechange(): EventHandler {
-    return getEventHandler(this, 'signalingstatechange')
-  }
-  set onsignalingstatechange(h: EventHandler) {
-    setEventHandler(this, 'signalingstatechange', h)
-  }
-  get onnegotiationneeded(): EventHandler {
-    return getEventHandler(this, 'negotiationneeded')
-  }
-  set onnegotiationneeded(h: EventHandler) {
-    setEventHandler(this, 'negotiationneeded', h)
-  }
+  declare onicecandidate: EventHandler<RTCPeerConnectionIceEvent>
+  declare onicecandidateerror: EventHandler
+  declare onicegatheringstatechange: EventHandler
+  declare oniceconnectionstatechange: EventHandler
+  declare onconnectionstatechange: EventHandler
+  declare onsignalingstatechange: EventHandler
+  declare onnegotiationneeded: EventHandler
   /** Non-standard: received RFC 4733 DTMF digits of any receiver (RTCDTMFEvent). */
-  get ondtmf(): EventHandler<RTCDTMFEvent> {
-    return getEventHandler(this, 'dtmf')
-  }
-  set ondtmf(h: EventHandler<RTCDTMFEvent>) {
-    setEventHandler(this, 'dtmf', h)
-  }
-
-  get ontrack(): EventHandler<RTCTrackEvent> {
-    return getEventHandler(this, 'track')
-  }
-  set ontrack(h: EventHandler<RTCTrackEvent>) {
-    setEventHandler(this, 'track', h)
-  }
-  get ondatachannel(): EventHandler {
-    return getEventHandler(this, 'datachannel')
-  }
-  set ondatachannel(h: EventHandler) {
-    setEventHandler(this, 'datachannel', h)
-  }
+  declare ondtmf: EventHandler<RTCDTMFEvent>
+  declare ontrack: EventHandler<RTCTrackEvent>
+  declare ondatachannel: EventHandler
 
   // ---------------------------------------------------------------- internals
 
@@ -1005,3 +954,5 @@ function warnMalformed(ev: NativeEvent): void {
 }
 
 export { GstPeerConnection as RTCPeerConnection }
+
+defineEventHandlerAttributes(GstPeerConnection, ['icecandidate', 'icecandidateerror', 'icegatheringstatechange', 'iceconnectionstatechange', 'connectionstatechange', 'signalingstatechange', 'negotiationneeded', 'dtmf', 'track', 'datachannel'])

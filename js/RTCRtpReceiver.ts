@@ -2,7 +2,7 @@
 
 import type { ConnectionHost } from './ConnectionHost'
 import { invalidState } from './errors'
-import { getEventHandler, setEventHandler, type EventHandler } from './eventHandlers'
+import { defineEventHandlerAttributes, type EventHandler } from './eventHandlers'
 import type { MediaStreamTrack } from './MediaStreamTrack'
 import type { RTCDTMFEvent } from './RTCDTMFEvent'
 import type { RTCStatsReport } from './RTCStatsReport'
@@ -27,12 +27,7 @@ export class RTCRtpReceiver extends EventTarget {
   }
 
   /** Non-standard: received RFC 4733 DTMF digits (RTCDTMFEvent). */
-  get ondtmf(): EventHandler<RTCDTMFEvent> {
-    return getEventHandler(this, 'dtmf')
-  }
-  set ondtmf(handler: EventHandler<RTCDTMFEvent>) {
-    setEventHandler(this, 'dtmf', handler)
-  }
+  declare ondtmf: EventHandler<RTCDTMFEvent>
 
   get transport(): null {
     return null
@@ -68,3 +63,5 @@ export class RTCRtpReceiver extends EventTarget {
     return this.#host.stats({ type: 'inbound-rtp', mid: this.#state.mid })
   }
 }
+
+defineEventHandlerAttributes(RTCRtpReceiver, ['dtmf'])

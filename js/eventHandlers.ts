@@ -49,3 +49,22 @@ export function setEventHandler<E extends Event>(target: EventTarget, type: stri
   byType.set(type, slot)
   target.addEventListener(type, slot.listener)
 }
+
+/**
+ * Defines the `on<type>` event handler IDL attributes of a class once, as accessor pairs on
+ * its prototype; the class declares each for its type (`declare on<type>: EventHandler<E>`).
+ */
+export function defineEventHandlerAttributes(ctor: { prototype: EventTarget }, types: readonly string[]): void {
+  for (const type of types) {
+    Object.defineProperty(ctor.prototype, `on${type}`, {
+      get(this: EventTarget): EventHandler {
+        return getEventHandler(this, type)
+      },
+      set(this: EventTarget, handler: EventHandler) {
+        setEventHandler(this, type, handler)
+      },
+      configurable: true,
+      enumerable: false,
+    })
+  }
+}

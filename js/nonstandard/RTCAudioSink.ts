@@ -1,7 +1,7 @@
 /* node-webrtc/wrtc compatible nonstandard.RTCAudioSink: a track's audio delivered to JS as 10 ms PCM frames. */
 
 import { callNative } from '../errors'
-import { getEventHandler, setEventHandler, type EventHandler } from '../eventHandlers'
+import { defineEventHandlerAttributes, type EventHandler } from '../eventHandlers'
 import { nativeTrackOf, type MediaStreamTrack } from '../MediaStreamTrack'
 import { NativeAudioSink, type NativeAudioSink as NativeAudioSinkHandle, type NativeFrame } from '../native'
 import { RTCAudioDataEvent } from './RTCAudioDataEvent'
@@ -26,12 +26,7 @@ export class RTCAudioSink extends EventTarget {
     callNative(() => this.#native.stop())
   }
 
-  get ondata(): EventHandler<RTCAudioDataEvent> {
-    return getEventHandler(this, 'data')
-  }
-  set ondata(h: EventHandler<RTCAudioDataEvent>) {
-    setEventHandler(this, 'data', h)
-  }
+  declare ondata: EventHandler<RTCAudioDataEvent>
 
   #onFrame(frame: NativeFrame): void {
     // Frames already queued by the native side when stop() was called are dropped.
@@ -39,3 +34,5 @@ export class RTCAudioSink extends EventTarget {
     this.dispatchEvent(new RTCAudioDataEvent(frame))
   }
 }
+
+defineEventHandlerAttributes(RTCAudioSink, ['data'])
