@@ -27,21 +27,8 @@ pub fn link_decoder(pipeline: &gst::Pipeline, pad: &gst::Pad, track: Arc<TrackCo
     // ramped: a late buffer is played at once, never dropped, so starting at no delay at all
     // costs nothing.
     let ramp = pipeline.latency().and_then(|l| PlayoutRamp::start(sink.upcast_ref(), l));
-    let weak = Arc::downgrade(&track);
-    sink.set_callbacks(
-        gst_app::AppSinkCallbacks::builder()
-            .new_sample(move |sink| {
-                let mut sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
-                if let Some(ramp) = &ramp {
-                    sample = ramp.process(sink.upcast_ref(), sample);
-                }
-                if let Some(track) = weak.upgrade() {
-                    track.push(&sample);
-                }
-                Ok(gst::FlowSuccess::Ok)
-            })
-            .build(),
-    );
+    // webrtcbin's other streams go on when this receiver's track is gone: no EOS from here.
+    super::track_io::feed_track(&sink, &track, ramp.map(Arc::new), Ok(gst::FlowSuccess::Ok));
     let mut elements = codec.decode_chain()?;
     elements.push(sink.upcast());
     pipeline.add_many(&elements).map_err(|e| e.to_string())?;

@@ -24,6 +24,19 @@ pub fn appsink_into(track: &Arc<TrackCore>, sync: bool) -> gst_app::AppSink {
 /// `appsink_into`, each sample first passing `ramp` (a playout delay that grows: `playout.rs`).
 pub fn appsink_into_through(track: &Arc<TrackCore>, sync: bool, ramp: Option<Arc<PlayoutRamp>>) -> gst_app::AppSink {
     let sink = gst_app::AppSink::builder().caps(&raw_caps(RATE, 1)).sync(sync).build();
+    // A standalone pipeline has nobody else to feed: it ends with its track.
+    feed_track(&sink, track, ramp, Err(gst::FlowError::Eos));
+    sink
+}
+
+/// Makes `sink` push every sample into `track`, first through `ramp` if any. Once the track
+/// is gone, each sample returns `when_gone`.
+pub fn feed_track(
+    sink: &gst_app::AppSink,
+    track: &Arc<TrackCore>,
+    ramp: Option<Arc<PlayoutRamp>>,
+    when_gone: Result<gst::FlowSuccess, gst::FlowError>,
+) {
     let weak = Arc::downgrade(track);
     sink.set_callbacks(
         gst_app::AppSinkCallbacks::builder()
@@ -37,12 +50,11 @@ pub fn appsink_into_through(track: &Arc<TrackCore>, sync: bool, ramp: Option<Arc
                         track.push(&sample);
                         Ok(gst::FlowSuccess::Ok)
                     }
-                    None => Err(gst::FlowError::Eos),
+                    None => when_gone,
                 }
             })
             .build(),
     );
-    sink
 }
 
 /// A live appsrc for raw audio from a track (caps come with each sample).
