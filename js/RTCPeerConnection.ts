@@ -671,11 +671,6 @@ export class GstPeerConnection extends EventTarget {
       if (!s.stopped) {
         s.currentDirection = nt.currentDirection === undefined ? null : toEnum(TRANSCEIVER_DIRECTIONS, nt.currentDirection, 'RTCRtpTransceiverDirection')
         if (hasSend(s.currentDirection)) s.everSent = true
-        if (nt.stopped) {
-          s.stopping = true
-          s.stopped = true
-          s.direction = 'stopped'
-        }
       }
     }
     // Transceivers created by a remote offer disappear when it is rolled back (webrtc-pc §4.4.1.5 rollback).

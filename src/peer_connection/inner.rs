@@ -39,7 +39,6 @@ pub struct NativeTransceiver {
     pub mline_index: Option<u32>,
     pub direction: String,
     pub current_direction: Option<String>,
-    pub stopped: bool,
 }
 
 pub(super) struct Transceiver {
@@ -48,7 +47,6 @@ pub(super) struct Transceiver {
     pub(super) gst: WebRTCRTPTransceiver,
     pub(super) sender: Option<Arc<SendChain>>,
     pub(super) receiver: Arc<TrackCore>,
-    pub(super) stopped: bool,
     /// The W3C [[Direction]]; webrtcbin's own transceiver stays sendrecv (sdp::direction).
     pub(super) direction: Direction,
     /// The remote offer's m-line this transceiver answers, until webrtcbin associates it.

@@ -192,15 +192,14 @@ impl NativePeerConnection {
                     (_, Some((SdpType::Answer, r))) => direction::of(r, i).map(|d| direction::reverse(d).to_owned()),
                     _ => None,
                 });
-                let direction = if t.stopped { "stopped" } else { direction_str(t.direction) };
+                let direction = direction_str(t.direction);
                 NativeTransceiver {
                     id: t.id,
                     kind: t.kind.to_owned(),
                     mid,
                     mline_index: mline,
                     direction: direction.to_owned(),
-                    current_direction: if t.stopped { Some("stopped".to_owned()) } else { current_direction },
-                    stopped: t.stopped,
+                    current_direction,
                 }
             })
             .collect()

@@ -40,7 +40,6 @@ impl Inner {
                 track.enable_rtp_tap(); // RtpForwarder passthrough (media/receiver.rs)
                 track
             },
-            stopped: false,
             direction: t.property::<Direction>("direction"),
             pending_mline: None,
         });
@@ -78,13 +77,13 @@ impl Inner {
             let mut missing = Vec::new();
             for i in audio {
                 let covered = st.transceivers.iter().any(|t| {
-                    !t.stopped && (t.pending_mline == Some(i) || t.gst.property::<u32>("mlineindex") == i)
+                    t.pending_mline == Some(i) || t.gst.property::<u32>("mlineindex") == i
                 });
                 if covered {
                     continue;
                 }
                 let reusable = st.transceivers.iter_mut().find(|t| {
-                    !t.stopped && t.pending_mline.is_none() && t.gst.property::<u32>("mlineindex") == u32::MAX && t.sender.as_ref().is_some_and(|s| s.has_track())
+                    t.pending_mline.is_none() && t.gst.property::<u32>("mlineindex") == u32::MAX && t.sender.as_ref().is_some_and(|s| s.has_track())
                 });
                 match reusable {
                     Some(t) => {
@@ -155,7 +154,7 @@ impl Inner {
     /// creation order, which is how webrtcbin 1.22 lays out an offer.
     pub(super) fn transceiver_for_mline<'a>(st: &'a State, msg: &gst_sdp::SDPMessageRef, idx: u32) -> Option<&'a Transceiver> {
         let mid = mid_of(msg, idx);
-        let live = || st.transceivers.iter().filter(|t| !t.stopped);
+        let live = || st.transceivers.iter();
         live()
             .find(|t| mid.is_some() && t.gst.property::<Option<String>>("mid") == mid)
             .or_else(|| live().find(|t| t.pending_mline == Some(idx)))
@@ -240,7 +239,7 @@ impl Inner {
             return Err(PcError::invalid_state("the RTCPeerConnection is closed"));
         }
         let t = st.transceivers.iter().find(|t| t.id == id).ok_or_else(|| PcError::operation(format!("unknown transceiver {id}")))?;
-        Ok(if t.stopped { None } else { t.sender.clone() })
+        Ok(t.sender.clone())
     }
 
     pub(super) fn negotiated_codec(&self, t: &WebRTCRTPTransceiver) -> Option<(&'static codec::Codec, u32)> {
