@@ -610,7 +610,10 @@ export class GstPeerConnection extends EventTarget {
     this.#signalingState = toEnum(SIGNALING_STATES, reported, 'RTCSignalingState')
     this.#generation++
 
-    this.#applyRemoteMedia()
+    // Native's part of applying a description: the transceivers webrtcbin made, and one for each
+    // m-section of a remote offer (webrtc-pc §4.4.1.6). Its failure (an OperationError) fails
+    // the operation, though the description itself is already applied.
+    callNative(() => this.#native.applyRemoteMedia())
     this.#reconcileTransceivers(side === 'remote' && type === 'offer')
     const remote = callNative(() => this.#native.remoteDescription())
     this.#canTrickleIceCandidates = remote === null ? null : parseSdp(remote.sdp).iceOptions.includes('trickle')
@@ -641,19 +644,6 @@ export class GstPeerConnection extends EventTarget {
       // Clearing first makes the deferred update fire again if negotiation is still needed (webrtc-pc §4.4.1.5 final steps).
       this.#negotiationNeeded = false
       this.#updateNegotiationNeededFlag()
-    }
-  }
-
-  /**
-   * Native's part of applying a description: it registers the transceivers webrtcbin made and
-   * gives each m-section of a remote offer a transceiver (webrtc-pc §4.4.1.6). A failure there
-   * fails the operation (OperationError), though the description itself is already applied.
-   */
-  #applyRemoteMedia(): void {
-    try {
-      this.#native.applyRemoteMedia()
-    } catch (err) {
-      throw operationError(err instanceof Error ? err.message : String(err))
     }
   }
 

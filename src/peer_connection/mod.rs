@@ -166,9 +166,10 @@ impl NativePeerConnection {
     /// made, and for a remote offer gives every offered m-section one (webrtc-pc §4.4.1.6).
     /// Called once per applied description, before the transceivers are read.
     #[napi]
-    pub fn apply_remote_media(&self) -> napi::Result<()> {
+    pub fn apply_remote_media(&self) -> napi::Result<(), &'static str> {
         self.inner.sync_transceivers();
-        self.inner.answer_remote_media().map_err(napi_err)
+        // The error's code is the W3C name (`js/errors.ts` maps it), not a napi status.
+        self.inner.answer_remote_media().map_err(|e| napi::Error::new(e.code.as_str(), e.message))
     }
 
     /// The registry as it is: reading it changes nothing.
