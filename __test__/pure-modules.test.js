@@ -1,6 +1,6 @@
 'use strict';
 
-// The pure TypeScript modules (SDP helpers, direction algebra, negotiation-needed, the
+// The pure TypeScript modules (SDP helpers, direction halves, negotiation-needed, the
 // operations chain) on their own: no native addon, no GStreamer, no peer. They need only the
 // TypeScript build (dist/).
 
@@ -10,7 +10,7 @@ const { execFileSync } = require('node:child_process');
 const DIST = path.join(__dirname, '..', 'dist');
 const PURE = ['sdp', 'direction', 'negotiationNeeded', 'OperationsChain', 'errors'];
 const { parseSdp, findMediaSection, iceUfragsOf } = require(path.join(DIST, 'sdp'));
-const { answerDirection, reverseDirection, withSend, withoutSend } = require(path.join(DIST, 'direction'));
+const { withSend, withoutSend } = require(path.join(DIST, 'direction'));
 const { isNegotiationNeeded } = require(path.join(DIST, 'negotiationNeeded'));
 const { OperationsChain } = require(path.join(DIST, 'OperationsChain'));
 
@@ -37,7 +37,7 @@ const OFFER = [
 ].join('\r\n');
 
 function transceiver(overrides) {
-  return { id: 1, kind: 'audio', mid: 'a0', mlineIndex: 0, direction: 'sendrecv', currentDirection: null, stopping: false, stopped: false, ...overrides };
+  return { id: 1, kind: 'audio', mid: 'a0', mlineIndex: 0, direction: 'sendrecv', currentDirection: null, answerDirection: null, stopping: false, stopped: false, ...overrides };
 }
 
 function description(type, directions) {
@@ -89,16 +89,7 @@ describe('parseSdp', () => {
   });
 });
 
-describe('direction algebra (RFC 3264 §6.1)', () => {
-  test('reverse and answer', () => {
-    expect(['sendrecv', 'sendonly', 'recvonly', 'inactive'].map(reverseDirection)).toEqual(['sendrecv', 'recvonly', 'sendonly', 'inactive']);
-    expect(answerDirection('sendrecv', 'sendonly')).toBe('recvonly');
-    expect(answerDirection('sendrecv', 'recvonly')).toBe('sendonly');
-    expect(answerDirection('sendonly', 'sendonly')).toBe('inactive');
-    expect(answerDirection('recvonly', 'sendrecv')).toBe('recvonly');
-    expect(answerDirection('sendrecv', 'inactive')).toBe('inactive');
-  });
-
+describe('direction halves (webrtc-pc §4.4.4)', () => {
   test('adding and removing the send half', () => {
     expect(withSend('recvonly')).toBe('sendrecv');
     expect(withSend('inactive')).toBe('sendonly');
@@ -108,7 +99,7 @@ describe('direction algebra (RFC 3264 §6.1)', () => {
 });
 
 describe('isNegotiationNeeded (webrtc-pc §4.7.3)', () => {
-  const base = { transceivers: [], currentLocal: null, currentRemote: null, iceRestartPending: false };
+  const base = { transceivers: [], currentLocal: null, iceRestartPending: false };
 
   test('nothing to negotiate without transceivers; an ICE restart always needs one', () => {
     expect(isNegotiationNeeded(base)).toBe(false);
@@ -122,21 +113,23 @@ describe('isNegotiationNeeded (webrtc-pc §4.7.3)', () => {
   });
 
   test('we offered: satisfied by our offer or by the reversed answer, not otherwise', () => {
+    // currentDirection is the answer seen from our side (native reverses the remote answer's direction).
     const local = description('offer', ['sendrecv']);
-    expect(isNegotiationNeeded({ ...base, transceivers: [transceiver()], currentLocal: local, currentRemote: description('answer', ['recvonly']) })).toBe(false);
-    expect(isNegotiationNeeded({ ...base, transceivers: [transceiver({ direction: 'sendonly' })], currentLocal: local, currentRemote: description('answer', ['recvonly']) })).toBe(false);
-    expect(isNegotiationNeeded({ ...base, transceivers: [transceiver({ direction: 'inactive' })], currentLocal: local, currentRemote: description('answer', ['sendrecv']) })).toBe(true);
+    expect(isNegotiationNeeded({ ...base, transceivers: [transceiver({ currentDirection: 'sendonly' })], currentLocal: local })).toBe(false);
+    expect(isNegotiationNeeded({ ...base, transceivers: [transceiver({ direction: 'sendonly', currentDirection: 'sendonly' })], currentLocal: local })).toBe(false);
+    expect(isNegotiationNeeded({ ...base, transceivers: [transceiver({ direction: 'inactive', currentDirection: 'sendrecv' })], currentLocal: local })).toBe(true);
   });
 
   test('we answered: compared with what JSEP would answer now', () => {
-    const remote = description('offer', ['sendonly']);
-    expect(isNegotiationNeeded({ ...base, transceivers: [transceiver()], currentLocal: description('answer', ['recvonly']), currentRemote: remote })).toBe(false);
-    expect(isNegotiationNeeded({ ...base, transceivers: [transceiver({ direction: 'inactive' })], currentLocal: description('answer', ['recvonly']), currentRemote: remote })).toBe(true);
+    // answerDirection is native's RFC 3264 §6.1 answer to the remote offer (here sendonly) now.
+    const answer = description('answer', ['recvonly']);
+    expect(isNegotiationNeeded({ ...base, transceivers: [transceiver({ answerDirection: 'recvonly' })], currentLocal: answer })).toBe(false);
+    expect(isNegotiationNeeded({ ...base, transceivers: [transceiver({ direction: 'inactive', answerDirection: 'inactive' })], currentLocal: answer })).toBe(true);
   });
 
   test('a transceiver whose m-section is no longer in the current local description needs an offer', () => {
     const local = description('offer', ['sendrecv']);
-    expect(isNegotiationNeeded({ ...base, transceivers: [transceiver({ mid: 'gone', mlineIndex: 5 })], currentLocal: local, currentRemote: null })).toBe(true);
+    expect(isNegotiationNeeded({ ...base, transceivers: [transceiver({ mid: 'gone', mlineIndex: 5 })], currentLocal: local })).toBe(true);
   });
 });
 

@@ -1,4 +1,4 @@
-/* webrtc-pc §4.4 RTCPeerConnection over the native webrtcbin connection (its contract: the generated index.d.ts). */
+/* webrtc-pc §4.4 RTCPeerConnection over a media backend (MediaSession.ts; webrtcbin today). */
 
 import { randomUUID } from 'node:crypto'
 import {
@@ -21,12 +21,8 @@ import { defineEventHandlerAttributes, type EventHandler } from './eventHandlers
 import { acquireKeepAlive, type KeepAlive } from './keepalive'
 import { addTrackByUserAgent, createRemoteStream, MediaStream, removeTrackByUserAgent } from './MediaStream'
 import { endTrack, MediaStreamTrack, nativeTrackOf, setTrackMuted } from './MediaStreamTrack'
-import {
-  NativePeerConnection,
-  type NativeDescription,
-  type NativeEvent,
-  type NativeTransceiver,
-} from './native'
+import { webrtcbinSession, type MediaSession } from './MediaSession'
+import type { NativeDescription, NativeEvent, NativeTransceiver } from './native'
 import { NativeRequests } from './NativeRequests'
 import { isNegotiationNeeded, type CurrentDescription } from './negotiationNeeded'
 import { OperationsChain } from './OperationsChain'
@@ -99,17 +95,11 @@ const DESCRIPTION_GETTERS: readonly DescriptionGetter[] = [
 /** Signaling states in which an implicit setLocalDescription() makes an offer (webrtc-pc §4.4.3.2 setLocalDescription step "type"). */
 const IMPLICIT_OFFER_STATES: ReadonlySet<RTCSignalingState> = new Set(['stable', 'have-local-offer', 'have-remote-pranswer'])
 
-/** Where a local offer / answer may be applied (RFC 9429 §5.5–5.6 state machine). */
-const LOCAL_OFFER_STATES: ReadonlySet<RTCSignalingState> = new Set(['stable', 'have-local-offer'])
-const LOCAL_ANSWER_STATES: ReadonlySet<RTCSignalingState> = new Set(['have-remote-offer', 'have-local-pranswer'])
-
-/** Rolling back is invalid in these states (webrtc-pc §4.4.1.5 "set the RTCSessionDescription"). */
-const NO_ROLLBACK_STATES: ReadonlySet<RTCSignalingState> = new Set(['stable', 'have-local-pranswer', 'have-remote-pranswer'])
-
 const CLOSED_MESSAGE = 'The RTCPeerConnection is closed'
 
 export class GstPeerConnection extends EventTarget {
-  readonly #native: NativePeerConnection
+  /** The media backend behind this connection (MediaSession.ts). */
+  readonly #native: MediaSession
   #configuration: NormalizedConfiguration
   readonly #host: ConnectionHost
   readonly #chain: OperationsChain
@@ -147,7 +137,7 @@ export class GstPeerConnection extends EventTarget {
       get closed(): boolean {
         return self.#closed
       },
-      get native(): NativePeerConnection {
+      get native(): MediaSession {
         return self.#native
       },
       chain: <T>(operation: () => Promise<T>): Promise<T> => this.#chain.run(operation),
@@ -159,7 +149,7 @@ export class GstPeerConnection extends EventTarget {
       () => this.#onChainEmpty(),
     )
     const nativeConfig = toNativeConfig(this.#configuration)
-    this.#native = callNative(() => new NativePeerConnection(nativeConfig, (ev) => this.#onNative(ev)))
+    this.#native = callNative(() => webrtcbinSession(nativeConfig, (ev) => this.#onNative(ev)))
     this.#keepAlive = acquireKeepAlive()
   }
 
@@ -198,9 +188,7 @@ export class GstPeerConnection extends EventTarget {
       // Deliberately unlike webrtc-pc §4.4.1.5 step 4 (InvalidModificationError for an SDP that
       // differs from the last created one) and like Chromium: SIP.js applies its SDP
       // modifiers (hold, codec filters) between createOffer and setLocalDescription.
-      if (!(type === 'offer' ? LOCAL_OFFER_STATES : LOCAL_ANSWER_STATES).has(this.#signalingState)) {
-        throw invalidState(`Cannot set a local ${type} in signaling state '${this.#signalingState}'`)
-      }
+      // Which states accept which type is src/negotiation.rs's rule: the native call rejects.
       if (type === 'offer') {
         const last = this.#lastCreatedOffer
         if (sdp === '') sdp = last !== null && last.generation === this.#generation ? last.sdp : (await this.#createOffer({})).sdp ?? ''
@@ -573,9 +561,6 @@ export class GstPeerConnection extends EventTarget {
 
   #createAnswer(): Promise<RTCSessionDescriptionInit> {
     this.#assertOpen()
-    if (this.#signalingState !== 'have-remote-offer' && this.#signalingState !== 'have-local-pranswer') {
-      throw invalidState(`Cannot create an answer in signaling state '${this.#signalingState}'`)
-    }
     const generation = this.#generation
     return this.#requests.start(
       (id) => this.#native.createAnswer(id),
@@ -589,9 +574,6 @@ export class GstPeerConnection extends EventTarget {
 
   #setDescription(side: 'local' | 'remote', type: RTCSdpType, sdp: string): Promise<void> {
     this.#assertOpen()
-    if (type === 'rollback' && NO_ROLLBACK_STATES.has(this.#signalingState)) {
-      throw invalidState(`Cannot roll back in signaling state '${this.#signalingState}'`)
-    }
     return this.#requests.start(
       (id) =>
         side === 'local' ? this.#native.setLocalDescription(id, type, sdp) : this.#native.setRemoteDescription(id, type, sdp),
@@ -614,7 +596,7 @@ export class GstPeerConnection extends EventTarget {
     // m-section of a remote offer (webrtc-pc §4.4.1.6). Its failure (an OperationError) fails
     // the operation, though the description itself is already applied.
     callNative(() => this.#native.applyRemoteMedia())
-    this.#reconcileTransceivers(side === 'remote' && type === 'offer')
+    this.#reconcileTransceivers()
     const remote = callNative(() => this.#native.remoteDescription())
     this.#canTrickleIceCandidates = remote === null ? null : parseSdp(remote.sdp).iceOptions.includes('trickle')
 
@@ -648,13 +630,14 @@ export class GstPeerConnection extends EventTarget {
   }
 
   /** Brings the transceiver list in line with native after a description was applied. */
-  #reconcileTransceivers(createdByRemoteOffer: boolean): void {
+  #reconcileTransceivers(): void {
     const natives = callNative(() => this.#native.transceivers())
     const present = new Set<number>()
     for (const nt of natives) {
       present.add(nt.id)
       let entry = this.#entriesById.get(nt.id)
-      if (!entry) entry = this.#adoptNativeTransceiver(nt, createdByRemoteOffer)
+      // One the native side made while applying a remote offer (recvonly: webrtc-pc §4.4.1.6).
+      if (!entry) entry = this.#createEntry(nt.id, nt.kind, toEnum(TRANSCEIVER_DIRECTIONS, nt.direction, 'RTCRtpTransceiverDirection'))
       const s = entry.state
       s.mid = nt.mid ?? null
       s.mlineIndex = nt.mlineIndex ?? null
@@ -672,21 +655,6 @@ export class GstPeerConnection extends EventTarget {
       endTrack(state.receiverTrack, false)
     }
     this.#entries = this.#entries.filter((e) => present.has(e.state.id))
-  }
-
-  /** A transceiver the native side created while applying a remote offer. */
-  #adoptNativeTransceiver(nt: NativeTransceiver, createdByRemoteOffer: boolean): TransceiverEntry {
-    let direction = toEnum(TRANSCEIVER_DIRECTIONS, nt.direction, 'RTCRtpTransceiverDirection')
-    // webrtc-pc §4.4.1.5: transceivers created for a remote offer start as recvonly, so answering without a track does not claim to send.
-    if (createdByRemoteOffer && direction !== 'recvonly' && direction !== 'stopped') {
-      try {
-        this.#native.setDirection(nt.id, 'recvonly')
-        direction = 'recvonly'
-      } catch {
-        // Keep what native reports; state must mirror native rather than intent.
-      }
-    }
-    return this.#createEntry(nt.id, nt.kind, direction)
   }
 
   #createEntry(id: number, kind: string, direction: RTCRtpTransceiverDirection): TransceiverEntry {
@@ -854,10 +822,13 @@ export class GstPeerConnection extends EventTarget {
       if (d === null || !(SDP_TYPES as readonly string[]).includes(d.type)) return null
       return { type: d.type as RTCSdpType, parsed: parseSdp(d.sdp) }
     }
+    const answerDirections = new Map(callNative(() => this.#native.transceivers()).map((nt) => [nt.id, nt.answerDirection ?? null]))
     return isNegotiationNeeded({
-      transceivers: this.#entries.map((e) => e.state),
+      transceivers: this.#entries.map((e) => {
+        const answer = answerDirections.get(e.state.id) ?? null
+        return { ...e.state, answerDirection: answer === null ? null : toEnum(TRANSCEIVER_DIRECTIONS, answer, 'RTCRtpTransceiverDirection') }
+      }),
       currentLocal: toCurrent(callNative(() => this.#native.currentLocalDescription())),
-      currentRemote: toCurrent(callNative(() => this.#native.currentRemoteDescription())),
       iceRestartPending: this.#localIceCredentialsToReplace.size > 0,
     })
   }

@@ -1,6 +1,8 @@
 /*
- * RTCRtpTransceiverDirection algebra used by JSEP answer generation
- * (RFC 9429 §5.3.1) and by webrtc-pc §4.7.3 "check if negotiation is needed".
+ * The send and receive halves of an RTCRtpTransceiverDirection, for the W3C rules that
+ * change or read one half (webrtc-pc §4.4.4 addTrack/removeTrack, track events). How an
+ * answer intersects directions (RFC 3264 §6.1) is the native side's rule
+ * (src/sdp/direction.rs), since it writes the SDP.
  */
 
 import type { RTCRtpTransceiverDirection } from './webrtcTypes'
@@ -18,17 +20,6 @@ export function hasRecv(d: RTCRtpTransceiverDirection | null): boolean {
 export function directionOf(send: boolean, recv: boolean): MediaDirection {
   if (send) return recv ? 'sendrecv' : 'sendonly'
   return recv ? 'recvonly' : 'inactive'
-}
-
-/** The same m-line seen from the other peer. */
-export function reverseDirection(d: MediaDirection): MediaDirection {
-  return directionOf(hasRecv(d), hasSend(d))
-}
-
-/** What an answerer with local direction `local` can answer to an offer that offered `offered` (remote point of view). */
-export function answerDirection(local: RTCRtpTransceiverDirection, offered: MediaDirection): MediaDirection {
-  const theirs = reverseDirection(offered)
-  return directionOf(hasSend(local) && hasSend(theirs), hasRecv(local) && hasRecv(theirs))
 }
 
 /** Direction after adding sending (addTrack reusing a transceiver, webrtc-pc §4.4.4 addTrack). */

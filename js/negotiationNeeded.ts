@@ -8,27 +8,35 @@
  * reject m-lines (a stopped transceiver negotiates as inactive).
  */
 
-import { answerDirection, reverseDirection } from './direction'
 import { findMediaSection, type ParsedSdp } from './sdp'
 import type { TransceiverState } from './TransceiverState'
-import type { RTCSdpType } from './webrtcTypes'
+import type { RTCRtpTransceiverDirection, RTCSdpType } from './webrtcTypes'
 
 export interface CurrentDescription {
   type: RTCSdpType
   parsed: ParsedSdp
 }
 
+/**
+ * A transceiver's slots plus the one fact the native side derives: what it would answer the
+ * current remote offer with now (src/sdp/direction.rs holds the RFC 3264 §6.1 rule; it
+ * writes the answers, so it is the only copy).
+ */
+export interface NegotiationTransceiver
+  extends Pick<TransceiverState, 'mid' | 'mlineIndex' | 'direction' | 'currentDirection' | 'stopping' | 'stopped'> {
+  answerDirection: RTCRtpTransceiverDirection | null
+}
+
 export interface NegotiationInput {
-  transceivers: readonly TransceiverState[]
+  transceivers: readonly NegotiationTransceiver[]
   currentLocal: CurrentDescription | null
-  currentRemote: CurrentDescription | null
   /** [[LocalIceCredentialsToReplace]] is not empty (restartIce). */
   iceRestartPending: boolean
 }
 
 export function isNegotiationNeeded(input: NegotiationInput): boolean {
   if (input.iceRestartPending) return true
-  const { currentLocal, currentRemote } = input
+  const { currentLocal } = input
   for (const t of input.transceivers) {
     if (t.stopping && !t.stopped) return true
     if (t.stopped) continue
@@ -37,15 +45,13 @@ export function isNegotiationNeeded(input: NegotiationInput): boolean {
     const local = currentLocal ? findMediaSection(currentLocal.parsed, t.mid, t.mlineIndex) : null
     // Associated only through a description that is no longer current: a new offer is needed.
     if (!currentLocal || !local) return true
-    const remote = currentRemote ? findMediaSection(currentRemote.parsed, t.mid, t.mlineIndex) : null
     if (currentLocal.type === 'offer') {
-      // We offered: fine if either our offer or the (reversed) answer already says what we want.
-      const answered = remote ? reverseDirection(remote.direction) : null
-      if (local.direction !== t.direction && answered !== t.direction) return true
+      // We offered: fine if either our offer or the answer (currentDirection, the answer seen
+      // from our side) already says what we want.
+      if (local.direction !== t.direction && t.currentDirection !== t.direction) return true
     } else {
       // We answered: compare with what JSEP would answer now (RFC 9429 §5.3.1).
-      const expected = remote ? answerDirection(t.direction, remote.direction) : t.direction
-      if (local.direction !== expected) return true
+      if (local.direction !== (t.answerDirection ?? t.direction)) return true
     }
   }
   return false

@@ -39,6 +39,10 @@ pub struct NativeTransceiver {
     pub mline_index: Option<u32>,
     pub direction: String,
     pub current_direction: Option<String>,
+    /// What an answer to the current remote offer would say for this m-line now (RFC 3264
+    /// §6.1 applied to `direction`); absent unless we answered and the m-line is in the offer.
+    /// webrtc-pc §4.7.3 compares the current local answer with it.
+    pub answer_direction: Option<String>,
 }
 
 pub(super) struct Transceiver {

@@ -194,6 +194,10 @@ impl NativePeerConnection {
                     _ => None,
                 });
                 let direction = direction_str(t.direction);
+                let answer_direction = mline.and_then(|i| match remote {
+                    Some((SdpType::Offer, offer)) => direction::of(offer, i).map(|offered| direction::answer(direction, offered).to_owned()),
+                    _ => None,
+                });
                 NativeTransceiver {
                     id: t.id,
                     kind: t.kind.to_owned(),
@@ -201,6 +205,7 @@ impl NativePeerConnection {
                     mline_index: mline,
                     direction: direction.to_owned(),
                     current_direction,
+                    answer_direction,
                 }
             })
             .collect()

@@ -86,9 +86,6 @@ impl NativePeerConnection {
     }
 
     pub(super) fn create(&self, request_id: u32, answer: bool, ice_restart: bool) {
-        if answer {
-            self.inner.sync_transceivers();
-        }
         let state = self.inner.lock().negotiation.state;
         let check = if answer { negotiation::check_create_answer(state) } else { negotiation::check_create_offer(state) };
         if let Err(e) = check.and_then(|()| if answer { Ok(()) } else { self.inner.check_offer_layout() }) {

@@ -40,18 +40,19 @@ impl Inner {
                 track.enable_rtp_tap(); // RtpForwarder passthrough (media/receiver.rs)
                 track
             },
-            direction: t.property::<Direction>("direction"),
+            // webrtc-pc §4.4.1.6: a transceiver made for a remote offer starts recvonly, so an
+            // answer without a track does not claim to send. Ours get their direction from
+            // `add_transceiver` right after; webrtcbin's own property stays sendrecv (sdp::direction).
+            direction: Direction::Recvonly,
             pending_mline: None,
         });
         id
     }
 
-    /// webrtcbin creates transceivers for a remote offer without always telling us
-    /// (`on-new-transceiver` is not emitted for all of them in 1.22): enumerate its list.
+    /// Registers the transceivers webrtcbin made itself while applying a description:
+    /// `on-new-transceiver` is not emitted for all of them in 1.22, so its list is enumerated.
     /// Called from the JS thread only, never from a webrtcbin callback (the action signal
     /// takes webrtcbin's own lock).
-    /// Registers the transceivers webrtcbin made itself (while applying or answering a
-    /// description), so the registry lists every one.
     pub(super) fn sync_transceivers(&self) {
         let Ok(webrtc) = self.webrtc() else { return };
         let mut idx = 0u32;
