@@ -3,13 +3,13 @@
  * depending on its class (and without exposing its internals publicly).
  */
 
-import type { NativePeerConnection } from './native'
+import type { MediaSession } from './MediaSession'
 import type { RTCStatsReport, StatsSelector } from './RTCStatsReport'
 
 export interface ConnectionHost {
   /** [[IsClosed]] */
   readonly closed: boolean
-  readonly native: NativePeerConnection
+  readonly native: MediaSession
   /** webrtc-pc §4.4.1.2 "chain an operation". */
   chain<T>(operation: () => Promise<T>): Promise<T>
   /**

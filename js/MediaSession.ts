@@ -1,0 +1,22 @@
+/*
+ * The seam between the W3C layer and a media backend. RTCPeerConnection and its senders,
+ * receivers and DTMF senders talk to a MediaSession only, never to a backend class.
+ *
+ * A MediaSession is any native class with NativePeerConnection's methods: the shape is
+ * derived from the generated index.d.ts, so the Rust side stays the one authority for it,
+ * and a second backend (a napi class over rtpbin and UDP for plain RTP/AVP or SDES-SRTP)
+ * type-checks against it where its factory is written. What every backend keeps:
+ * - requests that take an id answer exactly once, with a `result` or `failure` NativeEvent;
+ * - the events of one session arrive in order on the JS thread, through `onEvent`;
+ * - a thrown error carries its W3C name as the code (errors.ts maps it);
+ * - the signaling state machine is src/negotiation.rs, shared by every backend.
+ */
+
+import { NativePeerConnection, type NativeConfig, type NativeEvent } from './native'
+
+export type MediaSession = { [K in keyof NativePeerConnection]: NativePeerConnection[K] }
+
+export type MediaSessionFactory = (config: NativeConfig, onEvent: (ev: NativeEvent) => void) => MediaSession
+
+/** ICE, DTLS-SRTP and BUNDLE through GStreamer's webrtcbin (src/peer_connection/). */
+export const webrtcbinSession: MediaSessionFactory = (config, onEvent) => new NativePeerConnection(config, onEvent)
