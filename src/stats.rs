@@ -52,7 +52,7 @@ use serde_json::{Map, Value};
 
 use crate::error::PcError;
 use crate::events::{EventSink, NativeEvent};
-use crate::in_flight::InFlight;
+use crate::workarounds::in_flight::InFlight;
 
 /// Seconds between the NTP epoch (1900) and the Unix epoch (1970).
 const NTP_UNIX_OFFSET_S: f64 = 2_208_988_800.0;

@@ -22,7 +22,7 @@ pub fn link_decoder(pipeline: &gst::Pipeline, pad: &gst::Pad, track: Arc<TrackCo
     // Not async: a sink that prerolls makes the playing pipeline lose its state for a moment,
     // and an element added in that moment (the next pad's chain) can miss going to PLAYING.
     let sink = gst_app::AppSink::builder().caps(&raw_caps(RATE, 1)).sync(true).async_(false).build();
-    let jitterbuffer = crate::jitter_buffer::serving(pad);
+    let jitterbuffer = crate::workarounds::jitter_buffer::serving(pad);
     // The whole playout delay (the pinned pipeline latency: jitter buffer + headroom) is
     // ramped: a late buffer is played at once, never dropped, so starting at no delay at all
     // costs nothing.

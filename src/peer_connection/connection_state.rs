@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use gst::prelude::*;
-use crate::consent::{self, Verdict};
+use crate::workarounds::consent::{self, Verdict};
 use crate::events::NativeEvent;
 
 use super::inner::*;

@@ -10,10 +10,10 @@ use gst_webrtc::{
     WebRTCRTPTransceiverDirection as Direction, WebRTCSDPType,
 };
 use napi_derive::napi;
-use crate::consent::Consent;
+use crate::workarounds::consent::Consent;
 use crate::error::{PcError, PcResult};
 use crate::events::EventSink;
-use crate::in_flight::InFlight;
+use crate::workarounds::in_flight::InFlight;
 use crate::media::sender::SendChain;
 use crate::media::track::TrackCore;
 use crate::negotiation::{Negotiation, SdpType, SignalingState};

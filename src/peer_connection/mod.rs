@@ -28,12 +28,12 @@ mod transceivers;
 use std::sync::{Arc, Mutex};
 use gst::prelude::*;
 use napi_derive::napi;
-use crate::consent::Consent;
+use crate::workarounds::consent::Consent;
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi::Status;
 use crate::events::{EventSink, NativeEvent};
 use crate::ice::{self, NativeConfig};
-use crate::in_flight::InFlight;
+use crate::workarounds::in_flight::InFlight;
 use crate::media::dtmf_send;
 use crate::media::track::NativeTrack;
 use crate::negotiation::{Negotiation, SdpType, Side};
@@ -64,7 +64,7 @@ impl NativePeerConnection {
         ice::check_local_addresses(&config).map_err(|e| napi::Error::new(Status::InvalidArg, e))?;
         let pipeline = gst::Pipeline::new();
         let webrtc = make("webrtcbin").map_err(napi_err)?;
-        crate::receive_start::start_fast(&webrtc);
+        crate::workarounds::receive_start::start_fast(&webrtc);
         pipeline.add(&webrtc).map_err(napi_err)?;
         ice::configure(&webrtc, &config).map_err(napi_err)?;
         if let Some(bus) = pipeline.bus() {
@@ -334,7 +334,7 @@ impl NativePeerConnection {
     #[napi]
     pub fn jitter_buffer_latency(&self, transceiver_id: u32) -> Option<u32> {
         let t = self.inner.transceiver_gst(transceiver_id).ok()?;
-        crate::jitter_buffer::latency(&self.inner.webrtc().ok()?, &t)
+        crate::workarounds::jitter_buffer::latency(&self.inner.webrtc().ok()?, &t)
     }
 
     #[napi]

@@ -13,8 +13,9 @@ use crate::events::NativeEvent;
 use crate::media::codec;
 use crate::media::sender::SendChain;
 use crate::negotiation::{self, SdpType, Side, SignalingState};
-use crate::rollback;
-use crate::sdp::{direction, ice_credentials, ssrc, telephone_event, to_text, validate, webrtcbin_view};
+use crate::workarounds::rollback;
+use crate::sdp::{direction, ssrc, telephone_event, to_text, validate};
+use crate::workarounds::{ice_credentials, webrtcbin_view};
 
 use super::inner::*;
 use super::NativePeerConnection;

@@ -1,14 +1,8 @@
-//! Media directions (RFC 3264 §5.1, §6.1; JSEP RFC 8829 §5.3.1) and the direction
-//! virtualisation that works around webrtcbin 1.22.
-//!
-//! webrtcbin 1.22 fails any renegotiation whose negotiated direction differs from the
-//! previous one, except a change to inactive ("transceiver direction changes are not
-//! implemented", gstwebrtcbin.c `_update_transceiver_from_sdp_media`), and it cannot come
-//! back from inactive either. So webrtcbin only ever sees `sendrecv` on active m-lines; the
-//! application and the remote peer see the real directions, and the send chains are gated
-//! on them (see `media::sender`).
+//! Media directions (RFC 3264 §5.1, §6.1; JSEP RFC 8829 §5.3.1): the one copy of the
+//! answer and reversal rules. webrtcbin itself only ever sees `sendrecv`
+//! (`workarounds::webrtcbin_view`).
 
-use gst_sdp::{SDPMediaRef, SDPMessage};
+use gst_sdp::SDPMediaRef;
 
 pub const DIRECTIONS: [&str; 4] = ["sendrecv", "sendonly", "recvonly", "inactive"];
 
@@ -63,18 +57,6 @@ pub fn reverse(d: &str) -> &'static str {
     join(recv, send)
 }
 
-/// The copy of a description that webrtcbin gets: every active m-line sendrecv.
-pub fn for_webrtcbin(msg: &SDPMessage) -> SDPMessage {
-    let mut copy = msg.clone();
-    for idx in 0..copy.medias_len() {
-        let Some(media) = copy.media_mut(idx) else { continue };
-        if media.port() != 0 || super::has_attr(media, "bundle-only") {
-            set(media, "sendrecv");
-        }
-    }
-    copy
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,21 +71,5 @@ mod tests {
         assert_eq!(answer("sendonly", "sendonly"), "inactive");
         assert_eq!(reverse("sendonly"), "recvonly");
         assert_eq!(reverse("inactive"), "inactive");
-    }
-
-    #[test]
-    fn webrtcbin_copy_is_sendrecv_and_original_untouched() {
-        gst::init().unwrap();
-        let sdp = "v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=sendonly\r\nm=audio 0 UDP/TLS/RTP/SAVPF 111\r\na=inactive\r\n";
-        let msg = SDPMessage::parse_buffer(sdp.as_bytes()).unwrap();
-        let copy = for_webrtcbin(&msg);
-        assert_eq!(of(&copy, 0), Some("sendrecv"));
-        assert_eq!(of(&copy, 1), Some("inactive"), "rejected m-lines stay as they are");
-        assert_eq!(of(&msg, 0), Some("sendonly"));
-        let mut m = msg.clone();
-        set(m.media_mut(0).unwrap(), "recvonly");
-        let text = m.as_text().unwrap();
-        assert_eq!(text.matches("a=recvonly").count(), 1);
-        assert!(!text.contains("a=sendonly"));
     }
 }

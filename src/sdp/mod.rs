@@ -3,7 +3,6 @@
 
 pub mod candidate;
 pub mod direction;
-pub mod ice_credentials;
 pub mod limits;
 pub mod local;
 pub mod mids;
@@ -12,7 +11,6 @@ mod properties;
 pub mod ssrc;
 pub mod telephone_event;
 pub mod validate;
-pub mod webrtcbin_view;
 
 pub use gst_sdp::SDPMessage;
 

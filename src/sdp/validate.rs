@@ -15,7 +15,8 @@ use crate::negotiation::Side;
 use super::candidate::Candidate;
 use super::direction::{self, DIRECTIONS};
 use super::limits::Limits;
-use super::{ice_credentials, mids, ssrc};
+use super::{mids, ssrc};
+use crate::workarounds::ice_credentials;
 
 /// What a description is checked against.
 pub struct Context<'a> {

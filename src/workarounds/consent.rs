@@ -63,7 +63,7 @@ impl Consent {
 
     /// Probe every `nicesrc` of `bin` not probed yet (webrtcbin adds transports lazily).
     pub fn probe_sources(&self, bin: &gst::Bin) {
-        crate::transport_guard::guard_dtls(bin);
+        crate::workarounds::transport_guard::guard_dtls(bin);
         let Ok(mut probed) = self.probed.lock() else { return };
         probed.retain(|w| w.upgrade().is_some());
         for element in bin.iterate_recurse().into_iter().flatten() {

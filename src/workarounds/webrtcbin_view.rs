@@ -1,7 +1,7 @@
 //! The copy of a description that webrtcbin gets (the application's `remoteDescription` keeps
 //! every line).
 //!
-//! Every active m-line is `sendrecv` there (`direction::for_webrtcbin`). And a remote
+//! Every active m-line is `sendrecv` there (`all_sendrecv`). And a remote
 //! description loses what webrtcbin never reads but GStreamer would intern for good: webrtcbin
 //! turns remote media into caps with `gst_sdp_media_attributes_to_caps` and
 //! `gst_sdp_media_get_caps_from_media` (gst-plugins-base, gstsdpmessage.c), which make a caps
@@ -33,8 +33,25 @@ const FMTP_PARAMS: &[&str] = &[
 /// A sender with RTX and FEC has three SSRCs; a few more leave room for simulcast-like peers.
 const MAX_SSRCS: usize = 8;
 
+/// webrtcbin 1.22 fails any renegotiation whose negotiated direction differs from the
+/// previous one, except a change to inactive ("transceiver direction changes are not
+/// implemented", gstwebrtcbin.c `_update_transceiver_from_sdp_media`), and it cannot come
+/// back from inactive either. So webrtcbin only ever sees `sendrecv` on active m-lines; the
+/// application and the remote peer see the real directions, and the send chains are gated
+/// on them (`media::sender`).
+fn all_sendrecv(msg: &SDPMessage) -> SDPMessage {
+    let mut copy = msg.clone();
+    for idx in 0..copy.medias_len() {
+        let Some(media) = copy.media_mut(idx) else { continue };
+        if media.port() != 0 || crate::sdp::has_attr(media, "bundle-only") {
+            crate::sdp::direction::set(media, "sendrecv");
+        }
+    }
+    copy
+}
+
 pub fn for_webrtcbin(msg: &SDPMessage, side: Side) -> SDPMessage {
-    let mut copy = super::direction::for_webrtcbin(msg);
+    let mut copy = all_sendrecv(msg);
     if side == Side::Remote {
         retain(&mut copy);
     }
@@ -65,7 +82,7 @@ fn retain_media(media: &mut SDPMediaRef) {
             "rtcp-fb" => value.split_once(' ').filter(|(_, fb)| RTCP_FB.contains(fb)).map(|_| value.to_owned()),
             "fmtp" => fmtp(value),
             // RTCP is multiplexed (RFC 8843 §9): an RTCP candidate only makes libnice warn.
-            "candidate" => super::candidate::Candidate::parse(&format!("candidate:{value}")).ok().filter(|c| c.component == 1).map(|_| value.to_owned()),
+            "candidate" => crate::sdp::candidate::Candidate::parse(&format!("candidate:{value}")).ok().filter(|c| c.component == 1).map(|_| value.to_owned()),
             "ssrc" => {
                 let (id, rest) = value.split_once(' ').unwrap_or((value, ""));
                 let known = ssrcs.iter().any(|s| s == id);
@@ -166,6 +183,22 @@ mod tests {
         let msg = remote("a=zq7local:1\r\na=sendonly\r\n");
         let view = for_webrtcbin(&msg, Side::Local);
         assert!(view.media(0).unwrap().attributes().any(|a| a.key() == "zq7local"));
-        assert_eq!(super::super::direction::of(&view, 0), Some("sendrecv"));
+        assert_eq!(crate::sdp::direction::of(&view, 0), Some("sendrecv"));
+    }
+
+    #[test]
+    fn webrtcbin_copy_is_sendrecv_and_original_untouched() {
+        gst::init().unwrap();
+        let sdp = "v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=sendonly\r\nm=audio 0 UDP/TLS/RTP/SAVPF 111\r\na=inactive\r\n";
+        let msg = SDPMessage::parse_buffer(sdp.as_bytes()).unwrap();
+        let copy = all_sendrecv(&msg);
+        assert_eq!(crate::sdp::direction::of(&copy, 0), Some("sendrecv"));
+        assert_eq!(crate::sdp::direction::of(&copy, 1), Some("inactive"), "rejected m-lines stay as they are");
+        assert_eq!(crate::sdp::direction::of(&msg, 0), Some("sendonly"));
+        let mut m = msg.clone();
+        crate::sdp::direction::set(m.media_mut(0).unwrap(), "recvonly");
+        let text = m.as_text().unwrap();
+        assert_eq!(text.matches("a=recvonly").count(), 1);
+        assert!(!text.contains("a=sendonly"));
     }
 }

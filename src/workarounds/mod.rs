@@ -1,0 +1,32 @@
+//! Where webrtcbin 1.22 (Debian 12's GStreamer) falls short of webrtc-pc, JSEP or a robust
+//! server, and what fills each gap. Everything here exists because of webrtcbin or the
+//! GStreamer elements under it, not because of a W3C rule: when the project moves to a
+//! GStreamer that closes a gap, the module goes and the test named beside it must still pass.
+//! None of these gaps is known closed in a released GStreamer; each module's doc names the
+//! webrtcbin function at fault, which is where to look on an upgrade.
+//!
+//! | gap | module | guarded by |
+//! |---|---|---|
+//! | no rollback (webrtcsdp.c has no rule for it) | `rollback` | `state-machine`, `sip-calls` (488 re-INVITE) |
+//! | renegotiating a direction fails; only `sendrecv` is shown to webrtcbin, send chains are gated | `webrtcbin_view` | `browser-interop` renegotiation, `sip-calls` hold |
+//! | every remote attribute name is interned for good as a caps field | `webrtcbin_view` | its unit tests, `fuzz` |
+//! | no ICE consent freshness: a vanished peer stays `connected` | `consent` | `ice` (disconnected after ~8 s), `browser-interop` teardown |
+//! | non-DTLS datagrams and short RTCP reach OpenSSL and srtpdec | `transport_guard` | `hostile-datagrams`, `fuzz` |
+//! | a new stream waits for probation and its first jitter-buffer deadline | `receive_start` | its unit tests; `bench/latency.js` measures it |
+//! | no per-receiver jitter-buffer handle | `jitter_buffer` | `browser-interop` jitterBufferLatency |
+//! | an ICE restart offer keeps the old credentials; split session/media credentials assert | `ice_credentials` | `ice` restartIce, `hostile-input` split ufrag/pwd |
+//! | pending operations are freed un-replied when the pipeline stops | `in_flight` | `close-storm` |
+//! | gathering does not always reach `complete` | the gathering guard, `peer_connection::gathering` | `ice`, `browser-interop` complete SDP |
+//! | transceivers for a remote offer are made only inside create-answer | `answer_remote_media`, `peer_connection::transceivers` | `state-machine` (track events at setRemoteDescription) |
+//!
+//! A second media backend (rtpbin and UDP) needs none of these except `transport_guard`'s
+//! RTCP check and `receive_start`'s probation setting, which are about rtpbin, not webrtcbin.
+
+pub mod consent;
+pub mod ice_credentials;
+pub mod in_flight;
+pub mod jitter_buffer;
+pub mod receive_start;
+pub mod rollback;
+pub mod transport_guard;
+pub mod webrtcbin_view;
