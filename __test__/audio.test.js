@@ -5,8 +5,9 @@
 const os = require('os');
 const { ToneSource, nonstandard } = require('../dist');
 const { FrameCollector, detectTone, sine } = require('./helpers/audio');
-const { createPeer, connect, once } = require('./helpers/peers');
+const { connect, once } = require('./helpers/peers');
 const { withoutCandidates } = require('./helpers/sdp');
+const { own, peer } = require('./helpers/later');
 
 const FREQ_A = 440;
 const FREQ_B = 1250;
@@ -41,19 +42,11 @@ describe.each([
   ['trickle ICE', true],
   ['complete SDP (no trickle)', false],
 ])('two peers, %s', (_name, trickle) => {
-  let a, b, toneA, toneB;
-  afterEach(() => {
-    a?.close();
-    b?.close();
-    toneA?.stop();
-    toneB?.stop();
-  });
-
   test('each side hears the other tone continuously for 2 s', async () => {
-    a = createPeer();
-    b = createPeer();
-    toneA = new ToneSource({ frequency: FREQ_A, amplitude: 0.5 });
-    toneB = new ToneSource({ frequency: FREQ_B, amplitude: 0.5 });
+    const toneA = own(new ToneSource({ frequency: FREQ_A, amplitude: 0.5 }));
+    const toneB = own(new ToneSource({ frequency: FREQ_B, amplitude: 0.5 }));
+    const a = peer();
+    const b = peer();
     a.addTrack(toneA.track);
     b.addTrack(toneB.track);
     const atA = collectRemote(a);
@@ -79,17 +72,10 @@ describe.each([
 });
 
 describe('track controls', () => {
-  let a, b, tone;
-  afterEach(() => {
-    a?.close();
-    b?.close();
-    tone?.stop();
-  });
-
   test('a disabled track sends silence, re-enabling restores the tone', async () => {
-    a = createPeer();
-    b = createPeer();
-    tone = new ToneSource({ frequency: FREQ_A });
+    const tone = own(new ToneSource({ frequency: FREQ_A }));
+    const a = peer();
+    const b = peer();
     a.addTrack(tone.track);
     const atB = collectRemote(b);
     await connect(a, b);
@@ -110,9 +96,9 @@ describe('track controls', () => {
   });
 
   test('replaceTrack switches the tone without renegotiation', async () => {
-    a = createPeer();
-    b = createPeer();
-    tone = new ToneSource({ frequency: FREQ_A });
+    const tone = own(new ToneSource({ frequency: FREQ_A }));
+    const a = peer();
+    const b = peer();
     const other = new ToneSource({ frequency: FREQ_B });
     try {
       const sender = a.addTrack(tone.track);
@@ -133,15 +119,9 @@ describe('track controls', () => {
 });
 
 describe('RTCAudioSource → peer → RTCAudioSink', () => {
-  let a, b;
-  afterEach(() => {
-    a?.close();
-    b?.close();
-  });
-
   test('a generated two-tone signal arrives intact', async () => {
-    a = createPeer();
-    b = createPeer();
+    const a = peer();
+    const b = peer();
     const source = new nonstandard.RTCAudioSource();
     const track = source.createTrack();
     a.addTrack(track);
@@ -176,21 +156,14 @@ describe('RTCAudioSource → peer → RTCAudioSink', () => {
 });
 
 describe('playout delay of a new stream', () => {
-  let a, b, tone;
-  afterEach(() => {
-    a?.close();
-    b?.close();
-    tone?.stop();
-  });
-
   // rtpjitterbuffer alone holds a stream's first packet for its whole latency and the sink
   // then plays at latency + headroom: first audio came ≥ 310 ms after 'connected' here.
   // Now the first packet plays at once and the delay grows to the latency over time
   // (src/media/playout.rs), without a gap.
   test('first audio does not wait for the whole jitter buffer, and the audio stays continuous', async () => {
-    a = createPeer();
-    b = createPeer({ jitterBufferLatency: 300 });
-    tone = new ToneSource({ frequency: FREQ_A, amplitude: 0.5 });
+    const tone = own(new ToneSource({ frequency: FREQ_A, amplitude: 0.5 }));
+    const a = peer();
+    const b = peer({ jitterBufferLatency: 300 });
     a.addTrack(tone.track);
     const atB = collectRemote(b);
     let firstAudioAt = null;
@@ -219,20 +192,12 @@ describe('playout delay of a new stream', () => {
 });
 
 describe('isolation', () => {
-  const peers = [];
-  let tone;
-  afterEach(() => {
-    peers.splice(0).forEach((pc) => pc.close());
-    tone?.stop();
-  });
-
   // webrtcbin blocks RTP until DTLS is done; the pushing thread would be one of the media
   // workers all connections share (four per core): a few connections stuck before DTLS
   // used to hold every worker, and every other call went silent.
   test('connections that never connect do not hold up the audio of the others', async () => {
-    tone = new ToneSource({ frequency: FREQ_A, amplitude: 0.5 });
-    const [a, b] = [createPeer(), createPeer()];
-    peers.push(a, b);
+    const tone = own(new ToneSource({ frequency: FREQ_A, amplitude: 0.5 }));
+    const [a, b] = [peer(), peer()];
     a.addTrack(tone.track);
     const atB = collectRemote(b);
     await connect(a, b);
@@ -241,8 +206,7 @@ describe('isolation', () => {
     // candidate to reach its peer: they never get to DTLS.
     const stuckPairs = 2 * os.cpus().length + 1;
     for (let i = 0; i < stuckPairs; i++) {
-      const [x, y] = [createPeer(), createPeer()];
-      peers.push(x, y);
+      const [x, y] = [peer(), peer()];
       x.addTrack(tone.track);
       y.addTrack(tone.track);
       await x.setLocalDescription();

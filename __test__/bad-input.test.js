@@ -3,17 +3,8 @@
 // Bad input is rejected with the W3C error and leaves the connection usable.
 
 const { ToneSource } = require('../dist');
-const { createPeer, connect } = require('./helpers/peers');
-
-const peers = [];
-function peer() {
-  const pc = createPeer();
-  peers.push(pc);
-  return pc;
-}
-afterEach(() => {
-  while (peers.length) peers.pop().close();
-});
+const { connect } = require('./helpers/peers');
+const { peer } = require('./helpers/later');
 
 async function offerSdp() {
   const a = peer();

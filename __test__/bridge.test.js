@@ -5,16 +5,12 @@
 
 const { AudioMixer, RtpForwarder, ToneSource, UdpRtpSource, nonstandard } = require('../dist');
 const { FrameCollector, detectTone } = require('./helpers/audio');
-const { createPeer, connect, once } = require('./helpers/peers');
+const { connect, once } = require('./helpers/peers');
+const { later, peer } = require('./helpers/later');
 
 const TALKERS = [440, 700, 1100];
 const OTHER = 1500;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-const cleanups = [];
-afterEach(() => {
-  while (cleanups.length) cleanups.pop()();
-});
 
 /** An SFU stand-in: each talker a tone sent as Opus RTP to its own UdpRtpSource. */
 function sfuTalkers() {
@@ -22,7 +18,7 @@ function sfuTalkers() {
     const tone = new ToneSource({ frequency, amplitude: 0.3 });
     const ingress = new UdpRtpSource({ address: '127.0.0.1', port: 0, codec: 'opus', payloadType: 111 });
     const sender = new RtpForwarder(tone.track, { address: '127.0.0.1', port: ingress.port, codec: 'opus', payloadType: 111, ssrc: 5000 + i });
-    cleanups.push(() => {
+    later(() => {
       sender.stop();
       ingress.stop();
       tone.stop();
@@ -32,19 +28,15 @@ function sfuTalkers() {
 }
 
 async function farEnd(mixTrack) {
-  const a = createPeer();
-  const b = createPeer();
-  cleanups.push(() => {
-    a.close();
-    b.close();
-  });
+  const a = peer();
+  const b = peer();
   a.addTrack(mixTrack);
   const track = once(b, 'track');
   await connect(a, b);
   const collector = new FrameCollector();
   const sink = new nonstandard.RTCAudioSink((await track).track);
   sink.ondata = collector.push;
-  cleanups.push(() => sink.stop());
+  later(() => sink.stop());
   return collector;
 }
 
@@ -69,7 +61,7 @@ async function heard(collector, ms = 1000) {
 test('three UDP RTP talkers mixed into a call: all heard; mute one; remove one mid-call without a gap', async () => {
   const talkers = sfuTalkers();
   const mixer = new AudioMixer();
-  cleanups.push(() => mixer.stop());
+  later(() => mixer.stop());
   const inputs = talkers.map((t) => mixer.addInput(t.ingress.track));
   const far = await farEnd(mixer.createTrack());
   await sleep(800);
@@ -96,7 +88,7 @@ test('three UDP RTP talkers mixed into a call: all heard; mute one; remove one m
 test('a mix-minus output sent on a call lacks exactly the excluded talker', async () => {
   const talkers = sfuTalkers();
   const mixer = new AudioMixer();
-  cleanups.push(() => mixer.stop());
+  later(() => mixer.stop());
   const inputs = talkers.map((t) => mixer.addInput(t.ingress.track));
   const far = await farEnd(mixer.createTrack({ exclude: [inputs[0]] }));
   await sleep(800);

@@ -9,6 +9,7 @@ const { Browser } = require('./helpers/browser');
 const { FrameCollector, detectTone, goertzelPower } = require('./helpers/audio');
 const { createPeer, once, waitState, waitGatheringComplete } = require('./helpers/peers');
 const { waitFor } = require('./helpers/resources');
+const { later, runLater } = require('./helpers/later');
 
 const NODE_FREQ = 660;
 const PAGE_FREQ = 1500;
@@ -24,17 +25,6 @@ afterAll(async () => {
   await browser?.close();
 });
 
-const cleanups = [];
-afterEach(async () => {
-  while (cleanups.length) {
-    try {
-      await cleanups.pop()();
-    } catch {
-      // best effort: the browser is killed in afterAll anyway
-    }
-  }
-});
-
 /**
  * A Node peer and a page peer wired for signalling. Candidates that arrive before the
  * remote description is set are held back, as a signalling server would.
@@ -47,7 +37,7 @@ async function setup({ nodeConfig = {}, page: pageOpts = {}, trickle = true, nod
     if (node.remoteDescription) node.addIceCandidate(c).catch(() => {});
     else held.push(c);
   });
-  cleanups.push(async () => {
+  later(async () => {
     node.close();
     tone.stop();
     await page.close();
@@ -75,7 +65,7 @@ async function setup({ nodeConfig = {}, page: pageOpts = {}, trickle = true, nod
   const remoteTrack = once(node, 'track', () => true, 20000).then((ev) => {
     const sink = new nonstandard.RTCAudioSink(ev.track);
     sink.ondata = heard.push;
-    cleanups.push(() => sink.stop());
+    later(() => sink.stop());
     return ev;
   });
   return { node, tone, page, heard, remoteTrack, flushHeld };
@@ -207,7 +197,7 @@ describe('bundle policies', () => {
   test.each(['balanced', 'max-bundle'])('a GstPeerConnection offering with bundlePolicy %s (two audio m-lines)', async (bundlePolicy) => {
     const s = await setup({ nodeConfig: { bundlePolicy } });
     const second = new ToneSource({ frequency: 440 });
-    cleanups.push(() => second.stop());
+    later(() => second.stop());
     const { answer } = await nodeOffers(s, { more: () => s.node.addTransceiver(second.track, { direction: 'sendonly' }) });
     expect(s.node.localDescription.sdp.match(/^m=audio/gm)).toHaveLength(2);
     expect(s.node.localDescription.sdp).toMatch(/a=group:BUNDLE \S+ \S+/);
@@ -287,7 +277,7 @@ describe('jitterBufferLatency', () => {
     let onsetAt = null;
     const track = receiver.track;
     const sink = new nonstandard.RTCAudioSink(track);
-    cleanups.push(() => sink.stop());
+    later(() => sink.stop());
     sink.ondata = ({ samples }) => {
       if (onsetAt === null && goertzelPower(samples, 48000, PAGE_FREQ) > 0.005) onsetAt = performance.timeOrigin + performance.now();
     };
@@ -308,7 +298,7 @@ describe('jitterBufferLatency', () => {
 
   test('is applied to the receiving jitter buffer and shows in end-to-end delay', async () => {
     const low = await measureDelay(20);
-    await Promise.all(cleanups.splice(0).reverse().map((f) => f()));
+    await runLater();
     const high = await measureDelay(120);
     console.log(`end-to-end delay Chromium → Node: ${low.toFixed(0)} ms at jitterBufferLatency 20, ${high.toFixed(0)} ms at 120 (difference ${(high - low).toFixed(0)} ms)`);
     expect(high - low).toBeGreaterThan(60);

@@ -7,6 +7,7 @@ const { ToneSource, nonstandard } = require('../dist');
 const { FrameCollector } = require('./helpers/audio');
 const { createPeer, once, waitState, trickle } = require('./helpers/peers');
 const { audioFormats, restrictCodecs } = require('./helpers/sdp');
+const { own, peer } = require('./helpers/later');
 
 // ≤ 3 kHz so that narrowband G.711 carries them.
 const FREQ_A = 440;
@@ -87,19 +88,11 @@ describe.each([
   ['PCMU', 'PCMU', 'audio/pcmu'],
   ['PCMA', 'PCMA', 'audio/pcma'],
 ])('offer restricted to %s', (codec, encodingName, mime) => {
-  let a, b, toneA, toneB;
-  afterEach(() => {
-    a?.close();
-    b?.close();
-    toneA?.stop();
-    toneB?.stop();
-  });
-
   test('the answer negotiates exactly it and each side hears the other tone', async () => {
-    a = createPeer();
-    b = createPeer();
-    toneA = new ToneSource({ frequency: FREQ_A, amplitude: 0.5 });
-    toneB = new ToneSource({ frequency: FREQ_B, amplitude: 0.5 });
+    const toneA = own(new ToneSource({ frequency: FREQ_A, amplitude: 0.5 }));
+    const toneB = own(new ToneSource({ frequency: FREQ_B, amplitude: 0.5 }));
+    const a = peer();
+    const b = peer();
     a.addTrack(toneA.track);
     b.addTrack(toneB.track);
     const atA = collectRemote(a);
@@ -119,19 +112,11 @@ describe.each([
 });
 
 describe('offer order', () => {
-  let a, b, toneA, toneB;
-  afterEach(() => {
-    a?.close();
-    b?.close();
-    toneA?.stop();
-    toneB?.stop();
-  });
-
   test('PCMU before Opus in the offer: the answer picks PCMU, and audio flows', async () => {
-    a = createPeer();
-    b = createPeer();
-    toneA = new ToneSource({ frequency: FREQ_A, amplitude: 0.5 });
-    toneB = new ToneSource({ frequency: FREQ_B, amplitude: 0.5 });
+    const toneA = own(new ToneSource({ frequency: FREQ_A, amplitude: 0.5 }));
+    const toneB = own(new ToneSource({ frequency: FREQ_B, amplitude: 0.5 }));
+    const a = peer();
+    const b = peer();
     a.addTrack(toneA.track);
     b.addTrack(toneB.track);
     const atB = collectRemote(b);

@@ -4,8 +4,9 @@
 // non-standard `dtmf` event on the other.
 
 const { ToneSource, nonstandard } = require('../dist');
-const { createPeer, once, waitState, trickle, negotiate } = require('./helpers/peers');
+const { once, waitState, trickle, negotiate } = require('./helpers/peers');
 const { restrictCodecs } = require('./helpers/sdp');
+const { own, peer } = require('./helpers/later');
 
 function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
@@ -28,19 +29,11 @@ describe.each([
   ['opus', ['opus', 'telephone-event']],
   ['PCMU', ['PCMU', 'telephone-event']],
 ])('DTMF over %s', (_name, codecs) => {
-  let a, b, toneA, toneB;
-  afterEach(() => {
-    a?.close();
-    b?.close();
-    toneA?.stop();
-    toneB?.stop();
-  });
-
   test("insertDTMF('123#') arrives as 1, 2, 3, # with ~100 ms each", async () => {
-    a = createPeer();
-    b = createPeer();
-    toneA = new ToneSource({ frequency: 440 });
-    toneB = new ToneSource({ frequency: 1250 });
+    const toneA = own(new ToneSource({ frequency: 440 }));
+    const toneB = own(new ToneSource({ frequency: 1250 }));
+    const a = peer();
+    const b = peer();
     const sender = a.addTrack(toneA.track);
     b.addTrack(toneB.track);
     const track = once(b, 'track');
@@ -80,28 +73,20 @@ describe.each([
 });
 
 describe('DTMF at the start of a call', () => {
-  let a, b, toneA, sink;
-  afterEach(() => {
-    sink?.stop();
-    a?.close();
-    b?.close();
-    toneA?.stop();
-  });
-
   // Regression: events sent the moment DTMF can be sent reach the far end right after its
   // first audio packet, so the telephone-event pad appears while the audio decoder's sink is
   // still joining the pipeline. The chain behind that pad once missed PLAYING and blocked
   // the jitter buffer's thread: no digits, and no more audio either (SIP.js calls did this).
   test('digits sent as soon as canInsertDTMF arrive, and the audio keeps flowing after them', async () => {
-    a = createPeer();
-    b = createPeer();
-    toneA = new ToneSource({ frequency: 440 });
+    const toneA = own(new ToneSource({ frequency: 440 }));
+    const a = peer();
+    const b = peer();
     const sender = a.addTrack(toneA.track);
     const received = [];
     b.ondtmf = (ev) => received.push(ev.tone);
     let frames = 0;
     b.ontrack = (ev) => {
-      sink = new nonstandard.RTCAudioSink(ev.track);
+      const sink = own(new nonstandard.RTCAudioSink(ev.track));
       sink.ondata = () => frames++;
     };
     await negotiate(a, b);
@@ -118,17 +103,10 @@ describe('DTMF at the start of a call', () => {
 });
 
 describe('insertDTMF errors', () => {
-  let a, b, tone;
-  afterEach(() => {
-    a?.close();
-    b?.close();
-    tone?.stop();
-  });
-
   test('a recvonly-negotiated sender throws InvalidStateError; bad tones InvalidCharacterError', async () => {
-    a = createPeer();
-    b = createPeer();
-    tone = new ToneSource({ frequency: 440 });
+    const tone = own(new ToneSource({ frequency: 440 }));
+    const a = peer();
+    const b = peer();
     const sender = a.addTrack(tone.track);
     b.addTrack(tone.track);
     // Before any negotiation: currentDirection is null.

@@ -14,20 +14,12 @@
 const crypto = require('node:crypto');
 const dgram = require('node:dgram');
 const { ToneSource, nonstandard } = require('../dist');
-const { createPeer, connect, once } = require('./helpers/peers');
+const { connect, once } = require('./helpers/peers');
 const { FrameCollector } = require('./helpers/audio');
+const { later, own, peer } = require('./helpers/later');
 const { crc32 } = require('../fuzz/mutate/datagram');
 
 const FREQ = 600;
-const open = [];
-const track = (x) => (open.push(x), x);
-afterEach(() => {
-  while (open.length) {
-    const x = open.pop();
-    if (typeof x.close === 'function') x.close();
-    else x.stop();
-  }
-});
 
 function attr(type, value) {
   const h = Buffer.alloc(4);
@@ -79,13 +71,13 @@ const hostPort = (sdp) => Number(/a=candidate:\S+ 1 udp \d+ 127\.0\.0\.1 (\d+) t
  * (so libnice hands its datagrams up): `send` reaches A's ICE port.
  */
 async function callWithIntruder() {
-  const a = track(createPeer());
-  const b = track(createPeer());
-  const tone = track(new ToneSource({ frequency: FREQ, amplitude: 0.5 }));
+  const a = peer();
+  const b = peer();
+  const tone = own(new ToneSource({ frequency: FREQ, amplitude: 0.5 }));
   a.addTrack(tone.track);
   const collector = new FrameCollector();
   const heard = once(b, 'track').then((ev) => {
-    track(new nonstandard.RTCAudioSink(ev.track)).ondata = collector.push;
+    own(new nonstandard.RTCAudioSink(ev.track)).ondata = collector.push;
   });
   await connect(a, b);
   await heard;
@@ -93,7 +85,7 @@ async function callWithIntruder() {
   const victim = creds(a.localDescription.sdp);
   const port = hostPort(a.localDescription.sdp);
   const socket = dgram.createSocket('udp4');
-  open.push({ stop: () => socket.close() });
+  later(() => socket.close());
   await new Promise((r) => socket.bind(0, '127.0.0.1', r));
   const send = (d) => new Promise((r) => socket.send(d, port, '127.0.0.1', () => r()));
   await send(bindingRequest(victim, creds(b.localDescription.sdp).ufrag));

@@ -7,31 +7,20 @@
 const { ToneSource, RtpForwarder, nonstandard } = require('../dist');
 const { createPeer, connect, once, waitState } = require('./helpers/peers');
 const { FrameCollector } = require('./helpers/audio');
+const { own, peer } = require('./helpers/later');
 
 const FREQ = 660;
-const open = [];
-function track(x) {
-  open.push(x);
-  return x;
-}
-afterEach(() => {
-  while (open.length) {
-    const x = open.pop();
-    if (typeof x.close === 'function') x.close();
-    else x.stop();
-  }
-});
 
 /** A, sending a tone on `lines` transceivers, connected to B; B's sink collects what it hears. */
 async function establishedCall(lines = 1) {
-  const a = track(createPeer());
-  const b = track(createPeer());
-  const tone = track(new ToneSource({ frequency: FREQ }));
+  const a = peer();
+  const b = peer();
+  const tone = own(new ToneSource({ frequency: FREQ }));
   a.addTrack(tone.track);
   for (let i = 1; i < lines; i++) a.addTransceiver('audio');
   const collector = new FrameCollector();
   const heard = once(b, 'track').then((ev) => {
-    track(new nonstandard.RTCAudioSink(ev.track)).ondata = collector.push;
+    own(new nonstandard.RTCAudioSink(ev.track)).ondata = collector.push;
   });
   await connect(a, b);
   await heard;
@@ -88,19 +77,19 @@ test('a re-offer that moves a mid to another m-line is refused, and the call pla
 });
 
 test('duplicate mids in an offer are refused', async () => {
-  const a = track(createPeer());
+  const a = peer();
   a.addTransceiver('audio');
   a.addTransceiver('audio');
   const offer = (await a.createOffer()).sdp;
   const dup = setMid(offer, 1, setMid(offer, 0, 'x').old).sdp;
-  await expect(track(createPeer()).setRemoteDescription({ type: 'offer', sdp: dup })).rejects.toMatchObject({ name: 'InvalidAccessError' });
+  await expect(peer().setRemoteDescription({ type: 'offer', sdp: dup })).rejects.toMatchObject({ name: 'InvalidAccessError' });
 });
 
 test('ICE ufrag at session level with the pwd at media level connects (RFC 8839 §5.4)', async () => {
   // Before: webrtcbin passed a NULL pwd to libnice (CRITICAL) and the call stayed 'checking'.
-  const a = track(createPeer());
-  const b = track(createPeer());
-  const tone = track(new ToneSource({ frequency: FREQ }));
+  const a = peer();
+  const b = peer();
+  const tone = own(new ToneSource({ frequency: FREQ }));
   a.addTrack(tone.track);
   const connected = Promise.all([waitState(a, 'connectionState', 'connected'), waitState(b, 'connectionState', 'connected')]);
   await a.setLocalDescription();
@@ -127,8 +116,8 @@ test('a=ssrc:0 is dropped, a malformed SSRC is a syntax error', async () => {
 });
 
 test('our offers carry each a=ssrc line once', async () => {
-  const a = track(createPeer());
-  a.addTrack(track(new ToneSource({ frequency: FREQ })).track);
+  const a = peer();
+  a.addTrack(own(new ToneSource({ frequency: FREQ })).track);
   const ssrcLines = lines((await a.createOffer()).sdp).filter((l) => l.startsWith('a=ssrc:'));
   expect(ssrcLines.length).toBe(2); // msid and cname
   expect(new Set(ssrcLines).size).toBe(ssrcLines.length);
@@ -152,23 +141,23 @@ test('candidates: TCP without tcptype and dangling extensions are OperationError
 });
 
 test('remote candidates are limited per connection', async () => {
-  const a = track(createPeer());
+  const a = peer();
   a.addTransceiver('audio');
-  const b = track(createPeer({ limits: { maxRemoteCandidates: 3 } }));
+  const b = peer({ limits: { maxRemoteCandidates: 3 } });
   await b.setRemoteDescription(await a.createOffer());
   for (let i = 0; i < 3; i++) await b.addIceCandidate({ candidate: `candidate:${i} 1 udp 1 127.0.0.1 ${9 + i} typ host`, sdpMLineIndex: 0 });
   await expect(b.addIceCandidate({ candidate: 'candidate:9 1 udp 1 127.0.0.1 99 typ host', sdpMLineIndex: 0 })).rejects.toMatchObject({ name: 'OperationError' });
 });
 
 test('floods are refused at once: 1,000 m-lines, a 272 KB description, and configured limits', async () => {
-  const a = track(createPeer());
+  const a = peer();
   a.addTransceiver('audio');
   const offer = (await a.createOffer()).sdp;
   const start = offer.indexOf('m=');
   const section = offer.slice(start);
   const head = offer.slice(0, start).replace(/^a=group:BUNDLE .*\r\n/m, '');
   const many = head + Array.from({ length: 1000 }, (_, i) => setMid(section, 0, `m${i}`).sdp).join('');
-  const b = track(createPeer());
+  const b = peer();
   // Before: 5 s in setRemoteDescription, 5 s more answering, 3,000 threads.
   let stalled = 0;
   let last = Date.now();
@@ -190,17 +179,17 @@ test('floods are refused at once: 1,000 m-lines, a 272 KB description, and confi
   // A connection configured for fewer m-lines refuses a two-line offer the default accepts.
   a.addTransceiver('audio');
   const two = await a.createOffer();
-  await expect(track(createPeer({ limits: { maxMediaSections: 1 } })).setRemoteDescription(two)).rejects.toMatchObject({ name: 'OperationError' });
-  await track(createPeer()).setRemoteDescription(two);
+  await expect(peer({ limits: { maxMediaSections: 1 } }).setRemoteDescription(two)).rejects.toMatchObject({ name: 'OperationError' });
+  await peer().setRemoteDescription(two);
   expect(() => createPeer({ limits: { maxSdpBytes: 0 } })).toThrow(TypeError);
 });
 
 test('configuration and option values that are not addresses are TypeErrors', async () => {
   expect(() => createPeer({ localAddresses: ['999.1.1.1'] })).toThrow(TypeError);
   expect(() => createPeer({ localAddresses: ['localhost'] })).toThrow(TypeError);
-  const tone = track(new ToneSource({ frequency: FREQ }));
+  const tone = own(new ToneSource({ frequency: FREQ }));
   for (const address of ['not-an-ip', '255.255.255.255', '0.0.0.0', '::']) {
     expect(() => new RtpForwarder(tone.track, { address, port: 5004 })).toThrow(TypeError);
   }
-  track(new RtpForwarder(tone.track, { address: '127.0.0.1', port: 5004 }));
+  own(new RtpForwarder(tone.track, { address: '127.0.0.1', port: 5004 }));
 });

@@ -5,7 +5,8 @@
 const fs = require('node:fs');
 const { ToneSource, nonstandard } = require('../dist');
 const { FrameCollector, detectTone } = require('./helpers/audio');
-const { createPeer, connect, negotiate, waitGatheringComplete, waitState } = require('./helpers/peers');
+const { connect, negotiate, waitGatheringComplete, waitState } = require('./helpers/peers');
+const { peer } = require('./helpers/later');
 
 /** inode → "address:port" for every IPv4/IPv6 UDP and TCP socket on the machine. */
 function socketTable() {
@@ -43,16 +44,6 @@ function ownSockets() {
     if (m && table.has(m[1])) sockets.push(table.get(m[1]));
   }
   return sockets;
-}
-
-const peers = [];
-afterEach(() => {
-  while (peers.length) peers.pop().close();
-});
-function peer(extra) {
-  const pc = createPeer(extra);
-  peers.push(pc);
-  return pc;
 }
 
 test('with localAddresses, every socket of a live call is bound to loopback and only loopback candidates appear', async () => {

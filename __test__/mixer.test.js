@@ -6,6 +6,7 @@
 const { ToneSource, AudioMixer, MixerInput, nonstandard } = require('../dist');
 const { FrameCollector, goertzelPower, sine } = require('./helpers/audio');
 const { threadCount, fdCount, waitFor } = require('./helpers/resources');
+const { later } = require('./helpers/later');
 
 const SR = 48000;
 const AMP = 0.25; // three of them sum to ≤ 0.75: no saturation
@@ -15,28 +16,17 @@ const EXPECTED = AMP * AMP; // goertzelPower of a sine of amplitude A ≈ A²
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const cleanup = [];
-afterEach(() => {
-  while (cleanup.length) {
-    try {
-      cleanup.pop()();
-    } catch {
-      // already stopped
-    }
-  }
-});
-
 function tones(freqs = F) {
   return freqs.map((frequency) => {
     const t = new ToneSource({ frequency, amplitude: AMP });
-    cleanup.push(() => t.stop());
+    later(() => t.stop());
     return t;
   });
 }
 
 function mixer() {
   const m = new AudioMixer();
-  cleanup.push(() => m.stop());
+  later(() => m.stop());
   return m;
 }
 
@@ -46,7 +36,7 @@ function listen(track) {
   // The native Int16Array comes from Node's main realm, where jest's `instanceof Int16Array`
   // fails and helpers/audio.js would take it as unscaled floats: copy into this realm.
   sink.ondata = (frame) => collector.push({ ...frame, samples: Int16Array.from(frame.samples) });
-  cleanup.push(() => sink.stop());
+  later(() => sink.stop());
   return collector;
 }
 
@@ -224,7 +214,7 @@ test('an RTCAudioSource at 16 kHz is resampled into the mix', async () => {
     src.onData({ samples: tone.slice(pushed, pushed + owed), sampleRate: 16000, numberOfFrames: owed });
     pushed += owed;
   }, 10);
-  cleanup.push(() => clearInterval(timer));
+  later(() => clearInterval(timer));
   await sleep(1200);
   const p = powers(c, 500, c.durationMs);
   present(p[700]);
@@ -252,7 +242,7 @@ test('a 0.5 % fast input keeps bounded FIFO depth (no skips) and its tone for 20
     src.onData({ samples, sampleRate: SR, numberOfFrames: owed });
     pushed += owed;
   }, 10);
-  cleanup.push(() => clearInterval(timer));
+  later(() => clearInterval(timer));
 
   const peaks = [];
   const deadline = performance.now() + 20000;

@@ -9,6 +9,7 @@ const { startKamailio } = require('./helpers/kamailio');
 const { loadSip, makeUserAgent } = require('./helpers/sip');
 const { FrameCollector, detectTone } = require('./helpers/audio');
 const { waitFor } = require('./helpers/resources');
+const { later } = require('./helpers/later');
 
 const LOOPBACK = { localAddresses: ['127.0.0.1'] };
 const FREQ = { alice: 440, bob: 1250, carol: 700 };
@@ -29,11 +30,6 @@ beforeAll(async () => {
 afterAll(async () => {
   Object.values(tones).forEach((t) => t.stop());
   await kamailio?.stop();
-});
-
-const cleanups = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()().catch(() => {});
 });
 
 /** A registered SIP.js UA whose calls run on GstPeerConnection; records every handler it made. */
@@ -58,7 +54,7 @@ async function gstUser(user, { media = () => tones[user]?.track, delegate = {}, 
     },
     delegate: { onInvite: (invitation) => invitations.push(invitation), ...delegate },
   });
-  cleanups.push(() => agent.stop());
+  later(() => agent.stop());
   const nextInvitation = () => waitFor(() => invitations.shift(), 10000, 20, `an INVITE for ${user}`);
   return { ...agent, handlers, connections, nextInvitation };
 }
@@ -73,7 +69,7 @@ async function listen(sdh) {
   const collector = new FrameCollector();
   const sink = new nonstandard.RTCAudioSink(track);
   sink.ondata = collector.push;
-  cleanups.push(async () => sink.stop());
+  later(async () => sink.stop());
   return collector;
 }
 
@@ -220,7 +216,7 @@ describe("SIP.js's stock Web.SessionDescriptionHandler on installGlobals()", () 
         sessionDescriptionHandlerFactoryOptions: { peerConnectionConfiguration: { iceServers: [], ...LOOPBACK }, iceGatheringTimeout: 2000 },
       },
     });
-    cleanups.push(() => simple.disconnect());
+    later(() => simple.disconnect());
     await simple.connect();
     await simple.register();
     const calling = simple.call(bob.uri);
@@ -258,7 +254,7 @@ describe('calls with a Chromium phone (SIP.js with its stock browser handler)', 
 
   async function webPhone(user) {
     const page = await browser.page(() => {}, 'sip.html');
-    cleanups.push(() => page.close());
+    later(() => page.close());
     await page.waitForFunction(() => window.ready === true);
     await page.evaluate((o) => S.start(o), { wsUrl: kamailio.wsUrl, user, frequency: WEB_FREQ });
     return page;

@@ -3,7 +3,8 @@
 // webrtc-pc state machine: event order and the errors browsers throw, on real webrtcbin.
 
 const { GstPeerConnection, RTCSessionDescription, ToneSource } = require('../dist');
-const { createPeer, connect, negotiate, once, waitGatheringComplete } = require('./helpers/peers');
+const { connect, negotiate, once, waitGatheringComplete } = require('./helpers/peers');
+const { peer } = require('./helpers/later');
 
 function record(pc) {
   const events = [];
@@ -35,20 +36,11 @@ async function expectReject(promise, name) {
   return error;
 }
 
-const peers = [];
-function peer(extra) {
-  const pc = createPeer(extra);
-  peers.push(pc);
-  return pc;
-}
 let tone;
 beforeAll(() => {
   tone = new ToneSource({ frequency: 440 });
 });
 afterAll(() => tone.stop());
-afterEach(() => {
-  while (peers.length) peers.pop().close();
-});
 
 describe('initial state', () => {
   test('attributes of a new connection', () => {

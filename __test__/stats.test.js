@@ -4,7 +4,8 @@
 // GstPeerConnections on loopback (real GStreamer webrtcbin).
 
 const { ToneSource, RTCStatsReport } = require('../dist');
-const { createPeer, connect, once } = require('./helpers/peers');
+const { connect, once } = require('./helpers/peers');
+const { own, peer } = require('./helpers/later');
 
 function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
@@ -90,17 +91,10 @@ function expectIce(report, pc) {
 }
 
 describe('getStats', () => {
-  let a, b, tone;
-  afterEach(() => {
-    a?.close();
-    b?.close();
-    tone?.stop();
-  });
-
   test('reports RTP, codec, ICE and transport stats of a live call, and the jitter buffer target', async () => {
-    a = createPeer();
-    b = createPeer({ jitterBufferLatency: 120 });
-    tone = new ToneSource({ frequency: 440, amplitude: 0.5 });
+    const tone = own(new ToneSource({ frequency: 440, amplitude: 0.5 }));
+    const a = peer();
+    const b = peer({ jitterBufferLatency: 120 });
     a.addTrack(tone.track);
     const track = once(b, 'track');
     await connect(a, b);
@@ -217,9 +211,9 @@ describe('getStats', () => {
   });
 
   test('the default jitter buffer target is the bridge default (40 ms)', async () => {
-    a = createPeer();
-    b = createPeer();
-    tone = new ToneSource({ frequency: 440 });
+    const tone = own(new ToneSource({ frequency: 440 }));
+    const a = peer();
+    const b = peer();
     a.addTrack(tone.track);
     const track = once(b, 'track');
     await connect(a, b);

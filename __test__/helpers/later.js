@@ -1,7 +1,10 @@
 'use strict';
 
-// Teardown registered as a test goes (`later(fn)`), run in reverse order after each test even
-// when it failed; requiring this module installs the afterEach hook in the test file.
+// Teardown registered as a test goes (`later(fn)`, `own(x)`, `peer()`), run in reverse order
+// after each test even when it failed; requiring this module installs the afterEach hook in
+// the test file (helpers that must stay hook-free, like peers.js, cannot use it).
+
+const { sleep } = require('./resources');
 
 let cleanup = [];
 
@@ -10,20 +13,45 @@ function later(fn) {
   cleanup.push(fn);
 }
 
-afterEach(async () => {
-  for (const fn of cleanup.reverse()) {
+/** Close `x` (or stop it, when it has no close()) after the current test; returns `x`. */
+function own(x) {
+  later(() => (typeof x.close === 'function' ? x.close() : x.stop()));
+  return x;
+}
+
+/** A loopback GstPeerConnection (helpers/peers.js createPeer) closed after the current test. */
+function peer(extra) {
+  const { createPeer } = require('./peers');
+  return own(createPeer(extra));
+}
+
+/** Run the cleanups registered so far, newest first, each awaited; errors are collected. */
+async function drain() {
+  const fns = cleanup.reverse();
+  cleanup = [];
+  const errors = [];
+  for (const fn of fns) {
     try {
       await fn();
-    } catch {
-      // already gone
+    } catch (e) {
+      errors.push(e);
     }
   }
-  cleanup = [];
-});
-
-function sleep(ms) {
-  return new Promise((r) => setTimeout(r, ms));
+  return errors;
 }
+
+/**
+ * Run the pending cleanups now, mid-test (newest first). Unlike the afterEach run, a cleanup
+ * that throws fails the test: the first error is rethrown once all have run.
+ */
+async function runLater() {
+  const errors = await drain();
+  if (errors.length) throw errors[0];
+}
+
+afterEach(async () => {
+  await drain(); // errors swallowed: already gone
+});
 
 /** Collect a track's decoded frames (an RTCAudioSink stopped after the test). */
 function collect(track) {
@@ -36,4 +64,4 @@ function collect(track) {
   return collector;
 }
 
-module.exports = { later, sleep, collect };
+module.exports = { later, own, peer, runLater, sleep, collect };

@@ -34,6 +34,11 @@ function rssBytes(pid) {
   return statusField(pid, 'VmRSS') * 1024;
 }
 
+/** Resolve after `ms` milliseconds. */
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
 let clkTck;
 function clockTicks() {
   if (clkTck === undefined) {
@@ -92,4 +97,4 @@ function waitFor(predicate, timeoutMs = 5000, intervalMs = 20, description) {
   });
 }
 
-module.exports = { threadCount, fdCount, rssBytes, cpuTimes, waitFor, clockTicks };
+module.exports = { threadCount, fdCount, rssBytes, cpuTimes, waitFor, clockTicks, sleep };
