@@ -1,6 +1,5 @@
 /* webrtc-pc §4.4 RTCPeerConnection over a media backend (MediaSession.ts; webrtcbin today). */
 
-import { randomUUID } from 'node:crypto'
 import {
   normalizeConfiguration,
   toNativeConfig,
@@ -19,32 +18,32 @@ import {
 } from './errors'
 import { defineEventHandlerAttributes, type EventHandler } from './eventHandlers'
 import { acquireKeepAlive, type KeepAlive } from './keepalive'
-import { addTrackByUserAgent, createRemoteStream, MediaStream, removeTrackByUserAgent } from './MediaStream'
-import { endTrack, MediaStreamTrack, nativeTrackOf, setTrackMuted } from './MediaStreamTrack'
+import { MediaStream } from './MediaStream'
+import { endTrack, MediaStreamTrack, nativeTrackOf } from './MediaStreamTrack'
 import { webrtcbinSession, type MediaSession } from './MediaSession'
-import type { NativeDescription, NativeEvent, NativeTransceiver } from './native'
+import type { NativeDescription, NativeEvent } from './native'
+import { routeNativeEvent, type NativeEventTarget, type TransportStates } from './nativeEvents'
 import { NativeRequests } from './NativeRequests'
+import { NegotiationNeededFlag } from './NegotiationNeededFlag'
 import { isNegotiationNeeded, type CurrentDescription } from './negotiationNeeded'
 import { OperationsChain } from './OperationsChain'
-import { RTCDTMFEvent } from './RTCDTMFEvent'
-import { RTCIceCandidate } from './RTCIceCandidate'
-import { RTCPeerConnectionIceEvent } from './RTCPeerConnectionIceEvent'
-import { RTCRtpReceiver } from './RTCRtpReceiver'
+import { RemoteTracks } from './RemoteTracks'
+import type { RTCDTMFEvent } from './RTCDTMFEvent'
+import type { RTCIceCandidate } from './RTCIceCandidate'
+import type { RTCPeerConnectionIceEvent } from './RTCPeerConnectionIceEvent'
+import type { RTCRtpReceiver } from './RTCRtpReceiver'
 import { RTCRtpSender } from './RTCRtpSender'
-import { RTCRtpTransceiver } from './RTCRtpTransceiver'
+import type { RTCRtpTransceiver } from './RTCRtpTransceiver'
 import { RTCSessionDescription } from './RTCSessionDescription'
 import { parseStatsReport, RTCStatsReport, selectStats, type StatsSelector } from './RTCStatsReport'
 import { RTCTrackEvent, type RTCTrackEventInit } from './RTCTrackEvent'
-import { iceUfragsOf, parseSdp, type ParsedSdp, type SdpMediaSection } from './sdp'
-import { isMediaDirection, type TransceiverState } from './TransceiverState'
+import { iceUfragsOf, parseSdp, type ParsedSdp } from './sdp'
+import { TransceiverRegistry, type TransceiverEntry } from './TransceiverRegistry'
+import { isMediaDirection } from './TransceiverState'
 import {
-  ICE_CONNECTION_STATES,
-  ICE_GATHERING_STATES,
-  PEER_CONNECTION_STATES,
   SDP_TYPES,
   SIGNALING_STATES,
   TRANSCEIVER_DIRECTIONS,
-  asEnum,
   toEnum,
   toUnsignedShort,
   type RTCAnswerOptions,
@@ -55,17 +54,11 @@ import {
   type RTCLocalSessionDescriptionInit,
   type RTCOfferOptions,
   type RTCPeerConnectionState,
-  type RTCRtpTransceiverDirection,
   type RTCRtpTransceiverInit,
   type RTCSdpType,
   type RTCSessionDescriptionInit,
   type RTCSignalingState,
 } from './webrtcTypes'
-
-interface TransceiverEntry {
-  state: TransceiverState
-  transceiver: RTCRtpTransceiver
-}
 
 interface CreatedDescription {
   sdp: string
@@ -108,21 +101,16 @@ export class GstPeerConnection extends EventTarget {
 
   #closed = false
   #signalingState: RTCSignalingState = 'stable'
-  #iceGatheringState: RTCIceGatheringState = 'new'
-  #iceConnectionState: RTCIceConnectionState = 'new'
-  #connectionState: RTCPeerConnectionState = 'new'
+  readonly #states: TransportStates = { iceGatheringState: 'new', iceConnectionState: 'new', connectionState: 'new' }
   #canTrickleIceCandidates: boolean | null = null
   /** Descriptions as they were at close(), since the native side is gone afterwards. */
   #closedDescriptions: DescriptionSnapshot | null = null
 
-  /** In creation order, as getTransceivers() must return them. */
-  #entries: TransceiverEntry[] = []
-  readonly #entriesById = new Map<number, TransceiverEntry>()
-  readonly #remoteStreams = new Map<string, MediaStream>()
+  readonly #transceivers: TransceiverRegistry
+  readonly #remoteTracks: RemoteTracks
+  readonly #negotiationNeeded: NegotiationNeededFlag
 
   // webrtc-pc §4.4.1 internal slots.
-  #negotiationNeeded = false
-  #updateNegotiationNeededFlagOnEmptyChain = false
   #localIceCredentialsToReplace = new Set<string>()
   #lastCreatedOffer: CreatedDescription | null = null
   #lastCreatedAnswer: CreatedDescription | null = null
@@ -146,10 +134,32 @@ export class GstPeerConnection extends EventTarget {
     }
     this.#chain = new OperationsChain(
       () => this.#closed,
-      () => this.#onChainEmpty(),
+      () => this.#negotiationNeeded.chainEmptied(),
     )
+    this.#transceivers = new TransceiverRegistry(this.#host)
+    this.#remoteTracks = new RemoteTracks(this.#transceivers)
+    this.#negotiationNeeded = new NegotiationNeededFlag({
+      chain: this.#chain,
+      get closed(): boolean {
+        return self.#closed
+      },
+      get stable(): boolean {
+        return self.#signalingState === 'stable'
+      },
+      check: (): boolean => this.#checkIfNegotiationIsNeeded(),
+      fire: (): void => void this.dispatchEvent(new Event('negotiationneeded')),
+    })
+    const events: NativeEventTarget = {
+      get closed(): boolean {
+        return self.#closed
+      },
+      states: this.#states,
+      settle: (ev: NativeEvent): void => this.#requests.settle(ev),
+      receiverOf: (id: number): RTCRtpReceiver | undefined => this.#transceivers.byId(id)?.transceiver.receiver,
+      dispatchEvent: (event: Event): boolean => this.dispatchEvent(event),
+    }
     const nativeConfig = toNativeConfig(this.#configuration)
-    this.#native = callNative(() => webrtcbinSession(nativeConfig, (ev) => this.#onNative(ev)))
+    this.#native = callNative(() => webrtcbinSession(nativeConfig, (ev) => routeNativeEvent(ev, events)))
     this.#keepAlive = acquireKeepAlive()
   }
 
@@ -271,7 +281,7 @@ export class GstPeerConnection extends EventTarget {
     const streamIds = [...new Set(streams.map((s) => s.id))]
 
     // Reuse a transceiver that was never used to send (webrtc-pc §5.1 addTrack step "reuse").
-    const reusable = this.#entries.find(
+    const reusable = this.#transceivers.entries.find(
       ({ state: s }) => !s.stopping && s.kind === track.kind && s.senderTrack === null && !s.everSent,
     )
     let entry: TransceiverEntry
@@ -286,7 +296,7 @@ export class GstPeerConnection extends EventTarget {
       s.direction = direction
     } else {
       const id = callNative(() => this.#native.addTransceiver(track.kind, 'sendrecv'))
-      entry = this.#createEntry(id, track.kind, 'sendrecv')
+      entry = this.#transceivers.create(id, track.kind, 'sendrecv')
       callNative(() => this.#native.setSenderTrack(id, nativeTrack))
     }
     entry.state.senderTrack = track
@@ -299,7 +309,7 @@ export class GstPeerConnection extends EventTarget {
   removeTrack(sender: RTCRtpSender): void {
     if (!(sender instanceof RTCRtpSender)) throw new TypeError('removeTrack expects an RTCRtpSender')
     this.#assertOpen()
-    const entry = this.#entries.find((e) => e.transceiver.sender === sender)
+    const entry = this.#transceivers.entries.find((e) => e.transceiver.sender === sender)
     if (!entry) throw invalidAccess('The sender does not belong to this RTCPeerConnection')
     const s = entry.state
     if (s.stopped || s.senderTrack === null) return
@@ -337,7 +347,7 @@ export class GstPeerConnection extends EventTarget {
     const nativeTrack = track === null ? null : nativeTrackOf(track)
 
     const id = callNative(() => this.#native.addTransceiver(kind, direction))
-    const entry = this.#createEntry(id, kind, direction)
+    const entry = this.#transceivers.create(id, kind, direction)
     if (track !== null) {
       callNative(() => this.#native.setSenderTrack(id, nativeTrack))
       entry.state.senderTrack = track
@@ -349,15 +359,15 @@ export class GstPeerConnection extends EventTarget {
 
   /** webrtc-pc §4.4.4 CollectSenders: senders of transceivers that are not [[Stopped]]. */
   getSenders(): RTCRtpSender[] {
-    return this.#entries.filter((e) => !e.state.stopped).map((e) => e.transceiver.sender)
+    return this.#transceivers.entries.filter((e) => !e.state.stopped).map((e) => e.transceiver.sender)
   }
 
   getReceivers(): RTCRtpReceiver[] {
-    return this.#entries.filter((e) => !e.state.stopped).map((e) => e.transceiver.receiver)
+    return this.#transceivers.entries.filter((e) => !e.state.stopped).map((e) => e.transceiver.receiver)
   }
 
   getTransceivers(): RTCRtpTransceiver[] {
-    return this.#entries.map((e) => e.transceiver)
+    return this.#transceivers.entries.map((e) => e.transceiver)
   }
 
   // ---------------------------------------------------------------- misc methods
@@ -383,8 +393,8 @@ export class GstPeerConnection extends EventTarget {
     let select: StatsSelector | null = null
     if (selector !== null && selector !== undefined) {
       if (!(selector instanceof MediaStreamTrack)) return Promise.reject(new TypeError('getStats selector must be a MediaStreamTrack or null'))
-      const senders = this.#entries.filter((e) => !e.state.stopped && e.state.senderTrack === selector)
-      const receivers = this.#entries.filter((e) => !e.state.stopped && e.state.receiverTrack === selector)
+      const senders = this.#transceivers.entries.filter((e) => !e.state.stopped && e.state.senderTrack === selector)
+      const receivers = this.#transceivers.entries.filter((e) => !e.state.stopped && e.state.receiverTrack === selector)
       if (senders.length + receivers.length !== 1) {
         return Promise.reject(invalidAccess('getStats selector must be the track of exactly one sender or receiver'))
       }
@@ -442,15 +452,15 @@ export class GstPeerConnection extends EventTarget {
     this.#closed = true
     this.#signalingState = 'closed'
     // "stop the RTCRtpTransceiver" with disappear = true: tracks end silently.
-    for (const { state } of this.#entries) {
+    for (const { state } of this.#transceivers.entries) {
       state.stopping = true
       state.stopped = true
       state.direction = 'stopped'
       state.currentDirection = 'stopped'
       endTrack(state.receiverTrack, false)
     }
-    this.#iceConnectionState = 'closed'
-    this.#connectionState = 'closed'
+    this.#states.iceConnectionState = 'closed'
+    this.#states.connectionState = 'closed'
     try {
       this.#native.close()
     } finally {
@@ -483,13 +493,13 @@ export class GstPeerConnection extends EventTarget {
     return this.#signalingState
   }
   get iceGatheringState(): RTCIceGatheringState {
-    return this.#iceGatheringState
+    return this.#states.iceGatheringState
   }
   get iceConnectionState(): RTCIceConnectionState {
-    return this.#iceConnectionState
+    return this.#states.iceConnectionState
   }
   get connectionState(): RTCPeerConnectionState {
-    return this.#connectionState
+    return this.#states.connectionState
   }
   get canTrickleIceCandidates(): boolean | null {
     return this.#canTrickleIceCandidates
@@ -534,7 +544,7 @@ export class GstPeerConnection extends EventTarget {
   /** webrtc-pc §11.2 legacy offerToReceiveAudio, applied before createOffer is chained. */
   #applyLegacyOfferOptions(options: RTCOfferOptions): void {
     if (options.offerToReceiveAudio === undefined) return
-    const audio = this.#entries.filter((e) => e.state.kind === 'audio' && !e.state.stopping)
+    const audio = this.#transceivers.entries.filter((e) => e.state.kind === 'audio' && !e.state.stopping)
     if (options.offerToReceiveAudio) {
       if (!audio.some((e) => hasRecv(e.state.direction))) this.addTransceiver('audio', { direction: 'recvonly' })
       return
@@ -600,16 +610,16 @@ export class GstPeerConnection extends EventTarget {
     const remote = callNative(() => this.#native.remoteDescription())
     this.#canTrickleIceCandidates = remote === null ? null : parseSdp(remote.sdp).iceOptions.includes('trickle')
 
-    const trackEvents: RTCTrackEventInit[] = []
+    let trackEvents: RTCTrackEventInit[] = []
     if (type !== 'rollback') {
       const parsed = parseSdp(sdp)
-      if (side === 'remote') this.#processRemoteMedia(parsed, type, trackEvents)
-      else if (type === 'answer' || type === 'pranswer') this.#processLocalAnswer(parsed)
+      if (side === 'remote') trackEvents = this.#remoteTracks.applyRemote(parsed, type)
+      else if (type === 'answer' || type === 'pranswer') this.#remoteTracks.applyLocalAnswer(parsed)
       if (side === 'local') this.#forgetReplacedIceCredentials(parsed)
     }
     if (this.#signalingState === 'stable') {
       // Negotiation completed: stopping transceivers are now stopped (webrtc-pc §4.4.1.5, answer processing).
-      for (const { state } of this.#entries) {
+      for (const { state } of this.#transceivers.entries) {
         if (state.stopping && !state.stopped) {
           state.stopped = true
           state.currentDirection = 'stopped'
@@ -623,147 +633,17 @@ export class GstPeerConnection extends EventTarget {
       this.dispatchEvent(new RTCTrackEvent('track', init))
     }
     if (this.#signalingState === 'stable' && !this.#closed) {
-      // Clearing first makes the deferred update fire again if negotiation is still needed (webrtc-pc §4.4.1.5 final steps).
-      this.#negotiationNeeded = false
-      this.#updateNegotiationNeededFlag()
+      this.#negotiationNeeded.recheck()
     }
   }
 
   /** Brings the transceiver list in line with native after a description was applied. */
   #reconcileTransceivers(): void {
-    const natives = callNative(() => this.#native.transceivers())
-    const present = new Set<number>()
-    for (const nt of natives) {
-      present.add(nt.id)
-      let entry = this.#entriesById.get(nt.id)
-      // One the native side made while applying a remote offer (recvonly: webrtc-pc §4.4.1.6).
-      if (!entry) entry = this.#createEntry(nt.id, nt.kind, toEnum(TRANSCEIVER_DIRECTIONS, nt.direction, 'RTCRtpTransceiverDirection'))
-      const s = entry.state
-      s.mid = nt.mid ?? null
-      s.mlineIndex = nt.mlineIndex ?? null
-      if (!s.stopped) {
-        s.currentDirection = nt.currentDirection === undefined ? null : toEnum(TRANSCEIVER_DIRECTIONS, nt.currentDirection, 'RTCRtpTransceiverDirection')
-        if (hasSend(s.currentDirection)) s.everSent = true
-      }
-    }
     // Transceivers created by a remote offer disappear when it is rolled back (webrtc-pc §4.4.1.5 rollback).
-    const gone = this.#entries.filter((e) => !present.has(e.state.id))
-    if (gone.length === 0) return
-    for (const { state } of gone) {
-      this.#entriesById.delete(state.id)
-      this.#removeRemoteTrack(state)
+    for (const state of this.#transceivers.reconcile(callNative(() => this.#native.transceivers()))) {
+      this.#remoteTracks.remove(state)
       endTrack(state.receiverTrack, false)
     }
-    this.#entries = this.#entries.filter((e) => present.has(e.state.id))
-  }
-
-  #createEntry(id: number, kind: string, direction: RTCRtpTransceiverDirection): TransceiverEntry {
-    const receiverTrack = new MediaStreamTrack(callNative(() => this.#native.receiverTrack(id)), { label: `remote ${kind}` })
-    const state: TransceiverState = {
-      id,
-      kind,
-      mid: null,
-      mlineIndex: null,
-      direction,
-      currentDirection: null,
-      stopping: false,
-      stopped: false,
-      everSent: false,
-      senderTrack: null,
-      senderStreamIds: [],
-      receiverTrack,
-      firedRecv: false,
-      remoteStreams: [],
-      defaultStream: null,
-    }
-    const sender = new RTCRtpSender(this.#host, state)
-    const receiver = new RTCRtpReceiver(receiverTrack, this.#host, state)
-    const entry: TransceiverEntry = { state, transceiver: new RTCRtpTransceiver(this.#host, state, sender, receiver) }
-    this.#entries.push(entry)
-    this.#entriesById.set(id, entry)
-    return entry
-  }
-
-  #entryForSection(section: SdpMediaSection): TransceiverEntry | undefined {
-    return (
-      (section.mid !== null ? this.#entries.find((e) => e.state.mid === section.mid) : undefined) ??
-      this.#entries.find((e) => e.state.mlineIndex === section.index)
-    )
-  }
-
-  /**
-   * webrtc-pc §4.4.1.5 remote description processing: a track event for each
-   * receiver that starts receiving, removal for each that stops.
-   */
-  #processRemoteMedia(parsed: ParsedSdp, type: RTCSdpType, trackEvents: RTCTrackEventInit[]): void {
-    for (const section of parsed.media) {
-      const entry = this.#entryForSection(section)
-      if (!entry || entry.state.stopped) continue
-      const s = entry.state
-      if (section.port === 0 && (type === 'answer' || type === 'pranswer')) {
-        // A rejected m-line stops the transceiver.
-        this.#removeRemoteTrack(s)
-        s.stopping = true
-        s.stopped = true
-        s.direction = 'stopped'
-        s.currentDirection = 'stopped'
-        endTrack(s.receiverTrack, true)
-        continue
-      }
-      // The remote sends ⇔ the direction from our point of view includes recv.
-      const receiving = section.port !== 0 && hasSend(section.direction)
-      if (!receiving) {
-        this.#removeRemoteTrack(s)
-        continue
-      }
-      const streams = this.#remoteStreamsFor(section, s)
-      this.#setAssociatedRemoteStreams(s, streams)
-      if (!s.firedRecv) {
-        s.firedRecv = true
-        setTrackMuted(s.receiverTrack, false)
-        trackEvents.push({ track: s.receiverTrack, receiver: entry.transceiver.receiver, transceiver: entry.transceiver, streams })
-      }
-    }
-  }
-
-  /** Our own answer can stop reception too (webrtc-pc §4.4.1.5, local answer). */
-  #processLocalAnswer(parsed: ParsedSdp): void {
-    for (const section of parsed.media) {
-      const entry = this.#entryForSection(section)
-      if (!entry || entry.state.stopped) continue
-      if (section.port === 0 || !hasRecv(section.direction)) this.#removeRemoteTrack(entry.state)
-    }
-  }
-
-  /** One MediaStream per remote msid, shared across transceivers; a per-transceiver default stream when there is no msid at all (RFC 9429 §5.10). */
-  #remoteStreamsFor(section: SdpMediaSection, s: TransceiverState): MediaStream[] {
-    if (section.msidStreamIds === null) {
-      s.defaultStream ??= createRemoteStream(randomUUID())
-      return [s.defaultStream]
-    }
-    return section.msidStreamIds.map((id) => {
-      let stream = this.#remoteStreams.get(id)
-      if (!stream) {
-        stream = createRemoteStream(id)
-        this.#remoteStreams.set(id, stream)
-      }
-      return stream
-    })
-  }
-
-  /** webrtc-pc §4.4.1.5 "set the associated remote streams". */
-  #setAssociatedRemoteStreams(s: TransceiverState, streams: MediaStream[]): void {
-    for (const old of s.remoteStreams) if (!streams.includes(old)) removeTrackByUserAgent(old, s.receiverTrack)
-    for (const stream of streams) if (!s.remoteStreams.includes(stream)) addTrackByUserAgent(stream, s.receiverTrack)
-    s.remoteStreams = streams
-  }
-
-  /** webrtc-pc §4.4.1.5 "process the removal of a remote track". */
-  #removeRemoteTrack(s: TransceiverState): void {
-    if (!s.firedRecv) return
-    s.firedRecv = false
-    this.#setAssociatedRemoteStreams(s, [])
-    setTrackMuted(s.receiverTrack, true)
   }
 
   /** [[LocalIceCredentialsToReplace]] empties once a local description no longer uses any of them. */
@@ -775,45 +655,7 @@ export class GstPeerConnection extends EventTarget {
 
   #localStateChanged(): void {
     this.#generation++
-    this.#updateNegotiationNeededFlag()
-  }
-
-  #onChainEmpty(): void {
-    if (this.#closed || !this.#updateNegotiationNeededFlagOnEmptyChain) return
-    this.#updateNegotiationNeededFlagOnEmptyChain = false
-    this.#updateNegotiationNeededFlag()
-  }
-
-  /** webrtc-pc §4.7.3 "update the negotiation-needed flag". */
-  #updateNegotiationNeededFlag(): void {
-    if (this.#chain.length !== 0) {
-      this.#updateNegotiationNeededFlagOnEmptyChain = true
-      return
-    }
-    // "Queue a task": the event never fires synchronously inside the call that caused it.
-    setImmediate(() => {
-      if (this.#closed) return
-      if (this.#chain.length !== 0) {
-        this.#updateNegotiationNeededFlagOnEmptyChain = true
-        return
-      }
-      if (this.#signalingState !== 'stable') return
-      let needed: boolean
-      try {
-        needed = this.#checkIfNegotiationIsNeeded()
-      } catch (err) {
-        // Runs from a task: a throw would be uncaught and take down every other connection.
-        process.emitWarning(`gst-peerconnection: negotiation-needed check failed: ${String(err)}`, { code: 'GST_PC_NEGOTIATION_CHECK' })
-        return
-      }
-      if (!needed) {
-        this.#negotiationNeeded = false
-        return
-      }
-      if (this.#negotiationNeeded) return
-      this.#negotiationNeeded = true
-      this.dispatchEvent(new Event('negotiationneeded'))
-    })
+    this.#negotiationNeeded.update()
   }
 
   /** webrtc-pc §4.7.3 "check if negotiation is needed". */
@@ -824,7 +666,7 @@ export class GstPeerConnection extends EventTarget {
     }
     const answerDirections = new Map(callNative(() => this.#native.transceivers()).map((nt) => [nt.id, nt.answerDirection ?? null]))
     return isNegotiationNeeded({
-      transceivers: this.#entries.map((e) => {
+      transceivers: this.#transceivers.entries.map((e) => {
         const answer = answerDirections.get(e.state.id) ?? null
         return { ...e.state, answerDirection: answer === null ? null : toEnum(TRANSCEIVER_DIRECTIONS, answer, 'RTCRtpTransceiverDirection') }
       }),
@@ -832,81 +674,6 @@ export class GstPeerConnection extends EventTarget {
       iceRestartPending: this.#localIceCredentialsToReplace.size > 0,
     })
   }
-
-  /**
-   * The single native event callback; it runs on the JS thread, in native
-   * order. Malformed events are dropped with a warning rather than thrown:
-   * an exception here would be uncaught and take down every other connection.
-   */
-  #onNative(ev: NativeEvent): void {
-    if (ev.type === 'result') {
-      // After close() every pending request was already rejected with InvalidStateError.
-      this.#requests.settle(ev)
-      return
-    }
-    if (this.#closed) return
-    switch (ev.type) {
-      case 'icecandidate': {
-        const sdpMid = ev.sdpMid ?? null
-        const sdpMLineIndex = ev.sdpMLineIndex ?? null
-        if (sdpMid === null && sdpMLineIndex === null) return warnMalformed(ev)
-        const candidate = new RTCIceCandidate({ candidate: ev.candidate ?? '', sdpMid, sdpMLineIndex })
-        this.dispatchEvent(new RTCPeerConnectionIceEvent('icecandidate', { candidate, url: null }))
-        break
-      }
-      case 'icegatheringstatechange': {
-        const state = asEnum(ICE_GATHERING_STATES, ev.state)
-        if (state === null) return warnMalformed(ev)
-        if (state === this.#iceGatheringState) break
-        this.#iceGatheringState = state
-        this.dispatchEvent(new Event('icegatheringstatechange'))
-        // webrtc-pc §5.6 "update the ICE gathering state": completion is also announced as a null candidate.
-        if (state === 'complete' && !this.#closed) {
-          this.dispatchEvent(new RTCPeerConnectionIceEvent('icecandidate', { candidate: null, url: null }))
-        }
-        break
-      }
-      case 'iceconnectionstatechange': {
-        const state = asEnum(ICE_CONNECTION_STATES, ev.state)
-        if (state === null) return warnMalformed(ev)
-        if (state === this.#iceConnectionState) break
-        // webrtc-pc §4.3.3: 'completed' is only reached through 'connected'; native ICE may report
-        // the nominated pair directly, so the intermediate state is made visible here.
-        if (state === 'completed' && this.#iceConnectionState !== 'connected') {
-          this.#iceConnectionState = 'connected'
-          this.dispatchEvent(new Event('iceconnectionstatechange'))
-          if (this.#closed) break
-        }
-        this.#iceConnectionState = state
-        this.dispatchEvent(new Event('iceconnectionstatechange'))
-        break
-      }
-      case 'connectionstatechange': {
-        const state = asEnum(PEER_CONNECTION_STATES, ev.state)
-        if (state === null) return warnMalformed(ev)
-        if (state === this.#connectionState) break
-        this.#connectionState = state
-        this.dispatchEvent(new Event('connectionstatechange'))
-        break
-      }
-      case 'dtmf': {
-        // Non-standard: a received RFC 4733 digit, on the receiver and then on the connection.
-        const entry = ev.transceiverId == null ? undefined : this.#entriesById.get(ev.transceiverId)
-        if (entry === undefined || typeof ev.tone !== 'string') return warnMalformed(ev)
-        const init = { tone: ev.tone, duration: ev.duration ?? 0, receiver: entry.transceiver.receiver }
-        entry.transceiver.receiver.dispatchEvent(new RTCDTMFEvent('dtmf', init))
-        this.dispatchEvent(new RTCDTMFEvent('dtmf', init))
-        break
-      }
-      default:
-        // Newer native builds may add event types; older JS ignores them.
-        break
-    }
-  }
-}
-
-function warnMalformed(ev: NativeEvent): void {
-  process.emitWarning(`gst-peerconnection: ignoring malformed native '${ev.type}' event`, { code: 'GST_PC_NATIVE_EVENT' })
 }
 
 export { GstPeerConnection as RTCPeerConnection }

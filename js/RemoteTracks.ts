@@ -1,0 +1,102 @@
+/*
+ * webrtc-pc §4.4.1.5 remote-track processing: which receivers start or stop receiving when a
+ * description is applied, the MediaStreams their tracks belong to (one per remote msid,
+ * shared across transceivers), and the track events that result.
+ */
+
+import { randomUUID } from 'node:crypto'
+import { hasRecv, hasSend } from './direction'
+import { addTrackByUserAgent, createRemoteStream, type MediaStream, removeTrackByUserAgent } from './MediaStream'
+import { endTrack, setTrackMuted } from './MediaStreamTrack'
+import type { RTCTrackEventInit } from './RTCTrackEvent'
+import type { ParsedSdp, SdpMediaSection } from './sdp'
+import type { TransceiverRegistry } from './TransceiverRegistry'
+import type { TransceiverState } from './TransceiverState'
+import type { RTCSdpType } from './webrtcTypes'
+
+export class RemoteTracks {
+  readonly #registry: TransceiverRegistry
+  /** [[AssociatedRemoteMediaStreams]] by msid, shared across transceivers. */
+  readonly #streams = new Map<string, MediaStream>()
+
+  constructor(registry: TransceiverRegistry) {
+    this.#registry = registry
+  }
+
+  /**
+   * A remote offer or answer: a track event (returned, to be fired after signalingstatechange)
+   * for each receiver that starts receiving, removal for each that stops; a rejected m-line in
+   * an answer stops its transceiver.
+   */
+  applyRemote(parsed: ParsedSdp, type: RTCSdpType): RTCTrackEventInit[] {
+    const trackEvents: RTCTrackEventInit[] = []
+    for (const section of parsed.media) {
+      const entry = this.#registry.forSection(section)
+      if (!entry || entry.state.stopped) continue
+      const s = entry.state
+      if (section.port === 0 && (type === 'answer' || type === 'pranswer')) {
+        this.remove(s)
+        s.stopping = true
+        s.stopped = true
+        s.direction = 'stopped'
+        s.currentDirection = 'stopped'
+        endTrack(s.receiverTrack, true)
+        continue
+      }
+      // The remote sends ⇔ the direction from our point of view includes recv.
+      const receiving = section.port !== 0 && hasSend(section.direction)
+      if (!receiving) {
+        this.remove(s)
+        continue
+      }
+      const streams = this.#streamsFor(section, s)
+      this.#setAssociated(s, streams)
+      if (!s.firedRecv) {
+        s.firedRecv = true
+        setTrackMuted(s.receiverTrack, false)
+        trackEvents.push({ track: s.receiverTrack, receiver: entry.transceiver.receiver, transceiver: entry.transceiver, streams })
+      }
+    }
+    return trackEvents
+  }
+
+  /** Our own answer can stop reception too (webrtc-pc §4.4.1.5, local answer). */
+  applyLocalAnswer(parsed: ParsedSdp): void {
+    for (const section of parsed.media) {
+      const entry = this.#registry.forSection(section)
+      if (!entry || entry.state.stopped) continue
+      if (section.port === 0 || !hasRecv(section.direction)) this.remove(entry.state)
+    }
+  }
+
+  /** webrtc-pc §4.4.1.5 "process the removal of a remote track". */
+  remove(s: TransceiverState): void {
+    if (!s.firedRecv) return
+    s.firedRecv = false
+    this.#setAssociated(s, [])
+    setTrackMuted(s.receiverTrack, true)
+  }
+
+  /** A per-transceiver default stream when the m-section has no msid at all (RFC 9429 §5.10). */
+  #streamsFor(section: SdpMediaSection, s: TransceiverState): MediaStream[] {
+    if (section.msidStreamIds === null) {
+      s.defaultStream ??= createRemoteStream(randomUUID())
+      return [s.defaultStream]
+    }
+    return section.msidStreamIds.map((id) => {
+      let stream = this.#streams.get(id)
+      if (!stream) {
+        stream = createRemoteStream(id)
+        this.#streams.set(id, stream)
+      }
+      return stream
+    })
+  }
+
+  /** webrtc-pc §4.4.1.5 "set the associated remote streams". */
+  #setAssociated(s: TransceiverState, streams: MediaStream[]): void {
+    for (const old of s.remoteStreams) if (!streams.includes(old)) removeTrackByUserAgent(old, s.receiverTrack)
+    for (const stream of streams) if (!s.remoteStreams.includes(stream)) addTrackByUserAgent(stream, s.receiverTrack)
+    s.remoteStreams = streams
+  }
+}

@@ -1,0 +1,105 @@
+/*
+ * A connection's transceivers in creation order (webrtc-pc §4.4.1 [[Transceivers]]), each
+ * with its internal slots and its W3C objects. The native registry is the authority on which
+ * transceivers exist and on their m-line, mid and directions; `reconcile` mirrors it after
+ * every applied description. What only JS knows (tracks, streams, stopping/stopped, fired
+ * direction) lives in the TransceiverState.
+ */
+
+import type { ConnectionHost } from './ConnectionHost'
+import { hasSend } from './direction'
+import { callNative } from './errors'
+import { MediaStreamTrack } from './MediaStreamTrack'
+import type { NativeTransceiver } from './native'
+import { RTCRtpReceiver } from './RTCRtpReceiver'
+import { RTCRtpSender } from './RTCRtpSender'
+import { RTCRtpTransceiver } from './RTCRtpTransceiver'
+import type { SdpMediaSection } from './sdp'
+import type { TransceiverState } from './TransceiverState'
+import { TRANSCEIVER_DIRECTIONS, toEnum, type RTCRtpTransceiverDirection } from './webrtcTypes'
+
+export interface TransceiverEntry {
+  state: TransceiverState
+  transceiver: RTCRtpTransceiver
+}
+
+export class TransceiverRegistry {
+  readonly #host: ConnectionHost
+  #entries: TransceiverEntry[] = []
+  readonly #byId = new Map<number, TransceiverEntry>()
+
+  constructor(host: ConnectionHost) {
+    this.#host = host
+  }
+
+  /** In creation order, as getTransceivers() must return them. */
+  get entries(): readonly TransceiverEntry[] {
+    return this.#entries
+  }
+
+  byId(id: number): TransceiverEntry | undefined {
+    return this.#byId.get(id)
+  }
+
+  /** The transceiver of an m-section: by mid, else by m-line index. */
+  forSection(section: SdpMediaSection): TransceiverEntry | undefined {
+    return (
+      (section.mid !== null ? this.#entries.find((e) => e.state.mid === section.mid) : undefined) ??
+      this.#entries.find((e) => e.state.mlineIndex === section.index)
+    )
+  }
+
+  /** The W3C objects over a transceiver the native side has just made. */
+  create(id: number, kind: string, direction: RTCRtpTransceiverDirection): TransceiverEntry {
+    const receiverTrack = new MediaStreamTrack(callNative(() => this.#host.native.receiverTrack(id)), { label: `remote ${kind}` })
+    const state: TransceiverState = {
+      id,
+      kind,
+      mid: null,
+      mlineIndex: null,
+      direction,
+      currentDirection: null,
+      stopping: false,
+      stopped: false,
+      everSent: false,
+      senderTrack: null,
+      senderStreamIds: [],
+      receiverTrack,
+      firedRecv: false,
+      remoteStreams: [],
+      defaultStream: null,
+    }
+    const sender = new RTCRtpSender(this.#host, state)
+    const receiver = new RTCRtpReceiver(receiverTrack, this.#host, state)
+    const entry: TransceiverEntry = { state, transceiver: new RTCRtpTransceiver(this.#host, state, sender, receiver) }
+    this.#entries.push(entry)
+    this.#byId.set(id, entry)
+    return entry
+  }
+
+  /**
+   * Mirrors the native registry after a description was applied: adopts the transceivers
+   * native made for a remote offer (recvonly there, webrtc-pc §4.4.1.6), copies m-line, mid
+   * and currentDirection, and drops those a rollback removed (returned, for the caller to
+   * end their tracks).
+   */
+  reconcile(natives: readonly NativeTransceiver[]): TransceiverState[] {
+    const present = new Set<number>()
+    for (const nt of natives) {
+      present.add(nt.id)
+      const entry = this.#byId.get(nt.id) ?? this.create(nt.id, nt.kind, toEnum(TRANSCEIVER_DIRECTIONS, nt.direction, 'RTCRtpTransceiverDirection'))
+      const s = entry.state
+      s.mid = nt.mid ?? null
+      s.mlineIndex = nt.mlineIndex ?? null
+      if (!s.stopped) {
+        s.currentDirection = nt.currentDirection === undefined ? null : toEnum(TRANSCEIVER_DIRECTIONS, nt.currentDirection, 'RTCRtpTransceiverDirection')
+        if (hasSend(s.currentDirection)) s.everSent = true
+      }
+    }
+    const gone = this.#entries.filter((e) => !present.has(e.state.id))
+    if (gone.length === 0) return []
+    for (const { state } of gone) this.#byId.delete(state.id)
+    this.#entries = this.#entries.filter((e) => present.has(e.state.id))
+    return gone.map((e) => e.state)
+  }
+}

@@ -1,0 +1,111 @@
+/*
+ * The routing of a connection's one ordered native event channel (docs/architecture.md):
+ * request results settle their promises; ICE and connection state changes update the
+ * attributes and fire their events (webrtc-pc §4.3.3, §5.6); received DTMF digits fire on
+ * the receiver and the connection. Runs on the JS thread, in native order. A malformed
+ * event is dropped with a warning rather than thrown: an exception here would be uncaught
+ * and take down every other connection.
+ */
+
+import type { NativeEvent } from './native'
+import { RTCDTMFEvent } from './RTCDTMFEvent'
+import { RTCIceCandidate } from './RTCIceCandidate'
+import { RTCPeerConnectionIceEvent } from './RTCPeerConnectionIceEvent'
+import type { RTCRtpReceiver } from './RTCRtpReceiver'
+import {
+  asEnum,
+  ICE_CONNECTION_STATES,
+  ICE_GATHERING_STATES,
+  PEER_CONNECTION_STATES,
+  type RTCIceConnectionState,
+  type RTCIceGatheringState,
+  type RTCPeerConnectionState,
+} from './webrtcTypes'
+
+/** The attributes the native channel reports; the connection's getters read them. */
+export interface TransportStates {
+  iceGatheringState: RTCIceGatheringState
+  iceConnectionState: RTCIceConnectionState
+  connectionState: RTCPeerConnectionState
+}
+
+export interface NativeEventTarget {
+  /** [[IsClosed]], read again after each dispatch: a handler may close the connection. */
+  readonly closed: boolean
+  readonly states: TransportStates
+  /** Settles the pending request a `result` event answers. */
+  settle(ev: NativeEvent): void
+  receiverOf(transceiverId: number): RTCRtpReceiver | undefined
+  dispatchEvent(event: Event): boolean
+}
+
+export function routeNativeEvent(ev: NativeEvent, target: NativeEventTarget): void {
+  if (ev.type === 'result') {
+    // After close() every pending request was already rejected with InvalidStateError.
+    target.settle(ev)
+    return
+  }
+  if (target.closed) return
+  const states = target.states
+  switch (ev.type) {
+    case 'icecandidate': {
+      const sdpMid = ev.sdpMid ?? null
+      const sdpMLineIndex = ev.sdpMLineIndex ?? null
+      if (sdpMid === null && sdpMLineIndex === null) return warnMalformed(ev)
+      const candidate = new RTCIceCandidate({ candidate: ev.candidate ?? '', sdpMid, sdpMLineIndex })
+      target.dispatchEvent(new RTCPeerConnectionIceEvent('icecandidate', { candidate, url: null }))
+      break
+    }
+    case 'icegatheringstatechange': {
+      const state = asEnum(ICE_GATHERING_STATES, ev.state)
+      if (state === null) return warnMalformed(ev)
+      if (state === states.iceGatheringState) break
+      states.iceGatheringState = state
+      target.dispatchEvent(new Event('icegatheringstatechange'))
+      // webrtc-pc §5.6 "update the ICE gathering state": completion is also announced as a null candidate.
+      if (state === 'complete' && !target.closed) {
+        target.dispatchEvent(new RTCPeerConnectionIceEvent('icecandidate', { candidate: null, url: null }))
+      }
+      break
+    }
+    case 'iceconnectionstatechange': {
+      const state = asEnum(ICE_CONNECTION_STATES, ev.state)
+      if (state === null) return warnMalformed(ev)
+      if (state === states.iceConnectionState) break
+      // webrtc-pc §4.3.3: 'completed' is only reached through 'connected'; native ICE may report
+      // the nominated pair directly, so the intermediate state is made visible here.
+      if (state === 'completed' && states.iceConnectionState !== 'connected') {
+        states.iceConnectionState = 'connected'
+        target.dispatchEvent(new Event('iceconnectionstatechange'))
+        if (target.closed) break
+      }
+      states.iceConnectionState = state
+      target.dispatchEvent(new Event('iceconnectionstatechange'))
+      break
+    }
+    case 'connectionstatechange': {
+      const state = asEnum(PEER_CONNECTION_STATES, ev.state)
+      if (state === null) return warnMalformed(ev)
+      if (state === states.connectionState) break
+      states.connectionState = state
+      target.dispatchEvent(new Event('connectionstatechange'))
+      break
+    }
+    case 'dtmf': {
+      // Non-standard: a received RFC 4733 digit, on the receiver and then on the connection.
+      const receiver = ev.transceiverId == null ? undefined : target.receiverOf(ev.transceiverId)
+      if (receiver === undefined || typeof ev.tone !== 'string') return warnMalformed(ev)
+      const init = { tone: ev.tone, duration: ev.duration ?? 0, receiver }
+      receiver.dispatchEvent(new RTCDTMFEvent('dtmf', init))
+      target.dispatchEvent(new RTCDTMFEvent('dtmf', init))
+      break
+    }
+    default:
+      // Newer native builds may add event types; older JS ignores them.
+      break
+  }
+}
+
+function warnMalformed(ev: NativeEvent): void {
+  process.emitWarning(`gst-peerconnection: ignoring malformed native '${ev.type}' event`, { code: 'GST_PC_NATIVE_EVENT' })
+}
