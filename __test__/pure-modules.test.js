@@ -7,7 +7,8 @@
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 
-const DIST = path.join(__dirname, '..', 'dist');
+// The pure modules are internals: dist/internal/.
+const DIST = path.join(__dirname, '..', 'dist', 'internal');
 const PURE = ['sdp', 'direction', 'negotiationNeeded', 'OperationsChain', 'errors'];
 const { parseSdp, findMediaSection, iceUfragsOf } = require(path.join(DIST, 'sdp'));
 const { withSend, withoutSend } = require(path.join(DIST, 'direction'));

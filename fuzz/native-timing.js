@@ -59,7 +59,7 @@ function wrapClass(cls, className) {
   });
 }
 
-// As js/native.ts does when it loads the addon (GLib reads G_SLICE when it is loaded).
+// As js/internal/native.ts does when it loads the addon (GLib reads G_SLICE when it is loaded).
 const sliceChosen = process.env.G_SLICE !== undefined;
 if (!sliceChosen) process.env.G_SLICE = 'always-malloc';
 const native = require('../index.js');

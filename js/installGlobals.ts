@@ -4,12 +4,12 @@
  * Existing globals are never replaced.
  */
 
-import { MediaStream } from './MediaStream'
-import { MediaStreamTrack } from './MediaStreamTrack'
-import { MediaStreamTrackEvent } from './MediaStreamTrackEvent'
-import { GstPeerConnection } from './RTCPeerConnection'
-import { RTCIceCandidate } from './RTCIceCandidate'
-import { RTCSessionDescription } from './RTCSessionDescription'
+import { MediaStream } from './w3c/MediaStream'
+import { MediaStreamTrack } from './w3c/MediaStreamTrack'
+import { MediaStreamTrackEvent } from './w3c/MediaStreamTrackEvent'
+import { GstPeerConnection } from './w3c/RTCPeerConnection'
+import { RTCIceCandidate } from './w3c/RTCIceCandidate'
+import { RTCSessionDescription } from './w3c/RTCSessionDescription'
 
 export function installGlobals(): void {
   const globals: Record<string, unknown> = {

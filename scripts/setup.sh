@@ -125,6 +125,9 @@ fi
 if [[ ! -e dist/index.js ]] || newer_than dist/index.js js tsconfig.json; then
   stamp="$(new_stamp tsc)"
   log "compiling TypeScript (tsc -p tsconfig.json)"
+  # From an empty dist/: the output of a module that moved or was deleted must not linger
+  # (npm pack ships dist/ as it is).
+  rm -rf dist
   npx --no-install tsc -p tsconfig.json
   [[ -e dist/index.js ]] || die "tsc did not produce dist/index.js"
   touch -r "$stamp" dist/index.js

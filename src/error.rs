@@ -1,6 +1,6 @@
 //! Error codes that cross the native boundary.
 //!
-//! The TypeScript layer (`js/errors.ts`) turns each code into the DOMException of the
+//! The TypeScript layer (`js/internal/errors.ts`) turns each code into the DOMException of the
 //! same name (or a TypeError); it never looks at the message text.
 
 use std::fmt;

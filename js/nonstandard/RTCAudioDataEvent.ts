@@ -5,7 +5,7 @@
  * same fields are own properties of an Event subclass (destructuring works).
  */
 
-import type { NativeFrame } from '../native'
+import type { NativeFrame } from '../internal/native'
 
 export class RTCAudioDataEvent extends Event {
   readonly samples: Int16Array

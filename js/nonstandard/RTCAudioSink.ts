@@ -1,9 +1,9 @@
 /* node-webrtc/wrtc compatible nonstandard.RTCAudioSink: a track's audio delivered to JS as 10 ms PCM frames. */
 
-import { callNative } from '../errors'
-import { defineEventHandlerAttributes, type EventHandler } from '../eventHandlers'
-import { nativeTrackOf, type MediaStreamTrack } from '../MediaStreamTrack'
-import { NativeAudioSink, type NativeAudioSink as NativeAudioSinkHandle, type NativeFrame } from '../native'
+import { callNative } from '../internal/errors'
+import { defineEventHandlerAttributes, type EventHandler } from '../internal/eventHandlers'
+import { nativeTrackOf, type MediaStreamTrack } from '../w3c/MediaStreamTrack'
+import { NativeAudioSink, type NativeAudioSink as NativeAudioSinkHandle, type NativeFrame } from '../internal/native'
 import { RTCAudioDataEvent } from './RTCAudioDataEvent'
 
 export class RTCAudioSink extends EventTarget {

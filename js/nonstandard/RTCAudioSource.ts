@@ -1,8 +1,8 @@
 /* node-webrtc/wrtc compatible nonstandard.RTCAudioSource: PCM pushed from JS becomes a track. */
 
-import { callNative } from '../errors'
-import { MediaStreamTrack } from '../MediaStreamTrack'
-import { NativeAudioSource, type NativeAudioSource as NativeAudioSourceHandle } from '../native'
+import { callNative } from '../internal/errors'
+import { MediaStreamTrack } from '../w3c/MediaStreamTrack'
+import { NativeAudioSource, type NativeAudioSource as NativeAudioSourceHandle } from '../internal/native'
 
 export interface RTCAudioData {
   samples: Int16Array

@@ -463,7 +463,7 @@ fn check_gain(gain: f64) -> napi::Result<f32> {
     }
 }
 
-/// JS handle (wrapped by `js/AudioMixer.ts` and `js/MixerInput.ts`).
+/// JS handle (wrapped by `js/media/AudioMixer.ts` and `js/media/MixerInput.ts`).
 #[napi]
 pub struct NativeAudioMixer {
     core: Arc<MixerCore>,

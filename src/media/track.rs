@@ -215,7 +215,7 @@ fn silence_like(sample: &gst::Sample) -> Option<gst::Sample> {
     Some(builder.build())
 }
 
-/// JS handle of a track (wrapped by `js/MediaStreamTrack.ts`).
+/// JS handle of a track (wrapped by `js/w3c/MediaStreamTrack.ts`).
 #[napi]
 pub struct NativeTrack {
     pub(crate) core: Arc<TrackCore>,

@@ -168,7 +168,7 @@ impl NativePeerConnection {
     #[napi]
     pub fn apply_remote_media(&self) -> napi::Result<(), &'static str> {
         self.inner.sync_transceivers();
-        // The error's code is the W3C name (`js/errors.ts` maps it), not a napi status.
+        // The error's code is the W3C name (`js/internal/errors.ts` maps it), not a napi status.
         self.inner.answer_remote_media().map_err(|e| napi::Error::new(e.code.as_str(), e.message))
     }
 

@@ -10,7 +10,7 @@
 
 import { findMediaSection, type ParsedSdp } from './sdp'
 import type { TransceiverState } from './TransceiverState'
-import type { RTCRtpTransceiverDirection, RTCSdpType } from './webrtcTypes'
+import type { RTCRtpTransceiverDirection, RTCSdpType } from '../w3c/webrtcTypes'
 
 export interface CurrentDescription {
   type: RTCSdpType

@@ -1,12 +1,12 @@
 /* webrtc-pc §5.2 RTCRtpSender */
 
-import type { ConnectionHost } from './ConnectionHost'
-import { callNative, invalidState } from './errors'
+import type { ConnectionHost } from '../internal/ConnectionHost'
+import { callNative, invalidState } from '../internal/errors'
 import type { MediaStream } from './MediaStream'
 import { MediaStreamTrack, nativeTrackOf } from './MediaStreamTrack'
 import { RTCDTMFSender } from './RTCDTMFSender'
 import type { RTCStatsReport } from './RTCStatsReport'
-import type { TransceiverState } from './TransceiverState'
+import type { TransceiverState } from '../internal/TransceiverState'
 
 export class RTCRtpSender {
   readonly #host: ConnectionHost

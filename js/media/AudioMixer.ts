@@ -5,10 +5,10 @@
  * (src/media/mixer.rs); no audio passes through JavaScript.
  */
 
-import { callNative, invalidState } from './errors'
-import { endTrack, MediaStreamTrack, nativeTrackOf } from './MediaStreamTrack'
+import { callNative, invalidState } from '../internal/errors'
+import { endTrack, MediaStreamTrack, nativeTrackOf } from '../w3c/MediaStreamTrack'
 import { checkGain, MixerInput } from './MixerInput'
-import { NativeAudioMixer, type NativeAudioMixer as NativeAudioMixerHandle } from './native'
+import { NativeAudioMixer, type NativeAudioMixer as NativeAudioMixerHandle } from '../internal/native'
 
 export interface MixerInputOptions {
   /** Linear amplitude factor in [0, 16], default 1 (as Web Audio's GainNode.gain). */

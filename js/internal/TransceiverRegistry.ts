@@ -9,14 +9,14 @@
 import type { ConnectionHost } from './ConnectionHost'
 import { hasSend } from './direction'
 import { callNative } from './errors'
-import { MediaStreamTrack } from './MediaStreamTrack'
+import { MediaStreamTrack } from '../w3c/MediaStreamTrack'
 import type { NativeTransceiver } from './native'
-import { RTCRtpReceiver } from './RTCRtpReceiver'
-import { RTCRtpSender } from './RTCRtpSender'
-import { RTCRtpTransceiver } from './RTCRtpTransceiver'
+import { RTCRtpReceiver } from '../w3c/RTCRtpReceiver'
+import { RTCRtpSender } from '../w3c/RTCRtpSender'
+import { RTCRtpTransceiver } from '../w3c/RTCRtpTransceiver'
 import type { SdpMediaSection } from './sdp'
 import type { TransceiverState } from './TransceiverState'
-import { TRANSCEIVER_DIRECTIONS, toEnum, type RTCRtpTransceiverDirection } from './webrtcTypes'
+import { TRANSCEIVER_DIRECTIONS, toEnum, type RTCRtpTransceiverDirection } from '../w3c/webrtcTypes'
 
 export interface TransceiverEntry {
   state: TransceiverState

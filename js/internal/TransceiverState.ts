@@ -6,9 +6,9 @@
  */
 
 import type { MediaDirection } from './direction'
-import type { MediaStream } from './MediaStream'
-import type { MediaStreamTrack } from './MediaStreamTrack'
-import type { RTCRtpTransceiverDirection } from './webrtcTypes'
+import type { MediaStream } from '../w3c/MediaStream'
+import type { MediaStreamTrack } from '../w3c/MediaStreamTrack'
+import type { RTCRtpTransceiverDirection } from '../w3c/webrtcTypes'
 
 export interface TransceiverState {
   /** Stable native id. */

@@ -5,7 +5,7 @@
  * (src/sdp/direction.rs), since it writes the SDP.
  */
 
-import type { RTCRtpTransceiverDirection } from './webrtcTypes'
+import type { RTCRtpTransceiverDirection } from '../w3c/webrtcTypes'
 
 export type MediaDirection = Exclude<RTCRtpTransceiverDirection, 'stopped'>
 

@@ -4,7 +4,7 @@
  */
 
 import type { MediaSession } from './MediaSession'
-import type { RTCStatsReport, StatsSelector } from './RTCStatsReport'
+import type { RTCStatsReport, StatsSelector } from '../w3c/RTCStatsReport'
 
 export interface ConnectionHost {
   /** [[IsClosed]] */

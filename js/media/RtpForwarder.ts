@@ -4,9 +4,9 @@
  * Native side: src/media/rtp_forwarder.rs.
  */
 
-import { callNative, invalidState } from './errors'
-import { nativeTrackOf, type MediaStreamTrack } from './MediaStreamTrack'
-import { NativeRtpForwarder, type NativeRtpForwarder as NativeRtpForwarderHandle } from './native'
+import { callNative, invalidState } from '../internal/errors'
+import { nativeTrackOf, type MediaStreamTrack } from '../w3c/MediaStreamTrack'
+import { NativeRtpForwarder, type NativeRtpForwarder as NativeRtpForwarderHandle } from '../internal/native'
 import { address, codecName, integerIn, type RtpCodecName } from './rtpOptions'
 
 export interface RtpForwarderOptions {

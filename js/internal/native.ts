@@ -2,10 +2,10 @@
  * The single place that loads the napi-rs addon. Types come from the `index.d.ts` that
  * `napi build` generates from the Rust source (the set-up script builds it before tsc),
  * so the TypeScript layer cannot drift from the native contract.
- * `../index.js` resolves to the package root both from js/ and from dist/.
+ * `../../index.js` resolves to the package root both from js/internal/ and from dist/internal/.
  */
 
-import type * as Native from '../index'
+import type * as Native from '../../index'
 
 export type NativeIceServer = Native.NativeIceServer
 export type NativeConfig = Native.NativeConfig
@@ -37,7 +37,7 @@ export type NativeTrackRecorder = Native.NativeTrackRecorder
 const sliceChosen = process.env.G_SLICE !== undefined
 if (!sliceChosen) process.env.G_SLICE = 'always-malloc'
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const native = require('../index.js') as typeof Native
+const native = require('../../index.js') as typeof Native
 if (!sliceChosen) delete process.env.G_SLICE
 
 export const NativePeerConnection = native.NativePeerConnection

@@ -4,9 +4,9 @@
  * recording did. Native side: src/media/recorder.rs.
  */
 
-import { callNative, invalidState } from './errors'
-import { nativeTrackOf, type MediaStreamTrack } from './MediaStreamTrack'
-import { NativeTrackRecorder, type NativeTrackRecorder as NativeTrackRecorderHandle } from './native'
+import { callNative, invalidState } from '../internal/errors'
+import { nativeTrackOf, type MediaStreamTrack } from '../w3c/MediaStreamTrack'
+import { NativeTrackRecorder, type NativeTrackRecorder as NativeTrackRecorderHandle } from '../internal/native'
 
 export interface TrackRecorderOptions {
   path: string

@@ -1,7 +1,7 @@
 /* mediacapture-main §4.2 MediaStream */
 
 import { randomUUID } from 'node:crypto'
-import { defineEventHandlerAttributes, type EventHandler } from './eventHandlers'
+import { defineEventHandlerAttributes, type EventHandler } from '../internal/eventHandlers'
 import { MediaStreamTrack } from './MediaStreamTrack'
 import { MediaStreamTrackEvent } from './MediaStreamTrackEvent'
 

@@ -6,13 +6,13 @@
 
 import { randomUUID } from 'node:crypto'
 import { hasRecv, hasSend } from './direction'
-import { addTrackByUserAgent, createRemoteStream, type MediaStream, removeTrackByUserAgent } from './MediaStream'
-import { endTrack, setTrackMuted } from './MediaStreamTrack'
-import type { RTCTrackEventInit } from './RTCTrackEvent'
+import { addTrackByUserAgent, createRemoteStream, type MediaStream, removeTrackByUserAgent } from '../w3c/MediaStream'
+import { endTrack, setTrackMuted } from '../w3c/MediaStreamTrack'
+import type { RTCTrackEventInit } from '../w3c/RTCTrackEvent'
 import type { ParsedSdp, SdpMediaSection } from './sdp'
 import type { TransceiverRegistry } from './TransceiverRegistry'
 import type { TransceiverState } from './TransceiverState'
-import type { RTCSdpType } from './webrtcTypes'
+import type { RTCSdpType } from '../w3c/webrtcTypes'
 
 export class RemoteTracks {
   readonly #registry: TransceiverRegistry

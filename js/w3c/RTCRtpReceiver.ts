@@ -1,12 +1,12 @@
 /* webrtc-pc §5.3 RTCRtpReceiver */
 
-import type { ConnectionHost } from './ConnectionHost'
-import { invalidState } from './errors'
-import { defineEventHandlerAttributes, type EventHandler } from './eventHandlers'
+import type { ConnectionHost } from '../internal/ConnectionHost'
+import { invalidState } from '../internal/errors'
+import { defineEventHandlerAttributes, type EventHandler } from '../internal/eventHandlers'
 import type { MediaStreamTrack } from './MediaStreamTrack'
 import type { RTCDTMFEvent } from './RTCDTMFEvent'
 import type { RTCStatsReport } from './RTCStatsReport'
-import type { TransceiverState } from './TransceiverState'
+import type { TransceiverState } from '../internal/TransceiverState'
 
 /** An EventTarget only for the non-standard `dtmf` event (RTCDTMFEvent). */
 export class RTCRtpReceiver extends EventTarget {

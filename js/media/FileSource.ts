@@ -3,9 +3,9 @@
  * as a track. Native side: src/media/file_source.rs.
  */
 
-import { callNative } from './errors'
-import { endTrack, MediaStreamTrack } from './MediaStreamTrack'
-import { NativeFileSource, type NativeFileSource as NativeFileSourceHandle } from './native'
+import { callNative } from '../internal/errors'
+import { endTrack, MediaStreamTrack } from '../w3c/MediaStreamTrack'
+import { NativeFileSource, type NativeFileSource as NativeFileSourceHandle } from '../internal/native'
 
 export interface FileSourceOptions {
   /** Start again at the end (default false: the track ends, firing 'ended'). */

@@ -1,11 +1,11 @@
 /* webrtc-pc §5.4 RTCRtpTransceiver */
 
-import type { ConnectionHost } from './ConnectionHost'
-import { callNative, invalidState } from './errors'
+import type { ConnectionHost } from '../internal/ConnectionHost'
+import { callNative, invalidState } from '../internal/errors'
 import { endTrack } from './MediaStreamTrack'
 import type { RTCRtpReceiver } from './RTCRtpReceiver'
 import type { RTCRtpSender } from './RTCRtpSender'
-import type { TransceiverState } from './TransceiverState'
+import type { TransceiverState } from '../internal/TransceiverState'
 import { TRANSCEIVER_DIRECTIONS, toEnum, type RTCRtpTransceiverDirection } from './webrtcTypes'
 
 export class RTCRtpTransceiver {

@@ -3,9 +3,9 @@
  * from sources and receivers only, so the constructor takes a native handle.
  */
 
-import { callNative } from './errors'
-import { defineEventHandlerAttributes, type EventHandler } from './eventHandlers'
-import type { NativeTrack } from './native'
+import { callNative } from '../internal/errors'
+import { defineEventHandlerAttributes, type EventHandler } from '../internal/eventHandlers'
+import type { NativeTrack } from '../internal/native'
 
 export type MediaStreamTrackState = 'live' | 'ended'
 

@@ -4,9 +4,9 @@
  * Native side: src/media/udp_rtp_source.rs.
  */
 
-import { callNative } from './errors'
-import { endTrack, MediaStreamTrack } from './MediaStreamTrack'
-import { NativeUdpRtpSource, type NativeUdpRtpSource as NativeUdpRtpSourceHandle } from './native'
+import { callNative } from '../internal/errors'
+import { endTrack, MediaStreamTrack } from '../w3c/MediaStreamTrack'
+import { NativeUdpRtpSource, type NativeUdpRtpSource as NativeUdpRtpSourceHandle } from '../internal/native'
 import { address, codecName, integerIn, type RtpCodecName } from './rtpOptions'
 
 export interface UdpRtpSourceOptions {

@@ -5,11 +5,11 @@
  * has its own timers, so one connection's tones never wait for another's.
  */
 
-import type { ConnectionHost } from './ConnectionHost'
-import { invalidState } from './errors'
-import { defineEventHandlerAttributes, type EventHandler } from './eventHandlers'
+import type { ConnectionHost } from '../internal/ConnectionHost'
+import { invalidState } from '../internal/errors'
+import { defineEventHandlerAttributes, type EventHandler } from '../internal/eventHandlers'
 import { RTCDTMFToneChangeEvent } from './RTCDTMFToneChangeEvent'
-import type { TransceiverState } from './TransceiverState'
+import type { TransceiverState } from '../internal/TransceiverState'
 
 const VALID_TONES = /^[0-9A-D#*,]*$/i
 /** webrtc-pc §7.2 insertDTMF steps 6-7. */

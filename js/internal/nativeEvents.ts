@@ -8,10 +8,10 @@
  */
 
 import type { NativeEvent } from './native'
-import { RTCDTMFEvent } from './RTCDTMFEvent'
-import { RTCIceCandidate } from './RTCIceCandidate'
-import { RTCPeerConnectionIceEvent } from './RTCPeerConnectionIceEvent'
-import type { RTCRtpReceiver } from './RTCRtpReceiver'
+import { RTCDTMFEvent } from '../w3c/RTCDTMFEvent'
+import { RTCIceCandidate } from '../w3c/RTCIceCandidate'
+import { RTCPeerConnectionIceEvent } from '../w3c/RTCPeerConnectionIceEvent'
+import type { RTCRtpReceiver } from '../w3c/RTCRtpReceiver'
 import {
   asEnum,
   ICE_CONNECTION_STATES,
@@ -20,7 +20,7 @@ import {
   type RTCIceConnectionState,
   type RTCIceGatheringState,
   type RTCPeerConnectionState,
-} from './webrtcTypes'
+} from '../w3c/webrtcTypes'
 
 /** The attributes the native channel reports; the connection's getters read them. */
 export interface TransportStates {

@@ -5,9 +5,9 @@
  * native mixer, so none of them clicks.
  */
 
-import { callNative, invalidState } from './errors'
-import type { MediaStreamTrack } from './MediaStreamTrack'
-import type { NativeAudioMixer } from './native'
+import { callNative, invalidState } from '../internal/errors'
+import type { MediaStreamTrack } from '../w3c/MediaStreamTrack'
+import type { NativeAudioMixer } from '../internal/native'
 
 /** Gain is a linear amplitude factor, as Web Audio's GainNode.gain: 0.5 is −6 dB. */
 export const MAX_MIXER_GAIN = 16

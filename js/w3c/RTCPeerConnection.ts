@@ -5,9 +5,9 @@ import {
   toNativeConfig,
   toRTCConfiguration,
   type NormalizedConfiguration,
-} from './configuration'
-import type { ConnectionHost } from './ConnectionHost'
-import { hasRecv, hasSend, withoutSend, withSend } from './direction'
+} from '../internal/configuration'
+import type { ConnectionHost } from '../internal/ConnectionHost'
+import { hasRecv, hasSend, withoutSend, withSend } from '../internal/direction'
 import {
   callNative,
   invalidAccess,
@@ -15,19 +15,19 @@ import {
   invalidState,
   notSupported,
   operationError,
-} from './errors'
-import { defineEventHandlerAttributes, type EventHandler } from './eventHandlers'
-import { acquireKeepAlive, type KeepAlive } from './keepalive'
+} from '../internal/errors'
+import { defineEventHandlerAttributes, type EventHandler } from '../internal/eventHandlers'
+import { acquireKeepAlive, type KeepAlive } from '../internal/keepalive'
 import { MediaStream } from './MediaStream'
 import { endTrack, MediaStreamTrack, nativeTrackOf } from './MediaStreamTrack'
-import { webrtcbinSession, type MediaSession } from './MediaSession'
-import type { NativeDescription, NativeEvent } from './native'
-import { routeNativeEvent, type NativeEventTarget, type TransportStates } from './nativeEvents'
-import { NativeRequests } from './NativeRequests'
-import { NegotiationNeededFlag } from './NegotiationNeededFlag'
-import { isNegotiationNeeded, type CurrentDescription } from './negotiationNeeded'
-import { OperationsChain } from './OperationsChain'
-import { RemoteTracks } from './RemoteTracks'
+import { webrtcbinSession, type MediaSession } from '../internal/MediaSession'
+import type { NativeDescription, NativeEvent } from '../internal/native'
+import { routeNativeEvent, type NativeEventTarget, type TransportStates } from '../internal/nativeEvents'
+import { NativeRequests } from '../internal/NativeRequests'
+import { NegotiationNeededFlag } from '../internal/NegotiationNeededFlag'
+import { isNegotiationNeeded, type CurrentDescription } from '../internal/negotiationNeeded'
+import { OperationsChain } from '../internal/OperationsChain'
+import { RemoteTracks } from '../internal/RemoteTracks'
 import type { RTCDTMFEvent } from './RTCDTMFEvent'
 import type { RTCIceCandidate } from './RTCIceCandidate'
 import type { RTCPeerConnectionIceEvent } from './RTCPeerConnectionIceEvent'
@@ -37,9 +37,9 @@ import type { RTCRtpTransceiver } from './RTCRtpTransceiver'
 import { RTCSessionDescription } from './RTCSessionDescription'
 import { parseStatsReport, RTCStatsReport, selectStats, type StatsSelector } from './RTCStatsReport'
 import { RTCTrackEvent, type RTCTrackEventInit } from './RTCTrackEvent'
-import { iceUfragsOf, parseSdp, type ParsedSdp } from './sdp'
-import { TransceiverRegistry, type TransceiverEntry } from './TransceiverRegistry'
-import { isMediaDirection } from './TransceiverState'
+import { iceUfragsOf, parseSdp, type ParsedSdp } from '../internal/sdp'
+import { TransceiverRegistry, type TransceiverEntry } from '../internal/TransceiverRegistry'
+import { isMediaDirection } from '../internal/TransceiverState'
 import {
   SDP_TYPES,
   SIGNALING_STATES,

@@ -1,8 +1,8 @@
 /* A native sine-tone source (native side: src/media/tone.rs): handy for tests and demos. */
 
-import { callNative } from './errors'
-import { endTrack, MediaStreamTrack } from './MediaStreamTrack'
-import { NativeToneSource, type NativeToneSource as NativeToneSourceHandle } from './native'
+import { callNative } from '../internal/errors'
+import { endTrack, MediaStreamTrack } from '../w3c/MediaStreamTrack'
+import { NativeToneSource, type NativeToneSource as NativeToneSourceHandle } from '../internal/native'
 
 export interface ToneSourceOptions {
   /** Hz */

@@ -17,7 +17,7 @@ import {
   type RTCIceTransportPolicy,
   type RTCPortRange,
   type RTCRtcpMuxPolicy,
-} from './webrtcTypes'
+} from '../w3c/webrtcTypes'
 
 /** A configuration with every default applied and every value validated. */
 export interface NormalizedConfiguration {
