@@ -4,8 +4,8 @@
 
 const os = require('os');
 const { ToneSource, nonstandard } = require('../dist');
-const { FrameCollector, detectTone, sine } = require('./helpers/audio');
-const { connect, once } = require('./helpers/peers');
+const { detectTone, expectContinuousTone, sine } = require('./helpers/audio');
+const { collectRemote, connect } = require('./helpers/peers');
 const { withoutCandidates } = require('./helpers/sdp');
 const { own, peer } = require('./helpers/later');
 
@@ -17,26 +17,8 @@ function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Collect what arrives on the first remote track of `pc`. */
-function collectRemote(pc) {
-  const collector = new FrameCollector();
-  const ready = once(pc, 'track').then((ev) => {
-    const sink = new nonstandard.RTCAudioSink(ev.track);
-    sink.ondata = collector.push;
-    return { sink, ev };
-  });
-  return { collector, ready };
-}
-
 /** Everything the last `ms` of audio must satisfy: continuous frames and the right tone. */
-function assertHears(collector, freq, ms) {
-  const cont = collector.continuity(500);
-  expect(cont.longestRunMs).toBeGreaterThanOrEqual(ms);
-  expect(collector.sampleRate).toBe(48000);
-  const windows = collector.toneOverWindows(freq, 200, OTHERS.filter((f) => f !== freq), ms);
-  expect(windows.failed).toEqual([]);
-  expect(windows.windows.length).toBeGreaterThanOrEqual(ms / 200);
-}
+const assertHears = (collector, freq, ms) => expectContinuousTone(collector, freq, ms, OTHERS);
 
 describe.each([
   ['trickle ICE', true],

@@ -3,10 +3,10 @@
 // Codec negotiation and real audio for Opus and the RFC 3551 telephony codecs
 // (G.722, PCMU, PCMA), between two GstPeerConnections on loopback.
 
-const { ToneSource, nonstandard } = require('../dist');
-const { FrameCollector } = require('./helpers/audio');
-const { createPeer, once, waitState, trickle } = require('./helpers/peers');
-const { audioFormats, restrictCodecs } = require('./helpers/sdp');
+const { ToneSource } = require('../dist');
+const { expectContinuousTone } = require('./helpers/audio');
+const { collectRemote, connectWith, createPeer } = require('./helpers/peers');
+const { audioFormats } = require('./helpers/sdp');
 const { own, peer } = require('./helpers/later');
 
 // ≤ 3 kHz so that narrowband G.711 carries them.
@@ -18,39 +18,7 @@ function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-function collectRemote(pc) {
-  const collector = new FrameCollector();
-  const ready = once(pc, 'track').then((ev) => {
-    const sink = new nonstandard.RTCAudioSink(ev.track);
-    sink.ondata = collector.push;
-    return sink;
-  });
-  return { collector, ready };
-}
-
-function assertHears(collector, freq, ms) {
-  const cont = collector.continuity(500);
-  expect(cont.longestRunMs).toBeGreaterThanOrEqual(ms);
-  expect(collector.sampleRate).toBe(48000);
-  const windows = collector.toneOverWindows(freq, 200, OTHERS.filter((f) => f !== freq), ms);
-  expect(windows.failed).toEqual([]);
-  expect(windows.windows.length).toBeGreaterThanOrEqual(ms / 200);
-}
-
-/** Offer/answer with the offer rewritten to `codecs` before the answerer sees it. */
-async function connectWith(a, b, codecs) {
-  const connected = Promise.all([waitState(a, 'connectionState', 'connected'), waitState(b, 'connectionState', 'connected')]);
-  trickle(a, b);
-  trickle(b, a);
-  const offer = await a.createOffer();
-  const restricted = { type: 'offer', sdp: restrictCodecs(offer.sdp, codecs) };
-  await a.setLocalDescription(restricted);
-  await b.setRemoteDescription(restricted);
-  await b.setLocalDescription(await b.createAnswer());
-  await a.setRemoteDescription(b.localDescription);
-  await connected;
-  return b.localDescription.sdp;
-}
+const assertHears = (collector, freq, ms) => expectContinuousTone(collector, freq, ms, OTHERS);
 
 async function codecMimeTypes(pc) {
   const report = await pc.getStats();
@@ -100,7 +68,7 @@ describe.each([
     const answer = await connectWith(a, b, [codec]);
     const answered = audioFormats(answer).filter((f) => f.name !== 'TELEPHONE-EVENT');
     expect(answered.map((f) => f.name)).toEqual([encodingName]);
-    const [sinkA, sinkB] = await Promise.all([atA.ready, atB.ready]);
+    const [{ sink: sinkA }, { sink: sinkB }] = await Promise.all([atA.ready, atB.ready]);
     await sleep(2800);
     sinkA.stop();
     sinkB.stop();
@@ -124,7 +92,7 @@ describe('offer order', () => {
     const answer = await connectWith(a, b, ['PCMU', 'opus', 'telephone-event']);
     const answered = audioFormats(answer).filter((f) => f.name !== 'TELEPHONE-EVENT');
     expect(answered[0].name).toBe('PCMU');
-    const [sinkA, sinkB] = await Promise.all([atA.ready, atB.ready]);
+    const [{ sink: sinkA }, { sink: sinkB }] = await Promise.all([atA.ready, atB.ready]);
     await sleep(2000);
     sinkA.stop();
     sinkB.stop();

@@ -4,25 +4,11 @@
 // non-standard `dtmf` event on the other.
 
 const { ToneSource, nonstandard } = require('../dist');
-const { once, waitState, trickle, negotiate } = require('./helpers/peers');
-const { restrictCodecs } = require('./helpers/sdp');
+const { connectWith, once, negotiate } = require('./helpers/peers');
 const { own, peer } = require('./helpers/later');
 
 function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-async function connectWith(a, b, codecs) {
-  const connected = Promise.all([waitState(a, 'connectionState', 'connected'), waitState(b, 'connectionState', 'connected')]);
-  trickle(a, b);
-  trickle(b, a);
-  const offer = await a.createOffer();
-  const sdp = codecs ? restrictCodecs(offer.sdp, codecs) : offer.sdp;
-  await a.setLocalDescription({ type: 'offer', sdp });
-  await b.setRemoteDescription({ type: 'offer', sdp });
-  await b.setLocalDescription(await b.createAnswer());
-  await a.setRemoteDescription(b.localDescription);
-  await connected;
 }
 
 describe.each([

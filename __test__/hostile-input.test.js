@@ -4,37 +4,15 @@
 // each is refused with the W3C error or normalised, never a crash, a GLib CRITICAL (jest runs
 // with G_DEBUG=fatal-criticals), a stall or a call that silently stops working.
 
-const { ToneSource, RtpForwarder, nonstandard } = require('../dist');
-const { createPeer, connect, once, waitState } = require('./helpers/peers');
-const { FrameCollector } = require('./helpers/audio');
-const { own, peer } = require('./helpers/later');
+const { ToneSource, RtpForwarder } = require('../dist');
+const { createPeer, waitState } = require('./helpers/peers');
+const { expectToneFromNow } = require('./helpers/audio');
+const { own, peer, toneCall } = require('./helpers/later');
 
 const FREQ = 660;
 
 /** A, sending a tone on `lines` transceivers, connected to B; B's sink collects what it hears. */
-async function establishedCall(lines = 1) {
-  const a = peer();
-  const b = peer();
-  const tone = own(new ToneSource({ frequency: FREQ }));
-  a.addTrack(tone.track);
-  for (let i = 1; i < lines; i++) a.addTransceiver('audio');
-  const collector = new FrameCollector();
-  const heard = once(b, 'track').then((ev) => {
-    own(new nonstandard.RTCAudioSink(ev.track)).ondata = collector.push;
-  });
-  await connect(a, b);
-  await heard;
-  return { a, b, collector };
-}
-
-/** The last `ms` of what B heard carries the tone in every 200 ms window. */
-async function stillHears(collector, ms = 1000) {
-  collector.reset();
-  await new Promise((r) => setTimeout(r, ms + 200));
-  const windows = collector.toneOverWindows(FREQ, 200, [], ms);
-  expect(windows.failed).toEqual([]);
-  expect(windows.windows.length).toBeGreaterThanOrEqual(ms / 200);
-}
+const establishedCall = (lines = 1) => toneCall({ frequency: FREQ }, lines);
 
 const lines = (sdp) => sdp.split('\r\n');
 const join = (ls) => ls.join('\r\n');
@@ -73,7 +51,7 @@ test('a re-offer that moves a mid to another m-line is refused, and the call pla
   await b.setLocalDescription();
   await a.setRemoteDescription(b.localDescription);
   expect(b.connectionState).toBe('connected');
-  await stillHears(collector);
+  await expectToneFromNow(collector, FREQ); // the next second B hears carries the tone in every 200 ms window
 });
 
 test('duplicate mids in an offer are refused', async () => {

@@ -337,7 +337,39 @@ function sine(freq, sampleRate, durationMs, { amplitude = 0.5, type = 'int16', p
   return out;
 }
 
+/**
+ * Jest: the last `ms` of what `collector` holds carries `freq` (against `otherFreqs`) in every
+ * 200 ms window, and there are ms / 200 windows. Returns toneOverWindows' result.
+ */
+function expectToneWindows(collector, freq, otherFreqs, ms) {
+  const w = collector.toneOverWindows(freq, 200, otherFreqs, ms);
+  expect(w.failed).toEqual([]);
+  expect(w.windows.length).toBeGreaterThanOrEqual(Math.floor(ms / 200));
+  return w;
+}
+
+/**
+ * Jest: the last `ms` of what `collector` holds is one run of frames (no gap over 500 ms) at
+ * 48 kHz carrying `freq` in every 200 ms window, judged against the other `probes`.
+ */
+function expectContinuousTone(collector, freq, ms, probes) {
+  const cont = collector.continuity(500);
+  expect(cont.longestRunMs).toBeGreaterThanOrEqual(ms);
+  expect(collector.sampleRate).toBe(48000);
+  return expectToneWindows(collector, freq, probes.filter((f) => f !== freq), ms);
+}
+
+/** Jest: from now on (after `ms` + 200 ms), the last `ms` `collector` got carries `freq` in every 200 ms window. */
+async function expectToneFromNow(collector, freq, ms = 1000, otherFreqs = []) {
+  collector.reset();
+  await new Promise((r) => setTimeout(r, ms + 200));
+  return expectToneWindows(collector, freq, otherFreqs, ms);
+}
+
 module.exports = {
+  expectToneWindows,
+  expectContinuousTone,
+  expectToneFromNow,
   goertzelPower,
   rms,
   dominantFrequency,

@@ -25,6 +25,28 @@ function peer(extra) {
   return own(createPeer(extra));
 }
 
+/**
+ * A (sending a ToneSource made with `toneOptions`, on `lines` transceivers) connected to B,
+ * whose sink collects what B hears; peers, tone and sink are closed after the test.
+ */
+async function toneCall(toneOptions, lines = 1) {
+  const { ToneSource, nonstandard } = require('../../dist');
+  const { FrameCollector } = require('./audio');
+  const { connect, once } = require('./peers');
+  const a = peer();
+  const b = peer();
+  const tone = own(new ToneSource(toneOptions));
+  a.addTrack(tone.track);
+  for (let i = 1; i < lines; i++) a.addTransceiver('audio');
+  const collector = new FrameCollector();
+  const heard = once(b, 'track').then((ev) => {
+    own(new nonstandard.RTCAudioSink(ev.track)).ondata = collector.push;
+  });
+  await connect(a, b);
+  await heard;
+  return { a, b, tone, collector };
+}
+
 /** Run the cleanups registered so far, newest first, each awaited; errors are collected. */
 async function drain() {
   const fns = cleanup.reverse();
@@ -64,4 +86,4 @@ function collect(track) {
   return collector;
 }
 
-module.exports = { later, own, peer, runLater, sleep, collect };
+module.exports = { later, own, peer, toneCall, runLater, sleep, collect };

@@ -73,4 +73,40 @@ async function connect(a, b, opts) {
   await connected;
 }
 
-module.exports = { LOOPBACK, createPeer, once, waitState, waitGatheringComplete, negotiate, connect, trickle };
+/**
+ * Trickle offer/answer with the offer rewritten to `codecs` (helpers/sdp.js restrictCodecs)
+ * before either side applies it (unchanged without `codecs`); resolves, once both are
+ * connected, with the answer's SDP.
+ */
+async function connectWith(a, b, codecs) {
+  const { restrictCodecs } = require('./sdp');
+  const connected = Promise.all([waitState(a, 'connectionState', 'connected'), waitState(b, 'connectionState', 'connected')]);
+  trickle(a, b);
+  trickle(b, a);
+  const offer = await a.createOffer();
+  const sdp = codecs ? restrictCodecs(offer.sdp, codecs) : offer.sdp;
+  await a.setLocalDescription({ type: 'offer', sdp });
+  await b.setRemoteDescription({ type: 'offer', sdp });
+  await b.setLocalDescription(await b.createAnswer());
+  await a.setRemoteDescription(b.localDescription);
+  await connected;
+  return b.localDescription.sdp;
+}
+
+/**
+ * Collect what arrives on the first remote track of `pc`: `ready` resolves with the sink
+ * (yours to stop) and the track event.
+ */
+function collectRemote(pc) {
+  const { nonstandard } = require('../../dist');
+  const { FrameCollector } = require('./audio');
+  const collector = new FrameCollector();
+  const ready = once(pc, 'track').then((ev) => {
+    const sink = new nonstandard.RTCAudioSink(ev.track);
+    sink.ondata = collector.push;
+    return { sink, ev };
+  });
+  return { collector, ready };
+}
+
+module.exports = { LOOPBACK, createPeer, once, waitState, waitGatheringComplete, negotiate, connect, connectWith, trickle, collectRemote };
