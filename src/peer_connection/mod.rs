@@ -20,6 +20,7 @@
 mod connection_state;
 mod gathering;
 mod inner;
+mod mline_match;
 mod offer_answer;
 mod receive;
 mod signals;

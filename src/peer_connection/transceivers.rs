@@ -16,6 +16,7 @@ use crate::negotiation::SdpType;
 use crate::sdp::{direction, telephone_event};
 
 use super::inner::*;
+use super::mline_match::{match_mline, Slot};
 
 impl Inner {
     /// The single place transceivers enter our list: locally added ones and those
@@ -150,25 +151,21 @@ impl Inner {
         Ok(chain)
     }
 
-    /// The transceiver behind m-line `idx` of `msg`: by mid once negotiated, by the m-line
-    /// it answers or was assigned, else (for our own offers) the new transceivers in
-    /// creation order, which is how webrtcbin 1.22 lays out an offer.
+    /// The transceiver behind m-line `idx` of `msg` (`mline_match` holds the rule).
     pub(super) fn transceiver_for_mline<'a>(st: &'a State, msg: &gst_sdp::SDPMessageRef, idx: u32) -> Option<&'a Transceiver> {
-        let mid = mid_of(msg, idx);
-        let live = || st.transceivers.iter();
-        live()
-            .find(|t| mid.is_some() && t.gst.property::<Option<String>>("mid") == mid)
-            .or_else(|| live().find(|t| t.pending_mline == Some(idx)))
-            .or_else(|| live().find(|t| t.gst.property::<u32>("mlineindex") == idx))
-            .or_else(|| {
-                let taken: Vec<Option<String>> = live().map(|t| t.gst.property::<Option<String>>("mid")).collect();
-                let new_lines = (0..=idx).filter(|i| {
-                    let m = mid_of(msg, *i);
-                    m.is_none() || !taken.contains(&m)
-                });
-                let k = new_lines.count().checked_sub(1)?;
-                live().filter(|t| t.gst.property::<Option<String>>("mid").is_none() && t.pending_mline.is_none()).nth(k)
-            })
+        let props: Vec<(Option<String>, u32)> = st
+            .transceivers
+            .iter()
+            .map(|t| (t.gst.property::<Option<String>>("mid"), t.gst.property::<u32>("mlineindex")))
+            .collect();
+        let slots: Vec<Slot> = st
+            .transceivers
+            .iter()
+            .zip(&props)
+            .map(|(t, (mid, mline))| Slot { mid: mid.as_deref(), pending_mline: t.pending_mline, mline: (*mline != u32::MAX).then_some(*mline) })
+            .collect();
+        let mids: Vec<Option<&str>> = msg.medias().map(|m| m.attribute_val("mid")).collect();
+        match_mline(&slots, &mids, idx).map(|i| &st.transceivers[i])
     }
 
     /// webrtcbin 1.22's `_create_offer_task` walks the m-lines of the last negotiation and puts
