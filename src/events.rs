@@ -26,7 +26,7 @@ pub struct NativeEvent {
     pub sdp_mid: Option<String>,
     #[napi(js_name = "sdpMLineIndex")]
     pub sdp_m_line_index: Option<u32>,
-    /// getStats() result: a JSON array of W3C webrtc-stats dictionaries (see stats.rs).
+    /// getStats() result: a JSON array of W3C webrtc-stats dictionaries (see src/stats/).
     pub stats: Option<String>,
     /// 'dtmf': the transceiver whose receiver got the event.
     pub transceiver_id: Option<u32>,

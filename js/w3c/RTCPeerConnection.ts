@@ -384,7 +384,7 @@ export class GstPeerConnection extends EventTarget {
 
   /**
    * webrtc-pc §8.2 getStats(selector): not chained; resolves an RTCStatsReport built from
-   * webrtcbin's get-stats (src/stats.rs maps its structures to webrtc-stats dictionaries).
+   * webrtcbin's get-stats (src/stats/ maps its structures to webrtc-stats dictionaries).
    * With a selector, only the sender's or receiver's RTP stream stats and the objects they
    * reference (webrtc-pc §8.5 stats selection algorithm).
    */

@@ -41,7 +41,7 @@ export class RTCStatsReport extends Map<string, RTCStats> {
 // Map.prototype's own toStringTag is a data property; an accessor override would not type-check.
 Object.defineProperty(RTCStatsReport.prototype, Symbol.toStringTag, { value: 'RTCStatsReport', configurable: true })
 
-/** Parses the native JSON array (src/stats.rs) into a report. */
+/** Parses the native JSON array (src/stats/) into a report. */
 export function parseStatsReport(json: string | undefined): RTCStatsReport {
   const parsed: unknown = JSON.parse(json ?? '[]')
   if (!Array.isArray(parsed)) throw new TypeError('native stats are not an array')

@@ -320,7 +320,7 @@ impl NativePeerConnection {
         }
     }
 
-    /// getStats(): answered by a `result` event whose `stats` is a JSON array (stats.rs).
+    /// getStats(): answered by a `result` event whose `stats` is a JSON array (src/stats/).
     #[napi]
     pub fn get_stats(&self, request_id: u32) {
         // No lock of ours is held here: get-stats takes webrtcbin's own lock.
