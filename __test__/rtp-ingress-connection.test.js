@@ -8,20 +8,19 @@
 // window of the last second, no CRITICAL (G_DEBUG=fatal-criticals). The same checks as
 // __test__/rtp-ingress.test.js makes of UdpRtpSource. Loopback only.
 
-const { RTCPeerConnection, useOPUS } = require('werift');
+const { RTCPeerConnection } = require('werift');
 
 const { GstPeerConnection, nonstandard } = require('../dist');
 const { FrameCollector } = require('./helpers/audio');
-const { opusPayloads, PacedRtpStream } = require('./helpers/rtp-stream');
-const { localOnly, trickleKept } = require('../bench/stacks/loopback');
+// FREQ, LATENCY (the GstPeerConnection's jitterBufferLatency), AFTER_MS and the real-time checks
+// are rtp-ingress.test.js's (helpers/rtp-stream.js), with the bound raised by the playout headroom.
+const { opusPayloads, PacedRtpStream, FREQ, LATENCY, AFTER_MS, deliveredSince, realTimeBoundMs, expectRealTime: expectRealTimeAfter } = require('./helpers/rtp-stream');
+const { localOnly } = require('../bench/stacks/loopback');
+// werift on 127.0.0.1 only, Opus on PT; `connected` rejects on 'failed'.
+const { CONFIG: WERIFT, PT, loopback, connected: weriftConnected } = require('../bench/stacks/werift');
 
 jest.setTimeout(30000);
 
-const FREQ = 1000;
-const OTHERS = [440, 660, 1500];
-const PT = 111;
-const PTIME = 20; // ms per packet
-const LATENCY = 40; // jitterBufferLatency given to the GstPeerConnection
 // The connection's pipeline latency is the jitter buffer's plus this playout headroom
 // (src/peer_connection/mod.rs PLAYOUT_HEADROOM_MS).
 const PLAYOUT_HEADROOM_MS = 10;
@@ -29,20 +28,6 @@ const PLAYOUT_HEADROOM_MS = 10;
 // (packets) a hostile pattern lasts from there.
 const EVENT = 100;
 const BURST = 25;
-const AFTER_MS = 2000;
-const TONE_MS = 1000;
-// Longest audio a decoder may emit ahead of its timestamps (src/media/playout.rs MAX_LEAD).
-const MAX_LEAD_MS = 120;
-
-const loopback = (line) => / 127\.0\.0\.1 \d+ typ host/.test(line);
-const WERIFT = {
-  iceServers: [],
-  iceUseIpv4: false,
-  iceUseIpv6: false,
-  iceAdditionalHostAddresses: ['127.0.0.1'],
-  iceInterfaceAddresses: { udp4: '127.0.0.1' },
-  codecs: { audio: [useOPUS({ payloadType: PT })], video: [] },
-};
 
 const { later, sleep } = require('./helpers/later');
 
@@ -50,23 +35,6 @@ let PAYLOADS;
 beforeAll(() => {
   PAYLOADS = opusPayloads(FREQ, 500);
 });
-
-function deliveredSince(collector, sinceNs) {
-  const frames = collector.frames.filter((f) => f.t >= sinceNs);
-  const audioMs = (frames.reduce((a, f) => a + f.length, 0) * 1000) / collector.sampleRate;
-  const wallMs = frames.length ? Number(frames[frames.length - 1].t - sinceNs) / 1e6 : 0;
-  return { audioMs, wallMs, frames: frames.length, sinceNs };
-}
-
-/**
- * As in rtp-ingress.test.js: the sink plays each buffer at its timestamp, so over `wallMs` it
- * can be ahead of strictly paced delivery only by what was buffered when the window opened —
- * the pipeline latency (jitter buffer + playout headroom), one packet, MAX_LEAD — and by the
- * 5 % the JS event loop's frame timestamps may stretch a 2 s window.
- */
-function realTimeBoundMs(wallMs) {
-  return 1.05 * wallMs + LATENCY + PLAYOUT_HEADROOM_MS + PTIME + MAX_LEAD_MS;
-}
 
 /** werift → GstPeerConnection, connected on loopback; resolves with the werift sender and the sink's collector. */
 async function connect() {
@@ -83,12 +51,7 @@ async function connect() {
       resolve();
     };
   });
-  const connected = new Promise((resolve, reject) => {
-    w.connectionStateChange.subscribe((s) => {
-      if (s === 'connected') resolve();
-      if (s === 'failed') reject(new Error('werift: connection failed'));
-    });
-  });
+  const connected = weriftConnected(w);
   // werift → gst: only loopback candidates; gst → werift: everything gst gathers (loopback only).
   w.onicecandidate = ({ candidate }) => {
     if (candidate && loopback(candidate.candidate)) g.addIceCandidate(candidate).catch(() => {});
@@ -129,25 +92,8 @@ async function run(plan) {
   return { delivered: deliveredSince(collector, eventNs), collector };
 }
 
-function expectRealTime({ delivered, collector }) {
-  if (process.env.RTP_INGRESS_DEBUG) {
-    // The numbers behind a verdict: delivery after the event and the arrival gaps over 40 ms
-    // ([ms after the event, gap ms]).
-    const f = collector.frames;
-    const gaps = [];
-    for (let i = 1; i < f.length; i++) {
-      const gap = Number(f[i].t - f[i - 1].t) / 1e6;
-      if (gap > 40) gaps.push([Math.round(Number(f[i - 1].t - delivered.sinceNs) / 1e6), Math.round(gap)]);
-    }
-    const { audioMs, wallMs } = delivered;
-    console.log(expect.getState().currentTestName, JSON.stringify({ audioMs, wallMs, bound: realTimeBoundMs(wallMs), gaps }));
-  }
-  expect(delivered.wallMs).toBeGreaterThan(AFTER_MS - 200);
-  expect(delivered.audioMs).toBeLessThanOrEqual(realTimeBoundMs(delivered.wallMs));
-  const w = collector.toneOverWindows(FREQ, 200, OTHERS, TONE_MS);
-  expect(w.windows.length).toBeGreaterThanOrEqual(Math.floor(TONE_MS / 200));
-  expect(w.failed).toEqual([]);
-}
+/** rtp-ingress.test.js's checks, the bound raised by the connection's playout headroom. */
+const expectRealTime = (r) => expectRealTimeAfter(r, PLAYOUT_HEADROOM_MS);
 
 describe('GstPeerConnection: hostile RTP from a WebRTC peer stays within real time', () => {
   test('no event: the tone in real time (baseline)', async () => {
@@ -169,7 +115,7 @@ describe('GstPeerConnection: hostile RTP from a WebRTC peer stays within real ti
       if (k === 0) s.seq = (s.seq - 1000) & 0xffff;
     });
     // Only what was already in the pipeline when the jump came (see realTimeBoundMs).
-    expect(delivered.audioMs).toBeLessThanOrEqual(realTimeBoundMs(0));
+    expect(delivered.audioMs).toBeLessThanOrEqual(realTimeBoundMs(0, PLAYOUT_HEADROOM_MS));
   });
 
   test('every packet sent three times', async () => {

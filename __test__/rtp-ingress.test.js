@@ -10,23 +10,27 @@
 const dgram = require('dgram');
 
 const { UdpRtpSource, GstPeerConnection } = require('../dist');
-const { opusPayloads, pcmuPayloads, rtpPacket, PacedRtpStream } = require('./helpers/rtp-stream');
+// FREQ, PTIME, LATENCY (the UdpRtpSource's jitter buffer), AFTER_MS, MAX_LEAD_MS and the
+// real-time checks are shared with rtp-ingress-connection.test.js.
+const {
+  opusPayloads,
+  pcmuPayloads,
+  rtpPacket,
+  PacedRtpStream,
+  FREQ,
+  PTIME,
+  LATENCY,
+  AFTER_MS,
+  MAX_LEAD_MS,
+  deliveredSince,
+  expectRealTime,
+} = require('./helpers/rtp-stream');
 
 jest.setTimeout(30000);
 
-const FREQ = 1000;
-const OTHERS = [440, 660, 1500];
-const PTIME = 20; // ms per packet
-const LATENCY = 40; // jitter buffer latency (ms) given to the UdpRtpSource
 // Packet index of the event, and how long (packets) a hostile pattern lasts from there.
 const EVENT = 50;
 const BURST = 25;
-// After the event: how long the audio is measured for, and the tail judged for the tone.
-const AFTER_MS = 2000;
-const TONE_MS = 1000;
-// Longest audio a decoder may emit ahead of its timestamps (src/media/playout.rs MAX_LEAD,
-// one 120 ms Opus packet, RFC 6716 §3.2.5).
-const MAX_LEAD_MS = 120;
 
 const { later, sleep, collect } = require('./helpers/later');
 
@@ -41,32 +45,6 @@ const CODEC = {
   pcmu: { pt: 0, clockRate: 8000, samplesPerPacket: 160 },
 };
 
-
-/** Audio (ms) that arrived at the sink from `sinceNs` on, and the wall time (ms) it spans. */
-function deliveredSince(collector, sinceNs) {
-  const frames = collector.frames.filter((f) => f.t >= sinceNs);
-  const audioMs = (frames.reduce((a, f) => a + f.length, 0) * 1000) / collector.sampleRate;
-  const wallMs = frames.length ? Number(frames[frames.length - 1].t - sinceNs) / 1e6 : 0;
-  return { audioMs, wallMs, frames: frames.length };
-}
-
-/**
- * The real-time bound for audio delivered over `wallMs` after an event: the sink plays each
- * buffer at its timestamp, so it can be ahead of a strictly paced delivery only by what was
- * already buffered when the window opened — the jitter buffer's latency, one packet (decoders
- * emit a packet's audio as one unit) and what a decoder may emit ahead of its timestamps
- * (MAX_LEAD) — and by the 5 % the JS event loop's timestamps of the frames may stretch a
- * 2 s window (frames are stamped when the ondata callback runs, not when they were made).
- */
-function realTimeBoundMs(wallMs) {
-  return 1.05 * wallMs + LATENCY + PTIME + MAX_LEAD_MS;
-}
-
-function expectTone(collector, ms) {
-  const w = collector.toneOverWindows(FREQ, 200, OTHERS, ms);
-  expect(w.windows.length).toBeGreaterThanOrEqual(Math.floor(ms / 200));
-  expect(w.failed).toEqual([]);
-}
 
 /**
  * Streams `codec` into a new UdpRtpSource; `plan(i, stream)` may rewrite packet i. Returns the
@@ -89,13 +67,6 @@ async function run(codec, plan) {
   stream.stop();
   const delivered = deliveredSince(collector, eventNs);
   return { delivered, stats: src.stats, collector };
-}
-
-/** The checks every case shares: real time, the tone back, and no lost packets counted beyond `maxLost`. */
-function expectRealTime({ delivered, collector }) {
-  expect(delivered.wallMs).toBeGreaterThan(AFTER_MS - 200);
-  expect(delivered.audioMs).toBeLessThanOrEqual(realTimeBoundMs(delivered.wallMs));
-  expectTone(collector, TONE_MS);
 }
 
 // A renumbering: the packets go on (timestamps continuous), only the numbers jump.

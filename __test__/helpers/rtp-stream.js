@@ -131,4 +131,78 @@ class PacedRtpStream {
   }
 }
 
-module.exports = { opusPayloads, pcmuPayloads, linearToMulaw, rtpPacket, payloadOffset, PacedRtpStream };
+// What rtp-ingress.test.js (UdpRtpSource) and rtp-ingress-connection.test.js (a GstPeerConnection)
+// both stream and judge: a 1000 Hz tone in 20 ms packets, measured for AFTER_MS after the event.
+const FREQ = 1000;
+const OTHERS = [440, 660, 1500];
+const PTIME = 20; // ms per packet
+const LATENCY = 40; // jitter buffer latency (ms) given to the receiver
+// After the event: how long the audio is measured for, and the tail judged for the tone.
+const AFTER_MS = 2000;
+const TONE_MS = 1000;
+// Longest audio a decoder may emit ahead of its timestamps (src/media/playout.rs MAX_LEAD,
+// one 120 ms Opus packet, RFC 6716 §3.2.5).
+const MAX_LEAD_MS = 120;
+
+/** Audio (ms) that arrived at the sink from `sinceNs` on, and the wall time (ms) it spans. */
+function deliveredSince(collector, sinceNs) {
+  const frames = collector.frames.filter((f) => f.t >= sinceNs);
+  const audioMs = (frames.reduce((a, f) => a + f.length, 0) * 1000) / collector.sampleRate;
+  const wallMs = frames.length ? Number(frames[frames.length - 1].t - sinceNs) / 1e6 : 0;
+  return { audioMs, wallMs, frames: frames.length, sinceNs };
+}
+
+/**
+ * The real-time bound for audio delivered over `wallMs` after an event: the sink plays each
+ * buffer at its timestamp, so it can be ahead of a strictly paced delivery only by what was
+ * already buffered when the window opened — the jitter buffer's latency (plus `headroomMs`, a
+ * connection's playout headroom), one packet (decoders emit a packet's audio as one unit) and
+ * what a decoder may emit ahead of its timestamps (MAX_LEAD) — and by the 5 % the JS event
+ * loop's timestamps of the frames may stretch a 2 s window (frames are stamped when the ondata
+ * callback runs, not when they were made).
+ */
+function realTimeBoundMs(wallMs, headroomMs = 0) {
+  return 1.05 * wallMs + LATENCY + headroomMs + PTIME + MAX_LEAD_MS;
+}
+
+/**
+ * Jest: the checks every ingress case shares — audio delivered after the event within real
+ * time (realTimeBoundMs with `headroomMs`) and the tone back in every 200 ms window of the last
+ * TONE_MS. With RTP_INGRESS_DEBUG set, logs the numbers behind the verdict first.
+ */
+function expectRealTime({ delivered, collector }, headroomMs = 0) {
+  const { expectToneWindows } = require('./audio');
+  if (process.env.RTP_INGRESS_DEBUG) {
+    // Delivery after the event and the arrival gaps over 40 ms ([ms after the event, gap ms]).
+    const f = collector.frames;
+    const gaps = [];
+    for (let i = 1; i < f.length; i++) {
+      const gap = Number(f[i].t - f[i - 1].t) / 1e6;
+      if (gap > 40) gaps.push([Math.round(Number(f[i - 1].t - delivered.sinceNs) / 1e6), Math.round(gap)]);
+    }
+    const { audioMs, wallMs } = delivered;
+    console.log(expect.getState().currentTestName, JSON.stringify({ audioMs, wallMs, bound: realTimeBoundMs(wallMs, headroomMs), gaps }));
+  }
+  expect(delivered.wallMs).toBeGreaterThan(AFTER_MS - 200);
+  expect(delivered.audioMs).toBeLessThanOrEqual(realTimeBoundMs(delivered.wallMs, headroomMs));
+  expectToneWindows(collector, FREQ, OTHERS, TONE_MS);
+}
+
+module.exports = {
+  opusPayloads,
+  pcmuPayloads,
+  linearToMulaw,
+  rtpPacket,
+  payloadOffset,
+  PacedRtpStream,
+  FREQ,
+  OTHERS,
+  PTIME,
+  LATENCY,
+  AFTER_MS,
+  TONE_MS,
+  MAX_LEAD_MS,
+  deliveredSince,
+  realTimeBoundMs,
+  expectRealTime,
+};

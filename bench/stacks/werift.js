@@ -54,11 +54,12 @@ function encode(signal) {
   }
 }
 
+/** Resolves when werift's `pc` reaches 'connected'; rejects on 'failed'. */
 function connected(pc) {
   return new Promise((resolve, reject) => {
     pc.connectionStateChange.subscribe((state) => {
       if (state === 'connected') resolve();
-      if (state === 'failed') reject(new Error('connection failed'));
+      if (state === 'failed') reject(new Error('werift: connection failed'));
     });
   });
 }
@@ -68,6 +69,12 @@ module.exports = {
   label: `werift ${pkg.version}`,
   version: pkg.version,
   audio: 'RTP relay of pre-encoded Opus 20 ms (werift has no codec); RTP packets counted on receipt',
+  // For other werift peers on loopback (__test__/rtp-ingress-connection.test.js): the
+  // configuration (Opus on PT), the candidate filter and the 'connected' promise used here.
+  CONFIG,
+  PT,
+  loopback,
+  connected,
 
   /** `signal`: 'tone' (default) or 'speech' (bench/speech.js, looped). */
   async setup({ signal } = {}) {
