@@ -4,7 +4,7 @@
 // and routing of a MESSAGE between two WebSocket clients. No media involved.
 
 const { startKamailio } = require('./helpers/kamailio');
-const { loadSip, makeUserAgent } = require('./helpers/sip');
+const { loadSip, makeUserAgent, withTimeout } = require('./helpers/sip');
 
 jest.setTimeout(30000);
 
@@ -21,16 +21,6 @@ afterAll(async () => {
   for (const a of agents.splice(0)) await a.stop();
   if (kamailio) await kamailio.stop();
 });
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 /** Send a MESSAGE and resolve with the final response's status code (2xx or not). */
 function sendMessage(fromUa, target, body) {

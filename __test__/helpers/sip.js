@@ -88,6 +88,7 @@ function setSipGlobals(values) {
   }
 }
 
+/** `promise`, or a rejection naming `what` if it has not settled within `ms`. */
 function withTimeout(promise, ms, what) {
   let timer;
   return Promise.race([
@@ -179,4 +180,4 @@ async function makeUserAgent(sip, o) {
   return { ua, registerer, uri, stop };
 }
 
-module.exports = { loadSip, sipGlobalThis, setSipGlobals, makeUserAgent };
+module.exports = { loadSip, sipGlobalThis, setSipGlobals, makeUserAgent, withTimeout };
