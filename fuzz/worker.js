@@ -118,6 +118,20 @@ async function attempt(name, fn) {
   }
 }
 
+/**
+ * attempt(name, fn) against the rule that a rejected call leaves `pc`'s signalingState as it
+ * was (`anyOutcome`: a call that may never change it, accepted or not). A change is a 'state'
+ * finding (`extra` added to it). Resolves with whether the call was accepted and whether the
+ * state changed against the rule.
+ */
+async function attemptKeepingState(pc, name, fn, { anyOutcome = false, extra } = {}) {
+  const before = pc.signalingState;
+  const ok = await attempt(name, fn);
+  const changed = (anyOutcome || !ok) && pc.signalingState !== before;
+  if (changed) finding('state', new Error(`${anyOutcome ? '' : 'rejected '}${name} changed signalingState ${before} → ${pc.signalingState}`), extra);
+  return { ok, changed };
+}
+
 function creds(sdp) {
   return {
     ufrag: /a=ice-ufrag:(\S+)/.exec(sdp)?.[1],
@@ -208,13 +222,9 @@ const targets = {
     const { t } = e;
     let sdp = input.sdp;
     if (input.rebase && e.a) sdp = rebase(sdp, input.rebase, creds(e.a.localDescription.sdp));
-    const before = t.signalingState;
-    const ok = await attempt('setRemoteDescription', () => t.setRemoteDescription({ type: input.type, sdp }));
+    const { ok, changed } = await attemptKeepingState(t, 'setRemoteDescription', () => t.setRemoteDescription({ type: input.type, sdp }));
     if (!ok) {
-      if (t.signalingState !== before) {
-        finding('state', new Error(`rejected setRemoteDescription changed signalingState ${before} → ${t.signalingState}`));
-        drop(key);
-      }
+      if (changed) drop(key);
       return 'rejected';
     }
     let outcome = 'accepted';
@@ -244,13 +254,9 @@ const targets = {
     });
     const { t } = e;
     const sdp = rebase(input.sdp, input.rebase, e.own);
-    const before = t.signalingState;
-    const ok = await attempt('setLocalDescription', () => t.setLocalDescription({ type: input.setup, sdp }));
+    const { ok, changed } = await attemptKeepingState(t, 'setLocalDescription', () => t.setLocalDescription({ type: input.setup, sdp }));
     if (!ok) {
-      if (t.signalingState !== before) {
-        finding('state', new Error(`rejected setLocalDescription changed signalingState ${before} → ${t.signalingState}`));
-        drop(key);
-      }
+      if (changed) drop(key);
       return 'rejected';
     }
     let outcome = 'accepted';
@@ -281,9 +287,8 @@ const targets = {
     for (let i = 0; i < input.inits.length; i++) {
       current.index = i;
       const init = decode(input.inits[i]);
-      const before = t.signalingState;
-      if (await attempt('addIceCandidate', () => t.addIceCandidate(init))) accepted++;
-      if (t.signalingState !== before) finding('state', new Error(`addIceCandidate changed signalingState ${before} → ${t.signalingState}`), { candidateIndex: i });
+      const { ok } = await attemptKeepingState(t, 'addIceCandidate', () => t.addIceCandidate(init), { anyOutcome: true, extra: { candidateIndex: i } });
+      if (ok) accepted++;
     }
     return `accepted ${accepted}/${input.inits.length}`;
   },
