@@ -12,6 +12,7 @@ const path = require('node:path');
 const { encodeOpusRtp } = require('../opus-rtp');
 const { speechWav } = require('../speech');
 const { localOnly, trickleKept } = require('./loopback');
+const { startClock } = require('./clock');
 const { RTCPeerConnection, MediaStreamTrack, RtpPacket, RtpHeader, useOPUS } = require('werift');
 
 // werift's "exports" hide its package.json: find it above the resolved entry point.
@@ -84,22 +85,16 @@ module.exports = {
     // One timer for every sender: each tick writes the next packet (looped stream, fresh
     // sequence number/timestamp so the loop is seamless) to all registered tracks. Deadline
     // corrected: a late tick sends every packet owed since the start.
-    const t0 = performance.now();
-    const tick = () => {
-      const due = Math.floor((performance.now() - t0) / FRAME_MS) + 1;
-      for (; ctx.n < due; ctx.n++) {
-        const packet = new RtpPacket(new RtpHeader({
-          payloadType: PT,
-          sequenceNumber: ctx.n & 0xffff,
-          timestamp: (ctx.n * 960) >>> 0,
-          marker: ctx.n === 0,
-        }), payloads[ctx.n % payloads.length]);
-        // writeRtp clones the packet; the sender sets its own SSRC and the negotiated PT.
-        for (const track of ctx.tracks) track.writeRtp(packet);
-      }
-      ctx.timer = setTimeout(tick, t0 + ctx.n * FRAME_MS - performance.now());
-    };
-    tick();
+    startClock(ctx, FRAME_MS, (n) => {
+      const packet = new RtpPacket(new RtpHeader({
+        payloadType: PT,
+        sequenceNumber: n & 0xffff,
+        timestamp: (n * 960) >>> 0,
+        marker: n === 0,
+      }), payloads[n % payloads.length]);
+      // writeRtp clones the packet; the sender sets its own SSRC and the negotiated PT.
+      for (const track of ctx.tracks) track.writeRtp(packet);
+    });
     return ctx;
   },
 

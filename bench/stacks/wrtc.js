@@ -10,6 +10,7 @@ const vm = require('node:vm');
 const { RTCPeerConnection, nonstandard } = require('@roamhq/wrtc');
 const { connected, listenPcm } = require('./pcm');
 const { localOnly, trickleKept } = require('./loopback');
+const { startClock } = require('./clock');
 const pkg = require('@roamhq/wrtc/package.json');
 const { speechPcm } = require('../speech');
 
@@ -44,13 +45,9 @@ module.exports = {
     const ctx = { sources: new Set(), n: 0, timer: null };
     // One timer for every source, deadline corrected: a late tick pushes every 10 ms frame owed
     // since the start, so libwebrtc is fed in real time on average whatever the timer does.
-    const t0 = performance.now();
-    const tick = () => {
-      const due = Math.floor((performance.now() - t0) / CHUNK_MS) + 1;
-      for (; ctx.n < due; ctx.n++) for (const source of ctx.sources) source.onData(frames[ctx.n % frames.length]);
-      ctx.timer = setTimeout(tick, t0 + ctx.n * CHUNK_MS - performance.now());
-    };
-    tick();
+    startClock(ctx, CHUNK_MS, (n) => {
+      for (const source of ctx.sources) source.onData(frames[n % frames.length]);
+    });
     return ctx;
   },
 
