@@ -5,7 +5,7 @@
 // in the page with a Web Audio analyser, in Node with RTCAudioSink and a Goertzel detector.
 
 const { ToneSource, nonstandard } = require('../dist');
-const { Browser } = require('./helpers/browser');
+const { browserForTests } = require('./helpers/browser');
 const { FrameCollector, detectTone, goertzelPower } = require('./helpers/audio');
 const { createPeer, once, waitState, waitGatheringComplete } = require('./helpers/peers');
 const { waitFor } = require('./helpers/resources');
@@ -17,13 +17,7 @@ const PROBES = [NODE_FREQ, PAGE_FREQ, 440, 1000, 2200];
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-let browser;
-beforeAll(async () => {
-  browser = await Browser.launch();
-}, 60000);
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = browserForTests();
 
 /**
  * A Node peer and a page peer wired for signalling. Candidates that arrive before the
@@ -33,7 +27,7 @@ async function setup({ nodeConfig = {}, page: pageOpts = {}, trickle = true, nod
   const node = createPeer(nodeConfig);
   const tone = new ToneSource({ frequency: nodeFreq, amplitude: 0.5 });
   const held = [];
-  const page = await browser.page((c) => {
+  const page = await browser().page((c) => {
     if (node.remoteDescription) node.addIceCandidate(c).catch(() => {});
     else held.push(c);
   });
@@ -106,6 +100,19 @@ async function pageOffers(s) {
 async function nodeAnswerComplete(s, trickle) {
   if (!trickle) await waitGatheringComplete(s.node);
   await s.page.evaluate((a) => T.setRemote(a), s.node.localDescription.toJSON());
+}
+
+/**
+ * setup(opts), then the page offers and Node answers (trickle) until Node is connected;
+ * `beforeOffer(s)` runs between the two. Resolves with setup's peers.
+ */
+async function pageCall(opts, beforeOffer = async () => {}) {
+  const s = await setup(opts);
+  await beforeOffer(s);
+  await pageOffers(s);
+  await nodeAnswerComplete(s, true);
+  await waitState(s.node, 'connectionState', 'connected', 15000);
+  return s;
 }
 
 /** What the page hears: dB at each probe frequency. */
@@ -184,10 +191,7 @@ describe.each([
 
 describe('bundle policies', () => {
   test("Chromium's max-bundle offer", async () => {
-    const s = await setup({ page: { bundlePolicy: 'max-bundle' } });
-    await pageOffers(s);
-    await nodeAnswerComplete(s, true);
-    await waitState(s.node, 'connectionState', 'connected', 15000);
+    const s = await pageCall({ page: { bundlePolicy: 'max-bundle' } });
     await s.remoteTrack;
     await sleep(800);
     expect((await nodeHears(s.heard, PAGE_FREQ)).tone.present).toBe(true);
@@ -264,11 +268,8 @@ describe('renegotiation', () => {
 describe('jitterBufferLatency', () => {
   /** Delay from the page switching its tone on to Node decoding it, median of `n`. */
   async function measureDelay(latency, n = 4) {
-    const s = await setup({ nodeConfig: { jitterBufferLatency: latency } });
-    await s.page.evaluate(() => T.gain.gain.setValueAtTime(0, T.ctx.currentTime));
-    await pageOffers(s);
-    await nodeAnswerComplete(s, true);
-    await waitState(s.node, 'connectionState', 'connected', 15000);
+    const silent = (s) => s.page.evaluate(() => T.gain.gain.setValueAtTime(0, T.ctx.currentTime));
+    const s = await pageCall({ nodeConfig: { jitterBufferLatency: latency } }, silent);
     const { receiver } = await s.remoteTrack;
     // A new stream starts playing with a short delay that grows to the full latency at 1 %
     // of real time (src/media/playout.rs): measure once it has.
@@ -308,10 +309,7 @@ describe('jitterBufferLatency', () => {
 
 describe('getStats against Chromium', () => {
   test('reports the W3C stats types with live counters', async () => {
-    const s = await setup();
-    await pageOffers(s);
-    await nodeAnswerComplete(s, true);
-    await waitState(s.node, 'connectionState', 'connected', 15000);
+    const s = await pageCall();
     await s.remoteTrack;
     await sleep(2500);
     const report = await s.node.getStats();
@@ -344,10 +342,7 @@ describe('getStats against Chromium', () => {
 
 describe('teardown', () => {
   test('the page closes its connection → Node leaves connected within the consent timeout', async () => {
-    const s = await setup();
-    await pageOffers(s);
-    await nodeAnswerComplete(s, true);
-    await waitState(s.node, 'connectionState', 'connected', 15000);
+    const s = await pageCall();
     await sleep(500);
     const t0 = Date.now();
     const gone = once(s.node, 'iceconnectionstatechange', () => ['disconnected', 'failed', 'closed'].includes(s.node.iceConnectionState), 35000);
@@ -360,10 +355,7 @@ describe('teardown', () => {
   }, 60000);
 
   test('Node closes → the page sees its connection go down', async () => {
-    const s = await setup();
-    await pageOffers(s);
-    await nodeAnswerComplete(s, true);
-    await waitState(s.node, 'connectionState', 'connected', 15000);
+    const s = await pageCall();
     await sleep(500);
     const t0 = Date.now();
     s.node.close();

@@ -242,18 +242,12 @@ describe("SIP.js's stock Web.SessionDescriptionHandler on installGlobals()", () 
 });
 
 describe('calls with a Chromium phone (SIP.js with its stock browser handler)', () => {
-  const { Browser } = require('./helpers/browser');
+  const { browserForTests } = require('./helpers/browser');
   const WEB_FREQ = 1500;
-  let browser;
-  beforeAll(async () => {
-    browser = await Browser.launch();
-  }, 60000);
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const browser = browserForTests();
 
   async function webPhone(user) {
-    const page = await browser.page(() => {}, 'sip.html');
+    const page = await browser().page(() => {}, 'sip.html');
     later(() => page.close());
     await page.waitForFunction(() => window.ready === true);
     await page.evaluate((o) => S.start(o), { wsUrl: kamailio.wsUrl, user, frequency: WEB_FREQ });

@@ -112,4 +112,19 @@ class Browser {
   }
 }
 
-module.exports = { Browser, FLAGS };
+/**
+ * A Browser launched before the tests of the enclosing block (or file) and closed after them:
+ * call where a beforeAll could go; returns a getter for it.
+ */
+function browserForTests() {
+  let browser;
+  beforeAll(async () => {
+    browser = await Browser.launch();
+  }, 60000);
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return () => browser;
+}
+
+module.exports = { Browser, FLAGS, browserForTests };
