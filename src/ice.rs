@@ -26,20 +26,6 @@ pub struct NativeConfig {
     pub limits: Option<crate::sdp::limits::NativeLimits>,
 }
 
-/// The W3C RTCIceConnectionState name of webrtcbin's state.
-pub fn connection_state_name(s: gst_webrtc::WebRTCICEConnectionState) -> &'static str {
-    use gst_webrtc::WebRTCICEConnectionState as S;
-    match s {
-        S::New => "new",
-        S::Checking => "checking",
-        S::Connected => "connected",
-        S::Completed => "completed",
-        S::Failed => "failed",
-        S::Disconnected => "disconnected",
-        _ => "closed",
-    }
-}
-
 /// Ta, the pacing of ICE connectivity checks (see `configure`).
 pub const ICE_PACING_MS: u32 = 5;
 

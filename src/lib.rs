@@ -13,6 +13,7 @@ pub mod negotiation;
 pub mod peer_connection;
 pub mod runtime;
 pub mod sdp;
+pub mod states;
 pub mod stats;
 pub mod teardown;
 pub mod workarounds;

@@ -602,10 +602,11 @@ export class GstPeerConnection extends EventTarget {
     this.#signalingState = toEnum(SIGNALING_STATES, reported, 'RTCSignalingState')
     this.#generation++
 
-    // Native's part of applying a description: the transceivers webrtcbin made, and one for each
-    // m-section of a remote offer (webrtc-pc §4.4.1.6). Its failure (an OperationError) fails
-    // the operation, though the description itself is already applied.
-    callNative(() => this.#native.applyRemoteMedia())
+    // Native's part of applying a description, on this thread: the transceivers webrtcbin made,
+    // one for each m-section of a remote offer (webrtc-pc §4.4.1.6), and the send chains switched
+    // to what an answer negotiated. Its failure (an OperationError) fails the operation, though
+    // the description itself is already applied.
+    callNative(() => this.#native.applyMedia())
     this.#reconcileTransceivers()
     const remote = callNative(() => this.#native.remoteDescription())
     this.#canTrickleIceCandidates = remote === null ? null : parseSdp(remote.sdp).iceOptions.includes('trickle')

@@ -5,11 +5,12 @@ use std::sync::Arc;
 use gst::prelude::*;
 use crate::workarounds::consent::{self, Verdict};
 use crate::events::NativeEvent;
+use crate::states::{IceConnectionState, PeerConnectionState};
 
 use super::inner::*;
 
 impl Inner {
-    pub(super) fn set_ice_connection(&self, state: &'static str) {
+    pub(super) fn set_ice_connection(&self, state: IceConnectionState) {
         {
             let mut st = self.lock();
             if st.closed || st.ice_connection == state {
@@ -17,13 +18,13 @@ impl Inner {
             }
             st.ice_connection = state;
         }
-        self.events.emit(NativeEvent::state("iceconnectionstatechange", state));
+        self.events.emit(NativeEvent::state("iceconnectionstatechange", state.as_str()));
     }
 
     /// Whether packets reach the peer: webrtcbin drops RTP until DTLS is up, and a SIP call is
     /// "established" (200/ACK) before that, so DTMF queued earlier would vanish unheard.
     pub(super) fn media_connected(&self) -> bool {
-        self.lock().connection == "connected"
+        self.lock().connection == PeerConnectionState::Connected
     }
 
     /// ICE reached connected: from now on, silence from the peer means lost consent.
@@ -50,21 +51,25 @@ impl Inner {
             let st = self.lock();
             (st.ice_connection, st.consent_lost)
         };
+        use IceConnectionState as Ice;
+        use PeerConnectionState as Pc;
+        // Consent decides both states at once (webrtc-pc §4.3.3: the connection state follows its
+        // one ICE transport here).
         let next = match consent::verdict(self.consent.silence()) {
-            Verdict::Alive if lost => Some(("connected", false)),
-            Verdict::Disconnected if matches!(ice, "connected" | "completed") => Some(("disconnected", true)),
-            Verdict::Failed if ice != "failed" && (lost || matches!(ice, "connected" | "completed")) => Some(("failed", true)),
+            Verdict::Alive if lost => Some((Ice::Connected, Pc::Connected, false)),
+            Verdict::Disconnected if ice.is_up() => Some((Ice::Disconnected, Pc::Disconnected, true)),
+            Verdict::Failed if ice != Ice::Failed && (lost || ice.is_up()) => Some((Ice::Failed, Pc::Failed, true)),
             _ => None,
         };
-        if let Some((state, lost)) = next {
+        if let Some((ice, pc, lost)) = next {
             self.lock().consent_lost = lost;
-            self.set_ice_connection(state);
-            self.set_connection(state);
+            self.set_ice_connection(ice);
+            self.set_connection(pc);
         }
         true
     }
 
-    pub(super) fn set_connection(&self, state: &'static str) {
+    pub(super) fn set_connection(&self, state: PeerConnectionState) {
         {
             let mut st = self.lock();
             if st.closed || st.connection == state {
@@ -72,6 +77,6 @@ impl Inner {
             }
             st.connection = state;
         }
-        self.events.emit(NativeEvent::state("connectionstatechange", state));
+        self.events.emit(NativeEvent::state("connectionstatechange", state.as_str()));
     }
 }

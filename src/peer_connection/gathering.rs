@@ -8,6 +8,7 @@ use crate::error::{PcError, PcResult};
 use crate::events::NativeEvent;
 use crate::sdp::candidate::Candidate;
 use crate::sdp::local::LocalCandidate;
+use crate::states::IceGatheringState;
 
 use super::inner::*;
 use super::NativePeerConnection;
@@ -29,14 +30,14 @@ impl Inner {
             }
             st.local_candidates.push(LocalCandidate { mline, attr: attr.clone() });
             st.last_candidate_at = Some(Instant::now());
-            let first = st.gathering == "new";
+            let first = st.gathering == IceGatheringState::New;
             if first {
-                st.gathering = "gathering";
+                st.gathering = IceGatheringState::Gathering;
             }
             (st.negotiation.local().and_then(|(_, m)| mid_of(m, mline)), first)
         };
         if first {
-            self.events.emit(NativeEvent::state("icegatheringstatechange", "gathering"));
+            self.events.emit(NativeEvent::state("icegatheringstatechange", IceGatheringState::Gathering.as_str()));
         }
         self.events.emit(NativeEvent {
             candidate: Some(attr),
@@ -46,22 +47,24 @@ impl Inner {
         });
     }
 
-    pub(super) fn set_gathering(&self, state: &'static str) {
-        let emit: Vec<&'static str> = {
+    pub(super) fn set_gathering(&self, state: IceGatheringState) {
+        use IceGatheringState::*;
+        let emit: Vec<IceGatheringState> = {
             let mut st = self.lock();
-            if st.closed || st.gathering == state || st.gathering == "complete" && state != "new" {
+            if st.closed || st.gathering == state || st.gathering == Complete && state != New {
                 return;
             }
             let mut emit = Vec::new();
-            if state == "complete" && st.gathering == "new" {
-                emit.push("gathering");
+            // webrtc-pc §4.3.2: complete is reached through gathering.
+            if state == Complete && st.gathering == New {
+                emit.push(Gathering);
             }
             emit.push(state);
             st.gathering = state;
             emit
         };
         for s in emit {
-            self.events.emit(NativeEvent::state("icegatheringstatechange", s));
+            self.events.emit(NativeEvent::state("icegatheringstatechange", s.as_str()));
         }
     }
 
@@ -72,7 +75,7 @@ impl Inner {
     pub(super) fn gathering_guard_tick(&self) -> bool {
         let done = {
             let mut st = self.lock();
-            if st.closed || st.gathering == "complete" {
+            if st.closed || st.gathering == IceGatheringState::Complete {
                 st.guard_running = false;
                 return false;
             }
@@ -89,7 +92,7 @@ impl Inner {
             done
         };
         if done {
-            self.set_gathering("complete");
+            self.set_gathering(IceGatheringState::Complete);
         }
         !done
     }

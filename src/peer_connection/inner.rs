@@ -16,11 +16,12 @@ use crate::events::EventSink;
 use crate::workarounds::in_flight::InFlight;
 use crate::media::sender::SendChain;
 use crate::media::track::TrackCore;
-use crate::negotiation::{Negotiation, SdpType, SignalingState};
+use crate::negotiation::{Negotiation, SdpType, Side, SignalingState};
 use crate::runtime::{self};
 use crate::sdp::local::{self, LocalCandidate};
 use crate::sdp::limits::Limits;
 use crate::sdp::to_text;
+use crate::states::{IceConnectionState, IceGatheringState, PeerConnectionState};
 use crate::teardown;
 
 
@@ -63,12 +64,15 @@ pub(super) struct State {
     pub(super) next_transceiver: u32,
     pub(super) local_candidates: Vec<LocalCandidate>,
     pub(super) local_ufrag: Option<String>,
-    pub(super) gathering: &'static str,
+    pub(super) gathering: IceGatheringState,
     pub(super) gathering_started: Option<Instant>,
     pub(super) last_candidate_at: Option<Instant>,
     pub(super) guard_running: bool,
-    pub(super) ice_connection: &'static str,
-    pub(super) connection: &'static str,
+    pub(super) ice_connection: IceConnectionState,
+    pub(super) connection: PeerConnectionState,
+    /// An answer webrtcbin accepted whose codecs and directions the send chains have not
+    /// taken yet: `apply_answer_media` does that on the JS thread, not on webrtcbin's.
+    pub(super) answer_to_apply: Option<(Side, SDPMessage)>,
     /// The last ICE/connection state change was ours (consent lost), not webrtcbin's.
     pub(super) consent_lost: bool,
     pub(super) closed: bool,
@@ -182,7 +186,7 @@ impl Inner {
         let st = self.lock();
         let (ty, msg) = which(&st.negotiation)?;
         let sdp = if local {
-            to_text(&local::render(msg, &st.local_candidates, st.gathering == "complete"))
+            to_text(&local::render(msg, &st.local_candidates, st.gathering == IceGatheringState::Complete))
         } else {
             to_text(msg)
         };
@@ -198,8 +202,8 @@ impl Inner {
             st.closed = true;
             self.consent.stop();
             st.negotiation.state = SignalingState::Closed;
-            st.ice_connection = "closed";
-            st.connection = "closed";
+            st.ice_connection = IceConnectionState::Closed;
+            st.connection = PeerConnectionState::Closed;
             let senders: Vec<Arc<SendChain>> = st.transceivers.iter().filter_map(|t| t.sender.clone()).collect();
             let receivers: Vec<Arc<TrackCore>> = st.transceivers.iter().map(|t| t.receiver.clone()).collect();
             // Transceivers reference their transports and, through them, the ICE agent with
@@ -242,6 +246,10 @@ impl Inner {
     }
 }
 
+/// A connection dropped without close() (Node's GC) closes itself. The last reference may go on
+/// the JS thread (the napi finalizer) or on a webrtcbin/streaming thread whose callback had
+/// upgraded its `Weak<Inner>`; close() is safe on either: it emits no action signal, and the
+/// pipeline goes to NULL on `gstpc-teardown`, never on the thread that drops it.
 impl Drop for Inner {
     fn drop(&mut self) {
         self.close();

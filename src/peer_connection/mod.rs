@@ -8,7 +8,8 @@
 //! | entry point | thread |
 //! |---|---|
 //! | every `#[napi]` method below | Node's main thread |
-//! | operation results (`offer_answer.rs`: the create-* and set-*-description promise replies, `description_applied`) | webrtcbin's operation thread, holding its PC lock: no action signal from there |
+//! | operation results (`offer_answer.rs`: the create-* and set-*-description promise replies, `description_applied`) | webrtcbin's operation thread, holding its PC lock: state only, no action signal, no pipeline change |
+//! | `Drop for Inner` (a connection collected without close()) | whichever thread drops the last reference; `close()` is safe on any |
 //! | `on-ice-candidate`, ICE gathering/connection state notifies (`signals.rs` → `gathering.rs`, `connection_state.rs`) | webrtcbin's and libnice's threads |
 //! | `pad-added` (`receive.rs`) | a streaming thread of the pipeline |
 //! | gathering guard and consent ticks (`gathering.rs`, `connection_state.rs`) | GStreamer's system clock thread |
@@ -32,6 +33,7 @@ use napi_derive::napi;
 use crate::workarounds::consent::Consent;
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi::Status;
+use crate::error::PcError;
 use crate::events::{EventSink, NativeEvent};
 use crate::ice::{self, NativeConfig};
 use crate::workarounds::in_flight::InFlight;
@@ -41,6 +43,7 @@ use crate::negotiation::{Negotiation, SdpType, Side};
 use crate::runtime::{self, make};
 use crate::sdp::limits::Limits;
 use crate::sdp::direction;
+use crate::states::{IceConnectionState, IceGatheringState, PeerConnectionState};
 
 use inner::*;
 pub use inner::{NativeDescription, NativeTransceiver};
@@ -88,12 +91,13 @@ impl NativePeerConnection {
                 next_transceiver: 0,
                 local_candidates: Vec::new(),
                 local_ufrag: None,
-                gathering: "new",
+                gathering: IceGatheringState::New,
                 gathering_started: None,
                 last_candidate_at: None,
                 guard_running: false,
-                ice_connection: "new",
-                connection: "new",
+                answer_to_apply: None,
+                ice_connection: IceConnectionState::New,
+                connection: PeerConnectionState::New,
                 consent_lost: false,
                 closed: false,
             }),
@@ -163,14 +167,18 @@ impl NativePeerConnection {
     }
 
     /// The end of applying a description, on the JS thread (webrtcbin's promise thread holds
-    /// its PC lock, and making a transceiver needs it): registers the transceivers webrtcbin
-    /// made, and for a remote offer gives every offered m-section one (webrtc-pc §4.4.1.6).
-    /// Called once per applied description, before the transceivers are read.
+    /// its PC lock, and making a transceiver needs it; switching an encoder is pipeline
+    /// surgery): registers the transceivers webrtcbin made, gives every m-section of a remote
+    /// offer one (webrtc-pc §4.4.1.6), and has the send chains take what an answer negotiated.
+    /// Called once per applied description, before the transceivers are read; a failure fails
+    /// that operation.
     #[napi]
-    pub fn apply_remote_media(&self) -> napi::Result<(), &'static str> {
+    pub fn apply_media(&self) -> napi::Result<(), &'static str> {
         self.inner.sync_transceivers();
         // The error's code is the W3C name (`js/internal/errors.ts` maps it), not a napi status.
-        self.inner.answer_remote_media().map_err(|e| napi::Error::new(e.code.as_str(), e.message))
+        let coded = |e: PcError| napi::Error::new(e.code.as_str(), e.message);
+        self.inner.answer_remote_media().map_err(coded)?;
+        self.inner.apply_answer_media().map_err(coded)
     }
 
     /// The registry as it is: reading it changes nothing.
@@ -258,17 +266,17 @@ impl NativePeerConnection {
 
     #[napi]
     pub fn ice_gathering_state(&self) -> String {
-        self.inner.lock().gathering.to_owned()
+        self.inner.lock().gathering.as_str().to_owned()
     }
 
     #[napi]
     pub fn ice_connection_state(&self) -> String {
-        self.inner.lock().ice_connection.to_owned()
+        self.inner.lock().ice_connection.as_str().to_owned()
     }
 
     #[napi]
     pub fn connection_state(&self) -> String {
-        self.inner.lock().connection.to_owned()
+        self.inner.lock().connection.as_str().to_owned()
     }
 
     #[napi]

@@ -13,6 +13,7 @@ use crate::events::NativeEvent;
 use crate::media::codec;
 use crate::media::sender::SendChain;
 use crate::negotiation::{self, SdpType, Side, SignalingState};
+use crate::states::IceGatheringState;
 use crate::workarounds::rollback;
 use crate::sdp::{direction, ssrc, telephone_event, to_text, validate};
 use crate::workarounds::{ice_credentials, webrtcbin_view};
@@ -22,7 +23,9 @@ use super::NativePeerConnection;
 use super::gathering::schedule_gathering_guard;
 
 impl Inner {
-    /// Bookkeeping after webrtcbin accepted a description (webrtc-pc §4.4.1.6).
+    /// Bookkeeping after webrtcbin accepted a description (webrtc-pc §4.4.1.6). Runs on
+    /// webrtcbin's operation thread: state only; the send chains follow on the JS thread
+    /// (`apply_answer_media`).
     pub(super) fn description_applied(self: &Arc<Self>, side: Side, ty: SdpType, msg: Option<SDPMessage>) -> PcResult<SignalingState> {
         let answer = if ty == SdpType::Answer { msg.clone() } else { None };
         let mut start_guard = false;
@@ -38,46 +41,59 @@ impl Inner {
                         // New ICE credentials (first description or ICE restart): a new gathering cycle.
                         st.local_ufrag = ufrag;
                         st.local_candidates.clear();
-                        st.gathering = "new";
+                        st.gathering = IceGatheringState::New;
                         st.gathering_started = Some(Instant::now());
                         st.last_candidate_at = None;
                     }
-                    if st.gathering != "complete" && !st.guard_running {
+                    if st.gathering != IceGatheringState::Complete && !st.guard_running {
                         st.guard_running = true;
                         start_guard = true;
                     }
                 }
             }
-            st.negotiation.apply(side, ty, msg)?
-        };
-        if let Some(answer) = answer {
-            let senders: Vec<(WebRTCRTPTransceiver, Arc<SendChain>)> = self
-                .lock()
-                .transceivers
-                .iter()
-                .filter_map(|t| t.sender.clone().map(|s| (t.gst.clone(), s)))
-                .collect();
-            // Our direction for each m-line: the answer's if we answered, else the reverse of theirs.
-            for (t, sender) in senders {
-                let mline = t.property::<u32>("mlineindex");
-                let negotiated = codec::negotiated(&answer, mline);
-                if let Some((codec, pt)) = negotiated {
-                    if let Err(e) = sender.set_codec(codec, pt) {
-                        gst::warning!(crate::log::CAT, "cannot switch the sender to {}: {e}", codec.encoding_name);
-                    }
-                }
-                // RFC 4733 §2.1: events use the audio codec's clock.
-                let dtmf = negotiated.and_then(|(c, _)| telephone_event::negotiated(&answer, mline, c.clock_rate).map(|pt| (pt, c.clock_rate)));
-                sender.dtmf().configure(dtmf);
-                let dir = direction::of(&answer, mline).unwrap_or("inactive");
-                let ours = if side == Side::Local { dir } else { direction::reverse(dir) };
-                sender.set_active(matches!(ours, "sendrecv" | "sendonly"));
+            let state = st.negotiation.apply(side, ty, msg)?;
+            if let Some(answer) = answer {
+                st.answer_to_apply = Some((side, answer));
             }
-        }
+            state
+        };
         if start_guard {
             schedule_gathering_guard(self);
         }
         Ok(state)
+    }
+
+    /// The send chains take what the last accepted answer negotiated: codec, RFC 4733 payload
+    /// type, and whether they send at all (our direction: the answer's if we answered, else the
+    /// reverse of theirs). On the JS thread, after `description_applied`: switching an encoder
+    /// is pipeline surgery, which has no place on webrtcbin's operation thread. Every sender is
+    /// updated; the first failure is returned, and fails the operation that applied the answer.
+    pub(super) fn apply_answer_media(&self) -> PcResult<()> {
+        let (side, answer, senders) = {
+            let mut st = self.lock();
+            let Some((side, answer)) = st.answer_to_apply.take() else { return Ok(()) };
+            let senders: Vec<(WebRTCRTPTransceiver, Arc<SendChain>)> =
+                st.transceivers.iter().filter_map(|t| t.sender.clone().map(|s| (t.gst.clone(), s))).collect();
+            (side, answer, senders)
+        };
+        let mut first_error = None;
+        for (t, sender) in senders {
+            let mline = t.property::<u32>("mlineindex");
+            let negotiated = codec::negotiated(&answer, mline);
+            if let Some((codec, pt)) = negotiated {
+                if let Err(e) = sender.set_codec(codec, pt) {
+                    gst::warning!(crate::log::CAT, "cannot switch the sender to {}: {e}", codec.encoding_name);
+                    first_error.get_or_insert_with(|| PcError::operation(format!("cannot switch the sender to {}: {e}", codec.encoding_name)));
+                }
+            }
+            // RFC 4733 §2.1: events use the audio codec's clock.
+            let dtmf = negotiated.and_then(|(c, _)| telephone_event::negotiated(&answer, mline, c.clock_rate).map(|pt| (pt, c.clock_rate)));
+            sender.dtmf().configure(dtmf);
+            let dir = direction::of(&answer, mline).unwrap_or("inactive");
+            let ours = if side == Side::Local { dir } else { direction::reverse(dir) };
+            sender.set_active(matches!(ours, "sendrecv" | "sendonly"));
+        }
+        first_error.map_or(Ok(()), Err)
     }
 }
 

@@ -6,7 +6,7 @@ use gst::prelude::*;
 use gst_webrtc::{
     WebRTCICEConnectionState, WebRTCICEGatheringState, WebRTCPeerConnectionState, WebRTCRTPTransceiver,
 };
-use crate::ice::{self};
+use crate::states::{self, IceConnectionState, PeerConnectionState};
 
 use super::inner::*;
 
@@ -33,18 +33,16 @@ pub(super) fn connect_signals(inner: &Arc<Inner>, webrtc: &gst::Element) {
     let weak: Weak<Inner> = Arc::downgrade(inner);
     webrtc.connect_notify(Some("ice-gathering-state"), move |webrtc, _| {
         let Some(inner) = weak.upgrade() else { return };
-        match webrtc.property::<WebRTCICEGatheringState>("ice-gathering-state") {
-            WebRTCICEGatheringState::Gathering => inner.set_gathering("gathering"),
-            WebRTCICEGatheringState::Complete => inner.set_gathering("complete"),
-            _ => {}
+        if let Some(state) = states::gathering_from(webrtc.property::<WebRTCICEGatheringState>("ice-gathering-state")) {
+            inner.set_gathering(state);
         }
     });
 
     let weak: Weak<Inner> = Arc::downgrade(inner);
     webrtc.connect_notify(Some("ice-connection-state"), move |webrtc, _| {
         let Some(inner) = weak.upgrade() else { return };
-        let state = ice::connection_state_name(webrtc.property::<WebRTCICEConnectionState>("ice-connection-state"));
-        if matches!(state, "connected" | "completed") {
+        let state = IceConnectionState::from(webrtc.property::<WebRTCICEConnectionState>("ice-connection-state"));
+        if state.is_up() {
             inner.watch_consent();
         }
         inner.set_ice_connection(state);
@@ -53,15 +51,7 @@ pub(super) fn connect_signals(inner: &Arc<Inner>, webrtc: &gst::Element) {
     let weak: Weak<Inner> = Arc::downgrade(inner);
     webrtc.connect_notify(Some("connection-state"), move |webrtc, _| {
         let Some(inner) = weak.upgrade() else { return };
-        let state = match webrtc.property::<WebRTCPeerConnectionState>("connection-state") {
-            WebRTCPeerConnectionState::New => "new",
-            WebRTCPeerConnectionState::Connecting => "connecting",
-            WebRTCPeerConnectionState::Connected => "connected",
-            WebRTCPeerConnectionState::Disconnected => "disconnected",
-            WebRTCPeerConnectionState::Failed => "failed",
-            _ => "closed",
-        };
-        inner.set_connection(state);
+        inner.set_connection(PeerConnectionState::from(webrtc.property::<WebRTCPeerConnectionState>("connection-state")));
     });
 
     let weak = Arc::downgrade(inner);

@@ -53,7 +53,7 @@ impl Context {
         }
         for t in &transceivers {
             let Some(dtls) = t.receiver().and_then(|r| r.transport()) else { continue };
-            let ice_state = dtls.transport().map(|ice| crate::ice::connection_state_name(ice.state())).unwrap_or("new");
+            let ice_state = dtls.transport().map(|ice| crate::states::IceConnectionState::from(ice.state()).as_str()).unwrap_or("new");
             ctx.transports.insert(
                 format!("transport-stats_{}", dtls.name()),
                 TransportInfo {
