@@ -14,19 +14,59 @@ pub type RtpConsumer = Arc<dyn Fn(&gst::Buffer, &gst::Caps) + Send + Sync>;
 
 static NEXT_TRACK: AtomicU64 = AtomicU64::new(1);
 
+/// A list of consumers by id, delivered to from a snapshot so that a consumer may add or
+/// remove consumers (of this track or another) without deadlocking.
+struct Consumers<C: Clone> {
+    list: Mutex<Vec<(u64, C)>>,
+}
+
+impl<C: Clone> Consumers<C> {
+    fn new() -> Self {
+        Self { list: Mutex::new(Vec::new()) }
+    }
+
+    fn add(&self, id: u64, consumer: C) {
+        if let Ok(mut list) = self.list.lock() {
+            list.push((id, consumer));
+        }
+    }
+
+    fn remove(&self, id: u64) {
+        if let Ok(mut list) = self.list.lock() {
+            list.retain(|(cid, _)| *cid != id);
+        }
+    }
+
+    /// The consumers now, or None when there are none.
+    fn snapshot(&self) -> Option<Vec<C>> {
+        let list = self.list.lock().ok()?;
+        (!list.is_empty()).then(|| list.iter().map(|(_, c)| c.clone()).collect())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.list.lock().map_or(true, |list| list.is_empty())
+    }
+
+    fn clear(&self) {
+        if let Ok(mut list) = self.list.lock() {
+            list.clear();
+        }
+    }
+}
+
 pub struct TrackCore {
     pub id: String,
     pub kind: &'static str,
     enabled: AtomicBool,
     ended: AtomicBool,
     next_consumer: AtomicU64,
-    consumers: Mutex<Vec<(u64, Consumer)>>,
+    consumers: Consumers<Consumer>,
     on_stop: Mutex<Vec<Box<dyn FnOnce() + Send>>>,
     /// The encoded tap: set on tracks that are decoded from RTP (remote tracks), so that
     /// an RtpForwarder of the same codec can relay the packets without decode/encode.
     rtp_tap: AtomicBool,
     rtp_caps: Mutex<Option<gst::Caps>>,
-    rtp_consumers: Mutex<Vec<(u64, RtpConsumer)>>,
+    rtp_consumers: Consumers<RtpConsumer>,
 }
 
 /// A track nobody holds any more (no JS object, no mixer input, no sender) releases its
@@ -60,24 +100,20 @@ impl TrackCore {
             enabled: AtomicBool::new(true),
             ended: AtomicBool::new(false),
             next_consumer: AtomicU64::new(1),
-            consumers: Mutex::new(Vec::new()),
+            consumers: Consumers::new(),
             on_stop: Mutex::new(Vec::new()),
             rtp_tap: AtomicBool::new(false),
             rtp_caps: Mutex::new(None),
-            rtp_consumers: Mutex::new(Vec::new()),
+            rtp_consumers: Consumers::new(),
         })
     }
 
-    /// Deliver one buffer to every consumer. The consumer list is snapshotted so that a
-    /// consumer may add or remove consumers without deadlocking.
+    /// Deliver one buffer to every consumer.
     pub fn push(&self, sample: &gst::Sample) {
         if self.ended.load(Ordering::Acquire) {
             return;
         }
-        let consumers: Vec<Consumer> = match self.consumers.lock() {
-            Ok(list) if !list.is_empty() => list.iter().map(|(_, c)| c.clone()).collect(),
-            _ => return,
-        };
+        let Some(consumers) = self.consumers.snapshot() else { return };
         if self.enabled.load(Ordering::Acquire) {
             for c in &consumers {
                 c(sample);
@@ -92,16 +128,12 @@ impl TrackCore {
 
     pub fn add_consumer(&self, consumer: Consumer) -> u64 {
         let id = self.next_consumer.fetch_add(1, Ordering::Relaxed);
-        if let Ok(mut list) = self.consumers.lock() {
-            list.push((id, consumer));
-        }
+        self.consumers.add(id, consumer);
         id
     }
 
     pub fn remove_consumer(&self, id: u64) {
-        if let Ok(mut list) = self.consumers.lock() {
-            list.retain(|(cid, _)| *cid != id);
-        }
+        self.consumers.remove(id);
     }
 
     pub fn set_enabled(&self, enabled: bool) {
@@ -134,12 +166,8 @@ impl TrackCore {
         for hook in hooks {
             hook();
         }
-        if let Ok(mut list) = self.consumers.lock() {
-            list.clear();
-        }
-        if let Ok(mut list) = self.rtp_consumers.lock() {
-            list.clear();
-        }
+        self.consumers.clear();
+        self.rtp_consumers.clear();
     }
 
     /// Declare that this track is decoded from RTP and will publish its packets.
@@ -164,7 +192,7 @@ impl TrackCore {
 
     /// Whether anyone consumes this track's RTP packets (RtpForwarder passthrough).
     pub fn has_rtp_consumers(&self) -> bool {
-        self.rtp_consumers.lock().is_ok_and(|list| !list.is_empty())
+        !self.rtp_consumers.is_empty()
     }
 
     /// Deliver one received RTP packet (decrypted, in arrival order: see receiver::tap_rtp)
@@ -174,10 +202,7 @@ impl TrackCore {
         if self.ended.load(Ordering::Acquire) || !self.enabled.load(Ordering::Acquire) {
             return;
         }
-        let consumers: Vec<RtpConsumer> = match self.rtp_consumers.lock() {
-            Ok(list) if !list.is_empty() => list.iter().map(|(_, c)| c.clone()).collect(),
-            _ => return,
-        };
+        let Some(consumers) = self.rtp_consumers.snapshot() else { return };
         let Some(caps) = self.rtp_caps() else { return };
         for c in &consumers {
             c(buffer, &caps);
@@ -186,16 +211,12 @@ impl TrackCore {
 
     pub fn add_rtp_consumer(&self, consumer: RtpConsumer) -> u64 {
         let id = self.next_consumer.fetch_add(1, Ordering::Relaxed);
-        if let Ok(mut list) = self.rtp_consumers.lock() {
-            list.push((id, consumer));
-        }
+        self.rtp_consumers.add(id, consumer);
         id
     }
 
     pub fn remove_rtp_consumer(&self, id: u64) {
-        if let Ok(mut list) = self.rtp_consumers.lock() {
-            list.retain(|(cid, _)| *cid != id);
-        }
+        self.rtp_consumers.remove(id);
     }
 }
 
