@@ -1,6 +1,6 @@
 'use strict';
 
-// The pure TypeScript modules (SDP helpers, direction halves, negotiation-needed, the
+// The pure TypeScript modules (SDP helpers, direction halves, negotiation-needed and its flag, the
 // operations chain) on their own: no native addon, no GStreamer, no peer. They need only the
 // TypeScript build (dist/).
 
@@ -9,11 +9,12 @@ const { execFileSync } = require('node:child_process');
 
 // The pure modules are internals: dist/internal/.
 const DIST = path.join(__dirname, '..', 'dist', 'internal');
-const PURE = ['sdp', 'direction', 'negotiationNeeded', 'OperationsChain', 'errors'];
+const PURE = ['sdp', 'direction', 'negotiationNeeded', 'NegotiationNeededFlag', 'OperationsChain', 'errors'];
 const { parseSdp, findMediaSection, iceUfragsOf } = require(path.join(DIST, 'sdp'));
 const { withSend, withoutSend } = require(path.join(DIST, 'direction'));
 const { isNegotiationNeeded } = require(path.join(DIST, 'negotiationNeeded'));
 const { OperationsChain } = require(path.join(DIST, 'OperationsChain'));
+const { NegotiationNeededFlag } = require(path.join(DIST, 'NegotiationNeededFlag'));
 
 const OFFER = [
   'v=0',
@@ -167,5 +168,67 @@ describe('OperationsChain (webrtc-pc §4.4.1.2)', () => {
     await expect(first).resolves.toBe('first');
     await expect(queued).rejects.toMatchObject({ name: 'InvalidStateError' });
     await expect(chain.run(async () => 'late')).rejects.toMatchObject({ name: 'InvalidStateError' });
+  });
+});
+
+describe('NegotiationNeededFlag (webrtc-pc §4.7.3 "update the negotiation-needed flag")', () => {
+  const tick = () => new Promise((r) => setImmediate(r));
+  function flagWith(overrides = {}) {
+    const host = { chain: { length: 0 }, closed: false, stable: true, needed: true, fired: 0, ...overrides };
+    const flag = new NegotiationNeededFlag({
+      get chain() { return host.chain; },
+      get closed() { return host.closed; },
+      get stable() { return host.stable; },
+      check: () => host.needed,
+      fire: () => { host.fired++; },
+    });
+    return { host, flag };
+  }
+
+  test('fires from a queued task, once while the flag stays set', async () => {
+    const { host, flag } = flagWith();
+    flag.update();
+    expect(host.fired).toBe(0);
+    await tick();
+    expect(host.fired).toBe(1);
+    flag.update();
+    await tick();
+    expect(host.fired).toBe(1);
+  });
+
+  test('waits for an empty operations chain, then checks again', async () => {
+    const { host, flag } = flagWith({ chain: { length: 1 } });
+    flag.update();
+    await tick();
+    expect(host.fired).toBe(0);
+    host.chain.length = 0;
+    flag.chainEmptied();
+    await tick();
+    expect(host.fired).toBe(1);
+  });
+
+  test('not outside stable, not once closed, not when nothing is needed', async () => {
+    for (const overrides of [{ stable: false }, { closed: true }, { needed: false }]) {
+      const { host, flag } = flagWith(overrides);
+      flag.update();
+      await tick();
+      expect(host.fired).toBe(0);
+    }
+  });
+
+  test('recheck() after a negotiation fires again if still needed; a check that finds nothing clears the flag', async () => {
+    const { host, flag } = flagWith();
+    flag.update();
+    await tick();
+    flag.recheck();
+    await tick();
+    expect(host.fired).toBe(2);
+    host.needed = false;
+    flag.update();
+    await tick();
+    host.needed = true;
+    flag.update();
+    await tick();
+    expect(host.fired).toBe(3);
   });
 });
