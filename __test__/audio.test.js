@@ -8,14 +8,11 @@ const { detectTone, expectContinuousTone, sine } = require('./helpers/audio');
 const { collectRemote, connect } = require('./helpers/peers');
 const { withoutCandidates } = require('./helpers/sdp');
 const { own, peer } = require('./helpers/later');
+const { sleep } = require('./helpers/resources');
 
 const FREQ_A = 440;
 const FREQ_B = 1250;
 const OTHERS = [FREQ_A, FREQ_B, 700, 2000];
-
-function sleep(ms) {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 /** Everything the last `ms` of audio must satisfy: continuous frames and the right tone. */
 const assertHears = (collector, freq, ms) => expectContinuousTone(collector, freq, ms, OTHERS);

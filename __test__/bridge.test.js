@@ -7,10 +7,10 @@ const { AudioMixer, RtpForwarder, ToneSource, UdpRtpSource, nonstandard } = requ
 const { FrameCollector, detectTone } = require('./helpers/audio');
 const { connect, once } = require('./helpers/peers');
 const { later, peer } = require('./helpers/later');
+const { sleep } = require('./helpers/resources');
 
 const TALKERS = [440, 700, 1100];
 const OTHER = 1500;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** An SFU stand-in: each talker a tone sent as Opus RTP to its own UdpRtpSource. */
 function sfuTalkers() {

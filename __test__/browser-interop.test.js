@@ -8,14 +8,12 @@ const { ToneSource, nonstandard } = require('../dist');
 const { browserForTests } = require('./helpers/browser');
 const { FrameCollector, detectTone, goertzelPower } = require('./helpers/audio');
 const { createPeer, once, waitState, waitGatheringComplete } = require('./helpers/peers');
-const { waitFor } = require('./helpers/resources');
+const { waitFor, sleep } = require('./helpers/resources');
 const { later, runLater } = require('./helpers/later');
 
 const NODE_FREQ = 660;
 const PAGE_FREQ = 1500;
 const PROBES = [NODE_FREQ, PAGE_FREQ, 440, 1000, 2200];
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const browser = browserForTests();
 

@@ -8,15 +8,12 @@ const { expectContinuousTone } = require('./helpers/audio');
 const { collectRemote, connectWith, createPeer } = require('./helpers/peers');
 const { audioFormats } = require('./helpers/sdp');
 const { own, peer } = require('./helpers/later');
+const { sleep } = require('./helpers/resources');
 
 // ≤ 3 kHz so that narrowband G.711 carries them.
 const FREQ_A = 440;
 const FREQ_B = 1250;
 const OTHERS = [FREQ_A, FREQ_B, 700, 2000];
-
-function sleep(ms) {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 const assertHears = (collector, freq, ms) => expectContinuousTone(collector, freq, ms, OTHERS);
 

@@ -6,10 +6,7 @@
 const { ToneSource, nonstandard } = require('../dist');
 const { connectWith, once, negotiate } = require('./helpers/peers');
 const { own, peer } = require('./helpers/later');
-
-function sleep(ms) {
-  return new Promise((r) => setTimeout(r, ms));
-}
+const { sleep } = require('./helpers/resources');
 
 describe.each([
   ['opus', ['opus', 'telephone-event']],

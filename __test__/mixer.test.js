@@ -5,7 +5,7 @@
 
 const { ToneSource, AudioMixer, MixerInput, nonstandard } = require('../dist');
 const { FrameCollector, goertzelPower, sine } = require('./helpers/audio');
-const { threadCount, fdCount, waitFor } = require('./helpers/resources');
+const { threadCount, fdCount, waitFor, sleep } = require('./helpers/resources');
 const { later } = require('./helpers/later');
 
 const SR = 48000;
@@ -13,8 +13,6 @@ const AMP = 0.25; // three of them sum to ≤ 0.75: no saturation
 const F = [440, 700, 1100];
 const ABSENT = 1700; // a frequency nobody plays
 const EXPECTED = AMP * AMP; // goertzelPower of a sine of amplitude A ≈ A²
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function tones(freqs = F) {
   return freqs.map((frequency) => {

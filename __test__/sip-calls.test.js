@@ -8,14 +8,12 @@ const { ToneSource, nonstandard, installGlobals } = require('../dist');
 const { startKamailio } = require('./helpers/kamailio');
 const { loadSip, makeUserAgent } = require('./helpers/sip');
 const { FrameCollector, detectTone } = require('./helpers/audio');
-const { waitFor } = require('./helpers/resources');
+const { waitFor, sleep } = require('./helpers/resources');
 const { later } = require('./helpers/later');
 
 const LOOPBACK = { localAddresses: ['127.0.0.1'] };
 const FREQ = { alice: 440, bob: 1250, carol: 700 };
 const PROBES = [440, 700, 1250, 2000];
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 let kamailio;
 let sip;

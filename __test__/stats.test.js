@@ -6,10 +6,7 @@
 const { ToneSource, RTCStatsReport } = require('../dist');
 const { connect, once } = require('./helpers/peers');
 const { own, peer } = require('./helpers/later');
-
-function sleep(ms) {
-  return new Promise((r) => setTimeout(r, ms));
-}
+const { sleep } = require('./helpers/resources');
 
 function ofType(report, type) {
   return [...report.values()].filter((s) => s.type === type);

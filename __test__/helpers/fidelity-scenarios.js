@@ -16,6 +16,7 @@ const readline = require('readline');
 
 const { FrameCollector, goertzelPower } = require('./audio');
 const { analyzeFidelity, describeFidelity } = require('./fidelity');
+const { sleep } = require('./resources');
 
 const SR = 48000;
 const AMP = 0.3; // each sender's volume: three of them sum to ≤ 0.9
@@ -25,7 +26,6 @@ const SKIP_MS = 300;
 const PRESENCE_MS = 200;
 const PRESENT_POWER = (AMP * AMP) / 4; // −6 dB below the sender's level at the exact bin
 const ABSENT_POWER = AMP * AMP * 1e-3; // −30 dB
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Child processes we started, killed by PID (SIGKILL) however the scenario ends. */
 class Children {

@@ -16,6 +16,7 @@ const fs = require('fs');
 const net = require('net');
 const os = require('os');
 const path = require('path');
+const { sleep } = require('./resources');
 
 const KAMAILIO_BIN = process.env.KAMAILIO_BIN || '/usr/sbin/kamailio';
 const CONFIG = path.join(__dirname, '..', 'fixtures', 'kamailio', 'kamailio.cfg');
@@ -72,8 +73,6 @@ function canConnect(port) {
     sock.setTimeout(500, () => done(false));
   });
 }
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * @param {object} [opts]
