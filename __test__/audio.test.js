@@ -7,7 +7,7 @@ const { ToneSource, nonstandard } = require('../dist');
 const { detectTone, expectContinuousTone, sine } = require('./helpers/audio');
 const { collectRemote, connect } = require('./helpers/peers');
 const { withoutCandidates } = require('./helpers/sdp');
-const { own, peer } = require('./helpers/later');
+const { own, peer, twoTonePeers } = require('./helpers/later');
 const { sleep } = require('./helpers/resources');
 
 const FREQ_A = 440;
@@ -22,14 +22,7 @@ describe.each([
   ['complete SDP (no trickle)', false],
 ])('two peers, %s', (_name, trickle) => {
   test('each side hears the other tone continuously for 2 s', async () => {
-    const toneA = own(new ToneSource({ frequency: FREQ_A, amplitude: 0.5 }));
-    const toneB = own(new ToneSource({ frequency: FREQ_B, amplitude: 0.5 }));
-    const a = peer();
-    const b = peer();
-    a.addTrack(toneA.track);
-    b.addTrack(toneB.track);
-    const atA = collectRemote(a);
-    const atB = collectRemote(b);
+    const { a, b, atA, atB } = twoTonePeers(FREQ_A, FREQ_B);
     await connect(a, b, { trickle });
     const [{ sink: sinkA, ev: evA }, { sink: sinkB }] = await Promise.all([atA.ready, atB.ready]);
     expect(evA.track.kind).toBe('audio');

@@ -131,6 +131,15 @@ function expectPageSilent(spectrum, freq) {
   expect(spectrum[freq]).toBeLessThan(-70);
 }
 
+/** After a second of call: 1.5 s of the page's tone at Node (> 100 frames), and Node's tone in the page. */
+async function expectBothWays(s) {
+  await sleep(1000);
+  const atNode = await nodeHears(s.heard, PAGE_FREQ, 1500);
+  expect(atNode.frames).toBeGreaterThan(100);
+  expect(atNode.tone.present).toBe(true);
+  expectPageHears(await pageSpectrum(s.page), NODE_FREQ);
+}
+
 async function nodeHears(heard, freq, ms = 1000) {
   heard.reset();
   await sleep(ms);
@@ -167,11 +176,7 @@ describe.each([
       }
     }, NODE_FREQ);
     console.log(`Chromium offers (${trickle ? 'trickle' : 'complete SDP'}): offer → connected ${(connectedAt - t0).toFixed(0)} ms, first audio at Node ${(nodeFirst - t0).toFixed(0)} ms, in Chromium ${(pageFirst - t0).toFixed(0)} ms`);
-    await sleep(1000);
-    const atNode = await nodeHears(s.heard, PAGE_FREQ, 1500);
-    expect(atNode.frames).toBeGreaterThan(100);
-    expect(atNode.tone.present).toBe(true);
-    expectPageHears(await pageSpectrum(s.page), NODE_FREQ);
+    await expectBothWays(s);
   }, 60000);
 
   test('Node offers, Chromium answers', async () => {
@@ -179,11 +184,7 @@ describe.each([
     await nodeOffers(s, { trickle });
     await waitState(s.node, 'connectionState', 'connected', 15000);
     await s.remoteTrack;
-    await sleep(1000);
-    const atNode = await nodeHears(s.heard, PAGE_FREQ, 1500);
-    expect(atNode.frames).toBeGreaterThan(100);
-    expect(atNode.tone.present).toBe(true);
-    expectPageHears(await pageSpectrum(s.page), NODE_FREQ);
+    await expectBothWays(s);
   }, 60000);
 });
 

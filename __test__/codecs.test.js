@@ -5,9 +5,9 @@
 
 const { ToneSource } = require('../dist');
 const { expectContinuousTone } = require('./helpers/audio');
-const { collectRemote, connectWith, createPeer } = require('./helpers/peers');
+const { connectWith, createPeer } = require('./helpers/peers');
 const { audioFormats } = require('./helpers/sdp');
-const { own, peer } = require('./helpers/later');
+const { twoTonePeers } = require('./helpers/later');
 const { sleep } = require('./helpers/resources');
 
 // ≤ 3 kHz so that narrowband G.711 carries them.
@@ -54,14 +54,7 @@ describe.each([
   ['PCMA', 'PCMA', 'audio/pcma'],
 ])('offer restricted to %s', (codec, encodingName, mime) => {
   test('the answer negotiates exactly it and each side hears the other tone', async () => {
-    const toneA = own(new ToneSource({ frequency: FREQ_A, amplitude: 0.5 }));
-    const toneB = own(new ToneSource({ frequency: FREQ_B, amplitude: 0.5 }));
-    const a = peer();
-    const b = peer();
-    a.addTrack(toneA.track);
-    b.addTrack(toneB.track);
-    const atA = collectRemote(a);
-    const atB = collectRemote(b);
+    const { a, b, atA, atB } = twoTonePeers(FREQ_A, FREQ_B);
     const answer = await connectWith(a, b, [codec]);
     const answered = audioFormats(answer).filter((f) => f.name !== 'TELEPHONE-EVENT');
     expect(answered.map((f) => f.name)).toEqual([encodingName]);
@@ -78,14 +71,7 @@ describe.each([
 
 describe('offer order', () => {
   test('PCMU before Opus in the offer: the answer picks PCMU, and audio flows', async () => {
-    const toneA = own(new ToneSource({ frequency: FREQ_A, amplitude: 0.5 }));
-    const toneB = own(new ToneSource({ frequency: FREQ_B, amplitude: 0.5 }));
-    const a = peer();
-    const b = peer();
-    a.addTrack(toneA.track);
-    b.addTrack(toneB.track);
-    const atB = collectRemote(b);
-    const atA = collectRemote(a);
+    const { a, b, atA, atB } = twoTonePeers(FREQ_A, FREQ_B);
     const answer = await connectWith(a, b, ['PCMU', 'opus', 'telephone-event']);
     const answered = audioFormats(answer).filter((f) => f.name !== 'TELEPHONE-EVENT');
     expect(answered[0].name).toBe('PCMU');

@@ -47,6 +47,23 @@ async function toneCall(toneOptions, lines = 1) {
   return { a, b, tone, collector };
 }
 
+/**
+ * Two peers, A sending a `freqA` tone and B a `freqB` tone (amplitude 0.5), each collecting
+ * the other's track (helpers/peers.js collectRemote: atA is what A hears); peers and tones are
+ * closed after the test, the sinks are the caller's to stop.
+ */
+function twoTonePeers(freqA, freqB) {
+  const { ToneSource } = require('../../dist');
+  const { collectRemote } = require('./peers');
+  const toneA = own(new ToneSource({ frequency: freqA, amplitude: 0.5 }));
+  const toneB = own(new ToneSource({ frequency: freqB, amplitude: 0.5 }));
+  const a = peer();
+  const b = peer();
+  a.addTrack(toneA.track);
+  b.addTrack(toneB.track);
+  return { a, b, atA: collectRemote(a), atB: collectRemote(b) };
+}
+
 /** Run the cleanups registered so far, newest first, each awaited; errors are collected. */
 async function drain() {
   const fns = cleanup.reverse();
@@ -86,4 +103,4 @@ function collect(track) {
   return collector;
 }
 
-module.exports = { later, own, peer, toneCall, runLater, sleep, collect };
+module.exports = { later, own, peer, toneCall, twoTonePeers, runLater, sleep, collect };
