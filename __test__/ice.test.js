@@ -6,7 +6,7 @@ const fs = require('node:fs');
 const { ToneSource, nonstandard } = require('../dist');
 const { FrameCollector, detectTone } = require('./helpers/audio');
 const { connect, negotiate, waitGatheringComplete, waitState } = require('./helpers/peers');
-const { peer } = require('./helpers/later');
+const { own, peer } = require('./helpers/later');
 
 /** inode → "address:port" for every IPv4/IPv6 UDP and TCP socket on the machine. */
 function socketTable() {
@@ -120,6 +120,27 @@ test('restartIce() makes the next offer carry new ICE credentials and the call r
   } finally {
     tone.stop();
   }
+});
+
+test('only an ICE restart changes the credentials: re-offers before and after one keep those in use (RFC 8839 §4.4.1.1.1)', async () => {
+  const a = peer();
+  const b = peer();
+  const tone = own(new ToneSource({ frequency: 440 }));
+  a.addTrack(tone.track);
+  await connect(a, b);
+  const ufragOf = (pc) => /a=ice-ufrag:(\S+)/.exec(pc.localDescription.sdp)[1];
+  const first = ufragOf(a);
+  await negotiate(a, b);
+  expect(ufragOf(a)).toBe(first);
+  a.restartIce();
+  await negotiate(a, b);
+  const restarted = ufragOf(a);
+  expect(restarted).not.toBe(first);
+  await waitState(a, 'connectionState', 'connected');
+  await negotiate(a, b);
+  expect(ufragOf(a)).toBe(restarted);
+  expect(b.remoteDescription.sdp).toContain(`a=ice-ufrag:${restarted}`);
+  expect(a.iceConnectionState).toMatch(/^(connected|completed)$/);
 });
 
 test('a peer that closes is noticed: disconnected after about 8 s of silence (consent, RFC 7675)', async () => {

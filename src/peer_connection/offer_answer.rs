@@ -63,6 +63,15 @@ impl Inner {
         Ok(state)
     }
 
+    /// A new offer that is not an ICE restart carries the credentials of our last local
+    /// description (`ice_credentials::keep`); the first offer keeps webrtcbin's.
+    fn keep_ice_credentials(&self, sdp: &mut SDPMessage) {
+        let st = self.lock();
+        if let Some((_, last)) = st.negotiation.local() {
+            ice_credentials::keep(sdp, last);
+        }
+    }
+
     /// The send chains take what the last accepted answer negotiated: codec, RFC 4733 payload
     /// type, and whether they send at all (our direction: the answer's if we answered, else the
     /// reverse of theirs). On the JS thread, after `description_applied`: switching an encoder
@@ -121,6 +130,10 @@ impl NativePeerConnection {
                     let mut sdp = desc.sdp().to_owned();
                     if ice_restart {
                         ice_credentials::replace(&mut sdp);
+                    } else if !answer {
+                        if let Some(inner) = weak.upgrade() {
+                            inner.keep_ice_credentials(&mut sdp);
+                        }
                     }
                     ssrc::dedupe(&mut sdp);
                     if let Some(inner) = weak.upgrade() {

@@ -1,8 +1,10 @@
 //! ICE credentials (`a=ice-ufrag`, `a=ice-pwd`, RFC 8839 §5.4).
 //!
-//! Ours, for an ICE restart (RFC 8839 §4.4.1.1.1): webrtcbin 1.22 ignores its `ice-restart`
-//! create-offer option and reuses the old credentials, but it applies whatever credentials
-//! the local description carries, so we put fresh ones in.
+//! Ours (RFC 8839 §4.4.1.1.1: they change for an ICE restart and only then): webrtcbin 1.22
+//! ignores its `ice-restart` create-offer option, and after a restart its next offer carries
+//! credentials other than those in use; but it applies whatever credentials the local
+//! description carries. So a restart offer gets fresh ones (`replace`), and every other offer
+//! the ones of our last local description (`keep`).
 //!
 //! Theirs, moved to the media level: RFC 8839 §5.4 allows each attribute at the session or
 //! the media level, but webrtcbin 1.22 (`_get_ice_credentials_from_sdp_media`, webrtcsdp.c)
@@ -30,21 +32,38 @@ pub fn random_ice_string(len: usize) -> String {
     bytes.iter().map(|b| ICE_CHARS[(*b as usize) % ICE_CHARS.len()] as char).collect()
 }
 
-/// Replace the ICE credentials of every m-section (and the session level, if present).
+/// New ICE credentials in every m-section, for an ICE restart.
 pub fn replace(msg: &mut SDPMessage) {
-    let ufrag = random_ice_string(16);
-    let pwd = random_ice_string(32);
+    let pair = (random_ice_string(16), random_ice_string(32));
     for idx in 0..msg.medias_len() {
-        let Some(media) = msg.media_mut(idx) else { continue };
-        for i in 0..media.attributes_len() {
-            let key = media.attribute(i).map(|a| a.key().to_owned());
-            let value = match key.as_deref() {
-                Some("ice-ufrag") => &ufrag,
-                Some("ice-pwd") => &pwd,
-                _ => continue,
-            };
-            let _ = media.replace_attribute(i, gst_sdp::SDPAttribute::new(key.as_deref().unwrap_or_default(), Some(value)));
-        }
+        set(msg, idx, &pair);
+    }
+}
+
+/// The credentials in use in every m-section of a new offer that is not an ICE restart: each
+/// m-line's own from `last` (our last local description), a new m-line the first pair found.
+pub fn keep(msg: &mut SDPMessage, last: &gst_sdp::SDPMessageRef) {
+    let pair_of = |m: &gst_sdp::SDPMediaRef| {
+        m.attribute_val("ice-ufrag").zip(m.attribute_val("ice-pwd")).map(|(u, p)| (u.to_owned(), p.to_owned()))
+    };
+    let Some(first) = last.medias().find_map(pair_of) else { return };
+    for idx in 0..msg.medias_len() {
+        let pair = last.media(idx).and_then(pair_of).unwrap_or_else(|| first.clone());
+        set(msg, idx, &pair);
+    }
+}
+
+/// Rewrite the ufrag and pwd lines m-section `idx` has (webrtcbin writes both in each).
+fn set(msg: &mut SDPMessage, idx: u32, (ufrag, pwd): &(String, String)) {
+    let Some(media) = msg.media_mut(idx) else { return };
+    for i in 0..media.attributes_len() {
+        let key = media.attribute(i).map(|a| a.key().to_owned());
+        let value = match key.as_deref() {
+            Some("ice-ufrag") => ufrag,
+            Some("ice-pwd") => pwd,
+            _ => continue,
+        };
+        let _ = media.replace_attribute(i, gst_sdp::SDPAttribute::new(key.as_deref().unwrap_or_default(), Some(value)));
     }
 }
 
@@ -181,5 +200,18 @@ mod tests {
         assert_eq!(ufrags[0], ufrags[1]);
         assert!(ufrags[0].len() >= "a=ice-ufrag:".len() + 4);
         assert!(random_ice_string(22).chars().all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/'));
+    }
+
+    #[test]
+    fn a_plain_re_offer_keeps_each_m_lines_credentials() {
+        gst::init().unwrap();
+        let last = msg("", &[&format!("a=ice-ufrag:keep0\r\na=ice-pwd:{PWD}\r\n"), &format!("a=ice-ufrag:keep1\r\na=ice-pwd:{PWD}1\r\n")]);
+        let drift = format!("a=ice-ufrag:drift\r\na=ice-pwd:{PWD}x\r\n");
+        let mut offer = msg("", &[&drift, &drift, &drift]);
+        keep(&mut offer, &last);
+        let ufrags: Vec<_> = offer.medias().map(|m| m.attribute_val("ice-ufrag").unwrap().to_owned()).collect();
+        assert_eq!(ufrags, ["keep0", "keep1", "keep0"]);
+        assert_eq!(offer.media(1).unwrap().attribute_val("ice-pwd"), Some(&*format!("{PWD}1")));
+        assert_eq!(offer.media(0).unwrap().attributes().filter(|a| a.key() == "ice-ufrag").count(), 1);
     }
 }
