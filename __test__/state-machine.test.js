@@ -282,3 +282,28 @@ describe('rollback', () => {
     }
   });
 });
+
+test('description attributes change when the operation settles, each read giving the same object (webrtc-pc §4.4.1.5)', async () => {
+  const a = peer();
+  a.addTransceiver('audio');
+  const offer = await a.createOffer();
+  const applied = a.setLocalDescription(offer);
+  applied.catch(() => {}); // a failed expectation below must not leave it unhandled at close()
+  // Hold the JS thread while webrtcbin applies the offer on its own: until the promise
+  // settles the attributes must not show it.
+  const until = Date.now() + 300;
+  while (Date.now() < until);
+  expect(a.pendingLocalDescription).toBeNull();
+  expect(a.localDescription).toBeNull();
+  expect(a.signalingState).toBe('stable');
+  await applied;
+  expect(a.signalingState).toBe('have-local-offer');
+  expect(a.pendingLocalDescription).not.toBeNull();
+  expect(a.localDescription).toBe(a.localDescription);
+  expect(a.pendingLocalDescription).toBe(a.pendingLocalDescription);
+  expect(a.currentLocalDescription).toBeNull();
+});
+
+test('RTCPeerConnection.length is 0 (WebIDL: its one argument is optional, and optional arguments do not count)', () => {
+  expect(GstPeerConnection.length).toBe(0);
+});

@@ -37,6 +37,8 @@ export interface NativeEventTarget {
   settle(ev: NativeEvent): void
   receiverOf(transceiverId: number): RTCRtpReceiver | undefined
   dispatchEvent(event: Event): boolean
+  /** The local description gained a candidate or end-of-candidates (webrtc-pc §5.6: before the event). */
+  localCandidatesChanged(): void
 }
 
 export function routeNativeEvent(ev: NativeEvent, target: NativeEventTarget): void {
@@ -53,6 +55,7 @@ export function routeNativeEvent(ev: NativeEvent, target: NativeEventTarget): vo
       const sdpMLineIndex = ev.sdpMLineIndex ?? null
       if (sdpMid === null && sdpMLineIndex === null) return warnMalformed(ev)
       const candidate = new RTCIceCandidate({ candidate: ev.candidate ?? '', sdpMid, sdpMLineIndex })
+      target.localCandidatesChanged()
       target.dispatchEvent(new RTCPeerConnectionIceEvent('icecandidate', { candidate, url: null }))
       break
     }
@@ -61,6 +64,7 @@ export function routeNativeEvent(ev: NativeEvent, target: NativeEventTarget): vo
       if (state === null) return warnMalformed(ev)
       if (state === states.iceGatheringState) break
       states.iceGatheringState = state
+      if (state === 'complete') target.localCandidatesChanged()
       target.dispatchEvent(new Event('icegatheringstatechange'))
       // webrtc-pc §5.6 "update the ICE gathering state": completion is also announced as a null candidate.
       if (state === 'complete' && !target.closed) {

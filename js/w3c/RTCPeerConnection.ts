@@ -74,8 +74,9 @@ type DescriptionGetter =
   | 'currentRemoteDescription'
   | 'pendingRemoteDescription'
 
-type DescriptionSnapshot = Record<DescriptionGetter, NativeDescription | null>
 
+const LOCAL_DESCRIPTION_GETTERS: readonly DescriptionGetter[] = ['localDescription', 'currentLocalDescription', 'pendingLocalDescription']
+const REMOTE_DESCRIPTION_GETTERS: readonly DescriptionGetter[] = ['remoteDescription', 'currentRemoteDescription', 'pendingRemoteDescription']
 const DESCRIPTION_GETTERS: readonly DescriptionGetter[] = [
   'localDescription',
   'currentLocalDescription',
@@ -103,8 +104,20 @@ export class GstPeerConnection extends EventTarget {
   #signalingState: RTCSignalingState = 'stable'
   readonly #states: TransportStates = { iceGatheringState: 'new', iceConnectionState: 'new', connectionState: 'new' }
   #canTrickleIceCandidates: boolean | null = null
-  /** Descriptions as they were at close(), since the native side is gone afterwards. */
-  #closedDescriptions: DescriptionSnapshot | null = null
+  /**
+   * The six description attributes as of the last settled change: a description operation
+   * (webrtc-pc §4.4.1.5 sets them as its promise resolves, not while it is pending), a local
+   * candidate (§5.6, before its icecandidate event) or an added remote one. One object per
+   * description, so reading twice gives the same object; kept as they were at close().
+   */
+  #descriptions: Record<DescriptionGetter, RTCSessionDescription | null> = {
+    localDescription: null,
+    currentLocalDescription: null,
+    pendingLocalDescription: null,
+    remoteDescription: null,
+    currentRemoteDescription: null,
+    pendingRemoteDescription: null,
+  }
 
   readonly #transceivers: TransceiverRegistry
   readonly #remoteTracks: RemoteTracks
@@ -117,7 +130,8 @@ export class GstPeerConnection extends EventTarget {
   /** Bumped on every change that makes a previously created offer/answer outdated. */
   #generation = 0
 
-  constructor(configuration?: RTCConfiguration) {
+  // A default, not an optional parameter: RTCPeerConnection.length is 0 (WebIDL: the optional argument does not count).
+  constructor(configuration: RTCConfiguration = {}) {
     super()
     this.#configuration = normalizeConfiguration(configuration)
     const self = this
@@ -157,6 +171,7 @@ export class GstPeerConnection extends EventTarget {
       settle: (ev: NativeEvent): void => this.#requests.settle(ev),
       receiverOf: (id: number): RTCRtpReceiver | undefined => this.#transceivers.byId(id)?.transceiver.receiver,
       dispatchEvent: (event: Event): boolean => this.dispatchEvent(event),
+      localCandidatesChanged: (): void => this.#refreshDescriptions(LOCAL_DESCRIPTION_GETTERS),
     }
     const nativeConfig = toNativeConfig(this.#configuration)
     this.#native = callNative(() => webrtcbinSession(nativeConfig, (ev) => routeNativeEvent(ev, events)))
@@ -256,14 +271,14 @@ export class GstPeerConnection extends EventTarget {
         for (let index = 0; index < count; index++) {
           await this.#requests.start(
             (id) => this.#native.addIceCandidate(id, '', null, index),
-            () => undefined,
+            () => this.#refreshDescriptions(REMOTE_DESCRIPTION_GETTERS),
           )
         }
         return
       }
       await this.#requests.start(
         (id) => this.#native.addIceCandidate(id, text, sdpMid, sdpMLineIndex),
-        () => undefined,
+        () => this.#refreshDescriptions(REMOTE_DESCRIPTION_GETTERS),
       )
     })
   }
@@ -440,15 +455,6 @@ export class GstPeerConnection extends EventTarget {
   /** webrtc-pc §4.4.1.6 close(): no state change events are fired. */
   close(): void {
     if (this.#closed) return
-    const snapshot = {} as DescriptionSnapshot
-    for (const getter of DESCRIPTION_GETTERS) {
-      try {
-        snapshot[getter] = this.#native[getter]()
-      } catch {
-        snapshot[getter] = null
-      }
-    }
-    this.#closedDescriptions = snapshot
     this.#closed = true
     this.#signalingState = 'closed'
     // "stop the RTCRtpTransceiver" with disappear = true: tracks end silently.
@@ -530,11 +536,22 @@ export class GstPeerConnection extends EventTarget {
   }
 
   #description(getter: DescriptionGetter): RTCSessionDescription | null {
-    const d = this.#closedDescriptions !== null ? this.#closedDescriptions[getter] : callNative(() => this.#native[getter]())
-    if (d === null) return null
-    // An attribute getter must not throw, so an unexpected native type is passed through unchecked.
-    const type = (SDP_TYPES as readonly string[]).includes(d.type) ? (d.type as RTCSdpType) : 'offer'
-    return new RTCSessionDescription({ type, sdp: d.sdp })
+    return this.#descriptions[getter]
+  }
+
+  /** Reads the native descriptions into the attributes; an unchanged one keeps its object. */
+  #refreshDescriptions(getters: readonly DescriptionGetter[]): void {
+    if (this.#closed) return
+    for (const getter of getters) {
+      const d = callNative(() => this.#native[getter]())
+      const old = this.#descriptions[getter]
+      if (d === null) {
+        this.#descriptions[getter] = null
+        continue
+      }
+      const type = (SDP_TYPES as readonly string[]).includes(d.type) ? (d.type as RTCSdpType) : 'offer'
+      if (old === null || old.type !== type || old.sdp !== d.sdp) this.#descriptions[getter] = new RTCSessionDescription({ type, sdp: d.sdp })
+    }
   }
 
   #remoteDescriptionOrNull(): NativeDescription | null {
@@ -601,6 +618,7 @@ export class GstPeerConnection extends EventTarget {
     const reported = ev.state ?? callNative(() => this.#native.signalingState())
     this.#signalingState = toEnum(SIGNALING_STATES, reported, 'RTCSignalingState')
     this.#generation++
+    this.#refreshDescriptions(DESCRIPTION_GETTERS)
 
     // Native's part of applying a description, on this thread: the transceivers webrtcbin made,
     // one for each m-section of a remote offer (webrtc-pc §4.4.1.6), and the send chains switched
