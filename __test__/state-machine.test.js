@@ -307,3 +307,26 @@ test('description attributes change when the operation settles, each read giving
 test('RTCPeerConnection.length is 0 (WebIDL: its one argument is optional, and optional arguments do not count)', () => {
   expect(GstPeerConnection.length).toBe(0);
 });
+
+test('setLocalDescription(offer) gives each transceiver the mid of its m-section; a rollback takes it back (webrtc-pc §4.4.1.6)', async () => {
+  const a = peer();
+  const t = a.addTransceiver('audio');
+  expect(t.mid).toBeNull();
+  await a.setLocalDescription(await a.createOffer());
+  expect(t.mid).not.toBeNull();
+  expect(t.mid).toBe(/a=mid:(\S+)/.exec(a.localDescription.sdp)[1]);
+  await a.setLocalDescription({ type: 'rollback' });
+  expect(t.mid).toBeNull();
+});
+
+test('a remote track starts muted and is unmuted when its media arrives (webrtc-pc §5.3.1)', async () => {
+  const a = peer();
+  const b = peer();
+  a.addTrack(tone.track);
+  const fired = new Promise((r) => b.addEventListener('track', (ev) => r({ track: ev.track, mutedAtEvent: ev.track.muted }), { once: true }));
+  await connect(a, b);
+  const { track, mutedAtEvent } = await fired;
+  expect(mutedAtEvent).toBe(true);
+  if (track.muted) await new Promise((r) => track.addEventListener('unmute', r, { once: true }));
+  expect(track.muted).toBe(false);
+});

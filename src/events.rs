@@ -28,7 +28,8 @@ pub struct NativeEvent {
     pub sdp_m_line_index: Option<u32>,
     /// getStats() result: a JSON array of W3C webrtc-stats dictionaries (see src/stats/).
     pub stats: Option<String>,
-    /// 'dtmf': the transceiver whose receiver got the event.
+    /// 'dtmf': the transceiver whose receiver got the event; 'receiving': the transceiver whose
+    /// receive stream's first packet arrived.
     pub transceiver_id: Option<u32>,
     /// 'dtmf': the DTMF tone character ('0'-'9', '*', '#', 'A'-'D').
     pub tone: Option<String>,

@@ -53,7 +53,8 @@ export class RemoteTracks {
       this.#setAssociated(s, streams)
       if (!s.firedRecv) {
         s.firedRecv = true
-        setTrackMuted(s.receiverTrack, false)
+        // Muted until media arrives (mediaArrived); a stream already flowing resumes at once.
+        if (s.receiving) setTrackMuted(s.receiverTrack, false)
         trackEvents.push({ track: s.receiverTrack, receiver: entry.transceiver.receiver, transceiver: entry.transceiver, streams })
       }
     }
@@ -67,6 +68,12 @@ export class RemoteTracks {
       if (!entry || entry.state.stopped) continue
       if (section.port === 0 || !hasRecv(section.direction)) this.remove(entry.state)
     }
+  }
+
+  /** The first packet of a transceiver's receive stream arrived (webrtc-pc §5.3.1: unmute). */
+  mediaArrived(s: TransceiverState): void {
+    s.receiving = true
+    if (s.firedRecv) setTrackMuted(s.receiverTrack, false)
   }
 
   /** webrtc-pc §4.4.1.5 "process the removal of a remote track". */

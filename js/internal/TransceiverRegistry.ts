@@ -51,7 +51,8 @@ export class TransceiverRegistry {
 
   /** The W3C objects over a transceiver the native side has just made. */
   create(id: number, kind: string, direction: RTCRtpTransceiverDirection): TransceiverEntry {
-    const receiverTrack = new MediaStreamTrack(callNative(() => this.#host.native.receiverTrack(id)), { label: `remote ${kind}` })
+    // webrtc-pc §5.3.1: the receiver's track starts muted; media arriving unmutes it.
+    const receiverTrack = new MediaStreamTrack(callNative(() => this.#host.native.receiverTrack(id)), { label: `remote ${kind}`, muted: true })
     const state: TransceiverState = {
       id,
       kind,
@@ -66,6 +67,7 @@ export class TransceiverRegistry {
       senderStreamIds: [],
       receiverTrack,
       firedRecv: false,
+      receiving: false,
       remoteStreams: [],
       defaultStream: null,
     }

@@ -30,6 +30,8 @@ export interface TransceiverState {
   readonly receiverTrack: MediaStreamTrack
   /** Whether the last fired direction included receiving ([[FiredDirection]]). */
   firedRecv: boolean
+  /** Media has arrived on the receive stream: the receiver's track is unmuted while firedRecv. */
+  receiving: boolean
   /** [[AssociatedRemoteMediaStreams]] */
   remoteStreams: MediaStream[]
   /** The stream used when the remote m-section carries no msid at all (RFC 9429 §5.10). */

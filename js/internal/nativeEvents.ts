@@ -36,6 +36,8 @@ export interface NativeEventTarget {
   /** Settles the pending request a `result` event answers. */
   settle(ev: NativeEvent): void
   receiverOf(transceiverId: number): RTCRtpReceiver | undefined
+  /** The first packet of a transceiver's receive stream arrived. */
+  mediaArrived(transceiverId: number): void
   dispatchEvent(event: Event): boolean
   /** The local description gained a candidate or end-of-candidates (webrtc-pc §5.6: before the event). */
   localCandidatesChanged(): void
@@ -102,6 +104,11 @@ export function routeNativeEvent(ev: NativeEvent, target: NativeEventTarget): vo
       const init = { tone: ev.tone, duration: ev.duration ?? 0, receiver }
       receiver.dispatchEvent(new RTCDTMFEvent('dtmf', init))
       target.dispatchEvent(new RTCDTMFEvent('dtmf', init))
+      break
+    }
+    case 'receiving': {
+      if (ev.transceiverId == null) return warnMalformed(ev)
+      target.mediaArrived(ev.transceiverId)
       break
     }
     default:

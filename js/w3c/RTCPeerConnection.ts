@@ -170,6 +170,10 @@ export class GstPeerConnection extends EventTarget {
       states: this.#states,
       settle: (ev: NativeEvent): void => this.#requests.settle(ev),
       receiverOf: (id: number): RTCRtpReceiver | undefined => this.#transceivers.byId(id)?.transceiver.receiver,
+      mediaArrived: (id: number): void => {
+        const entry = this.#transceivers.byId(id)
+        if (entry !== undefined) this.#remoteTracks.mediaArrived(entry.state)
+      },
       dispatchEvent: (event: Event): boolean => this.dispatchEvent(event),
       localCandidatesChanged: (): void => this.#refreshDescriptions(LOCAL_DESCRIPTION_GETTERS),
     }

@@ -192,8 +192,15 @@ impl NativePeerConnection {
             .map(|t| {
                 let mline = t.gst.property::<u32>("mlineindex");
                 let mline = (mline != u32::MAX).then_some(mline).or(t.pending_mline);
+                // webrtc-pc §4.4.1.6: setLocalDescription(offer) gives each transceiver in it its
+                // mid; webrtcbin 1.22 associates ours only when the answer comes.
+                let laid_out = mline.or_else(|| match st.negotiation.pending_local.as_ref() {
+                    Some((SdpType::Offer, offer)) => (0..offer.medias_len())
+                        .find(|i| Inner::transceiver_for_mline(&st, offer, *i).is_some_and(|x| x.id == t.id)),
+                    _ => None,
+                });
                 let mid = t.gst.property::<Option<String>>("mid").or_else(|| {
-                    mline.and_then(|i| st.negotiation.local().or(st.negotiation.remote()).and_then(|(_, m)| mid_of(m, i)))
+                    laid_out.and_then(|i| st.negotiation.local().or(st.negotiation.remote()).and_then(|(_, m)| mid_of(m, i)))
                 });
                 // webrtc-pc §4.4.1.6: currentDirection is the direction negotiated by the last
                 // answer, from our point of view.
@@ -211,7 +218,7 @@ impl NativePeerConnection {
                     id: t.id,
                     kind: t.kind.to_owned(),
                     mid,
-                    mline_index: mline,
+                    mline_index: laid_out,
                     direction: direction.to_owned(),
                     current_direction,
                     answer_direction,

@@ -40,7 +40,10 @@ impl Inner {
                 });
                 dtmf_receive::link(pad, on_event)
             }
-            Some((_, track)) => link_decoder(&pipeline, pad, track),
+            // webrtcbin exposes the pad when the stream's first packet arrives: media has
+            // arrived, which unmutes the receiver's track (webrtc-pc §4.4.1.5, §5.3.1).
+            Some((id, track)) => link_decoder(&pipeline, pad, track)
+                .map(|()| self.events.emit(NativeEvent { transceiver_id: Some(id), ..NativeEvent::new("receiving") })),
             None => Err("RTP pad for an unknown transceiver".to_owned()),
         };
         if let Err(e) = result {
