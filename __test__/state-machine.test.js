@@ -330,3 +330,27 @@ test('a remote track starts muted and is unmuted when its media arrives (webrtc-
   if (track.muted) await new Promise((r) => track.addEventListener('unmute', r, { once: true }));
   expect(track.muted).toBe(false);
 });
+
+test('pranswer then answer, on both sides; an answer that differs from the pranswer is an OperationError (webrtcbin 1.22 limit)', async () => {
+  const a = peer();
+  const b = peer();
+  a.addTransceiver('audio');
+  await a.setLocalDescription(await a.createOffer());
+  await b.setRemoteDescription(a.localDescription);
+  const { sdp } = await b.createAnswer();
+  await b.setLocalDescription({ type: 'pranswer', sdp });
+  expect(b.signalingState).toBe('have-local-pranswer');
+  expect(b.pendingLocalDescription.type).toBe('pranswer');
+  await a.setRemoteDescription({ type: 'pranswer', sdp });
+  expect(a.signalingState).toBe('have-remote-pranswer');
+  const different = sdp.replace(/a=ice-pwd:\S+/g, `a=ice-pwd:${'x'.repeat(24)}`);
+  expect(different).not.toBe(sdp);
+  await expectReject(b.setLocalDescription({ type: 'answer', sdp: different }), 'OperationError');
+  expect(b.signalingState).toBe('have-local-pranswer');
+  await b.setLocalDescription({ type: 'answer', sdp });
+  expect(b.signalingState).toBe('stable');
+  expect(b.currentLocalDescription.type).toBe('answer');
+  await a.setRemoteDescription({ type: 'answer', sdp });
+  expect(a.signalingState).toBe('stable');
+  expect(a.currentRemoteDescription.type).toBe('answer');
+});

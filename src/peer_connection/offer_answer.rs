@@ -16,7 +16,7 @@ use crate::negotiation::{self, SdpType, Side, SignalingState};
 use crate::states::IceGatheringState;
 use crate::workarounds::rollback;
 use crate::sdp::{direction, ssrc, telephone_event, to_text, validate};
-use crate::workarounds::{ice_credentials, webrtcbin_view};
+use crate::workarounds::{ice_credentials, pranswer, webrtcbin_view};
 
 use super::inner::*;
 use super::NativePeerConnection;
@@ -27,7 +27,8 @@ impl Inner {
     /// webrtcbin's operation thread: state only; the send chains follow on the JS thread
     /// (`apply_answer_media`).
     pub(super) fn description_applied(self: &Arc<Self>, side: Side, ty: SdpType, msg: Option<SDPMessage>) -> PcResult<SignalingState> {
-        let answer = if ty == SdpType::Answer { msg.clone() } else { None };
+        // A pranswer starts media too (early media): webrtcbin has it as its answer.
+        let answer = if matches!(ty, SdpType::Answer | SdpType::Pranswer) { msg.clone() } else { None };
         let mut start_guard = false;
         let state = {
             let mut st = self.lock();
@@ -111,6 +112,15 @@ impl NativePeerConnection {
         self.inner.events.emit(NativeEvent::failure(request_id, &err));
     }
 
+    /// A description webrtcbin must not see (a rollback it cannot do, an answer repeating the
+    /// pranswer it already has): our negotiation state only, answered at once.
+    fn apply_state_only(&self, request_id: u32, side: Side, ty: SdpType, msg: Option<SDPMessage>) {
+        match self.inner.description_applied(side, ty, msg) {
+            Ok(state) => self.inner.events.emit(NativeEvent { state: Some(state.as_str().to_owned()), ..NativeEvent::result(request_id) }),
+            Err(e) => self.fail(request_id, e),
+        }
+    }
+
     pub(super) fn create(&self, request_id: u32, answer: bool, ice_restart: bool) {
         let state = self.inner.lock().negotiation.state;
         let check = if answer { negotiation::check_create_answer(state) } else { negotiation::check_create_offer(state) };
@@ -188,15 +198,25 @@ impl NativePeerConnection {
                 rollback::Plan::Reapply(answer) => (Side::Remote, WebRTCSDPType::Answer, webrtcbin_view::for_webrtcbin(&answer, Side::Remote)),
                 rollback::Plan::StateOnly => {
                     drop(st);
-                    let result = self.inner.description_applied(side, ty, None);
-                    return match result {
-                        Ok(state) => self.inner.events.emit(NativeEvent { state: Some(state.as_str().to_owned()), ..NativeEvent::result(request_id) }),
-                        Err(e) => self.fail(request_id, e),
-                    };
+                    return self.apply_state_only(request_id, side, ty, None);
                 }
             }
         } else {
-            (side, gst_sdp_type(ty), msg.as_ref().map(|m| webrtcbin_view::for_webrtcbin(m, side)).unwrap_or_else(SDPMessage::new))
+            // webrtcbin 1.22 has no pranswer states: see pranswer.rs.
+            let earlier = {
+                let st = self.inner.lock();
+                let n = &st.negotiation;
+                let pending = if side == Side::Local { &n.pending_local } else { &n.pending_remote };
+                pranswer::follows_pranswer(n.state, side, ty).then(|| pending.as_ref().map(|(_, m)| m.clone())).flatten()
+            };
+            if let (Some(earlier), Some(now)) = (earlier, msg.as_ref()) {
+                if !pranswer::repeats(&webrtcbin_view::for_webrtcbin(&earlier, side), &webrtcbin_view::for_webrtcbin(now, side)) {
+                    return self.fail(request_id, PcError::operation("an answer after a pranswer must repeat it: webrtcbin 1.22 cannot take a second answer"));
+                }
+                return self.apply_state_only(request_id, side, ty, msg);
+            }
+            let gst_ty = if ty == SdpType::Pranswer { WebRTCSDPType::Answer } else { gst_sdp_type(ty) };
+            (side, gst_ty, msg.as_ref().map(|m| webrtcbin_view::for_webrtcbin(m, side)).unwrap_or_else(SDPMessage::new))
         };
         let desc = WebRTCSessionDescription::new(gst_ty, for_webrtcbin);
         let events = self.inner.events.clone();

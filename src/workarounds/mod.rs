@@ -9,6 +9,7 @@
 //! | gap | module | guarded by |
 //! |---|---|---|
 //! | no rollback (webrtcsdp.c has no rule for it) | `rollback` | `state-machine`, `sip-calls` (488 re-INVITE) |
+//! | no pranswer states: a final answer after a pranswer is refused | `pranswer` | `state-machine` pranswer flows |
 //! | renegotiating a direction fails; only `sendrecv` is shown to webrtcbin, send chains are gated | `webrtcbin_view` | `browser-interop` renegotiation, `sip-calls` hold |
 //! | every remote attribute name is interned for good as a caps field | `webrtcbin_view` | its unit tests, `fuzz` |
 //! | no ICE consent freshness: a vanished peer stays `connected` | `consent` | `ice` (disconnected after ~8 s), `browser-interop` teardown |
@@ -27,6 +28,7 @@ pub mod consent;
 pub mod ice_credentials;
 pub mod in_flight;
 pub mod jitter_buffer;
+pub mod pranswer;
 pub mod receive_start;
 pub mod rollback;
 pub mod transport_guard;
