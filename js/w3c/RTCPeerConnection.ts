@@ -21,11 +21,11 @@ import { acquireKeepAlive, type KeepAlive } from '../internal/keepalive'
 import { MediaStream } from './MediaStream'
 import { endTrack, MediaStreamTrack, nativeTrackOf } from './MediaStreamTrack'
 import { webrtcbinSession, type MediaSession } from '../internal/MediaSession'
-import type { NativeDescription, NativeEvent } from '../internal/native'
+import type { NativeEvent } from '../internal/native'
 import { routeNativeEvent, type NativeEventTarget, type TransportStates } from '../internal/nativeEvents'
 import { NativeRequests } from '../internal/NativeRequests'
 import { NegotiationNeededFlag } from '../internal/NegotiationNeededFlag'
-import { isNegotiationNeeded, type CurrentDescription } from '../internal/negotiationNeeded'
+import { isNegotiationNeeded } from '../internal/negotiationNeeded'
 import { OperationsChain } from '../internal/OperationsChain'
 import { RemoteTracks } from '../internal/RemoteTracks'
 import type { RTCDTMFEvent } from './RTCDTMFEvent'
@@ -267,7 +267,7 @@ export class GstPeerConnection extends EventTarget {
       return Promise.reject(new TypeError('sdpMid and sdpMLineIndex are both null'))
     }
     return this.#chain.run(async () => {
-      const remote = this.#remoteDescriptionOrNull()
+      const remote = this.#descriptions.remoteDescription
       if (remote === null) throw invalidState('No remote description')
       if (text === '' && sdpMid === null && sdpMLineIndex === null) {
         // End-of-candidates for every media description; the native call needs an m-line per call.
@@ -275,9 +275,10 @@ export class GstPeerConnection extends EventTarget {
         for (let index = 0; index < count; index++) {
           await this.#requests.start(
             (id) => this.#native.addIceCandidate(id, '', null, index),
-            () => this.#refreshDescriptions(REMOTE_DESCRIPTION_GETTERS),
+            () => undefined,
           )
         }
+        this.#refreshDescriptions(REMOTE_DESCRIPTION_GETTERS)
         return
       }
       await this.#requests.start(
@@ -394,7 +395,7 @@ export class GstPeerConnection extends EventTarget {
   /** webrtc-pc §4.4.3.2 restartIce(): the next offer gets new ICE credentials. */
   restartIce(): void {
     if (this.#closed) return
-    const current = callNative(() => this.#native.currentLocalDescription())
+    const current = this.#descriptions.currentLocalDescription
     if (current !== null) {
       for (const ufrag of iceUfragsOf(parseSdp(current.sdp))) this.#localIceCredentialsToReplace.add(ufrag)
     }
@@ -482,22 +483,22 @@ export class GstPeerConnection extends EventTarget {
   // ---------------------------------------------------------------- attributes
 
   get localDescription(): RTCSessionDescription | null {
-    return this.#description('localDescription')
+    return this.#descriptions.localDescription
   }
   get currentLocalDescription(): RTCSessionDescription | null {
-    return this.#description('currentLocalDescription')
+    return this.#descriptions.currentLocalDescription
   }
   get pendingLocalDescription(): RTCSessionDescription | null {
-    return this.#description('pendingLocalDescription')
+    return this.#descriptions.pendingLocalDescription
   }
   get remoteDescription(): RTCSessionDescription | null {
-    return this.#description('remoteDescription')
+    return this.#descriptions.remoteDescription
   }
   get currentRemoteDescription(): RTCSessionDescription | null {
-    return this.#description('currentRemoteDescription')
+    return this.#descriptions.currentRemoteDescription
   }
   get pendingRemoteDescription(): RTCSessionDescription | null {
-    return this.#description('pendingRemoteDescription')
+    return this.#descriptions.pendingRemoteDescription
   }
   get signalingState(): RTCSignalingState {
     return this.#signalingState
@@ -539,10 +540,6 @@ export class GstPeerConnection extends EventTarget {
     if (this.#closed) throw invalidState(CLOSED_MESSAGE)
   }
 
-  #description(getter: DescriptionGetter): RTCSessionDescription | null {
-    return this.#descriptions[getter]
-  }
-
   /** Reads the native descriptions into the attributes; an unchanged one keeps its object. */
   #refreshDescriptions(getters: readonly DescriptionGetter[]): void {
     if (this.#closed) return
@@ -556,10 +553,6 @@ export class GstPeerConnection extends EventTarget {
       const type = (SDP_TYPES as readonly string[]).includes(d.type) ? (d.type as RTCSdpType) : 'offer'
       if (old === null || old.type !== type || old.sdp !== d.sdp) this.#descriptions[getter] = new RTCSessionDescription({ type, sdp: d.sdp })
     }
-  }
-
-  #remoteDescriptionOrNull(): NativeDescription | null {
-    return callNative(() => this.#native.remoteDescription())
   }
 
   /** webrtc-pc §11.2 legacy offerToReceiveAudio, applied before createOffer is chained. */
@@ -630,7 +623,7 @@ export class GstPeerConnection extends EventTarget {
     // the description itself is already applied.
     callNative(() => this.#native.applyMedia())
     this.#reconcileTransceivers()
-    const remote = callNative(() => this.#native.remoteDescription())
+    const remote = this.#descriptions.remoteDescription
     this.#canTrickleIceCandidates = remote === null ? null : parseSdp(remote.sdp).iceOptions.includes('trickle')
 
     let trackEvents: RTCTrackEventInit[] = []
@@ -683,17 +676,14 @@ export class GstPeerConnection extends EventTarget {
 
   /** webrtc-pc §4.7.3 "check if negotiation is needed". */
   #checkIfNegotiationIsNeeded(): boolean {
-    const toCurrent = (d: NativeDescription | null): CurrentDescription | null => {
-      if (d === null || !(SDP_TYPES as readonly string[]).includes(d.type)) return null
-      return { type: d.type as RTCSdpType, parsed: parseSdp(d.sdp) }
-    }
+    const current = this.#descriptions.currentLocalDescription
     const answerDirections = new Map(callNative(() => this.#native.transceivers()).map((nt) => [nt.id, nt.answerDirection ?? null]))
     return isNegotiationNeeded({
       transceivers: this.#transceivers.entries.map((e) => {
         const answer = answerDirections.get(e.state.id) ?? null
         return { ...e.state, answerDirection: answer === null ? null : toEnum(TRANSCEIVER_DIRECTIONS, answer, 'RTCRtpTransceiverDirection') }
       }),
-      currentLocal: toCurrent(callNative(() => this.#native.currentLocalDescription())),
+      currentLocal: current === null ? null : { type: current.type, parsed: parseSdp(current.sdp) },
       iceRestartPending: this.#localIceCredentialsToReplace.size > 0,
     })
   }

@@ -187,18 +187,19 @@ impl NativePeerConnection {
         let st = self.inner.lock();
         let local = st.negotiation.current_local.as_ref();
         let remote = st.negotiation.current_remote.as_ref();
+        // webrtc-pc §4.4.1.6: setLocalDescription(offer) gives each transceiver in it its mid;
+        // webrtcbin 1.22 associates ours only when the answer comes.
+        let offered = match st.negotiation.pending_local.as_ref() {
+            Some((SdpType::Offer, offer)) => Inner::mline_owners(&st, offer),
+            _ => Vec::new(),
+        };
         st.transceivers
             .iter()
-            .map(|t| {
+            .enumerate()
+            .map(|(ti, t)| {
                 let mline = t.gst.property::<u32>("mlineindex");
                 let mline = (mline != u32::MAX).then_some(mline).or(t.pending_mline);
-                // webrtc-pc §4.4.1.6: setLocalDescription(offer) gives each transceiver in it its
-                // mid; webrtcbin 1.22 associates ours only when the answer comes.
-                let laid_out = mline.or_else(|| match st.negotiation.pending_local.as_ref() {
-                    Some((SdpType::Offer, offer)) => (0..offer.medias_len())
-                        .find(|i| Inner::transceiver_for_mline(&st, offer, *i).is_some_and(|x| x.id == t.id)),
-                    _ => None,
-                });
+                let laid_out = mline.or_else(|| offered.iter().position(|o| *o == Some(ti)).map(|i| i as u32));
                 let mid = t.gst.property::<Option<String>>("mid").or_else(|| {
                     laid_out.and_then(|i| st.negotiation.local().or(st.negotiation.remote()).and_then(|(_, m)| mid_of(m, i)))
                 });

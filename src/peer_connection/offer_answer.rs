@@ -92,8 +92,9 @@ impl Inner {
             let negotiated = codec::negotiated(&answer, mline);
             if let Some((codec, pt)) = negotiated {
                 if let Err(e) = sender.set_codec(codec, pt) {
-                    gst::warning!(crate::log::CAT, "cannot switch the sender to {}: {e}", codec.encoding_name);
-                    first_error.get_or_insert_with(|| PcError::operation(format!("cannot switch the sender to {}: {e}", codec.encoding_name)));
+                    let err = PcError::operation(format!("cannot switch the sender to {}: {e}", codec.encoding_name));
+                    gst::warning!(crate::log::CAT, "{}", err.message);
+                    first_error.get_or_insert(err);
                 }
             }
             // RFC 4733 §2.1: events use the audio codec's clock.
@@ -115,10 +116,7 @@ impl NativePeerConnection {
     /// A description webrtcbin must not see (a rollback it cannot do, an answer repeating the
     /// pranswer it already has): our negotiation state only, answered at once.
     fn apply_state_only(&self, request_id: u32, side: Side, ty: SdpType, msg: Option<SDPMessage>) {
-        match self.inner.description_applied(side, ty, msg) {
-            Ok(state) => self.inner.events.emit(NativeEvent { state: Some(state.as_str().to_owned()), ..NativeEvent::result(request_id) }),
-            Err(e) => self.fail(request_id, e),
-        }
+        self.inner.events.emit(applied(request_id, self.inner.description_applied(side, ty, msg)));
     }
 
     pub(super) fn create(&self, request_id: u32, answer: bool, ice_restart: bool) {
@@ -226,15 +224,20 @@ impl NativePeerConnection {
                 Some(inner) => inner.description_applied(side, ty, msg),
                 None => Err(PcError::invalid_state("the RTCPeerConnection is closed")),
             });
-            match result {
-                Ok(state) => events.emit(NativeEvent { state: Some(state.as_str().to_owned()), ..NativeEvent::result(request_id) }),
-                Err(e) => events.emit(NativeEvent::failure(request_id, &e)),
-            }
+            events.emit(applied(request_id, result));
         });
         let signal = if signal_side == Side::Local { "set-local-description" } else { "set-remote-description" };
         match self.inner.webrtc() {
             Ok(webrtc) => webrtc.emit_by_name::<()>(signal, &[&desc, &promise]),
             Err(e) => self.fail(request_id, e),
         }
+    }
+}
+
+/// The answer to a set-*-description request: the signaling state it reached, or its failure.
+fn applied(request_id: u32, result: PcResult<SignalingState>) -> NativeEvent {
+    match result {
+        Ok(state) => NativeEvent { state: Some(state.as_str().to_owned()), ..NativeEvent::result(request_id) },
+        Err(e) => NativeEvent::failure(request_id, &e),
     }
 }

@@ -151,8 +151,9 @@ impl Inner {
         Ok(chain)
     }
 
-    /// The transceiver behind m-line `idx` of `msg` (`mline_match` holds the rule).
-    pub(super) fn transceiver_for_mline<'a>(st: &'a State, msg: &gst_sdp::SDPMessageRef, idx: u32) -> Option<&'a Transceiver> {
+    /// For each m-line of `msg`, the index in `st.transceivers` of the transceiver behind it
+    /// (`mline_match` holds the rule); webrtcbin's properties are read once for all m-lines.
+    pub(super) fn mline_owners(st: &State, msg: &gst_sdp::SDPMessageRef) -> Vec<Option<usize>> {
         let props: Vec<(Option<String>, u32)> = st
             .transceivers
             .iter()
@@ -165,7 +166,7 @@ impl Inner {
             .map(|(t, (mid, mline))| Slot { mid: mid.as_deref(), pending_mline: t.pending_mline, mline: (*mline != u32::MAX).then_some(*mline) })
             .collect();
         let mids: Vec<Option<&str>> = msg.medias().map(|m| m.attribute_val("mid")).collect();
-        match_mline(&slots, &mids, idx).map(|i| &st.transceivers[i])
+        (0..msg.medias_len()).map(|idx| match_mline(&slots, &mids, idx)).collect()
     }
 
     /// webrtcbin 1.22's `_create_offer_task` walks the m-lines of the last negotiation and puts
@@ -204,11 +205,13 @@ impl Inner {
     pub(super) fn apply_directions(&self, msg: &mut SDPMessage, answer: bool) {
         let st = self.lock();
         let offer = if answer { st.negotiation.pending_remote.as_ref().map(|(_, m)| m.clone()) } else { None };
+        let owners = Self::mline_owners(&st, msg);
         for idx in 0..msg.medias_len() {
             if msg.media(idx).is_none_or(|m| m.port() == 0 && !crate::sdp::has_attr(m, "bundle-only")) {
                 continue;
             }
-            let ours = Self::transceiver_for_mline(&st, msg, idx).map(|t| direction_str(t.direction)).unwrap_or("recvonly");
+            let owner = owners[idx as usize].map(|i| &st.transceivers[i]);
+            let ours = owner.map(|t| direction_str(t.direction)).unwrap_or("recvonly");
             let dir = match &offer {
                 Some(offer) => direction::answer(ours, direction::of(offer, idx).unwrap_or("sendrecv")),
                 None => ours,
