@@ -255,6 +255,28 @@ pub fn preferences(ssrc: Option<u32>) -> gst::Caps {
     caps
 }
 
+/// Codec preferences once an answer of ours has been applied: the codecs the answer
+/// negotiated for the m-line, at its payload types, so that our next offer on this m-line keeps
+/// them (RFC 3264 §8.3.2, JSEP RFC 8829 §5.2.2: a subsequent offer keeps the negotiated payload
+/// types). The payload-less answer preferences would leave webrtcbin 1.22 a payload range it
+/// cannot write into an offer. None when the m-line has no codec we support.
+pub fn session_preferences(media: &gst_sdp::SDPMediaRef, ssrc: Option<u32>) -> Option<gst::Caps> {
+    let mut caps = gst::Caps::new_empty();
+    {
+        let caps = caps.get_mut().expect("new caps are writable");
+        for fmt in media.formats() {
+            let Ok(pt) = fmt.parse::<u32>() else { continue };
+            let Some(codec) = format_codec(media, pt) else { continue };
+            let mut c = codec.rtp_caps(pt);
+            if let Some(ssrc) = ssrc {
+                c.get_mut().expect("new caps are writable").set("ssrc", ssrc);
+            }
+            caps.append(c);
+        }
+    }
+    (!caps.is_empty()).then_some(caps)
+}
+
 /// The supported codec an RFC 3551 static payload type stands for (§6, table 4).
 pub fn by_static_pt(pt: u32) -> Option<&'static Codec> {
     SUPPORTED.iter().find(|c| c.default_pt == pt && pt < 96)

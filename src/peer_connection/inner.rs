@@ -75,6 +75,8 @@ pub(super) struct State {
     pub(super) answer_to_apply: Option<(Side, SDPMessage)>,
     /// The last ICE/connection state change was ours (consent lost), not webrtcbin's.
     pub(super) consent_lost: bool,
+    /// Our first offer was rolled back, but webrtcbin still holds it (`rollback::settle`).
+    pub(super) stale_local_offer: bool,
     pub(super) closed: bool,
 }
 

@@ -96,6 +96,7 @@ impl NativePeerConnection {
                 last_candidate_at: None,
                 guard_running: false,
                 answer_to_apply: None,
+                stale_local_offer: false,
                 ice_connection: IceConnectionState::New,
                 connection: PeerConnectionState::New,
                 consent_lost: false,

@@ -53,6 +53,9 @@ impl Inner {
                 }
             }
             let state = st.negotiation.apply(side, ty, msg)?;
+            if side == Side::Local && ty == SdpType::Offer {
+                st.stale_local_offer = false;
+            }
             if let Some(answer) = answer {
                 st.answer_to_apply = Some((side, answer));
             }
@@ -62,6 +65,21 @@ impl Inner {
             schedule_gathering_guard(self);
         }
         Ok(state)
+    }
+
+    /// The answer that brings webrtcbin from its stale first offer back to stable
+    /// (`rollback::settle`), with a promise that only logs: a failure shows up as the
+    /// refusal of the remote offer that follows it.
+    fn settling_answer(&self) -> Option<(WebRTCSessionDescription, gst::Promise)> {
+        let webrtc = self.webrtc().ok()?;
+        let stale = webrtc.property::<Option<WebRTCSessionDescription>>("pending-local-description")?;
+        let answer = WebRTCSessionDescription::new(WebRTCSDPType::Answer, rollback::settle(stale.sdp()));
+        let promise = self.in_flight.promise(|reply| {
+            if let Err(e) = check_reply(reply) {
+                gst::warning!(crate::log::CAT, "cannot settle the rolled-back offer: {}", e.message);
+            }
+        });
+        Some((answer, promise))
     }
 
     /// A new offer that is not an ICE restart carries the credentials of our last local
@@ -79,13 +97,26 @@ impl Inner {
     /// is pipeline surgery, which has no place on webrtcbin's operation thread. Every sender is
     /// updated; the first failure is returned, and fails the operation that applied the answer.
     pub(super) fn apply_answer_media(&self) -> PcResult<()> {
-        let (side, answer, senders) = {
+        let (side, answer, senders, answered) = {
             let mut st = self.lock();
             let Some((side, answer)) = st.answer_to_apply.take() else { return Ok(()) };
             let senders: Vec<(WebRTCRTPTransceiver, Arc<SendChain>)> =
                 st.transceivers.iter().filter_map(|t| t.sender.clone().map(|s| (t.gst.clone(), s))).collect();
-            (side, answer, senders)
+            // Our own answer: the transceivers it answered with payload-less preferences
+            // (`codec::answer_preferences`) take the negotiated payload types.
+            let answered: Vec<(WebRTCRTPTransceiver, Option<u32>)> = if side == Side::Local {
+                st.transceivers.iter().map(|t| (t.gst.clone(), t.sender.as_ref().map(|s| s.ssrc()))).collect()
+            } else {
+                Vec::new()
+            };
+            (side, answer, senders, answered)
         };
+        for (t, ssrc) in answered {
+            let prefs = answer.media(t.property::<u32>("mlineindex")).and_then(|m| codec::session_preferences(m, ssrc));
+            if let Some(prefs) = prefs {
+                t.set_property("codec-preferences", prefs);
+            }
+        }
         let mut first_error = None;
         for (t, sender) in senders {
             let mline = t.property::<u32>("mlineindex");
@@ -195,7 +226,11 @@ impl NativePeerConnection {
             match rollback::plan(&st.negotiation) {
                 rollback::Plan::Reapply(answer) => (Side::Remote, WebRTCSDPType::Answer, webrtcbin_view::for_webrtcbin(&answer, Side::Remote)),
                 rollback::Plan::StateOnly => {
+                    let stale = st.negotiation.state == SignalingState::HaveLocalOffer;
                     drop(st);
+                    if stale {
+                        self.inner.lock().stale_local_offer = true;
+                    }
                     return self.apply_state_only(request_id, side, ty, None);
                 }
             }
@@ -227,8 +262,18 @@ impl NativePeerConnection {
             events.emit(applied(request_id, result));
         });
         let signal = if signal_side == Side::Local { "set-local-description" } else { "set-remote-description" };
+        let settle = (side == Side::Remote && ty == SdpType::Offer && std::mem::take(&mut self.inner.lock().stale_local_offer))
+            .then(|| self.inner.settling_answer())
+            .flatten();
         match self.inner.webrtc() {
-            Ok(webrtc) => webrtc.emit_by_name::<()>(signal, &[&desc, &promise]),
+            Ok(webrtc) => {
+                // webrtcbin runs its operations in the order they are emitted: the settling
+                // answer is applied before the offer.
+                if let Some(settle) = settle {
+                    webrtc.emit_by_name::<()>("set-remote-description", &[&settle.0, &settle.1]);
+                }
+                webrtc.emit_by_name::<()>(signal, &[&desc, &promise])
+            }
             Err(e) => self.fail(request_id, e),
         }
     }

@@ -8,7 +8,7 @@
 //!
 //! | gap | module | guarded by |
 //! |---|---|---|
-//! | no rollback (webrtcsdp.c has no rule for it) | `rollback` | `state-machine`, `sip-calls` (488 re-INVITE) |
+//! | no rollback (webrtcsdp.c has no rule for it); a rolled-back first offer blocks a remote offer | `rollback` | `state-machine`, `sip-calls` (488 re-INVITE), `negotiation-roles` (glare) |
 //! | no pranswer states: a final answer after a pranswer is refused | `pranswer` | `state-machine` pranswer flows |
 //! | renegotiating a direction fails; only `sendrecv` is shown to webrtcbin, send chains are gated | `webrtcbin_view` | `browser-interop` renegotiation, `sip-calls` hold |
 //! | every remote attribute name is interned for good as a caps field | `webrtcbin_view` | its unit tests, `fuzz` |

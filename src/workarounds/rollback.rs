@@ -8,6 +8,14 @@
 //! sendrecv view), so nothing changes on the wire. Other rollbacks only reset our own
 //! negotiation state; webrtcbin then stays where it was, which accepts a new local offer
 //! (after a local rollback) or a new remote offer (after a remote one).
+//!
+//! A remote offer after a rolled-back first offer (glare, "perfect negotiation": webrtc-pc
+//! §4.4.1.6 rolls back implicitly) finds webrtcbin still in have-local-offer, which refuses it.
+//! `settle` makes the answer that brings webrtcbin to stable first: the stale offer answered by
+//! itself, with credentials no peer has and no candidates, so ICE has nothing to check until
+//! the real offer's credentials and candidates replace them. It says `setup:passive`, so we
+//! take the DTLS client role (RFC 5763 §5) — the one webrtcbin's answer to an `actpass` offer
+//! gives us anyway, as a transport's role cannot change once its DTLS has started.
 
 use gst_sdp::SDPMessage;
 
@@ -40,6 +48,23 @@ pub fn plan(n: &Negotiation<SDPMessage>) -> Plan {
         }
     }
     Plan::Reapply(answer)
+}
+
+/// The answer that settles webrtcbin's stale first offer (see the module doc).
+pub fn settle(stale_offer: &gst_sdp::SDPMessageRef) -> SDPMessage {
+    let mut answer = stale_offer.to_owned();
+    crate::workarounds::ice_credentials::replace(&mut answer);
+    for idx in 0..answer.medias_len() {
+        let Some(media) = answer.media_mut(idx) else { continue };
+        replace_attribute(media, "setup", "passive");
+        let candidates: Vec<u32> = (0..media.attributes_len())
+            .filter(|i| media.attribute(*i).is_some_and(|a| matches!(a.key(), "candidate" | "end-of-candidates")))
+            .collect();
+        for i in candidates.into_iter().rev() {
+            let _ = media.remove_attribute(i);
+        }
+    }
+    answer
 }
 
 fn replace_attribute(media: &mut gst_sdp::SDPMediaRef, key: &str, value: &str) {
@@ -86,6 +111,18 @@ mod tests {
             Plan::Reapply(a) => assert_eq!(a.media(0).unwrap().attribute_val("setup"), Some("passive")),
             Plan::StateOnly => panic!("expected a re-apply"),
         }
+    }
+
+    #[test]
+    fn settling_answer_takes_the_client_role_and_has_its_own_credentials() {
+        gst::init().unwrap();
+        let text = "v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:ours\r\na=ice-pwd:ourpasswordourpassword\r\na=setup:actpass\r\na=candidate:1 1 UDP 1 127.0.0.1 5000 typ host\r\na=sendrecv\r\n";
+        let offer = SDPMessage::parse_buffer(text.as_bytes()).unwrap();
+        let answer = settle(&offer);
+        let m = answer.media(0).unwrap();
+        assert_eq!(m.attribute_val("setup"), Some("passive"));
+        assert_ne!(m.attribute_val("ice-ufrag"), Some("ours"));
+        assert_eq!(m.attribute_val("candidate"), None);
     }
 
     #[test]
