@@ -157,17 +157,23 @@ describe('OperationsChain (webrtc-pc §4.4.1.2)', () => {
     await expect(next).resolves.toBe('next');
   });
 
-  test('once closed, queued and new operations reject with InvalidStateError', async () => {
+  test('once closed, the operation in flight and the queued ones never settle; new ones reject with InvalidStateError', async () => {
     let closed = false;
-    const chain = new OperationsChain(() => closed, () => {});
+    let emptied = 0;
+    const chain = new OperationsChain(() => closed, () => emptied++);
     let release;
+    const settled = [];
     const first = chain.run(() => new Promise((r) => { release = r; }));
-    const queued = chain.run(async () => 'never');
+    const queued = chain.run(async () => 'queued');
+    for (const [name, p] of [['first', first], ['queued', queued]]) p.then(() => settled.push(name), () => settled.push(name));
     closed = true;
     release('first');
-    await expect(first).resolves.toBe('first');
-    await expect(queued).rejects.toMatchObject({ name: 'InvalidStateError' });
     await expect(chain.run(async () => 'late')).rejects.toMatchObject({ name: 'InvalidStateError' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(settled).toEqual([]);
+    // The chain still drains, so nothing it holds outlives the connection.
+    expect(chain.length).toBe(0);
+    expect(emptied).toBe(1);
   });
 });
 

@@ -3,9 +3,10 @@
  * setLocal/RemoteDescription, addIceCandidate and replaceTrack run one at a
  * time, in call order.
  *
- * Deviation kept on purpose: the spec leaves an operation's promise pending
- * forever once the connection is closed; here it rejects with
- * InvalidStateError so callers never hang.
+ * Once the connection is closed, an operation already chained never settles
+ * (§4.4.1.2: "if connection.[[IsClosed]] is true, abort these steps"), so a
+ * hang-up leaves no rejected promise behind for Node to treat as unhandled;
+ * a new one rejects with InvalidStateError.
  */
 
 import { invalidState } from './errors'
@@ -50,7 +51,7 @@ export class OperationsChain {
   }
 
   #settled(settle: () => void): void {
-    settle()
+    if (!this.#isClosed()) settle()
     this.#queue.shift()
     const next = this.#queue[0]
     if (next) next()
