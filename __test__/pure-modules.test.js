@@ -39,7 +39,7 @@ const OFFER = [
 ].join('\r\n');
 
 function transceiver(overrides) {
-  return { id: 1, kind: 'audio', mid: 'a0', mlineIndex: 0, direction: 'sendrecv', currentDirection: null, answerDirection: null, stopping: false, stopped: false, ...overrides };
+  return { id: 1, kind: 'audio', mid: 'a0', mlineIndex: 0, direction: 'sendrecv', currentDirection: null, answerDirection: null, stopping: false, stopped: false, senderStreamIds: [], ...overrides };
 }
 
 function description(type, directions) {
@@ -120,6 +120,18 @@ describe('isNegotiationNeeded (webrtc-pc §4.7.3)', () => {
     expect(isNegotiationNeeded({ ...base, transceivers: [transceiver({ currentDirection: 'sendonly' })], currentLocal: local })).toBe(false);
     expect(isNegotiationNeeded({ ...base, transceivers: [transceiver({ direction: 'sendonly', currentDirection: 'sendonly' })], currentLocal: local })).toBe(false);
     expect(isNegotiationNeeded({ ...base, transceivers: [transceiver({ direction: 'inactive', currentDirection: 'sendrecv' })], currentLocal: local })).toBe(true);
+  });
+
+  test('a sending m-section whose a=msid streams differ from the sender\'s streams needs negotiation (setStreams)', () => {
+    const withMsid = (ids) => {
+      const lines = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 't=0 0', 'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'a=mid:a0', 'a=sendrecv', ...ids.map((id) => `a=msid:${id} track`)];
+      return { type: 'offer', parsed: parseSdp(lines.join('\r\n')) };
+    };
+    const t = (ids) => [transceiver({ currentDirection: 'sendrecv', senderStreamIds: ids })];
+    expect(isNegotiationNeeded({ ...base, transceivers: t(['s1']), currentLocal: withMsid(['s1']) })).toBe(false);
+    expect(isNegotiationNeeded({ ...base, transceivers: t([]), currentLocal: withMsid(['-']) })).toBe(false);
+    expect(isNegotiationNeeded({ ...base, transceivers: t(['s2']), currentLocal: withMsid(['s1']) })).toBe(true);
+    expect(isNegotiationNeeded({ ...base, transceivers: t(['s1', 's2']), currentLocal: withMsid(['s1']) })).toBe(true);
   });
 
   test('we answered: compared with what JSEP would answer now', () => {

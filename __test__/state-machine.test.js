@@ -356,3 +356,36 @@ test('pranswer then answer, on both sides; an answer that differs from the prans
   expect(a.signalingState).toBe('stable');
   expect(a.currentRemoteDescription.type).toBe('answer');
 });
+
+test("our descriptions carry the application's streams in a=msid (RFC 8830), the far end's track event shows them, and setStreams needs negotiation", async () => {
+  const { MediaStream } = require('../dist');
+  const a = peer();
+  const b = peer();
+  const s1 = new MediaStream([tone.track]);
+  const s2 = new MediaStream();
+  a.addTrack(tone.track, s1, s2);
+  a.addTransceiver('audio');
+  a.addTransceiver('audio', { direction: 'recvonly' });
+  await a.setLocalDescription();
+  const sections = a.localDescription.sdp.split(/^m=/m).slice(1);
+  const msids = sections.map((m) => m.match(/^a=msid:.*$/gm) ?? []);
+  expect(msids[0]).toEqual([`a=msid:${s1.id} ${tone.track.id}`, `a=msid:${s2.id} ${tone.track.id}`]);
+  expect(msids[1]).toEqual([expect.stringMatching(/^a=msid:- \S+$/)]);
+  expect(msids[2]).toEqual([]);
+  // webrtcbin's own `a=ssrc:… msid:<cname> webrtctransceiverN` is gone.
+  expect(a.localDescription.sdp).not.toMatch(/^a=ssrc:\d+ msid:/m);
+  const streams = [];
+  b.ontrack = (ev) => streams.push(ev.streams.map((s) => s.id));
+  await b.setRemoteDescription(a.localDescription);
+  expect(streams).toEqual([[s1.id, s2.id], []]);
+  await b.setLocalDescription();
+  await a.setRemoteDescription(b.localDescription);
+  await new Promise((r) => setTimeout(r, 20));
+  let needed = 0;
+  a.onnegotiationneeded = () => needed++;
+  a.getSenders()[0].setStreams(s2);
+  await new Promise((r) => setTimeout(r, 20));
+  expect(needed).toBe(1);
+  await a.setLocalDescription();
+  expect(a.localDescription.sdp.split(/^m=/m)[1].match(/^a=msid:.*$/gm)).toEqual([`a=msid:${s2.id} ${tone.track.id}`]);
+});

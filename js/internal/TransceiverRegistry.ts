@@ -65,6 +65,7 @@ export class TransceiverRegistry {
       everSent: false,
       senderTrack: null,
       senderStreamIds: [],
+      msidTrackId: null,
       receiverTrack,
       firedRecv: false,
       receiving: false,

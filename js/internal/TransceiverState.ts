@@ -26,6 +26,8 @@ export interface TransceiverState {
   senderTrack: MediaStreamTrack | null
   /** [[AssociatedMediaStreamIds]] */
   senderStreamIds: string[]
+  /** The track id our a=msid lines give this sender (RFC 8830 §2): fixed once first written. */
+  msidTrackId: string | null
   /** [[ReceiverTrack]] */
   readonly receiverTrack: MediaStreamTrack
   /** Whether the last fired direction included receiving ([[FiredDirection]]). */

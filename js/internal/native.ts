@@ -12,6 +12,7 @@ export type NativeConfig = Native.NativeConfig
 export type NativeEvent = Native.NativeEvent
 export type NativeDescription = Native.NativeDescription
 export type NativeTransceiver = Native.NativeTransceiver
+export type SenderMsid = Native.SenderMsid
 export type NativeFrame = Native.NativeFrame
 export type NativeTrack = Native.NativeTrack
 export type NativePeerConnection = Native.NativePeerConnection

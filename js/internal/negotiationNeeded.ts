@@ -2,8 +2,8 @@
  * webrtc-pc §4.7.3 "check if negotiation is needed", as a pure function of
  * the transceivers and the current descriptions.
  *
- * Not checked: the msid step (5.3.1), because the native side chooses the
- * a=msid lines itself and a mismatch would renegotiate forever; and the
+ * The msid step (5.3.1) is checked where the m-section says we send: an
+ * answer that only receives has no a=msid to compare. Not checked: the
  * "stopped but not rejected" step (5.4), because the native side cannot
  * reject m-lines (a stopped transceiver negotiates as inactive).
  */
@@ -23,7 +23,7 @@ export interface CurrentDescription {
  * writes the answers, so it is the only copy).
  */
 export interface NegotiationTransceiver
-  extends Pick<TransceiverState, 'mid' | 'mlineIndex' | 'direction' | 'currentDirection' | 'stopping' | 'stopped'> {
+  extends Pick<TransceiverState, 'mid' | 'mlineIndex' | 'direction' | 'currentDirection' | 'stopping' | 'stopped' | 'senderStreamIds'> {
   answerDirection: RTCRtpTransceiverDirection | null
 }
 
@@ -53,6 +53,15 @@ export function isNegotiationNeeded(input: NegotiationInput): boolean {
       // We answered: compare with what JSEP would answer now (RFC 9429 §5.3.1).
       if (local.direction !== (t.answerDirection ?? t.direction)) return true
     }
+    // 5.3.1: the a=msid lines no longer name [[AssociatedMediaStreamIds]] (setStreams).
+    if (SENDING.has(local.direction) && SENDING.has(t.direction) && !sameIds(local.msidStreamIds ?? [], t.senderStreamIds)) return true
   }
   return false
+}
+
+const SENDING: ReadonlySet<string> = new Set(['sendrecv', 'sendonly'])
+
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  const set = new Set(a)
+  return set.size === new Set(b).size && b.every((id) => set.has(id))
 }

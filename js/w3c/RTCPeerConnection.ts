@@ -1,5 +1,6 @@
 /* webrtc-pc §4.4 RTCPeerConnection over a media backend (MediaSession.ts; webrtcbin today). */
 
+import { randomUUID } from 'node:crypto'
 import {
   normalizeConfiguration,
   toNativeConfig,
@@ -21,7 +22,7 @@ import { acquireKeepAlive, type KeepAlive } from '../internal/keepalive'
 import { MediaStream } from './MediaStream'
 import { endTrack, MediaStreamTrack, nativeTrackOf } from './MediaStreamTrack'
 import { webrtcbinSession, type MediaSession } from '../internal/MediaSession'
-import type { NativeEvent } from '../internal/native'
+import type { NativeEvent, SenderMsid } from '../internal/native'
 import { routeNativeEvent, type NativeEventTarget, type TransportStates } from '../internal/nativeEvents'
 import { NativeRequests } from '../internal/NativeRequests'
 import { NegotiationNeededFlag } from '../internal/NegotiationNeededFlag'
@@ -574,7 +575,7 @@ export class GstPeerConnection extends EventTarget {
     const generation = this.#generation
     const iceRestart = options.iceRestart === true || this.#localIceCredentialsToReplace.size > 0
     return this.#requests.start(
-      (id) => this.#native.createOffer(id, iceRestart),
+      (id) => this.#native.createOffer(id, iceRestart, this.#senderMsids()),
       (ev) => {
         if (typeof ev.sdp !== 'string') throw operationError('The native side returned no offer')
         this.#lastCreatedOffer = { sdp: ev.sdp, generation }
@@ -583,11 +584,21 @@ export class GstPeerConnection extends EventTarget {
     )
   }
 
+  /** Each sender's streams and msid track id, for the a=msid lines native writes (RFC 8830). */
+  #senderMsids(): SenderMsid[] {
+    return this.#transceivers.entries
+      .filter(({ state }) => !state.stopped)
+      .map(({ state }) => {
+        state.msidTrackId ??= state.senderTrack?.id ?? randomUUID()
+        return { transceiver: state.id, streams: state.senderStreamIds, track: state.msidTrackId }
+      })
+  }
+
   #createAnswer(): Promise<RTCSessionDescriptionInit> {
     this.#assertOpen()
     const generation = this.#generation
     return this.#requests.start(
-      (id) => this.#native.createAnswer(id),
+      (id) => this.#native.createAnswer(id, this.#senderMsids()),
       (ev) => {
         if (typeof ev.sdp !== 'string') throw operationError('The native side returned no answer')
         this.#lastCreatedAnswer = { sdp: ev.sdp, generation }

@@ -32,6 +32,15 @@ pub struct NativeDescription {
     pub sdp: String,
 }
 
+/// A sender's msid, as the W3C layer (its one authority) hands it to createOffer/createAnswer.
+#[napi(object)]
+pub struct SenderMsid {
+    pub transceiver: u32,
+    /// [[AssociatedMediaStreamIds]]
+    pub streams: Vec<String>,
+    pub track: String,
+}
+
 #[napi(object)]
 pub struct NativeTransceiver {
     pub id: u32,

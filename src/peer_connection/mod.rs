@@ -118,13 +118,13 @@ impl NativePeerConnection {
     }
 
     #[napi]
-    pub fn create_offer(&self, request_id: u32, ice_restart: bool) {
-        self.create(request_id, false, ice_restart);
+    pub fn create_offer(&self, request_id: u32, ice_restart: bool, msids: Vec<SenderMsid>) {
+        self.create(request_id, false, ice_restart, msids);
     }
 
     #[napi]
-    pub fn create_answer(&self, request_id: u32) {
-        self.create(request_id, true, false);
+    pub fn create_answer(&self, request_id: u32, msids: Vec<SenderMsid>) {
+        self.create(request_id, true, false, msids);
     }
 
     #[napi]

@@ -150,7 +150,7 @@ impl NativePeerConnection {
         self.inner.events.emit(applied(request_id, self.inner.description_applied(side, ty, msg)));
     }
 
-    pub(super) fn create(&self, request_id: u32, answer: bool, ice_restart: bool) {
+    pub(super) fn create(&self, request_id: u32, answer: bool, ice_restart: bool, msids: Vec<SenderMsid>) {
         let state = self.inner.lock().negotiation.state;
         let check = if answer { negotiation::check_create_answer(state) } else { negotiation::check_create_offer(state) };
         if let Err(e) = check.and_then(|()| if answer { Ok(()) } else { self.inner.check_offer_layout() }) {
@@ -177,6 +177,7 @@ impl NativePeerConnection {
                     ssrc::dedupe(&mut sdp);
                     if let Some(inner) = weak.upgrade() {
                         inner.apply_directions(&mut sdp, answer);
+                        inner.write_msids(&mut sdp, &msids);
                         inner.add_telephone_events(&mut sdp, answer);
                     }
                     events.emit(NativeEvent { sdp: Some(to_text(&sdp)), ..NativeEvent::result(request_id) })

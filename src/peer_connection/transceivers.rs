@@ -13,7 +13,7 @@ use crate::media::codec;
 use crate::media::sender::SendChain;
 use crate::media::track::TrackCore;
 use crate::negotiation::SdpType;
-use crate::sdp::{direction, telephone_event};
+use crate::sdp::{direction, msid, telephone_event};
 
 use super::inner::*;
 use super::mline_match::{match_mline, Slot};
@@ -219,6 +219,25 @@ impl Inner {
             if let Some(media) = msg.media_mut(idx) {
                 direction::set(media, dir);
             }
+        }
+    }
+
+    /// The application's streams in the msid lines of an offer or answer webrtcbin created,
+    /// after `apply_directions`: only m-sections that send carry them (sdp::msid).
+    pub(super) fn write_msids(&self, msg: &mut SDPMessage, msids: &[SenderMsid]) {
+        let owners: Vec<Option<u32>> = {
+            let st = self.lock();
+            Self::mline_owners(&st, msg).into_iter().map(|o| o.map(|i| st.transceivers[i].id)).collect()
+        };
+        for (idx, owner) in owners.into_iter().enumerate() {
+            let Some(media) = msg.media_mut(idx as u32) else { continue };
+            let active = media.port() != 0 || crate::sdp::has_attr(media, "bundle-only");
+            let sends = active && matches!(direction::of_media(media), Some("sendrecv" | "sendonly"));
+            let sender = owner
+                .filter(|_| sends)
+                .and_then(|id| msids.iter().find(|m| m.transceiver == id))
+                .map(|m| msid::Msid { streams: &m.streams, track: &m.track });
+            msid::write(media, sender);
         }
     }
 

@@ -6,6 +6,7 @@ pub mod direction;
 pub mod limits;
 pub mod local;
 pub mod mids;
+pub mod msid;
 #[cfg(test)]
 mod properties;
 pub mod ssrc;
