@@ -254,13 +254,20 @@ export class GstPeerConnection extends EventTarget {
 
   /** webrtc-pc §4.4.3.2 addIceCandidate(); no argument, null or an empty candidate means end-of-candidates. */
   addIceCandidate(candidate?: RTCIceCandidateInit | RTCIceCandidate | null): Promise<void> {
-    let text: string, sdpMid: string | null, sdpMLineIndex: number | null
+    let text: string, sdpMid: string | null, sdpMLineIndex: number | null, usernameFragment: string | null
     try {
-      // WebIDL dictionary conversion of RTCIceCandidateInit (webrtc-pc §4.8.1): a value
-      // that cannot be converted rejects with TypeError before anything else happens.
-      text = candidate?.candidate == null ? '' : String(candidate.candidate)
-      sdpMid = candidate?.sdpMid == null ? null : String(candidate.sdpMid)
-      sdpMLineIndex = candidate?.sdpMLineIndex == null ? null : toUnsignedShort(candidate.sdpMLineIndex)
+      // WebIDL dictionary conversion of RTCIceCandidateInit (webrtc-pc §4.8.1): each member
+      // read once, in lexicographic order; a value that cannot be converted rejects with
+      // TypeError before anything else happens.
+      const init = candidate ?? {}
+      const candidateValue = init.candidate
+      const midValue = init.sdpMid
+      const indexValue = init.sdpMLineIndex
+      const ufragValue = init.usernameFragment
+      text = candidateValue == null ? '' : String(candidateValue)
+      sdpMid = midValue == null ? null : String(midValue)
+      sdpMLineIndex = indexValue == null ? null : toUnsignedShort(indexValue)
+      usernameFragment = ufragValue == null ? null : String(ufragValue)
     } catch (err) {
       return Promise.reject(err instanceof TypeError ? err : new TypeError(String(err)))
     }
@@ -275,7 +282,7 @@ export class GstPeerConnection extends EventTarget {
         const count = parseSdp(remote.sdp).media.length
         for (let index = 0; index < count; index++) {
           await this.#requests.start(
-            (id) => this.#native.addIceCandidate(id, '', null, index),
+            (id) => this.#native.addIceCandidate(id, '', null, index, usernameFragment),
             () => undefined,
           )
         }
@@ -283,7 +290,7 @@ export class GstPeerConnection extends EventTarget {
         return
       }
       await this.#requests.start(
-        (id) => this.#native.addIceCandidate(id, text, sdpMid, sdpMLineIndex),
+        (id) => this.#native.addIceCandidate(id, text, sdpMid, sdpMLineIndex, usernameFragment),
         () => this.#refreshDescriptions(REMOTE_DESCRIPTION_GETTERS),
       )
     })

@@ -98,8 +98,19 @@ impl Inner {
     }
 }
 
+/// A remote candidate accepted by addIceCandidate (webrtc-pc §4.4.1.3).
+pub(super) struct AddedCandidate {
+    pub(super) mline: u32,
+    /// The attribute for the remote description: `candidate:…`, or `end-of-candidates`.
+    pub(super) line: (&'static str, Option<String>),
+    /// Whether the ICE agent gets it: not end-of-candidates (RFC 8838 §8.2: nothing for the
+    /// agent to do), not an RTCP candidate (component 2: RTCP is multiplexed, RFC 8843 §9,
+    /// rtcp-mux-only; browsers accept and ignore it, libnice would warn).
+    pub(super) for_agent: bool,
+}
+
 impl NativePeerConnection {
-    pub(super) fn add_ice_candidate_inner(&self, candidate: &str, mid: Option<&str>, index: Option<u32>) -> PcResult<Option<(u32, String)>> {
+    pub(super) fn add_ice_candidate_inner(&self, candidate: &str, mid: Option<&str>, index: Option<u32>, ufrag: Option<&str>) -> PcResult<AddedCandidate> {
         let mline = {
             let st = self.inner.lock();
             if st.closed {
@@ -115,25 +126,31 @@ impl NativePeerConnection {
                 self.inner.limits.check_candidates(known + 1)?;
             }
             // webrtc-pc §4.4.1.3: sdpMid wins over sdpMLineIndex when both are given.
-            match (mid, index) {
+            let mline = match (mid, index) {
                 (Some(mid), _) => (0..remote.medias_len())
                     .find(|i| mid_of(remote, *i).as_deref() == Some(mid))
                     .ok_or_else(|| PcError::operation(format!("no m-line with mid '{mid}'")))?,
                 (None, Some(i)) if i < remote.medias_len() => i,
                 (None, Some(i)) => return Err(PcError::operation(format!("sdpMLineIndex {i} out of range"))),
                 (None, None) => return Err(PcError::type_error("candidate needs sdpMid or sdpMLineIndex")),
+            };
+            // webrtc-pc §4.4.1.3: a usernameFragment must be the one of its media description
+            // (remote credentials are kept at the media level, ice_credentials.rs).
+            if let Some(ufrag) = ufrag {
+                let theirs = remote.media(mline).and_then(|m| m.attribute_val("ice-ufrag"));
+                if theirs != Some(ufrag) {
+                    return Err(PcError::operation(format!("usernameFragment '{ufrag}' is not the one of m-line {mline}")));
+                }
             }
+            mline
         };
         if candidate.is_empty() {
-            return Ok(None); // end-of-candidates (RFC 8838 §8.2): nothing for the agent to do
+            return Ok(AddedCandidate { mline, line: ("end-of-candidates", None), for_agent: false });
         }
         let attr = candidate.strip_prefix("a=").unwrap_or(candidate).to_owned();
-        // An RTCP candidate (component 2) has nothing to pair with: RTCP is multiplexed
-        // (RFC 8843 §9, rtcp-mux-only); browsers accept and ignore it, libnice would warn.
-        if Candidate::parse(&attr)?.component == 2 {
-            return Ok(None);
-        }
-        Ok(Some((mline, attr)))
+        let for_agent = Candidate::parse(&attr)?.component != 2;
+        let value = attr.strip_prefix("candidate:").map(str::to_owned);
+        Ok(AddedCandidate { mline, line: ("candidate", value), for_agent })
     }
 }
 

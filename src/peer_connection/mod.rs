@@ -138,24 +138,29 @@ impl NativePeerConnection {
     }
 
     #[napi]
-    pub fn add_ice_candidate(&self, request_id: u32, candidate: String, sdp_mid: Option<String>, sdp_m_line_index: Option<u32>) {
-        match self.add_ice_candidate_inner(&candidate, sdp_mid.as_deref(), sdp_m_line_index) {
-            Ok(None) => self.inner.events.emit(NativeEvent::result(request_id)),
-            Ok(Some((mline, attr))) => {
-                match self.inner.webrtc() {
-                    Ok(webrtc) => webrtc.emit_by_name::<()>("add-ice-candidate", &[&mline, &attr]),
-                    Err(e) => return self.fail(request_id, e),
-                }
-                // webrtc-pc §4.4.1.3: the remote description reflects added candidates.
-                if let Some((_, remote)) = self.inner.lock().negotiation.remote_mut() {
-                    if let Some(media) = remote.media_mut(mline) {
-                        media.add_attribute("candidate", attr.strip_prefix("candidate:"));
-                    }
-                }
-                self.inner.events.emit(NativeEvent::result(request_id));
+    pub fn add_ice_candidate(&self, request_id: u32, candidate: String, sdp_mid: Option<String>, sdp_m_line_index: Option<u32>, username_fragment: Option<String>) {
+        let added = match self.add_ice_candidate_inner(&candidate, sdp_mid.as_deref(), sdp_m_line_index, username_fragment.as_deref()) {
+            Ok(added) => added,
+            Err(e) => return self.fail(request_id, e),
+        };
+        if added.for_agent {
+            let attr = format!("candidate:{}", added.line.1.as_deref().unwrap_or_default());
+            match self.inner.webrtc() {
+                Ok(webrtc) => webrtc.emit_by_name::<()>("add-ice-candidate", &[&added.mline, &attr]),
+                Err(e) => return self.fail(request_id, e),
             }
-            Err(e) => self.fail(request_id, e),
         }
+        // webrtc-pc §4.4.1.3: the remote description reflects added candidates and the end
+        // of candidates (once per section).
+        if let Some((_, remote)) = self.inner.lock().negotiation.remote_mut() {
+            if let Some(media) = remote.media_mut(added.mline) {
+                let (key, value) = &added.line;
+                if value.is_some() || !crate::sdp::has_attr(media, key) {
+                    media.add_attribute(key, Some(value.as_deref().unwrap_or("")));
+                }
+            }
+        }
+        self.inner.events.emit(NativeEvent::result(request_id));
     }
 
     #[napi]

@@ -16,7 +16,7 @@ use crate::negotiation::{self, SdpType, Side, SignalingState};
 use crate::states::IceGatheringState;
 use crate::workarounds::rollback;
 use crate::sdp::{direction, ssrc, telephone_event, to_text, validate};
-use crate::workarounds::{ice_credentials, pranswer, webrtcbin_view};
+use crate::workarounds::{ice_credentials, pranswer, rejected_media, webrtcbin_view};
 
 use super::inner::*;
 use super::NativePeerConnection;
@@ -175,6 +175,9 @@ impl NativePeerConnection {
                         }
                     }
                     ssrc::dedupe(&mut sdp);
+                    if answer {
+                        rejected_media::tidy(&mut sdp);
+                    }
                     if let Some(inner) = weak.upgrade() {
                         inner.apply_directions(&mut sdp, answer);
                         inner.write_msids(&mut sdp, &msids);

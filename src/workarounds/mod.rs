@@ -9,6 +9,7 @@
 //! | gap | module | guarded by |
 //! |---|---|---|
 //! | no rollback (webrtcsdp.c has no rule for it); a rolled-back first offer blocks a remote offer | `rollback` | `state-machine`, `sip-calls` (488 re-INVITE), `negotiation-roles` (glare) |
+//! | a rejected section of our answer is the offer's copy (their ICE credentials, fingerprint, address) | `rejected_media` | its unit test; `wpt` addIceCandidate |
 //! | no pranswer states: a final answer after a pranswer is refused | `pranswer` | `state-machine` pranswer flows |
 //! | renegotiating a direction fails; only `sendrecv` is shown to webrtcbin, send chains are gated | `webrtcbin_view` | `browser-interop` renegotiation, `sip-calls` hold |
 //! | every remote attribute name is interned for good as a caps field | `webrtcbin_view` | its unit tests, `fuzz` |
@@ -30,6 +31,7 @@ pub mod in_flight;
 pub mod jitter_buffer;
 pub mod pranswer;
 pub mod receive_start;
+pub mod rejected_media;
 pub mod rollback;
 pub mod transport_guard;
 pub mod webrtcbin_view;

@@ -1,7 +1,8 @@
 //! The copy of a description that webrtcbin gets (the application's `remoteDescription` keeps
 //! every line).
 //!
-//! Every active m-line is `sendrecv` there (`all_sendrecv`). And a remote
+//! Every active m-line is `sendrecv` there (`all_sendrecv`); every section of a BUNDLE group
+//! carries the tagged section's ICE credentials (`bundle_credentials`). And a remote
 //! description loses what webrtcbin never reads but GStreamer would intern for good: webrtcbin
 //! turns remote media into caps with `gst_sdp_media_attributes_to_caps` and
 //! `gst_sdp_media_get_caps_from_media` (gst-plugins-base, gstsdpmessage.c), which make a caps
@@ -54,8 +55,41 @@ pub fn for_webrtcbin(msg: &SDPMessage, side: Side) -> SDPMessage {
     let mut copy = all_sendrecv(msg);
     if side == Side::Remote {
         retain(&mut copy);
+        bundle_credentials(&mut copy);
     }
     copy
+}
+
+/// webrtcbin 1.22 refuses a BUNDLE group whose sections carry different ICE credentials
+/// (webrtcsdp.c `validate_sdp`: "has different ice-ufrag values in bundle"). RFC 8843 §7.1.3
+/// and §7.3.1: a bundled section uses the transport of the offerer-tagged one, the first mid
+/// of the group, and its own ICE attributes are not used. So webrtcbin sees the tagged
+/// section's credentials in every section of the group.
+fn bundle_credentials(msg: &mut SDPMessage) {
+    let Some(group) = msg.attributes().find_map(|a| a.value().filter(|_| a.key() == "group").and_then(|v| v.strip_prefix("BUNDLE ")).map(str::to_owned)) else {
+        return;
+    };
+    let mids: Vec<&str> = group.split_whitespace().collect();
+    let index_of = |mid: &str| msg.medias().position(|m| m.attribute_val("mid") == Some(mid));
+    let Some(tagged) = mids.first().and_then(|m| index_of(m)) else { return };
+    let members: Vec<u32> = mids.iter().filter_map(|m| index_of(m)).map(|i| i as u32).collect();
+    let Some(media) = msg.media(tagged as u32) else { return };
+    let credentials: Vec<(&str, String)> = ["ice-ufrag", "ice-pwd"]
+        .into_iter()
+        .filter_map(|key| media.attribute_val(key).map(|v| (key, v.to_owned())))
+        .collect();
+    for idx in members {
+        let Some(media) = msg.media_mut(idx) else { continue };
+        for (key, value) in &credentials {
+            let at = (0..media.attributes_len()).find(|i| media.attribute(*i).is_some_and(|a| a.key() == *key));
+            match at {
+                Some(i) => {
+                    let _ = media.replace_attribute(i, gst_sdp::SDPAttribute::new(key, Some(value)));
+                }
+                None => media.add_attribute(key, Some(value)),
+            }
+        }
+    }
 }
 
 fn retain(msg: &mut SDPMessage) {
@@ -166,6 +200,18 @@ mod tests {
         // The application's copy keeps everything.
         assert!(msg.media(0).unwrap().attributes().any(|a| a.key() == "zq7hostile-attr"));
         assert!(view.attribute_val("x-session-junk").is_none());
+    }
+
+    #[test]
+    fn bundled_sections_take_the_tagged_sections_credentials() {
+        gst::init().unwrap();
+        let sdp = "v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=group:BUNDLE a b\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:a\r\na=ice-ufrag:first\r\na=ice-pwd:firstpasswordfirstpassword\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:b\r\na=ice-ufrag:second\r\na=ice-pwd:secondpasswordsecondpass\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:c\r\na=ice-ufrag:third\r\na=ice-pwd:thirdpasswordthirdpassword\r\n";
+        let msg = SDPMessage::parse_buffer(sdp.as_bytes()).unwrap();
+        let view = for_webrtcbin(&msg, Side::Remote);
+        let ufrags: Vec<_> = view.medias().map(|m| m.attribute_val("ice-ufrag").unwrap().to_owned()).collect();
+        assert_eq!(ufrags, ["first", "first", "third"]);
+        assert_eq!(view.media(1).unwrap().attribute_val("ice-pwd"), Some("firstpasswordfirstpassword"));
+        assert_eq!(msg.media(1).unwrap().attribute_val("ice-ufrag"), Some("second"), "the application's copy is untouched");
     }
 
     #[test]
