@@ -66,6 +66,8 @@ export class TransceiverRegistry {
       senderTrack: null,
       senderStreamIds: [],
       msidTrackId: null,
+      sendEncodings: [{ active: true }],
+      lastReturnedParameters: null,
       receiverTrack,
       firedRecv: false,
       receiving: false,

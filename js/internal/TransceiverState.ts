@@ -8,7 +8,7 @@
 import type { MediaDirection } from './direction'
 import type { MediaStream } from '../w3c/MediaStream'
 import type { MediaStreamTrack } from '../w3c/MediaStreamTrack'
-import type { RTCRtpTransceiverDirection } from '../w3c/webrtcTypes'
+import type { RTCRtpEncodingParameters, RTCRtpSendParameters, RTCRtpTransceiverDirection } from '../w3c/webrtcTypes'
 
 export interface TransceiverState {
   /** Stable native id. */
@@ -28,6 +28,10 @@ export interface TransceiverState {
   senderStreamIds: string[]
   /** The track id our a=msid lines give this sender (RFC 8830 §2): fixed once first written. */
   msidTrackId: string | null
+  /** [[SendEncodings]]: one encoding (audio has no simulcast). */
+  sendEncodings: RTCRtpEncodingParameters[]
+  /** [[LastReturnedParameters]] of the sender (webrtc-pc §5.2 getParameters). */
+  lastReturnedParameters: RTCRtpSendParameters | null
   /** [[ReceiverTrack]] */
   readonly receiverTrack: MediaStreamTrack
   /** Whether the last fired direction included receiving ([[FiredDirection]]). */

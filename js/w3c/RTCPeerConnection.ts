@@ -38,6 +38,7 @@ import type { RTCRtpTransceiver } from './RTCRtpTransceiver'
 import { RTCSessionDescription } from './RTCSessionDescription'
 import { parseStatsReport, RTCStatsReport, selectStats, type StatsSelector } from './RTCStatsReport'
 import { RTCTrackEvent, type RTCTrackEventInit } from './RTCTrackEvent'
+import { checkSendEncodings } from '../internal/rtpParameters'
 import { iceUfragsOf, parseSdp, type ParsedSdp } from '../internal/sdp'
 import { TransceiverRegistry, type TransceiverEntry } from '../internal/TransceiverRegistry'
 import { isMediaDirection } from '../internal/TransceiverState'
@@ -370,6 +371,7 @@ export class GstPeerConnection extends EventTarget {
     } else {
       throw new TypeError('addTransceiver expects a MediaStreamTrack or a kind')
     }
+    const sendEncodings = checkSendEncodings(kind, options.sendEncodings)
     this.#assertOpen()
     if (kind !== 'audio') throw notSupported(`${kind} transceivers are not supported`)
     const nativeTrack = track === null ? null : nativeTrackOf(track)
@@ -379,6 +381,11 @@ export class GstPeerConnection extends EventTarget {
     if (track !== null) {
       callNative(() => this.#native.setSenderTrack(id, nativeTrack))
       entry.state.senderTrack = track
+    }
+    entry.state.sendEncodings = sendEncodings
+    const [encoding] = sendEncodings
+    if (encoding!.active === false || encoding!.maxBitrate !== undefined) {
+      callNative(() => this.#native.setEncoding(id, encoding!.active !== false, encoding!.maxBitrate))
     }
     entry.state.senderStreamIds = [...new Set(streams.map((s) => s.id))]
     this.#localStateChanged()

@@ -1,12 +1,14 @@
 /* webrtc-pc §5.3 RTCRtpReceiver */
 
 import type { ConnectionHost } from '../internal/ConnectionHost'
-import { invalidState } from '../internal/errors'
+import { callNative, invalidState } from '../internal/errors'
+import { capabilities, negotiatedParameters } from '../internal/rtpParameters'
 import { defineEventHandlerAttributes, type EventHandler } from '../internal/eventHandlers'
 import type { MediaStreamTrack } from './MediaStreamTrack'
 import type { RTCDTMFEvent } from './RTCDTMFEvent'
 import type { RTCStatsReport } from './RTCStatsReport'
 import type { TransceiverState } from '../internal/TransceiverState'
+import type { RTCRtpCapabilities, RTCRtpReceiveParameters } from './webrtcTypes'
 
 /** An EventTarget only for the non-standard `dtmf` event (RTCDTMFEvent). */
 export class RTCRtpReceiver extends EventTarget {
@@ -47,6 +49,17 @@ export class RTCRtpReceiver extends EventTarget {
     } catch {
       return null
     }
+  }
+
+  /** webrtc-pc §5.3 getCapabilities(): what we can receive (no video codecs). */
+  static getCapabilities(kind: string): RTCRtpCapabilities | null {
+    return capabilities(String(kind))
+  }
+
+  /** webrtc-pc §5.3 getParameters(): the negotiated codecs and header extensions. */
+  getParameters(): RTCRtpReceiveParameters {
+    if (this.#host.closed) return { codecs: [], headerExtensions: [], rtcp: { reducedSize: false } }
+    return negotiatedParameters(callNative(() => this.#host.native.rtpParameters(this.#state.id)), false)
   }
 
   getContributingSources(): never[] {

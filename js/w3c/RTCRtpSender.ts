@@ -1,12 +1,15 @@
 /* webrtc-pc §5.2 RTCRtpSender */
 
 import type { ConnectionHost } from '../internal/ConnectionHost'
+import { randomUUID } from 'node:crypto'
 import { callNative, invalidState } from '../internal/errors'
+import { capabilities, checkSetParameters, negotiatedParameters } from '../internal/rtpParameters'
 import type { MediaStream } from './MediaStream'
 import { MediaStreamTrack, nativeTrackOf } from './MediaStreamTrack'
 import { RTCDTMFSender } from './RTCDTMFSender'
 import type { RTCStatsReport } from './RTCStatsReport'
 import type { TransceiverState } from '../internal/TransceiverState'
+import type { RTCRtpCapabilities, RTCRtpEncodingParameters, RTCRtpSendParameters } from './webrtcTypes'
 
 export class RTCRtpSender {
   readonly #host: ConnectionHost
@@ -50,6 +53,58 @@ export class RTCRtpSender {
       callNative(() => this.#host.native.setSenderTrack(this.#state.id, nativeTrack))
       this.#state.senderTrack = withTrack
     })
+  }
+
+  /** webrtc-pc §5.2 getCapabilities(): what we can send (no video codecs). */
+  static getCapabilities(kind: string): RTCRtpCapabilities | null {
+    return capabilities(String(kind))
+  }
+
+  /**
+   * webrtc-pc §5.2 getParameters(): the negotiated codecs and header extensions, our CNAME,
+   * [[SendEncodings]] and a new transactionId, valid for setParameters() until the end of
+   * the current task.
+   */
+  getParameters(): RTCRtpSendParameters {
+    const negotiated = this.#host.closed
+      ? { codecs: [], headerExtensions: [], rtcp: { reducedSize: false } }
+      : negotiatedParameters(callNative(() => this.#host.native.rtpParameters(this.#state.id)), true)
+    const parameters: RTCRtpSendParameters = {
+      transactionId: randomUUID(),
+      encodings: this.#state.sendEncodings.map((e) => ({ ...e })),
+      ...negotiated,
+    }
+    this.#state.lastReturnedParameters = structuredClone(parameters)
+    setTimeout(() => {
+      if (this.#state.lastReturnedParameters?.transactionId === parameters.transactionId) this.#state.lastReturnedParameters = null
+    }, 0)
+    return parameters
+  }
+
+  /**
+   * webrtc-pc §5.2 setParameters(): only what getParameters() returned last, with the same
+   * transactionId; encodings' `active` and `maxBitrate` take effect at once, without
+   * renegotiation (src/media/sender.rs).
+   */
+  setParameters(parameters: RTCRtpSendParameters, _options: Record<string, unknown> = {}): Promise<void> {
+    let encodings: RTCRtpEncodingParameters[]
+    try {
+      if (parameters === null || typeof parameters !== 'object') throw new TypeError('setParameters expects RTCRtpSendParameters')
+      encodings = checkSetParameters(this.#state, parameters)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    const [encoding] = encodings
+    if (!this.#host.closed) {
+      try {
+        callNative(() => this.#host.native.setEncoding(this.#state.id, encoding!.active !== false, encoding!.maxBitrate))
+      } catch (err) {
+        return Promise.reject(err)
+      }
+    }
+    this.#state.sendEncodings = encodings
+    this.#state.lastReturnedParameters = null
+    return Promise.resolve()
   }
 
   /** webrtc-pc §5.2 setStreams(): changes the msid association, which needs negotiation. */

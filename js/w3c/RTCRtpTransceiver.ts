@@ -1,12 +1,13 @@
 /* webrtc-pc §5.4 RTCRtpTransceiver */
 
 import type { ConnectionHost } from '../internal/ConnectionHost'
-import { callNative, invalidState } from '../internal/errors'
+import { callNative, invalidModification, invalidState } from '../internal/errors'
+import { capabilities, codecsMatch, toNativeCodec } from '../internal/rtpParameters'
 import { endTrack } from './MediaStreamTrack'
 import type { RTCRtpReceiver } from './RTCRtpReceiver'
 import type { RTCRtpSender } from './RTCRtpSender'
 import type { TransceiverState } from '../internal/TransceiverState'
-import { TRANSCEIVER_DIRECTIONS, toEnum, type RTCRtpTransceiverDirection } from './webrtcTypes'
+import { TRANSCEIVER_DIRECTIONS, toEnum, type RTCRtpCodec, type RTCRtpTransceiverDirection } from './webrtcTypes'
 
 export class RTCRtpTransceiver {
   readonly #host: ConnectionHost
@@ -57,6 +58,28 @@ export class RTCRtpTransceiver {
 
   get currentDirection(): RTCRtpTransceiverDirection | null {
     return this.#state.currentDirection
+  }
+
+  /**
+   * webrtc-pc §5.4.1 setCodecPreferences(): the codecs, in order, of our next offer or answer
+   * on this transceiver; each must match one of RTCRtpReceiver.getCapabilities(kind)
+   * (InvalidModificationError otherwise); an empty list restores the default. In an answer
+   * the offerer's order is kept (webrtcbin 1.22 intersects with the offer). Once a codec is
+   * sending, webrtcbin 1.22 offers only that one (it intersects the preferences with what
+   * the linked encoder produces), so a choice made mid-call narrows but cannot switch.
+   */
+  setCodecPreferences(codecs: RTCRtpCodec[]): void {
+    if (!Array.isArray(codecs)) throw new TypeError('setCodecPreferences expects a sequence of RTCRtpCodec')
+    const known = capabilities(this.#state.kind)?.codecs ?? []
+    const unique: RTCRtpCodec[] = []
+    for (const codec of codecs) {
+      if (codec === null || typeof codec !== 'object') throw new TypeError('setCodecPreferences expects RTCRtpCodec dictionaries')
+      if (unique.some((u) => codecsMatch(u, codec))) continue
+      if (!known.some((k) => codecsMatch(k, codec))) throw invalidModification(`${codec.mimeType} is not one of the receiver's capabilities`)
+      unique.push(codec)
+    }
+    if (this.#host.closed) return
+    callNative(() => this.#host.native.setCodecPreferences(this.#state.id, unique.map(toNativeCodec)))
   }
 
   /**

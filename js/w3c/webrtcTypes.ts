@@ -138,6 +138,64 @@ export interface RTCIceCandidateInit {
 export interface RTCRtpTransceiverInit {
   direction?: RTCRtpTransceiverDirection
   streams?: MediaStream[]
+  sendEncodings?: RTCRtpEncodingParameters[]
+}
+
+/** webrtc-pc §5.2.4 RTCRtpCodec */
+export interface RTCRtpCodec {
+  mimeType: string
+  clockRate: number
+  channels?: number
+  sdpFmtpLine?: string
+}
+
+/** webrtc-pc §5.2.3 RTCRtpCodecParameters */
+export interface RTCRtpCodecParameters extends RTCRtpCodec {
+  payloadType: number
+}
+
+export interface RTCRtpHeaderExtensionCapability {
+  uri: string
+}
+
+export interface RTCRtpHeaderExtensionParameters {
+  uri: string
+  id: number
+  encrypted?: boolean
+}
+
+export interface RTCRtcpParameters {
+  cname?: string
+  reducedSize?: boolean
+}
+
+/** webrtc-pc §5.2.1 RTCRtpEncodingParameters; audio uses active and maxBitrate. */
+export interface RTCRtpEncodingParameters {
+  rid?: string
+  active?: boolean
+  maxBitrate?: number
+  maxFramerate?: number
+  scaleResolutionDownBy?: number
+  priority?: string
+  networkPriority?: string
+}
+
+export interface RTCRtpParameters {
+  headerExtensions: RTCRtpHeaderExtensionParameters[]
+  rtcp: RTCRtcpParameters
+  codecs: RTCRtpCodecParameters[]
+}
+
+export interface RTCRtpSendParameters extends RTCRtpParameters {
+  transactionId: string
+  encodings: RTCRtpEncodingParameters[]
+}
+
+export type RTCRtpReceiveParameters = RTCRtpParameters
+
+export interface RTCRtpCapabilities {
+  codecs: RTCRtpCodec[]
+  headerExtensions: RTCRtpHeaderExtensionCapability[]
 }
 
 /** DOM EventInit; @types/node does not declare it globally. */

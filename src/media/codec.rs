@@ -139,6 +139,9 @@ impl Codec {
             // (RFC 7587 §3.1.1: 28–40 kbit/s is fullband speech at its best).
             encoder.set_property("bitrate", OPUS_BITRATE);
             encoder.set_property("complexity", opus_complexity());
+            // opusenc forces fullband; libopus picks the bandwidth for the rate, as libwebrtc
+            // lets it (fullband at 32 kbit/s).
+            encoder.set_property_from_str("bandwidth", "auto");
         } else if payloader.find_property("min-ptime").is_some() {
             let ptime_ns = i64::from(ptime) * 1_000_000;
             payloader.set_property("min-ptime", ptime_ns);
@@ -170,6 +173,38 @@ impl Codec {
         Ok(vec![depay, decoder, mono, make("audioconvert")?, make("audioresample")?])
     }
 
+    /// Cap the encoder at `max` bit/s (RTCRtpEncodingParameters.maxBitrate); only Opus has a
+    /// rate to set, and without a cap it sends `OPUS_BITRATE`. opusenc takes 4000–650000.
+    ///
+    /// Under a cap the audio bandwidth follows the rate (RFC 6716 §2.1.3's operating points:
+    /// narrowband at 8–12 kbit/s, wideband at 16–20): a running libopus lowered from 32 kbit/s
+    /// stays in fullband CELT, which does not go below ~17 kbit/s (measured by the test below).
+    pub fn limit_bitrate(&self, encoder: &gst::Element, max: Option<u32>) {
+        if self == &OPUS {
+            let rate = max.map_or(OPUS_BITRATE, |m| (m.min(OPUS_BITRATE as u32) as i32).max(4_000));
+            let bandwidth = match rate {
+                r if r < 12_000 => "narrowband",
+                r if r < 16_000 => "mediumband",
+                r if r < 20_000 => "wideband",
+                r if r < OPUS_BITRATE => "superwideband",
+                _ => "auto",
+            };
+            encoder.set_property_from_str("bandwidth", bandwidth);
+            encoder.set_property("bitrate", rate);
+        }
+    }
+
+    /// webrtc-pc §5.2 RTCRtpCodec: `audio/<name>` (Opus in lower case, as RFC 7587 registers
+    /// it; the RFC 3551 names as registered), and the fmtp line we offer.
+    pub fn mime_type(&self) -> String {
+        let name = if self == &OPUS { "opus" } else { self.encoding_name };
+        format!("audio/{name}")
+    }
+
+    pub fn sdp_fmtp_line(&self) -> Option<String> {
+        (!self.fmtp.is_empty()).then(|| self.fmtp.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(";"))
+    }
+
     /// RTP caps for a transceiver's `codec-preferences` and the payloader's output.
     pub fn rtp_caps(&self, pt: u32) -> gst::Caps {
         let mut s = gst::Structure::builder("application/x-rtp")
@@ -195,7 +230,7 @@ impl Codec {
 /// `gst_caps_intersect(offer, preferences)`, whose zig-zag mode interleaves both lists, so
 /// only the same order on both sides keeps the offerer's preference (RFC 3264 §6.1:
 /// the answerer SHOULD keep it). Without an offer, our own order.
-pub fn answer_preferences(offer: Option<&gst_sdp::SDPMediaRef>, ssrc: Option<u32>) -> gst::Caps {
+pub fn answer_preferences(offer: Option<&gst_sdp::SDPMediaRef>, ssrc: Option<u32>, chosen: Option<&[&'static Codec]>) -> gst::Caps {
     let mut order: Vec<&'static Codec> = Vec::new();
     if let Some(media) = offer {
         for fmt in media.formats() {
@@ -211,6 +246,10 @@ pub fn answer_preferences(offer: Option<&gst_sdp::SDPMediaRef>, ssrc: Option<u32
         if !order.contains(&codec) {
             order.push(codec);
         }
+    }
+    // setCodecPreferences restricts what we answer with; the offerer's order stays (above).
+    if let Some(chosen) = chosen {
+        order.retain(|c| chosen.contains(c));
     }
     let mut caps = gst::Caps::new_empty();
     {
@@ -241,10 +280,17 @@ pub fn caps_codec(caps: &gst::CapsRef) -> Option<&'static Codec> {
 /// type. With the sender's SSRC, webrtcbin writes `a=ssrc` lines (RFC 5576), which is how
 /// Chromium tells apart bundled m-lines that share a payload type.
 pub fn preferences(ssrc: Option<u32>) -> gst::Caps {
+    preferences_in(None, ssrc)
+}
+
+/// `preferences` for the codecs the application chose with setCodecPreferences, in its
+/// order (webrtc-pc §5.4.1); all of ours in our order without a choice.
+pub fn preferences_in(chosen: Option<&[&'static Codec]>, ssrc: Option<u32>) -> gst::Caps {
+    let all: Vec<&'static Codec> = SUPPORTED.iter().collect();
     let mut caps = gst::Caps::new_empty();
     {
         let caps = caps.get_mut().expect("new caps are writable");
-        for codec in SUPPORTED {
+        for codec in chosen.unwrap_or(&all) {
             let mut c = codec.rtp_caps(codec.default_pt);
             if let Some(ssrc) = ssrc {
                 c.get_mut().expect("new caps are writable").set("ssrc", ssrc);
@@ -372,7 +418,7 @@ mod tests {
         gst::init().unwrap();
         let sdp = "v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0 111 101\r\na=rtpmap:111 opus/48000/2\r\na=rtpmap:101 telephone-event/8000\r\n";
         let msg = gst_sdp::SDPMessage::parse_buffer(sdp.as_bytes()).unwrap();
-        let caps = answer_preferences(msg.media(0), None);
+        let caps = answer_preferences(msg.media(0), None, None);
         let names: Vec<&str> = caps.iter().map(|s| s.get::<&str>("encoding-name").unwrap()).collect();
         assert_eq!(names, ["PCMU", "OPUS", "G722", "PCMA"]);
     }
@@ -402,5 +448,53 @@ mod tests {
         let chain = OPUS.encode_chain(111, 1, 20).unwrap();
         assert_eq!(chain[1].property::<i32>("complexity"), opus_complexity());
         assert_eq!(chain[1].property::<i32>("bitrate"), OPUS_BITRATE);
+    }
+
+    /// Payload bytes per second the Opus chain sends over `secs` of a 440 Hz tone (sync to the
+    /// clock so a property change lands mid-stream), after `change` ran at the half.
+    fn opus_rate_before_and_after(change: impl FnOnce(&gst::Element)) -> (u64, u64) {
+        gst::init().unwrap();
+        let pipeline = gst::Pipeline::new();
+        let src = gst::ElementFactory::make("audiotestsrc").property("is-live", true).property("freq", 440.0f64).build().unwrap();
+        let chain = OPUS.encode_chain(111, 1, 20).unwrap();
+        let sink = gst::ElementFactory::make("appsink").property("sync", false).build().unwrap();
+        pipeline.add(&src).unwrap();
+        pipeline.add_many(&chain).unwrap();
+        pipeline.add(&sink).unwrap();
+        src.link(&chain[0]).unwrap();
+        gst::Element::link_many(&chain).unwrap();
+        chain[2].link(&sink).unwrap();
+        let bytes = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = bytes.clone();
+        sink.downcast_ref::<gst_app::AppSink>().unwrap().set_callbacks(
+            gst_app::AppSinkCallbacks::builder()
+                .new_sample(move |s| {
+                    let sample = s.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                    // RTP header: 12 bytes.
+                    counter.fetch_add(sample.buffer().map_or(0, |b| b.size() as u64).saturating_sub(12), std::sync::atomic::Ordering::Relaxed);
+                    Ok(gst::FlowSuccess::Ok)
+                })
+                .build(),
+        );
+        pipeline.set_state(gst::State::Playing).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let t0 = bytes.load(std::sync::atomic::Ordering::Relaxed);
+        std::thread::sleep(std::time::Duration::from_millis(2000));
+        let before = bytes.load(std::sync::atomic::Ordering::Relaxed) - t0;
+        change(&chain[1]);
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let t1 = bytes.load(std::sync::atomic::Ordering::Relaxed);
+        std::thread::sleep(std::time::Duration::from_millis(2000));
+        let after = bytes.load(std::sync::atomic::Ordering::Relaxed) - t1;
+        pipeline.set_state(gst::State::Null).unwrap();
+        (before * 8 / 2, after * 8 / 2)
+    }
+
+    #[test]
+    fn max_bitrate_caps_a_running_opus_encoder() {
+        let (full, capped) = opus_rate_before_and_after(|enc| OPUS.limit_bitrate(enc, Some(8_000)));
+        eprintln!("opus: {full} bit/s, then {capped} bit/s under an 8000 cap");
+        assert!((28_000..=36_000).contains(&full), "uncapped: {full} bit/s");
+        assert!(capped <= 8_800, "capped at 8000: {capped} bit/s");
     }
 }

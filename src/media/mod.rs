@@ -18,6 +18,7 @@ pub mod reorder_wait;
 pub mod rtp_forwarder;
 pub mod rtp_header;
 pub mod rtp_ingress;
+pub mod rtp_parameters;
 pub mod sender;
 pub mod tone;
 pub mod tsm;

@@ -43,6 +43,11 @@ pub struct SendChain {
     /// Whether the last answer lets us send (RFC 3264 §6.1): webrtcbin 1.22 forwards
     /// whatever reaches its sink pad, even on a recvonly or inactive m-line.
     active: Arc<AtomicBool>,
+    /// What the last answer allows (`set_active`), kept apart from the application's
+    /// `encodings[0].active` (`set_encoding`): both must say yes.
+    negotiated_send: AtomicBool,
+    /// RTCRtpEncodingParameters (webrtc-pc §5.2.1): `active`, and `maxBitrate` in bit/s.
+    encoding_params: Mutex<(bool, Option<u32>)>,
     dtmf: DtmfInjector,
 }
 
@@ -74,6 +79,8 @@ impl SendChain {
             elements,
             attached: Mutex::new(None),
             active: Arc::new(AtomicBool::new(false)),
+            negotiated_send: AtomicBool::new(false),
+            encoding_params: Mutex::new((true, None)),
             dtmf,
         })
     }
@@ -92,6 +99,8 @@ impl SendChain {
         }
         let pipeline = self.pipeline.upgrade().ok_or("pipeline gone")?;
         let elements = codec.encode_chain(pt, self.ssrc, 20)?;
+        let max_bitrate = self.encoding_params.lock().map(|p| p.1).unwrap_or(None);
+        codec.limit_bitrate(&elements[1], max_bitrate);
         let payloader = elements[2].clone();
         pipeline.add_many(&elements).map_err(|e| e.to_string())?;
         gst::Element::link_many(&elements).map_err(|e| e.to_string())?;
@@ -147,8 +156,27 @@ impl SendChain {
     /// Sending needs an answer that allows it and an encoder (before that the chain is
     /// not linked to webrtcbin).
     pub fn set_active(&self, active: bool) {
+        self.negotiated_send.store(active, Ordering::Release);
+        self.update_active();
+    }
+
+    /// `encodings[0]` of setParameters (webrtc-pc §5.2 setParameters): `active: false` stops
+    /// sending without renegotiation; `maxBitrate` caps the encoder (a fixed-rate codec such
+    /// as G.711 is already below any cap a caller can mean).
+    pub fn set_encoding(&self, active: bool, max_bitrate: Option<u32>) {
+        if let Ok(mut p) = self.encoding_params.lock() {
+            *p = (active, max_bitrate);
+        }
+        if let Some(enc) = self.encoding.lock().ok().as_ref().and_then(|e| e.as_ref()) {
+            enc.codec.limit_bitrate(&enc.elements[1], max_bitrate);
+        }
+        self.update_active();
+    }
+
+    fn update_active(&self) {
         let ready = self.codec().is_some();
-        self.active.store(active && ready, Ordering::Release);
+        let wanted = self.encoding_params.lock().map(|p| p.0).unwrap_or(true);
+        self.active.store(self.negotiated_send.load(Ordering::Acquire) && wanted && ready, Ordering::Release);
     }
 
     pub fn is_active(&self) -> bool {

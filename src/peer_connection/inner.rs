@@ -65,6 +65,8 @@ pub(super) struct Transceiver {
     pub(super) direction: Direction,
     /// The remote offer's m-line this transceiver answers, until webrtcbin associates it.
     pub(super) pending_mline: Option<u32>,
+    /// The codecs setCodecPreferences chose, in its order (None: all of ours).
+    pub(super) codecs: Option<Vec<&'static crate::media::codec::Codec>>,
 }
 
 pub(super) struct State {

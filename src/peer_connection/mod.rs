@@ -23,6 +23,7 @@ mod gathering;
 mod inner;
 mod mline_match;
 mod offer_answer;
+mod parameters;
 mod receive;
 mod signals;
 mod transceivers;
@@ -255,6 +256,26 @@ impl NativePeerConnection {
             .ok_or_else(|| napi_err(format!("unknown transceiver {transceiver_id}")))?;
         t.direction = direction;
         Ok(())
+    }
+
+    /// RTCRtpSender/RTCRtpReceiver getParameters: the negotiated codecs, header extensions
+    /// and our CNAME (parameters.rs).
+    #[napi]
+    pub fn rtp_parameters(&self, transceiver_id: u32) -> napi::Result<crate::media::rtp_parameters::NativeRtpParameters, &'static str> {
+        self.inner.rtp_parameters(transceiver_id).map_err(|e| napi::Error::new(e.code.as_str(), e.message))
+    }
+
+    /// setParameters' `encodings[0]`: `active` and `maxBitrate` (bit/s) for the send chain.
+    #[napi]
+    pub fn set_encoding(&self, transceiver_id: u32, active: bool, max_bitrate: Option<u32>) -> napi::Result<()> {
+        let sender = self.inner.ensure_sender(transceiver_id).map_err(napi_err)?;
+        sender.set_encoding(active, max_bitrate);
+        Ok(())
+    }
+
+    #[napi]
+    pub fn set_codec_preferences(&self, transceiver_id: u32, codecs: Vec<crate::media::rtp_parameters::NativeCodec>) -> napi::Result<(), &'static str> {
+        self.inner.set_codec_preferences(transceiver_id, &codecs).map_err(|e| napi::Error::new(e.code.as_str(), e.message))
     }
 
     #[napi]

@@ -46,6 +46,7 @@ impl Inner {
             // `add_transceiver` right after; webrtcbin's own property stays sendrecv (sdp::direction).
             direction: Direction::Recvonly,
             pending_mline: None,
+            codecs: None,
         });
         id
     }
@@ -91,7 +92,7 @@ impl Inner {
                     Some(t) => {
                         t.pending_mline = Some(i);
                         let ssrc = t.sender.as_ref().map(|s| s.ssrc());
-                        t.gst.set_property("codec-preferences", codec::answer_preferences(offer.media(i), ssrc));
+                        t.gst.set_property("codec-preferences", codec::answer_preferences(offer.media(i), ssrc, t.codecs.as_deref()));
                     }
                     None => missing.push(i),
                 }
@@ -103,7 +104,7 @@ impl Inner {
                 .add_transceiver(Direction::Recvonly)
                 .map_err(|e| PcError::operation(format!("cannot create a transceiver for m-line {i}: {}", e.message)))?;
             if let Some(t) = self.lock().transceivers.iter_mut().find(|t| t.id == id) {
-                t.gst.set_property("codec-preferences", codec::answer_preferences(offer.media(i), t.sender.as_ref().map(|s| s.ssrc())));
+                t.gst.set_property("codec-preferences", codec::answer_preferences(offer.media(i), t.sender.as_ref().map(|s| s.ssrc()), None));
                 t.pending_mline = Some(i);
             }
         }
