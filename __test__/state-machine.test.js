@@ -389,3 +389,33 @@ test("our descriptions carry the application's streams in a=msid (RFC 8830), the
   await a.setLocalDescription();
   expect(a.localDescription.sdp.split(/^m=/m)[1].match(/^a=msid:.*$/gm)).toEqual([`a=msid:${s2.id} ${tone.track.id}`]);
 });
+
+test('senders and receivers share one RTCDtlsTransport once negotiated; its and its RTCIceTransport\'s events come before the connection\'s (webrtc-pc §5.5, §5.6)', async () => {
+  const { RTCDtlsTransport, RTCIceTransport } = require('../dist');
+  const a = peer();
+  const b = peer();
+  a.addTrack(tone.track);
+  a.addTransceiver('audio');
+  expect(a.getSenders()[0].transport).toBeNull();
+  const order = [];
+  a.addEventListener('connectionstatechange', () => order.push(`pc:${a.connectionState}`));
+  a.addEventListener('iceconnectionstatechange', () => order.push(`pc-ice:${a.iceConnectionState}`));
+  await a.setLocalDescription();
+  const dtls = a.getSenders()[0].transport;
+  expect(dtls).toBeInstanceOf(RTCDtlsTransport);
+  expect(dtls.iceTransport).toBeInstanceOf(RTCIceTransport);
+  dtls.onstatechange = () => order.push(`dtls:${dtls.state}`);
+  dtls.iceTransport.onstatechange = () => order.push(`ice:${dtls.iceTransport.state}`);
+  expect(new Set([...a.getSenders(), ...a.getReceivers()].map((x) => x.transport))).toEqual(new Set([dtls]));
+  expect(dtls.iceTransport.role).toBe('unknown');
+  await connect(a, b);
+  expect(dtls.state).toBe('connected');
+  expect(['connected', 'completed']).toContain(dtls.iceTransport.state);
+  expect(dtls.iceTransport.component).toBe('rtp');
+  expect(dtls.iceTransport.role).toBe('controlling');
+  expect(b.getReceivers()[0].transport.iceTransport.role).toBe('controlled');
+  expect(order.indexOf('dtls:connected')).toBe(order.indexOf('pc:connected') - 1);
+  expect(order.indexOf('ice:connected')).toBe(order.indexOf('pc-ice:connected') - 1);
+  a.close();
+  expect([dtls.state, dtls.iceTransport.state]).toEqual(['closed', 'closed']);
+});

@@ -10,6 +10,15 @@ import { MediaStreamTrackEvent } from './w3c/MediaStreamTrackEvent'
 import { GstPeerConnection } from './w3c/RTCPeerConnection'
 import { RTCIceCandidate } from './w3c/RTCIceCandidate'
 import { RTCSessionDescription } from './w3c/RTCSessionDescription'
+import { RTCRtpSender } from './w3c/RTCRtpSender'
+import { RTCRtpReceiver } from './w3c/RTCRtpReceiver'
+import { RTCRtpTransceiver } from './w3c/RTCRtpTransceiver'
+import { RTCDtlsTransport } from './w3c/RTCDtlsTransport'
+import { RTCIceTransport } from './w3c/RTCIceTransport'
+import { RTCTrackEvent } from './w3c/RTCTrackEvent'
+import { RTCPeerConnectionIceEvent } from './w3c/RTCPeerConnectionIceEvent'
+import { RTCDTMFSender } from './w3c/RTCDTMFSender'
+import { RTCDTMFToneChangeEvent } from './w3c/RTCDTMFToneChangeEvent'
 
 export function installGlobals(): void {
   const globals: Record<string, unknown> = {
@@ -19,6 +28,15 @@ export function installGlobals(): void {
     MediaStream,
     MediaStreamTrack,
     MediaStreamTrackEvent,
+    RTCRtpSender,
+    RTCRtpReceiver,
+    RTCRtpTransceiver,
+    RTCDtlsTransport,
+    RTCIceTransport,
+    RTCTrackEvent,
+    RTCPeerConnectionIceEvent,
+    RTCDTMFSender,
+    RTCDTMFToneChangeEvent,
   }
   const target = globalThis as Record<string, unknown>
   for (const [name, value] of Object.entries(globals)) {

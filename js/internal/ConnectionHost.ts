@@ -4,6 +4,7 @@
  */
 
 import type { MediaSession } from './MediaSession'
+import type { RTCDtlsTransport } from '../w3c/RTCDtlsTransport'
 import type { RTCStatsReport, StatsSelector } from '../w3c/RTCStatsReport'
 
 export interface ConnectionHost {
@@ -19,4 +20,6 @@ export interface ConnectionHost {
   localStateChanged(): void
   /** getStats() restricted to one sender's or receiver's RTP streams (webrtc-pc §8.5). */
   stats(select: StatsSelector): Promise<RTCStatsReport>
+  /** The connection's one DTLS transport (BUNDLE), for senders and receivers. */
+  readonly transport: RTCDtlsTransport
 }

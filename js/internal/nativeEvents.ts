@@ -41,6 +41,11 @@ export interface NativeEventTarget {
   dispatchEvent(event: Event): boolean
   /** The local description gained a candidate or end-of-candidates (webrtc-pc §5.6: before the event). */
   localCandidatesChanged(): void
+  /**
+   * A state of `states` changed: the transport objects fire their events first (webrtc-pc
+   * §5.5, §5.6), then the connection fires its own.
+   */
+  transportChanged(what: 'gathering' | 'ice' | 'dtls'): void
 }
 
 export function routeNativeEvent(ev: NativeEvent, target: NativeEventTarget): void {
@@ -67,6 +72,7 @@ export function routeNativeEvent(ev: NativeEvent, target: NativeEventTarget): vo
       if (state === states.iceGatheringState) break
       states.iceGatheringState = state
       if (state === 'complete') target.localCandidatesChanged()
+      target.transportChanged('gathering')
       target.dispatchEvent(new Event('icegatheringstatechange'))
       // webrtc-pc §5.6 "update the ICE gathering state": completion is also announced as a null candidate.
       if (state === 'complete' && !target.closed) {
@@ -82,10 +88,12 @@ export function routeNativeEvent(ev: NativeEvent, target: NativeEventTarget): vo
       // the nominated pair directly, so the intermediate state is made visible here.
       if (state === 'completed' && states.iceConnectionState !== 'connected') {
         states.iceConnectionState = 'connected'
+        target.transportChanged('ice')
         target.dispatchEvent(new Event('iceconnectionstatechange'))
         if (target.closed) break
       }
       states.iceConnectionState = state
+      target.transportChanged('ice')
       target.dispatchEvent(new Event('iceconnectionstatechange'))
       break
     }
@@ -94,6 +102,7 @@ export function routeNativeEvent(ev: NativeEvent, target: NativeEventTarget): vo
       if (state === null) return warnMalformed(ev)
       if (state === states.connectionState) break
       states.connectionState = state
+      target.transportChanged('dtls')
       target.dispatchEvent(new Event('connectionstatechange'))
       break
     }

@@ -36,6 +36,8 @@ import type { RTCRtpReceiver } from './RTCRtpReceiver'
 import { RTCRtpSender } from './RTCRtpSender'
 import type { RTCRtpTransceiver } from './RTCRtpTransceiver'
 import { RTCSessionDescription } from './RTCSessionDescription'
+import { RTCDtlsTransport, type RTCDtlsTransportState } from './RTCDtlsTransport'
+import { RTCIceTransport, type RTCIceRole } from './RTCIceTransport'
 import { parseStatsReport, RTCStatsReport, selectStats, type StatsSelector } from './RTCStatsReport'
 import { RTCTrackEvent, type RTCTrackEventInit } from './RTCTrackEvent'
 import { checkSendEncodings } from '../internal/rtpParameters'
@@ -125,6 +127,12 @@ export class GstPeerConnection extends EventTarget {
   readonly #remoteTracks: RemoteTracks
   readonly #negotiationNeeded: NegotiationNeededFlag
 
+  // webrtc-pc §5.5, §5.6: the one DTLS and ICE transport (everything is bundled).
+  readonly #iceTransport: RTCIceTransport
+  readonly #dtlsTransport: RTCDtlsTransport
+  #iceRole: RTCIceRole = 'unknown'
+  #dtlsState: RTCDtlsTransportState = 'new'
+
   // webrtc-pc §4.4.1 internal slots.
   #localIceCredentialsToReplace = new Set<string>()
   #lastCreatedOffer: CreatedDescription | null = null
@@ -136,6 +144,8 @@ export class GstPeerConnection extends EventTarget {
   constructor(configuration: RTCConfiguration = {}) {
     super()
     this.#configuration = normalizeConfiguration(configuration)
+    this.#iceTransport = new RTCIceTransport(this.#states, () => this.#iceRole)
+    this.#dtlsTransport = new RTCDtlsTransport(this.#states, this.#iceTransport)
     const self = this
     this.#host = {
       get closed(): boolean {
@@ -147,6 +157,7 @@ export class GstPeerConnection extends EventTarget {
       chain: <T>(operation: () => Promise<T>): Promise<T> => this.#chain.run(operation),
       localStateChanged: (): void => this.#localStateChanged(),
       stats: (select: StatsSelector): Promise<RTCStatsReport> => this.#stats(select),
+      transport: this.#dtlsTransport,
     }
     this.#chain = new OperationsChain(
       () => this.#closed,
@@ -178,6 +189,7 @@ export class GstPeerConnection extends EventTarget {
       },
       dispatchEvent: (event: Event): boolean => this.dispatchEvent(event),
       localCandidatesChanged: (): void => this.#refreshDescriptions(LOCAL_DESCRIPTION_GETTERS),
+      transportChanged: (what): void => this.#transportChanged(what),
     }
     const nativeConfig = toNativeConfig(this.#configuration)
     this.#native = callNative(() => webrtcbinSession(nativeConfig, (ev) => routeNativeEvent(ev, events)))
@@ -635,8 +647,24 @@ export class GstPeerConnection extends EventTarget {
    * synchronously with the native result: update state, process remote
    * tracks, then fire signalingstatechange before any track event.
    */
+  /** webrtc-pc §5.5, §5.6: the transports' events, fired before the connection's own. */
+  #transportChanged(what: 'gathering' | 'ice' | 'dtls'): void {
+    if (what === 'gathering') {
+      this.#iceTransport.dispatchEvent(new Event('gatheringstatechange'))
+    } else if (what === 'ice') {
+      this.#iceTransport.dispatchEvent(new Event('statechange'))
+    } else if (this.#dtlsTransport.state !== this.#dtlsState) {
+      this.#dtlsState = this.#dtlsTransport.state
+      this.#dtlsTransport.dispatchEvent(new Event('statechange'))
+    }
+  }
+
   #descriptionApplied(side: 'local' | 'remote', type: RTCSdpType, sdp: string, ev: NativeEvent): void {
     const previous = this.#signalingState
+    // RFC 8445 §6.1.1: the offerer's agent is controlling; fixed by the first exchange.
+    if (this.#iceRole === 'unknown' && side === 'remote' && type !== 'rollback') {
+      this.#iceRole = type === 'offer' ? 'controlled' : 'controlling'
+    }
     const reported = ev.state ?? callNative(() => this.#native.signalingState())
     this.#signalingState = toEnum(SIGNALING_STATES, reported, 'RTCSignalingState')
     this.#generation++

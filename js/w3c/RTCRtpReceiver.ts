@@ -8,6 +8,7 @@ import type { MediaStreamTrack } from './MediaStreamTrack'
 import type { RTCDTMFEvent } from './RTCDTMFEvent'
 import type { RTCStatsReport } from './RTCStatsReport'
 import type { TransceiverState } from '../internal/TransceiverState'
+import type { RTCDtlsTransport } from './RTCDtlsTransport'
 import type { RTCRtpCapabilities, RTCRtpReceiveParameters } from './webrtcTypes'
 
 /** An EventTarget only for the non-standard `dtmf` event (RTCDTMFEvent). */
@@ -31,8 +32,9 @@ export class RTCRtpReceiver extends EventTarget {
   /** Non-standard: received RFC 4733 DTMF digits (RTCDTMFEvent). */
   declare ondtmf: EventHandler<RTCDTMFEvent>
 
-  get transport(): null {
-    return null
+  /** webrtc-pc §5.3 transport: the connection's DTLS transport once a description has associated the transceiver. */
+  get transport(): RTCDtlsTransport | null {
+    return this.#state.mid === null ? null : this.#host.transport
   }
 
   /**

@@ -9,6 +9,7 @@ import { MediaStreamTrack, nativeTrackOf } from './MediaStreamTrack'
 import { RTCDTMFSender } from './RTCDTMFSender'
 import type { RTCStatsReport } from './RTCStatsReport'
 import type { TransceiverState } from '../internal/TransceiverState'
+import type { RTCDtlsTransport } from './RTCDtlsTransport'
 import type { RTCRtpCapabilities, RTCRtpEncodingParameters, RTCRtpSendParameters } from './webrtcTypes'
 
 export class RTCRtpSender {
@@ -27,8 +28,9 @@ export class RTCRtpSender {
     return this.#state.senderTrack
   }
 
-  get transport(): null {
-    return null
+  /** webrtc-pc §5.2 transport: the connection's DTLS transport once a description has associated the transceiver. */
+  get transport(): RTCDtlsTransport | null {
+    return this.#state.mid === null ? null : this.#host.transport
   }
 
   /** webrtc-pc §5.2 dtmf: RFC 4733 telephone-events on this sender's RTP stream (audio only). */
