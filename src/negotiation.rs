@@ -76,8 +76,9 @@ pub fn next_state(state: SignalingState, side: Side, ty: SdpType) -> PcResult<Si
         (Side::Remote, SdpType::Offer, Stable | HaveRemoteOffer) => HaveRemoteOffer,
         (Side::Remote, SdpType::Answer, HaveLocalOffer | HaveRemotePranswer) => Stable,
         (Side::Remote, SdpType::Pranswer, HaveLocalOffer | HaveRemotePranswer) => HaveRemotePranswer,
-        // §4.4.1.5: rollback is refused only in stable and the pranswer states.
-        (_, SdpType::Rollback, HaveLocalOffer | HaveRemoteOffer) => Stable,
+        // §4.4.1.5: rollback is refused in stable and the pranswer states, and a side can only
+        // roll back its own offer (§4.3.1's transitions; browsers refuse the other side's).
+        (Side::Local, SdpType::Rollback, HaveLocalOffer) | (Side::Remote, SdpType::Rollback, HaveRemoteOffer) => Stable,
         _ => {
             let side = if side == Side::Local { "Local" } else { "Remote" };
             return Err(PcError::invalid_state(format!(

@@ -18,6 +18,8 @@ export class RemoteTracks {
   readonly #registry: TransceiverRegistry
   /** [[AssociatedRemoteMediaStreams]] by msid, shared across transceivers. */
   readonly #streams = new Map<string, MediaStream>()
+  /** Each receiver as it was when the pending offer was applied: what a rollback restores. */
+  readonly #beforeOffer = new Map<TransceiverState, { firedRecv: boolean; streams: MediaStream[] }>()
 
   constructor(registry: TransceiverRegistry) {
     this.#registry = registry
@@ -59,6 +61,36 @@ export class RemoteTracks {
       }
     }
     return trackEvents
+  }
+
+  /** An offer (ours or theirs) leaves stable: remember each receiver for a rollback. */
+  offerStarted(): void {
+    this.#beforeOffer.clear()
+    for (const { state } of this.#registry.entries) {
+      this.#beforeOffer.set(state, { firedRecv: state.firedRecv, streams: [...state.remoteStreams] })
+    }
+  }
+
+  /**
+   * webrtc-pc §4.4.1.5 rollback: [[FiredDirection]] and the associated remote streams go back
+   * to what they were before the offer, so a track the offer added is removed (removetrack,
+   * mute) and applying the offer again fires its track event again. Call it before the
+   * transceivers the offer created are dropped.
+   */
+  rolledBack(): void {
+    for (const { state } of this.#registry.entries) {
+      const before = this.#beforeOffer.get(state)
+      if (before === undefined || !before.firedRecv) {
+        this.remove(state)
+        continue
+      }
+      this.#setAssociated(state, before.streams)
+      if (!state.firedRecv) {
+        state.firedRecv = true
+        if (state.receiving) setTrackMuted(state.receiverTrack, false)
+      }
+    }
+    this.#beforeOffer.clear()
   }
 
   /** Our own answer can stop reception too (webrtc-pc §4.4.1.5, local answer). */

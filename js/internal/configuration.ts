@@ -118,6 +118,15 @@ export function normalizeConfiguration(config: RTCConfiguration | null | undefin
     out.iceTcp = c.iceTcp
   }
   if (c.limits !== undefined) out.limits = validateLimits(c.limits)
+  // WebIDL sequence<RTCCertificate>: null or a non-sequence is a TypeError, and so is any
+  // entry, since there is no RTCCertificate here (webrtcbin 1.22 makes its own per connection).
+  const certificates = (c as { certificates?: unknown }).certificates
+  if (certificates !== undefined) {
+    if (certificates === null || typeof certificates !== 'object' || !(Symbol.iterator in certificates)) {
+      throw new TypeError('certificates must be a sequence of RTCCertificate')
+    }
+    if ([...(certificates as Iterable<unknown>)].length > 0) throw new TypeError('RTCCertificate is not supported: certificates must be empty')
+  }
   return out
 }
 

@@ -567,10 +567,15 @@ export class GstPeerConnection extends EventTarget {
     if (this.#closed) throw invalidState(CLOSED_MESSAGE)
   }
 
-  /** Reads the native descriptions into the attributes; an unchanged one keeps its object. */
+  /**
+   * Reads the native descriptions into the attributes; an unchanged one keeps its object, and
+   * localDescription/remoteDescription are the pending or current object itself (webrtc-pc
+   * §4.4.1.1: "return pendingLocalDescription if it is not null, otherwise currentLocalDescription").
+   */
   #refreshDescriptions(getters: readonly DescriptionGetter[]): void {
     if (this.#closed) return
     for (const getter of getters) {
+      if (getter === 'localDescription' || getter === 'remoteDescription') continue
       const d = callNative(() => this.#native[getter]())
       const old = this.#descriptions[getter]
       if (d === null) {
@@ -580,6 +585,9 @@ export class GstPeerConnection extends EventTarget {
       const type = (SDP_TYPES as readonly string[]).includes(d.type) ? (d.type as RTCSdpType) : 'offer'
       if (old === null || old.type !== type || old.sdp !== d.sdp) this.#descriptions[getter] = new RTCSessionDescription({ type, sdp: d.sdp })
     }
+    const d = this.#descriptions
+    d.localDescription = d.pendingLocalDescription ?? d.currentLocalDescription
+    d.remoteDescription = d.pendingRemoteDescription ?? d.currentRemoteDescription
   }
 
   /** webrtc-pc §11.2 legacy offerToReceiveAudio, applied before createOffer is chained. */
@@ -675,6 +683,8 @@ export class GstPeerConnection extends EventTarget {
     // to what an answer negotiated. Its failure (an OperationError) fails the operation, though
     // the description itself is already applied.
     callNative(() => this.#native.applyMedia())
+    if (type === 'rollback') this.#remoteTracks.rolledBack()
+    else if (type === 'offer' && previous === 'stable') this.#remoteTracks.offerStarted()
     this.#reconcileTransceivers()
     const remote = this.#descriptions.remoteDescription
     this.#canTrickleIceCandidates = remote === null ? null : parseSdp(remote.sdp).iceOptions.includes('trickle')

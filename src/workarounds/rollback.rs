@@ -11,11 +11,13 @@
 //!
 //! A remote offer after a rolled-back first offer (glare, "perfect negotiation": webrtc-pc
 //! §4.4.1.6 rolls back implicitly) finds webrtcbin still in have-local-offer, which refuses it.
-//! `settle` makes the answer that brings webrtcbin to stable first: the stale offer answered by
-//! itself, with credentials no peer has and no candidates, so ICE has nothing to check until
-//! the real offer's credentials and candidates replace them. It says `setup:passive`, so we
-//! take the DTLS client role (RFC 5763 §5) — the one webrtcbin's answer to an `actpass` offer
-//! gives us anyway, as a transport's role cannot change once its DTLS has started.
+//! `settle` makes the answer that brings webrtcbin to stable first: one that rejects every
+//! m-section (port 0, RFC 3264 §6) and bundles nothing, so webrtcbin associates no transceiver
+//! with an m-line, creates no transport and starts neither ICE checks nor DTLS
+//! (`_update_transceivers_from_sdp` skips rejected sections); the real offer then finds our
+//! transceivers as unassociated as a first offer would. What stays is webrtcbin's ICE
+//! controlling role from the stale offer, which it never gives up: when both agents are
+//! controlling, ICE's role-conflict repair settles it (RFC 8445 §7.3.1.1).
 
 use gst_sdp::SDPMessage;
 
@@ -50,13 +52,20 @@ pub fn plan(n: &Negotiation<SDPMessage>) -> Plan {
     Plan::Reapply(answer)
 }
 
-/// The answer that settles webrtcbin's stale first offer (see the module doc).
+/// The answer that settles webrtcbin's stale first offer (see the module doc). webrtcbin
+/// still validates each section's ICE credentials, fingerprint and setup role, so they stay.
 pub fn settle(stale_offer: &gst_sdp::SDPMessageRef) -> SDPMessage {
     let mut answer = stale_offer.to_owned();
     crate::workarounds::ice_credentials::replace(&mut answer);
+    for i in (0..answer.attributes_len()).rev() {
+        if answer.attribute(i).is_some_and(|a| a.key() == "group") {
+            let _ = answer.remove_attribute(i);
+        }
+    }
     for idx in 0..answer.medias_len() {
         let Some(media) = answer.media_mut(idx) else { continue };
-        replace_attribute(media, "setup", "passive");
+        media.set_port_info(0, 0);
+        replace_attribute(media, "setup", "active");
         let candidates: Vec<u32> = (0..media.attributes_len())
             .filter(|i| media.attribute(*i).is_some_and(|a| matches!(a.key(), "candidate" | "end-of-candidates")))
             .collect();
@@ -114,13 +123,15 @@ mod tests {
     }
 
     #[test]
-    fn settling_answer_takes_the_client_role_and_has_its_own_credentials() {
+    fn settling_answer_rejects_everything_and_has_its_own_credentials() {
         gst::init().unwrap();
-        let text = "v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:ours\r\na=ice-pwd:ourpasswordourpassword\r\na=setup:actpass\r\na=candidate:1 1 UDP 1 127.0.0.1 5000 typ host\r\na=sendrecv\r\n";
+        let text = "v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=group:BUNDLE a\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:a\r\na=ice-ufrag:ours\r\na=ice-pwd:ourpasswordourpassword\r\na=setup:actpass\r\na=candidate:1 1 UDP 1 127.0.0.1 5000 typ host\r\na=sendrecv\r\n";
         let offer = SDPMessage::parse_buffer(text.as_bytes()).unwrap();
         let answer = settle(&offer);
+        assert_eq!(answer.attribute_val("group"), None);
         let m = answer.media(0).unwrap();
-        assert_eq!(m.attribute_val("setup"), Some("passive"));
+        assert_eq!(m.port(), 0);
+        assert_eq!(m.attribute_val("setup"), Some("active"));
         assert_ne!(m.attribute_val("ice-ufrag"), Some("ours"));
         assert_eq!(m.attribute_val("candidate"), None);
     }
