@@ -422,9 +422,10 @@ export class GstPeerConnection extends EventTarget {
   /** webrtc-pc §4.4.3.2 restartIce(): the next offer gets new ICE credentials. */
   restartIce(): void {
     if (this.#closed) return
-    const current = this.#descriptions.currentLocalDescription
-    if (current !== null) {
-      for (const ufrag of iceUfragsOf(parseSdp(current.sdp))) this.#localIceCredentialsToReplace.add(ufrag)
+    // webrtc-pc §4.4.3.2 restartIce: every credential of the current and the pending local description.
+    this.#localIceCredentialsToReplace.clear()
+    for (const d of [this.#descriptions.currentLocalDescription, this.#descriptions.pendingLocalDescription]) {
+      if (d !== null) for (const ufrag of iceUfragsOf(parseSdp(d.sdp))) this.#localIceCredentialsToReplace.add(ufrag)
     }
     this.#localStateChanged()
   }
@@ -694,7 +695,12 @@ export class GstPeerConnection extends EventTarget {
       const parsed = parseSdp(sdp)
       if (side === 'remote') trackEvents = this.#remoteTracks.applyRemote(parsed, type)
       else if (type === 'answer' || type === 'pranswer') this.#remoteTracks.applyLocalAnswer(parsed)
-      if (side === 'local') this.#forgetReplacedIceCredentials(parsed)
+    }
+    // A restart is done once a negotiation completes without the replaced credentials: an
+    // offer that is rolled back leaves it pending (webrtc-pc §4.4.1.6, restartIce).
+    const currentLocal = this.#descriptions.currentLocalDescription
+    if (this.#signalingState === 'stable' && type !== 'rollback' && currentLocal !== null) {
+      this.#forgetReplacedIceCredentials(parseSdp(currentLocal.sdp))
     }
     if (this.#signalingState === 'stable') {
       // Negotiation completed: stopping transceivers are now stopped (webrtc-pc §4.4.1.5, answer processing).

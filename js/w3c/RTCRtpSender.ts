@@ -53,6 +53,9 @@ export class RTCRtpSender {
       if (this.#state.stopping) throw invalidState('The transceiver is stopped')
       const nativeTrack = withTrack === null ? null : nativeTrackOf(withTrack)
       callNative(() => this.#host.native.setSenderTrack(this.#state.id, nativeTrack))
+      // "In parallel … queue a task" to set [[SenderTrack]] and resolve: the chain stays
+      // busy until then.
+      await nextTask()
       this.#state.senderTrack = withTrack
     })
   }
@@ -104,9 +107,12 @@ export class RTCRtpSender {
         return Promise.reject(err)
       }
     }
-    this.#state.sendEncodings = encodings
-    this.#state.lastReturnedParameters = null
-    return Promise.resolve()
+    // webrtc-pc §5.2 setParameters: the media stack is configured in parallel, then a task
+    // stores the parameters and resolves.
+    return nextTask().then(() => {
+      this.#state.sendEncodings = encodings
+      this.#state.lastReturnedParameters = null
+    })
   }
 
   /** webrtc-pc §5.2 setStreams(): changes the msid association, which needs negotiation. */
@@ -121,4 +127,8 @@ export class RTCRtpSender {
     if (this.#host.closed) return Promise.reject(invalidState('The RTCPeerConnection is closed'))
     return this.#host.stats({ type: 'outbound-rtp', mid: this.#state.mid })
   }
+}
+
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
 }

@@ -60,6 +60,11 @@ export class RTCRtpTransceiver {
     return this.#state.currentDirection
   }
 
+  /** The former webrtc-pc `stopped` attribute ([[Stopped]]), kept for code and tests that read it. */
+  get stopped(): boolean {
+    return this.#state.stopped
+  }
+
   /**
    * webrtc-pc §5.4.1 setCodecPreferences(): the codecs, in order, of our next offer or answer
    * on this transceiver; each must match one of RTCRtpReceiver.getCapabilities(kind)

@@ -148,6 +148,11 @@ pub(super) fn random_ssrc() -> u32 {
     u32::from_ne_bytes(b).max(1)
 }
 
+/// A thrown error whose code is the W3C name (`js/internal/errors.ts` maps it), not a napi status.
+pub(super) fn coded(e: PcError) -> napi::Error<&'static str> {
+    napi::Error::new(e.code.as_str(), e.message)
+}
+
 pub(super) fn napi_err(e: impl std::fmt::Display) -> napi::Error {
     napi::Error::from_reason(e.to_string())
 }

@@ -34,7 +34,6 @@ use napi_derive::napi;
 use crate::workarounds::consent::Consent;
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi::Status;
-use crate::error::PcError;
 use crate::events::{EventSink, NativeEvent};
 use crate::ice::{self, NativeConfig};
 use crate::workarounds::in_flight::InFlight;
@@ -119,23 +118,27 @@ impl NativePeerConnection {
     }
 
     #[napi]
-    pub fn create_offer(&self, request_id: u32, ice_restart: bool, msids: Vec<SenderMsid>) {
-        self.create(request_id, false, ice_restart, msids);
+    /// A wrong signaling state throws at once, so the promise is rejected on the same task
+    /// (webrtc-pc §4.4.3.2: "return a promise rejected with"); the rest answers by event.
+    pub fn create_offer(&self, request_id: u32, ice_restart: bool, msids: Vec<SenderMsid>) -> napi::Result<(), &'static str> {
+        self.create(request_id, false, ice_restart, msids).map_err(coded)
     }
 
     #[napi]
-    pub fn create_answer(&self, request_id: u32, msids: Vec<SenderMsid>) {
-        self.create(request_id, true, false, msids);
+    pub fn create_answer(&self, request_id: u32, msids: Vec<SenderMsid>) -> napi::Result<(), &'static str> {
+        self.create(request_id, true, false, msids).map_err(coded)
+    }
+
+    /// An invalid type or signaling state throws at once (webrtc-pc §4.4.1.5); the rest
+    /// answers by event.
+    #[napi]
+    pub fn set_local_description(&self, request_id: u32, sdp_type: String, sdp: String) -> napi::Result<(), &'static str> {
+        self.set_description(request_id, Side::Local, &sdp_type, &sdp).map_err(coded)
     }
 
     #[napi]
-    pub fn set_local_description(&self, request_id: u32, sdp_type: String, sdp: String) {
-        self.set_description(request_id, Side::Local, &sdp_type, &sdp);
-    }
-
-    #[napi]
-    pub fn set_remote_description(&self, request_id: u32, sdp_type: String, sdp: String) {
-        self.set_description(request_id, Side::Remote, &sdp_type, &sdp);
+    pub fn set_remote_description(&self, request_id: u32, sdp_type: String, sdp: String) -> napi::Result<(), &'static str> {
+        self.set_description(request_id, Side::Remote, &sdp_type, &sdp).map_err(coded)
     }
 
     #[napi]
@@ -183,7 +186,6 @@ impl NativePeerConnection {
     pub fn apply_media(&self) -> napi::Result<(), &'static str> {
         self.inner.sync_transceivers();
         // The error's code is the W3C name (`js/internal/errors.ts` maps it), not a napi status.
-        let coded = |e: PcError| napi::Error::new(e.code.as_str(), e.message);
         self.inner.answer_remote_media().map_err(coded)?;
         self.inner.apply_answer_media().map_err(coded)
     }
@@ -262,7 +264,7 @@ impl NativePeerConnection {
     /// and our CNAME (parameters.rs).
     #[napi]
     pub fn rtp_parameters(&self, transceiver_id: u32) -> napi::Result<crate::media::rtp_parameters::NativeRtpParameters, &'static str> {
-        self.inner.rtp_parameters(transceiver_id).map_err(|e| napi::Error::new(e.code.as_str(), e.message))
+        self.inner.rtp_parameters(transceiver_id).map_err(coded)
     }
 
     /// setParameters' `encodings[0]`: `active` and `maxBitrate` (bit/s) for the send chain.
@@ -275,7 +277,7 @@ impl NativePeerConnection {
 
     #[napi]
     pub fn set_codec_preferences(&self, transceiver_id: u32, codecs: Vec<crate::media::rtp_parameters::NativeCodec>) -> napi::Result<(), &'static str> {
-        self.inner.set_codec_preferences(transceiver_id, &codecs).map_err(|e| napi::Error::new(e.code.as_str(), e.message))
+        self.inner.set_codec_preferences(transceiver_id, &codecs).map_err(coded)
     }
 
     #[napi]

@@ -82,8 +82,22 @@ impl Inner {
         Some((answer, promise))
     }
 
-    /// A new offer that is not an ICE restart carries the credentials of our last local
-    /// description (`ice_credentials::keep`); the first offer keeps webrtcbin's.
+    /// The remote offer being answered restarts ICE: an m-section it shares (by mid) with the
+    /// current remote description carries other credentials. Our answer then needs new ones
+    /// too (RFC 8839 §4.4.1.1.2; webrtcbin 1.22 repeats those of its last answer).
+    fn offer_restarts_ice(&self) -> bool {
+        let st = self.lock();
+        let n = &st.negotiation;
+        let (Some((SdpType::Offer, offer)), Some((_, current))) = (&n.pending_remote, &n.current_remote) else { return false };
+        offer.medias().any(|m| {
+            let mid = m.attribute_val("mid");
+            let before = current.medias().find(|c| mid.is_some() && c.attribute_val("mid") == mid);
+            before.is_some_and(|c| c.attribute_val("ice-ufrag") != m.attribute_val("ice-ufrag"))
+        })
+    }
+
+    /// A new offer or answer that is not an ICE restart carries the credentials of our last
+    /// local description (`ice_credentials::keep`); the first keeps webrtcbin's.
     fn keep_ice_credentials(&self, sdp: &mut SDPMessage) {
         let st = self.lock();
         if let Some((_, last)) = st.negotiation.local() {
@@ -150,11 +164,14 @@ impl NativePeerConnection {
         self.inner.events.emit(applied(request_id, self.inner.description_applied(side, ty, msg)));
     }
 
-    pub(super) fn create(&self, request_id: u32, answer: bool, ice_restart: bool, msids: Vec<SenderMsid>) {
+    pub(super) fn create(&self, request_id: u32, answer: bool, ice_restart: bool, msids: Vec<SenderMsid>) -> PcResult<()> {
         let state = self.inner.lock().negotiation.state;
-        let check = if answer { negotiation::check_create_answer(state) } else { negotiation::check_create_offer(state) };
-        if let Err(e) = check.and_then(|()| if answer { Ok(()) } else { self.inner.check_offer_layout() }) {
-            return self.fail(request_id, e);
+        if answer { negotiation::check_create_answer(state)? } else { negotiation::check_create_offer(state)? }
+        if !answer {
+            if let Err(e) = self.inner.check_offer_layout() {
+                self.fail(request_id, e);
+                return Ok(());
+            }
         }
         let events = self.inner.events.clone();
         let weak = Arc::downgrade(&self.inner);
@@ -167,12 +184,11 @@ impl NativePeerConnection {
             match result {
                 Ok(desc) => {
                     let mut sdp = desc.sdp().to_owned();
-                    if ice_restart {
+                    let restart = ice_restart || (answer && weak.upgrade().is_some_and(|inner| inner.offer_restarts_ice()));
+                    if restart {
                         ice_credentials::replace(&mut sdp);
-                    } else if !answer {
-                        if let Some(inner) = weak.upgrade() {
-                            inner.keep_ice_credentials(&mut sdp);
-                        }
+                    } else if let Some(inner) = weak.upgrade() {
+                        inner.keep_ice_credentials(&mut sdp);
                     }
                     ssrc::dedupe(&mut sdp);
                     if answer {
@@ -195,12 +211,13 @@ impl NativePeerConnection {
             Ok(webrtc) => webrtc.emit_by_name::<()>(signal, &[&options, &promise]),
             Err(e) => self.fail(request_id, e),
         }
+        Ok(())
     }
 
-    pub(super) fn set_description(&self, request_id: u32, side: Side, ty: &str, sdp: &str) {
+    pub(super) fn set_description(&self, request_id: u32, side: Side, ty: &str, sdp: &str) -> PcResult<()> {
+        let ty = SdpType::parse(ty)?;
+        self.inner.lock().negotiation.check(side, ty)?;
         let prepared = (|| -> PcResult<(SdpType, Option<SDPMessage>)> {
-            let ty = SdpType::parse(ty)?;
-            self.inner.lock().negotiation.check(side, ty)?;
             if ty == SdpType::Rollback {
                 return Ok((ty, None));
             }
@@ -222,7 +239,10 @@ impl NativePeerConnection {
         })();
         let (ty, msg) = match prepared {
             Ok(p) => p,
-            Err(e) => return self.fail(request_id, e),
+            Err(e) => {
+                self.fail(request_id, e);
+                return Ok(());
+            }
         };
         // webrtcbin 1.22 cannot roll back (webrtcsdp.c has no rule for it): see rollback.rs.
         let (signal_side, gst_ty, for_webrtcbin) = if ty == SdpType::Rollback {
@@ -235,7 +255,8 @@ impl NativePeerConnection {
                     if stale {
                         self.inner.lock().stale_local_offer = true;
                     }
-                    return self.apply_state_only(request_id, side, ty, None);
+                    self.apply_state_only(request_id, side, ty, None);
+                    return Ok(());
                 }
             }
         } else {
@@ -248,9 +269,11 @@ impl NativePeerConnection {
             };
             if let (Some(earlier), Some(now)) = (earlier, msg.as_ref()) {
                 if !pranswer::repeats(&webrtcbin_view::for_webrtcbin(&earlier, side), &webrtcbin_view::for_webrtcbin(now, side)) {
-                    return self.fail(request_id, PcError::operation("an answer after a pranswer must repeat it: webrtcbin 1.22 cannot take a second answer"));
+                    self.fail(request_id, PcError::operation("an answer after a pranswer must repeat it: webrtcbin 1.22 cannot take a second answer"));
+                    return Ok(());
                 }
-                return self.apply_state_only(request_id, side, ty, msg);
+                self.apply_state_only(request_id, side, ty, msg);
+                return Ok(());
             }
             let gst_ty = if ty == SdpType::Pranswer { WebRTCSDPType::Answer } else { gst_sdp_type(ty) };
             (side, gst_ty, msg.as_ref().map(|m| webrtcbin_view::for_webrtcbin(m, side)).unwrap_or_else(SDPMessage::new))
@@ -280,6 +303,7 @@ impl NativePeerConnection {
             }
             Err(e) => self.fail(request_id, e),
         }
+        Ok(())
     }
 }
 

@@ -3,8 +3,9 @@
 //! Ours (RFC 8839 §4.4.1.1.1: they change for an ICE restart and only then): webrtcbin 1.22
 //! ignores its `ice-restart` create-offer option, and after a restart its next offer carries
 //! credentials other than those in use; but it applies whatever credentials the local
-//! description carries. So a restart offer gets fresh ones (`replace`), and every other offer
-//! the ones of our last local description (`keep`).
+//! description carries. So a restart offer, and an answer to theirs (RFC 8839 §4.4.1.1.2),
+//! gets fresh ones (`replace`), and every other offer or answer the ones of our last local
+//! description (`keep`): webrtcbin's next answer would repeat its own last answer's.
 //!
 //! Theirs, moved to the media level: RFC 8839 §5.4 allows each attribute at the session or
 //! the media level, but webrtcbin 1.22 (`_get_ice_credentials_from_sdp_media`, webrtcsdp.c)
