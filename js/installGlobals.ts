@@ -14,6 +14,7 @@ import { RTCRtpSender } from './w3c/RTCRtpSender'
 import { RTCRtpReceiver } from './w3c/RTCRtpReceiver'
 import { RTCRtpTransceiver } from './w3c/RTCRtpTransceiver'
 import { RTCDtlsTransport } from './w3c/RTCDtlsTransport'
+import { RTCError } from './w3c/RTCError'
 import { RTCIceTransport } from './w3c/RTCIceTransport'
 import { RTCTrackEvent } from './w3c/RTCTrackEvent'
 import { RTCPeerConnectionIceEvent } from './w3c/RTCPeerConnectionIceEvent'
@@ -32,6 +33,7 @@ export function installGlobals(): void {
     RTCRtpReceiver,
     RTCRtpTransceiver,
     RTCDtlsTransport,
+    RTCError,
     RTCIceTransport,
     RTCTrackEvent,
     RTCPeerConnectionIceEvent,

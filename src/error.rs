@@ -16,6 +16,9 @@ pub enum ErrorCode {
     InvalidModification,
     /// A WebIDL type/enum violation.
     Type,
+    /// webrtc-pc §4.4.1.5: SDP that is not SDP; an RTCError (OperationError) with
+    /// errorDetail "sdp-syntax-error" and the line, where known.
+    SdpSyntax,
 }
 
 impl ErrorCode {
@@ -27,6 +30,7 @@ impl ErrorCode {
             ErrorCode::Operation => "OperationError",
             ErrorCode::InvalidModification => "InvalidModificationError",
             ErrorCode::Type => "TypeError",
+            ErrorCode::SdpSyntax => "SdpSyntaxError",
         }
     }
 }
@@ -35,11 +39,16 @@ impl ErrorCode {
 pub struct PcError {
     pub code: ErrorCode,
     pub message: String,
+    /// RTCError.sdpLineNumber (1-based) of an `SdpSyntax` error.
+    pub sdp_line: Option<u32>,
 }
 
 impl PcError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self { code, message: message.into(), sdp_line: None }
+    }
+    pub fn sdp_syntax(line: Option<u32>, message: impl Into<String>) -> Self {
+        Self { sdp_line: line, ..Self::new(ErrorCode::SdpSyntax, message) }
     }
     pub fn invalid_state(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidState, message)

@@ -20,6 +20,8 @@ pub struct NativeEvent {
     pub request_id: Option<u32>,
     pub error_code: Option<String>,
     pub message: Option<String>,
+    /// RTCError.sdpLineNumber of an `SdpSyntaxError`.
+    pub sdp_line_number: Option<u32>,
     pub sdp: Option<String>,
     pub state: Option<String>,
     pub candidate: Option<String>,
@@ -51,6 +53,7 @@ impl NativeEvent {
         Self {
             error_code: Some(err.code.as_str().to_owned()),
             message: Some(err.message.clone()),
+            sdp_line_number: err.sdp_line,
             ..Self::result(request_id)
         }
     }

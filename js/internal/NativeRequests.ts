@@ -42,7 +42,7 @@ export class NativeRequests {
     if (!pending) return
     this.#pending.delete(ev.requestId)
     if (ev.errorCode !== undefined) {
-      pending.reject(fromNativeCode(ev.errorCode, ev.message))
+      pending.reject(fromNativeCode(ev.errorCode, ev.message, ev.sdpLineNumber))
       return
     }
     try {

@@ -4,12 +4,15 @@
  * synchronous native calls (napi::Error::new("InvalidStateError", ...)).
  */
 
+import { RTCError, type RTCErrorInit } from '../w3c/RTCError'
+
 export type NativeErrorCode =
   | 'InvalidStateError'
   | 'InvalidAccessError'
   | 'OperationError'
   | 'InvalidModificationError'
   | 'TypeError'
+  | 'SdpSyntaxError'
 
 /** DOMException names the native side may use besides the contract's five. */
 const DOM_EXCEPTION_NAMES: ReadonlySet<string> = new Set([
@@ -57,9 +60,14 @@ function napiStatusCode(code: string | undefined): string | undefined {
 }
 
 /** Builds the W3C error for a native error code; unknown or missing codes become OperationError. */
-export function fromNativeCode(code: string | undefined, message: string | undefined): Error {
+export function fromNativeCode(code: string | undefined, message: string | undefined, sdpLineNumber?: number | null): Error {
   const text = message ?? 'native operation failed'
   if (code === 'TypeError') return new TypeError(text)
+  if (code === 'SdpSyntaxError') {
+    const init: RTCErrorInit = { errorDetail: 'sdp-syntax-error' }
+    if (sdpLineNumber != null) init.sdpLineNumber = sdpLineNumber
+    return new RTCError(init, text)
+  }
   if (code !== undefined && DOM_EXCEPTION_NAMES.has(code)) return new DOMException(text, code)
   return operationError(text)
 }
@@ -77,7 +85,7 @@ function stringField(value: unknown, field: string): string | undefined {
  */
 export function fromNativeThrow(err: unknown): Error {
   const code = napiStatusCode(stringField(err, 'errorCode') ?? stringField(err, 'code'))
-  if (code !== undefined && (code === 'TypeError' || DOM_EXCEPTION_NAMES.has(code))) {
+  if (code !== undefined && (code === 'TypeError' || code === 'SdpSyntaxError' || DOM_EXCEPTION_NAMES.has(code))) {
     return fromNativeCode(code, stringField(err, 'message'))
   }
   return err instanceof Error ? err : operationError(String(err))

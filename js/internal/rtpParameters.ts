@@ -54,8 +54,8 @@ export function codecsMatch(a: RTCRtpCodec, b: RTCRtpCodec): boolean {
   return (a.sdpFmtpLine ?? null) === (b.sdpFmtpLine ?? null)
 }
 
-/** RFC 8851 §10: rid-syntax is 1*(alpha-numeric / "-" / "_"); webrtc-pc caps it at 255. */
-const RID = /^[A-Za-z0-9_-]{1,255}$/
+/** webrtc-pc §5.1 addTransceiver: a rid is 1–16 case-sensitive alphanumeric characters. */
+const RID = /^[A-Za-z0-9]{1,16}$/
 
 /**
  * webrtc-pc §5.1 addTransceiver() steps for init.sendEncodings, for an audio sender:
@@ -67,7 +67,7 @@ export function checkSendEncodings(kind: string, encodings: readonly RTCRtpEncod
   if (encodings === undefined || encodings.length === 0) return [{ active: true }]
   const copies = encodings.map((e) => ({ ...e }))
   const rids = copies.map((e) => e.rid)
-  for (const rid of rids) if (rid !== undefined && !RID.test(String(rid))) throw new TypeError(`rid '${rid}' is not an RFC 8851 rid`)
+  for (const rid of rids) if (rid !== undefined && !RID.test(String(rid))) throw new TypeError(`rid '${rid}' is not 1 to 16 alphanumeric characters`)
   if (rids.some((r) => r !== undefined) && rids.some((r) => r === undefined)) throw new TypeError('Either every encoding has a rid or none has')
   if (new Set(rids.filter((r) => r !== undefined)).size !== rids.filter((r) => r !== undefined).length) throw new TypeError('Two encodings have the same rid')
   for (const e of copies) {

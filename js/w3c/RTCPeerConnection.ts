@@ -353,7 +353,8 @@ export class GstPeerConnection extends EventTarget {
     const entry = this.#transceivers.entries.find((e) => e.transceiver.sender === sender)
     if (!entry) throw invalidAccess('The sender does not belong to this RTCPeerConnection')
     const s = entry.state
-    if (s.stopped || s.senderTrack === null) return
+    // A stopping transceiver keeps its sender as it is (webrtc-pc §5.1 removeTrack; w3c/webrtc-pc#2874).
+    if (s.stopping || s.senderTrack === null) return
     const direction = isMediaDirection(s.direction) ? withoutSend(s.direction) : s.direction
     callNative(() => {
       this.#native.setSenderTrack(s.id, null)

@@ -80,30 +80,30 @@ fn check_sections(msg: &SDPMessageRef) -> PcResult<()> {
 
 /// Parse SDP text. `gst_sdp` skips lines it does not understand, so the RFC 8866 §5 line
 /// grammar (`<type>=<value>`, starting with `v=0`) is checked first: garbage must be an
-/// OperationError (webrtc-pc §4.4.1.6: "sdp-syntax-error"), not an empty session.
+/// RTCError with errorDetail "sdp-syntax-error" (webrtc-pc §4.4.1.5), not an empty session.
 pub fn parse(sdp: &str) -> PcResult<SDPMessage> {
     let mut lines = sdp.lines().map(|l| l.trim_end_matches('\r')).filter(|l| !l.is_empty());
     if lines.next() != Some("v=0") {
-        return Err(PcError::operation("Failed to parse SessionDescription: the first line must be 'v=0'"));
+        return Err(PcError::sdp_syntax(Some(1), "Failed to parse SessionDescription: the first line must be 'v=0'"));
     }
     for (n, line) in lines.enumerate() {
         let b = line.as_bytes();
         if b.len() < 2 || !b[0].is_ascii_lowercase() || b[1] != b'=' {
-            return Err(PcError::operation(format!(
-                "Failed to parse SessionDescription: line {} is not '<type>=<value>': {line}",
-                n + 2
-            )));
+            return Err(PcError::sdp_syntax(
+                Some(n as u32 + 2),
+                format!("Failed to parse SessionDescription: line {} is not '<type>=<value>': {line}", n + 2),
+            ));
         }
     }
     let msg = SDPMessage::parse_buffer(sdp.as_bytes())
-        .map_err(|e| PcError::operation(format!("Failed to parse SessionDescription: {e}")))?;
+        .map_err(|e| PcError::sdp_syntax(None, format!("Failed to parse SessionDescription: {e}")))?;
     if msg.origin().is_none() {
-        return Err(PcError::operation("Failed to parse SessionDescription: no o= line"));
+        return Err(PcError::sdp_syntax(None, "Failed to parse SessionDescription: no o= line"));
     }
     for media in msg.medias() {
         let empty = |v: Option<&str>| v.is_none_or(str::is_empty);
         if empty(media.media()) || empty(media.proto()) || media.formats().all(str::is_empty) {
-            return Err(PcError::operation("Failed to parse SessionDescription: incomplete m= line"));
+            return Err(PcError::sdp_syntax(None, "Failed to parse SessionDescription: incomplete m= line"));
         }
     }
     Ok(msg)
