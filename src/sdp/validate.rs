@@ -169,10 +169,12 @@ mod tests {
     }
 
     #[test]
-    fn garbage_is_operation_error() {
+    fn garbage_is_an_sdp_syntax_error() {
+        // webrtc-pc §4.4.1.5: invalid SDP rejects with an RTCError whose
+        // errorDetail is "sdp-syntax-error" (name OperationError, mapped in TS).
         init();
         for garbage in ["", "hello world", "v=0\r\nthis is not sdp\r\n", "x=1\r\n", "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\nm=audio\r\n"] {
-            assert_eq!(parse(garbage).unwrap_err().code, ErrorCode::Operation, "{garbage:?}");
+            assert_eq!(parse(garbage).unwrap_err().code, ErrorCode::SdpSyntax, "{garbage:?}");
         }
     }
 
