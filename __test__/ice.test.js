@@ -160,3 +160,21 @@ test('a peer that closes is noticed: disconnected after about 8 s of silence (co
     tone.stop();
   }
 }, 30000);
+
+test('on a host with only loopback, the default configuration gathers on loopback and a call carries audio', () => {
+  // A namespace of its own (root, as in CI), so the host's interfaces cannot hide the case.
+  const fixture = require.resolve('./fixtures/default-config-call.js');
+  const run = require('node:child_process').spawnSync(
+    'unshare',
+    ['-n', '--', 'bash', '-c', 'ip link set lo up && exec node "$0"', fixture],
+    { encoding: 'utf8', timeout: 30000 },
+  );
+  expect(run.stderr).toBe('');
+  const result = JSON.parse(run.stdout.trim().split('\n').pop());
+  expect(result.externalInterfaces).toBe(0);
+  expect(result.candidates.length).toBeGreaterThan(0);
+  for (const address of result.candidates) expect(['127.0.0.1', '::1']).toContain(address);
+  expect(result.connectionState).toBe('connected');
+  expect(result.toneWindows).toBe(5);
+  expect(result.failedWindows).toEqual([]);
+});

@@ -71,6 +71,38 @@ pub fn check_local_addresses(cfg: &NativeConfig) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether every network interface with an IP address is a loopback one (or none is up).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn only_loopback_interfaces() -> bool {
+    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills `head` with a list we only read and then free once.
+    if unsafe { libc::getifaddrs(&mut head) } != 0 {
+        return false;
+    }
+    let mut only_loopback = true;
+    let mut cur = head;
+    while !cur.is_null() {
+        // SAFETY: `cur` is a node of the list getifaddrs returned, not yet freed.
+        let ifa = unsafe { &*cur };
+        let up = ifa.ifa_flags & libc::IFF_UP as u32 != 0;
+        let loopback = ifa.ifa_flags & libc::IFF_LOOPBACK as u32 != 0;
+        // SAFETY: a non-null ifa_addr points to a sockaddr of the family it names.
+        let family = if ifa.ifa_addr.is_null() { 0 } else { i32::from(unsafe { (*ifa.ifa_addr).sa_family }) };
+        if up && !loopback && (family == libc::AF_INET || family == libc::AF_INET6) {
+            only_loopback = false;
+        }
+        cur = ifa.ifa_next;
+    }
+    // SAFETY: `head` came from a successful getifaddrs and is freed exactly once.
+    unsafe { libc::freeifaddrs(head) };
+    only_loopback
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn only_loopback_interfaces() -> bool {
+    false
+}
+
 /// Apply the configuration to a webrtcbin that is not yet running.
 pub fn configure(webrtc: &gst::Element, cfg: &NativeConfig) -> Result<(), String> {
     // webrtcbin 1.22 does not implement "balanced" (it logs an error and bundles nothing);
@@ -111,7 +143,16 @@ pub fn configure(webrtc: &gst::Element, cfg: &NativeConfig) -> Result<(), String
     }
 
     let ice = webrtc.property::<gst::glib::Object>("ice-agent");
-    if let Some(addrs) = &cfg.local_addresses {
+    let addrs = match &cfg.local_addresses {
+        Some(addrs) => Some(addrs.clone()),
+        // libnice, like browsers, never gathers on loopback by itself. On a host whose only
+        // interface is loopback (a container or network namespace without a network) that
+        // leaves no candidate at all, so no connection could ever form: gather on loopback
+        // there, which is the only place a peer can be.
+        None if only_loopback_interfaces() => Some(vec!["127.0.0.1".to_owned(), "::1".to_owned()]),
+        None => None,
+    };
+    if let Some(addrs) = &addrs {
         for addr in addrs {
             let ok = ice.emit_by_name::<bool>("add-local-ip-address", &[addr]);
             if !ok {
