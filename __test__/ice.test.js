@@ -5,7 +5,7 @@
 const fs = require('node:fs');
 const { ToneSource, nonstandard } = require('../dist');
 const { FrameCollector, detectTone } = require('./helpers/audio');
-const { connect, negotiate, waitGatheringComplete, waitState } = require('./helpers/peers');
+const { connect, negotiate, trickle, waitGatheringComplete, waitState } = require('./helpers/peers');
 const { own, peer } = require('./helpers/later');
 
 /** inode → "address:port" for every IPv4/IPv6 UDP and TCP socket on the machine. */
@@ -177,4 +177,34 @@ test('on a host with only loopback, the default configuration gathers on loopbac
   expect(result.connectionState).toBe('connected');
   expect(result.toneWindows).toBe(5);
   expect(result.failedWindows).toEqual([]);
+});
+
+test("'completed' only once gathering is complete and the far end has no more candidates (webrtc-pc §5.6)", async () => {
+  const a = peer();
+  const b = peer();
+  a.addTransceiver('audio');
+  // Trickle without the final null candidate, and the descriptions as created (without the
+  // a=end-of-candidates a local description gets once gathering completes).
+  trickle(a, b);
+  trickle(b, a);
+  const offer = await a.createOffer();
+  await a.setLocalDescription(offer);
+  await b.setRemoteDescription(offer);
+  const answer = await b.createAnswer();
+  await b.setLocalDescription(answer);
+  await a.setRemoteDescription(answer);
+  await Promise.all([waitState(a, 'iceConnectionState', 'connected'), waitState(b, 'iceConnectionState', 'connected')]);
+  await new Promise((r) => setTimeout(r, 500));
+  expect([a.iceConnectionState, b.iceConnectionState]).toEqual(['connected', 'connected']);
+  const completed = new Promise((r) => a.addEventListener('iceconnectionstatechange', r, { once: true }));
+  await a.addIceCandidate(); // b's end-of-candidates
+  await completed;
+  expect([a.iceConnectionState, b.iceConnectionState]).toEqual(['completed', 'connected']);
+
+  // Complete SDP carries a=end-of-candidates (RFC 8840): both sides complete.
+  const c = peer();
+  const d = peer();
+  c.addTransceiver('audio');
+  await negotiate(c, d, { trickle: false });
+  await Promise.all([waitState(c, 'iceConnectionState', 'completed'), waitState(d, 'iceConnectionState', 'completed')]);
 });

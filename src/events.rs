@@ -28,6 +28,8 @@ pub struct NativeEvent {
     pub sdp_mid: Option<String>,
     #[napi(js_name = "sdpMLineIndex")]
     pub sdp_m_line_index: Option<u32>,
+    /// 'icecandidate': the ice-ufrag of the candidate's m-section in the local description.
+    pub username_fragment: Option<String>,
     /// getStats() result: a JSON array of W3C webrtc-stats dictionaries (see src/stats/).
     pub stats: Option<String>,
     /// 'dtmf': the transceiver whose receiver got the event; 'receiving': the transceiver whose

@@ -4,6 +4,7 @@
  */
 
 import type { MediaSession } from './MediaSession'
+import type { TransceiverState } from './TransceiverState'
 import type { RTCDtlsTransport } from '../w3c/RTCDtlsTransport'
 import type { RTCStatsReport, StatsSelector } from '../w3c/RTCStatsReport'
 
@@ -18,6 +19,8 @@ export interface ConnectionHost {
    * "update the negotiation-needed flag"); also invalidates the last created offer/answer.
    */
   localStateChanged(): void
+  /** webrtc-pc §5.4 stop(): "stop sending and receiving" on a transceiver of this connection. */
+  stopTransceiver(state: TransceiverState): void
   /** getStats() restricted to one sender's or receiver's RTP streams (webrtc-pc §8.5). */
   stats(select: StatsSelector): Promise<RTCStatsReport>
   /** The connection's one DTLS transport (BUNDLE), for senders and receivers. */

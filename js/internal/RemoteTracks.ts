@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto'
 import { hasRecv, hasSend } from './direction'
 import { addTrackByUserAgent, createRemoteStream, type MediaStream, removeTrackByUserAgent } from '../w3c/MediaStream'
-import { endTrack, setTrackMuted } from '../w3c/MediaStreamTrack'
+import { setTrackMuted } from '../w3c/MediaStreamTrack'
 import type { RTCTrackEventInit } from '../w3c/RTCTrackEvent'
 import type { ParsedSdp, SdpMediaSection } from './sdp'
 import type { TransceiverRegistry } from './TransceiverRegistry'
@@ -27,8 +27,8 @@ export class RemoteTracks {
 
   /**
    * A remote offer or answer: a track event (returned, to be fired after signalingstatechange)
-   * for each receiver that starts receiving, removal for each that stops; a rejected m-line in
-   * an answer stops its transceiver.
+   * for each receiver that starts receiving, removal for each that stops; a rejected m-line
+   * stops its transceiver (webrtc-pc §4.4.1.5).
    */
   applyRemote(parsed: ParsedSdp, type: RTCSdpType): RTCTrackEventInit[] {
     const trackEvents: RTCTrackEventInit[] = []
@@ -36,13 +36,9 @@ export class RemoteTracks {
       const entry = this.#registry.forSection(section)
       if (!entry || entry.state.stopped) continue
       const s = entry.state
-      if (section.port === 0 && (type === 'answer' || type === 'pranswer')) {
+      if (section.rejected) {
         this.remove(s)
-        s.stopping = true
-        s.stopped = true
-        s.direction = 'stopped'
-        s.currentDirection = 'stopped'
-        endTrack(s.receiverTrack, true)
+        this.#registry.stop(s)
         continue
       }
       // The remote sends ⇔ the direction from our point of view includes recv.
@@ -55,8 +51,9 @@ export class RemoteTracks {
       this.#setAssociated(s, streams)
       if (!s.firedRecv) {
         s.firedRecv = true
-        // Muted until media arrives (mediaArrived); a stream already flowing resumes at once.
-        if (s.receiving) setTrackMuted(s.receiverTrack, false)
+        // Muted until media arrives (mediaArrived); a stream that was removed unmutes with
+        // its next packet.
+        if (s.receiving) this.#registry.expectMedia(s)
         trackEvents.push({ track: s.receiverTrack, receiver: entry.transceiver.receiver, transceiver: entry.transceiver, streams })
       }
     }
@@ -87,7 +84,7 @@ export class RemoteTracks {
       this.#setAssociated(state, before.streams)
       if (!state.firedRecv) {
         state.firedRecv = true
-        if (state.receiving) setTrackMuted(state.receiverTrack, false)
+        if (state.receiving) this.#registry.expectMedia(state)
       }
     }
     this.#beforeOffer.clear()
@@ -98,7 +95,8 @@ export class RemoteTracks {
     for (const section of parsed.media) {
       const entry = this.#registry.forSection(section)
       if (!entry || entry.state.stopped) continue
-      if (section.port === 0 || !hasRecv(section.direction)) this.remove(entry.state)
+      if (section.rejected || !hasRecv(section.direction)) this.remove(entry.state)
+      if (section.rejected) this.#registry.stop(entry.state)
     }
   }
 

@@ -9,7 +9,7 @@
 import type { ConnectionHost } from './ConnectionHost'
 import { hasSend } from './direction'
 import { callNative } from './errors'
-import { MediaStreamTrack } from '../w3c/MediaStreamTrack'
+import { MediaStreamTrack, endTrackSoon } from '../w3c/MediaStreamTrack'
 import type { NativeTransceiver } from './native'
 import { RTCRtpReceiver } from '../w3c/RTCRtpReceiver'
 import { RTCRtpSender } from '../w3c/RTCRtpSender'
@@ -32,9 +32,54 @@ export class TransceiverRegistry {
     this.#host = host
   }
 
-  /** In creation order, as getTransceivers() must return them. */
+  /** In creation order, including transceivers no longer in [[Transceivers]] (`removed`). */
   get entries(): readonly TransceiverEntry[] {
     return this.#entries
+  }
+
+  /**
+   * webrtc-pc §5.4 "stop sending and receiving" (disappear false): native sends and receives
+   * nothing more, the direction reads 'stopped' ([[Stopping]]), the receiver's track ends
+   * in a queued task.
+   */
+  stopSendingAndReceiving(s: TransceiverState): void {
+    if (s.stopping) return
+    if (!this.#host.closed) {
+      callNative(() => {
+        this.#host.native.setSenderTrack(s.id, null)
+        this.#host.native.setDirection(s.id, 'inactive')
+      })
+    }
+    s.stopping = true
+    s.direction = 'stopped'
+    endTrackSoon(s.receiverTrack)
+  }
+
+  /** The receive stream's next packet unmutes the track again (RemoteTracks.mediaArrived). */
+  expectMedia(s: TransceiverState): void {
+    s.receiving = false
+    if (!this.#host.closed) callNative(() => this.#host.native.expectMedia(s.id))
+  }
+
+  /** webrtc-pc §5.4 "stop the RTCRtpTransceiver": a rejected m-section or a completed stop. */
+  stop(s: TransceiverState): void {
+    if (s.stopped) return
+    this.stopSendingAndReceiving(s)
+    s.stopped = true
+    s.currentDirection = 'stopped'
+  }
+
+  /**
+   * webrtc-pc §4.4.1.5 (answer applied): stopped transceivers leave [[Transceivers]] and their
+   * m-section (JSEP §5.10: a rejected m-section has no transceiver associated).
+   */
+  removeStopped(): void {
+    for (const { state } of this.#entries) {
+      if (!state.stopped || state.removed) continue
+      state.removed = true
+      state.mid = null
+      state.mlineIndex = null
+    }
   }
 
   byId(id: number): TransceiverEntry | undefined {
@@ -62,6 +107,7 @@ export class TransceiverRegistry {
       currentDirection: null,
       stopping: false,
       stopped: false,
+      removed: false,
       everSent: false,
       senderTrack: null,
       senderStreamIds: [],
@@ -85,8 +131,9 @@ export class TransceiverRegistry {
   /**
    * Mirrors the native registry after a description was applied: adopts the transceivers
    * native made for a remote offer (recvonly there, webrtc-pc §4.4.1.6), copies m-line, mid
-   * and currentDirection, and drops those a rollback removed (returned, for the caller to
-   * end their tracks).
+   * and currentDirection, and drops those a rollback removed: they are stopped, their
+   * tracks end in a queued task (webrtc-pc §4.4.1.5 rollback), and they are returned for
+   * the caller to process the removal of their remote tracks.
    */
   reconcile(natives: readonly NativeTransceiver[]): TransceiverState[] {
     const present = new Set<number>()
@@ -94,6 +141,7 @@ export class TransceiverRegistry {
       present.add(nt.id)
       const entry = this.#byId.get(nt.id) ?? this.create(nt.id, nt.kind, toEnum(TRANSCEIVER_DIRECTIONS, nt.direction, 'RTCRtpTransceiverDirection'))
       const s = entry.state
+      if (s.removed) continue // webrtcbin 1.22 keeps it; for the application it is gone
       s.mid = nt.mid ?? null
       s.mlineIndex = nt.mlineIndex ?? null
       if (!s.stopped) {
@@ -103,7 +151,11 @@ export class TransceiverRegistry {
     }
     const gone = this.#entries.filter((e) => !present.has(e.state.id))
     if (gone.length === 0) return []
-    for (const { state } of gone) this.#byId.delete(state.id)
+    for (const { state } of gone) {
+      this.#byId.delete(state.id)
+      Object.assign(state, { stopping: true, stopped: true, removed: true, direction: 'stopped', currentDirection: 'stopped', mid: null, mlineIndex: null })
+      endTrackSoon(state.receiverTrack)
+    }
     this.#entries = this.#entries.filter((e) => present.has(e.state.id))
     return gone.map((e) => e.state)
   }

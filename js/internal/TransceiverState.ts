@@ -20,6 +20,8 @@ export interface TransceiverState {
   currentDirection: RTCRtpTransceiverDirection | null
   stopping: boolean
   stopped: boolean
+  /** No longer in the connection's [[Transceivers]]: stopped and negotiated away (or rolled back). */
+  removed: boolean
   /** [[CurrentDirection]] has been sendrecv or sendonly at some point (addTrack reuse rule). */
   everSent: boolean
   /** [[SenderTrack]] */

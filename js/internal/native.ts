@@ -13,6 +13,7 @@ export type NativeEvent = Native.NativeEvent
 export type NativeDescription = Native.NativeDescription
 export type NativeTransceiver = Native.NativeTransceiver
 export type SenderMsid = Native.SenderMsid
+export type CreateInputs = Native.CreateInputs
 export type NativeCodec = Native.NativeCodec
 export type NativeRtpParameters = Native.NativeRtpParameters
 export type NativeFrame = Native.NativeFrame

@@ -61,7 +61,7 @@ export function routeNativeEvent(ev: NativeEvent, target: NativeEventTarget): vo
       const sdpMid = ev.sdpMid ?? null
       const sdpMLineIndex = ev.sdpMLineIndex ?? null
       if (sdpMid === null && sdpMLineIndex === null) return warnMalformed(ev)
-      const candidate = new RTCIceCandidate({ candidate: ev.candidate ?? '', sdpMid, sdpMLineIndex })
+      const candidate = new RTCIceCandidate({ candidate: ev.candidate ?? '', sdpMid, sdpMLineIndex, usernameFragment: ev.usernameFragment ?? null })
       target.localCandidatesChanged()
       target.dispatchEvent(new RTCPeerConnectionIceEvent('icecandidate', { candidate, url: null }))
       break

@@ -11,6 +11,8 @@ export interface SdpMediaSection {
   index: number
   kind: string
   port: number
+  /** Port 0 without a=bundle-only: the section is rejected (RFC 3264 §6, RFC 8843 §6). */
+  rejected: boolean
   mid: string | null
   /** Media-level direction, else session-level, else sendrecv (RFC 3264 §5.1). */
   direction: MediaDirection
@@ -36,6 +38,7 @@ interface SectionDraft {
   msid: string[]
   ssrcMsid: string[]
   iceUfrag: string | null
+  bundleOnly: boolean
 }
 
 export function parseSdp(sdp: string): ParsedSdp {
@@ -58,6 +61,7 @@ export function parseSdp(sdp: string): ParsedSdp {
         msid: [],
         ssrcMsid: [],
         iceUfrag: null,
+        bundleOnly: false,
       }
       drafts.push(current)
       continue
@@ -76,6 +80,8 @@ export function parseSdp(sdp: string): ParsedSdp {
     } else if (name === 'ice-ufrag') {
       if (current) current.iceUfrag = value
       else sessionUfrag = value
+    } else if (current && name === 'bundle-only') {
+      current.bundleOnly = true
     } else if (current && name === 'mid') {
       current.mid = value
     } else if (current && name === 'msid') {
@@ -94,6 +100,7 @@ export function parseSdp(sdp: string): ParsedSdp {
       index: d.index,
       kind: d.kind,
       port: d.port,
+      rejected: d.port === 0 && !d.bundleOnly,
       mid: d.mid,
       direction: d.direction ?? sessionDirection,
       msidStreamIds: ids.length > 0 ? [...new Set(ids.filter((id) => id !== '-'))] : null,

@@ -143,6 +143,15 @@ export function endTrack(track: MediaStreamTrack, fireEvent: boolean): void {
   endInternal(track, fireEvent)
 }
 
+/**
+ * The receiver's track of a stopped transceiver ends in a queued task, with its event
+ * (webrtc-pc §5.4 "stop sending and receiving"): still 'live' when stop() or the
+ * setRemoteDescription that stopped it returns.
+ */
+export function endTrackSoon(track: MediaStreamTrack): void {
+  setImmediate(() => endInternal(track, true))
+}
+
 /** Sets the muted state, firing 'mute'/'unmute' on change (mediacapture-main §4.3.1.1). */
 export function setTrackMuted(track: MediaStreamTrack, muted: boolean): void {
   setMutedInternal(track, muted)

@@ -78,6 +78,9 @@ export class RTCDTMFSender extends EventTarget {
       this.#toneBuffer = ''
       return
     }
+    // A negotiation that stopped us sending ends the playout, without an event.
+    const current = this.#state.currentDirection
+    if (current !== 'sendrecv' && current !== 'sendonly') return
     if (this.#toneBuffer === '') {
       this.dispatchEvent(new RTCDTMFToneChangeEvent('tonechange', { tone: '' }))
       return

@@ -2,12 +2,14 @@
 
 import type {
   RTCIceCandidateInit,
+  RTCIceServerTransportProtocol,
+  RTCLocalIceCandidateInit,
   RTCIceCandidateType,
   RTCIceComponent,
   RTCIceProtocol,
   RTCIceTcpCandidateType,
 } from './webrtcTypes'
-import { toUnsignedShort } from './webrtcTypes'
+import { ICE_SERVER_TRANSPORT_PROTOCOLS, toEnum, toUnsignedShort } from './webrtcTypes'
 
 interface ParsedCandidate {
   foundation: string
@@ -20,7 +22,6 @@ interface ParsedCandidate {
   tcpType: RTCIceTcpCandidateType | null
   relatedAddress: string | null
   relatedPort: number | null
-  ufrag: string | null
 }
 
 const CANDIDATE_TYPES: ReadonlySet<string> = new Set(['host', 'srflx', 'prflx', 'relay'])
@@ -51,7 +52,6 @@ function parseCandidate(candidate: string): ParsedCandidate | null {
     tcpType: null,
     relatedAddress: null,
     relatedPort: null,
-    ufrag: null,
   }
   for (let i = 8; i + 1 < f.length; i += 2) {
     const name = f[i] as string
@@ -59,7 +59,6 @@ function parseCandidate(candidate: string): ParsedCandidate | null {
     if (name === 'raddr') out.relatedAddress = value
     else if (name === 'rport') out.relatedPort = Number.parseInt(value, 10)
     else if (name === 'tcptype' && TCP_TYPES.has(value)) out.tcpType = value as RTCIceTcpCandidateType
-    else if (name === 'ufrag') out.ufrag = value
   }
   return out
 }
@@ -70,8 +69,10 @@ export class RTCIceCandidate {
   readonly #sdpMLineIndex: number | null
   readonly #usernameFragment: string | null
   readonly #parsed: ParsedCandidate | null
+  readonly #relayProtocol: RTCIceServerTransportProtocol | null
+  readonly #url: string | null
 
-  constructor(candidateInitDict: RTCIceCandidateInit = {}) {
+  constructor(candidateInitDict: RTCLocalIceCandidateInit = {}) {
     const init = candidateInitDict ?? {}
     const sdpMid = init.sdpMid ?? null
     const sdpMLineIndex = init.sdpMLineIndex ?? null
@@ -81,7 +82,10 @@ export class RTCIceCandidate {
     this.#sdpMid = sdpMid === null ? null : String(sdpMid)
     this.#sdpMLineIndex = sdpMLineIndex === null ? null : toUnsignedShort(sdpMLineIndex)
     this.#parsed = this.#candidate === '' ? null : parseCandidate(this.#candidate)
-    this.#usernameFragment = init.usernameFragment ?? this.#parsed?.ufrag ?? null
+    // webrtc-pc §4.8.1: from the dictionary only, never from the candidate string's extensions.
+    this.#usernameFragment = init.usernameFragment == null ? null : String(init.usernameFragment)
+    this.#relayProtocol = init.relayProtocol == null ? null : toEnum(ICE_SERVER_TRANSPORT_PROTOCOLS, init.relayProtocol, 'RTCIceServerTransportProtocol')
+    this.#url = init.url == null ? null : String(init.url)
   }
 
   get candidate(): string {
@@ -125,6 +129,14 @@ export class RTCIceCandidate {
   }
   get relatedPort(): number | null {
     return this.#parsed?.relatedPort ?? null
+  }
+  /** The protocol to the TURN server of a relay candidate we gathered (null here: none is signalled). */
+  get relayProtocol(): RTCIceServerTransportProtocol | null {
+    return this.#relayProtocol
+  }
+  /** The STUN or TURN server URL a local candidate came from. */
+  get url(): string | null {
+    return this.#url
   }
 
   toJSON(): RTCIceCandidateInit {

@@ -22,7 +22,7 @@ import { acquireKeepAlive, type KeepAlive } from '../internal/keepalive'
 import { MediaStream } from './MediaStream'
 import { endTrack, MediaStreamTrack, nativeTrackOf } from './MediaStreamTrack'
 import { webrtcbinSession, type MediaSession } from '../internal/MediaSession'
-import type { NativeEvent, SenderMsid } from '../internal/native'
+import type { CreateInputs, NativeEvent, SenderMsid } from '../internal/native'
 import { routeNativeEvent, type NativeEventTarget, type TransportStates } from '../internal/nativeEvents'
 import { NativeRequests } from '../internal/NativeRequests'
 import { NegotiationNeededFlag } from '../internal/NegotiationNeededFlag'
@@ -43,7 +43,7 @@ import { RTCTrackEvent, type RTCTrackEventInit } from './RTCTrackEvent'
 import { checkSendEncodings } from '../internal/rtpParameters'
 import { iceUfragsOf, parseSdp, type ParsedSdp } from '../internal/sdp'
 import { TransceiverRegistry, type TransceiverEntry } from '../internal/TransceiverRegistry'
-import { isMediaDirection } from '../internal/TransceiverState'
+import { isMediaDirection, type TransceiverState } from '../internal/TransceiverState'
 import {
   SDP_TYPES,
   SIGNALING_STATES,
@@ -156,6 +156,7 @@ export class GstPeerConnection extends EventTarget {
       },
       chain: <T>(operation: () => Promise<T>): Promise<T> => this.#chain.run(operation),
       localStateChanged: (): void => this.#localStateChanged(),
+      stopTransceiver: (state: TransceiverState): void => this.#transceivers.stopSendingAndReceiving(state),
       stats: (select: StatsSelector): Promise<RTCStatsReport> => this.#stats(select),
       transport: this.#dtlsTransport,
     }
@@ -415,7 +416,7 @@ export class GstPeerConnection extends EventTarget {
   }
 
   getTransceivers(): RTCRtpTransceiver[] {
-    return this.#transceivers.entries.map((e) => e.transceiver)
+    return this.#transceivers.entries.filter((e) => !e.state.removed).map((e) => e.transceiver)
   }
 
   // ---------------------------------------------------------------- misc methods
@@ -611,13 +612,19 @@ export class GstPeerConnection extends EventTarget {
     const generation = this.#generation
     const iceRestart = options.iceRestart === true || this.#localIceCredentialsToReplace.size > 0
     return this.#requests.start(
-      (id) => this.#native.createOffer(id, iceRestart, this.#senderMsids()),
+      (id) => this.#native.createOffer(id, iceRestart, this.#createInputs()),
       (ev) => {
         if (typeof ev.sdp !== 'string') throw operationError('The native side returned no offer')
         this.#lastCreatedOffer = { sdp: ev.sdp, generation }
         return { type: 'offer', sdp: ev.sdp }
       },
     )
+  }
+
+  /** What native needs of our transceivers to write an offer or answer. */
+  #createInputs(): CreateInputs {
+    const stopping = this.#transceivers.entries.filter(({ state }) => state.stopping).map(({ state }) => state.id)
+    return { msids: this.#senderMsids(), stopping }
   }
 
   /** Each sender's streams and msid track id, for the a=msid lines native writes (RFC 8830). */
@@ -634,7 +641,7 @@ export class GstPeerConnection extends EventTarget {
     this.#assertOpen()
     const generation = this.#generation
     return this.#requests.start(
-      (id) => this.#native.createAnswer(id, this.#senderMsids()),
+      (id) => this.#native.createAnswer(id, this.#createInputs()),
       (ev) => {
         if (typeof ev.sdp !== 'string') throw operationError('The native side returned no answer')
         this.#lastCreatedAnswer = { sdp: ev.sdp, generation }
@@ -703,15 +710,9 @@ export class GstPeerConnection extends EventTarget {
     if (this.#signalingState === 'stable' && type !== 'rollback' && currentLocal !== null) {
       this.#forgetReplacedIceCredentials(parseSdp(currentLocal.sdp))
     }
-    if (this.#signalingState === 'stable') {
-      // Negotiation completed: stopping transceivers are now stopped (webrtc-pc §4.4.1.5, answer processing).
-      for (const { state } of this.#transceivers.entries) {
-        if (state.stopping && !state.stopped) {
-          state.stopped = true
-          state.currentDirection = 'stopped'
-        }
-      }
-    }
+    // Negotiation completed: the transceivers the answer's rejected m-sections stopped leave
+    // the set (webrtc-pc §4.4.1.5); one still only stopping waits for the next offer.
+    if (type === 'answer') this.#transceivers.removeStopped()
 
     if (previous !== this.#signalingState) this.dispatchEvent(new Event('signalingstatechange'))
     for (const init of trackEvents) {
@@ -728,7 +729,6 @@ export class GstPeerConnection extends EventTarget {
     // Transceivers created by a remote offer disappear when it is rolled back (webrtc-pc §4.4.1.5 rollback).
     for (const state of this.#transceivers.reconcile(callNative(() => this.#native.transceivers()))) {
       this.#remoteTracks.remove(state)
-      endTrack(state.receiverTrack, false)
     }
   }
 

@@ -3,7 +3,6 @@
 import type { ConnectionHost } from '../internal/ConnectionHost'
 import { callNative, invalidModification, invalidState } from '../internal/errors'
 import { capabilities, codecsMatch, toNativeCodec } from '../internal/rtpParameters'
-import { endTrack } from './MediaStreamTrack'
 import type { RTCRtpReceiver } from './RTCRtpReceiver'
 import type { RTCRtpSender } from './RTCRtpSender'
 import type { TransceiverState } from '../internal/TransceiverState'
@@ -88,22 +87,14 @@ export class RTCRtpTransceiver {
   }
 
   /**
-   * webrtc-pc §5.4 stop(). The native side has no m-line rejection (port 0),
-   * so the transceiver negotiates as inactive and becomes [[Stopped]] when the
-   * next negotiation completes.
+   * webrtc-pc §5.4 stop(): [[Stopping]] at once (nothing sent or received, the receiver's
+   * track ends in a queued task); an answer has it inactive, the next offer rejects the
+   * m-section (port 0), and the answer to that offer makes it [[Stopped]] and removes it.
    */
   stop(): void {
     if (this.#host.closed) throw invalidState('The RTCPeerConnection is closed')
     if (this.#state.stopping) return
-    const id = this.#state.id
-    callNative(() => {
-      this.#host.native.setSenderTrack(id, null)
-      this.#host.native.setDirection(id, 'inactive')
-    })
-    this.#state.stopping = true
-    this.#state.direction = 'stopped'
-    // "stop receiving": the receiver's track ends, and since the transceiver does not disappear the event fires.
-    endTrack(this.#state.receiverTrack, true)
+    this.#host.stopTransceiver(this.#state)
     this.#host.localStateChanged()
   }
 }

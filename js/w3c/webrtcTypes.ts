@@ -135,6 +135,15 @@ export interface RTCIceCandidateInit {
   usernameFragment?: string | null
 }
 
+export type RTCIceServerTransportProtocol = 'udp' | 'tcp' | 'tls'
+export const ICE_SERVER_TRANSPORT_PROTOCOLS: readonly RTCIceServerTransportProtocol[] = ['udp', 'tcp', 'tls']
+
+/** webrtc-pc §4.8.1: what the constructor takes; relayProtocol and url are never signalled (toJSON omits them). */
+export interface RTCLocalIceCandidateInit extends RTCIceCandidateInit {
+  relayProtocol?: RTCIceServerTransportProtocol | null
+  url?: string | null
+}
+
 export interface RTCRtpTransceiverInit {
   direction?: RTCRtpTransceiverDirection
   streams?: MediaStream[]

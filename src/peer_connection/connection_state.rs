@@ -5,11 +5,46 @@ use std::sync::Arc;
 use gst::prelude::*;
 use crate::workarounds::consent::{self, Verdict};
 use crate::events::NativeEvent;
-use crate::states::{IceConnectionState, PeerConnectionState};
+use crate::states::{IceConnectionState, IceGatheringState, PeerConnectionState};
 
 use super::inner::*;
 
+/// webrtc-pc §5.6 RTCIceTransportState "completed": gathering has finished, the far end has
+/// said it has no more candidates, and every pair is checked. libnice's READY (webrtcbin's
+/// completed) only means the last, and on loopback it comes milliseconds after connected;
+/// until the other two hold the state is connected, as in browsers.
+fn shown(st: &State) -> IceConnectionState {
+    let remote_done = st.negotiation.remote().is_some_and(|(_, sdp)| {
+        sdp.medias().any(|m| m.port() != 0 && crate::sdp::has_attr(m, "end-of-candidates"))
+    });
+    match st.ice_agent {
+        IceConnectionState::Completed if !(st.gathering == IceGatheringState::Complete && remote_done) => IceConnectionState::Connected,
+        s => s,
+    }
+}
+
 impl Inner {
+    pub(super) fn on_ice_agent_state(&self, state: IceConnectionState) {
+        let shown = {
+            let mut st = self.lock();
+            st.ice_agent = state;
+            shown(&st)
+        };
+        self.set_ice_connection(shown);
+    }
+
+    /// Gathering completed or the far end's end-of-candidates arrived: "completed" may now hold.
+    pub(super) fn refresh_ice_connection(&self) {
+        let shown = {
+            let st = self.lock();
+            if st.consent_lost || st.ice_connection != IceConnectionState::Connected {
+                return;
+            }
+            shown(&st)
+        };
+        self.set_ice_connection(shown);
+    }
+
     pub(super) fn set_ice_connection(&self, state: IceConnectionState) {
         {
             let mut st = self.lock();

@@ -34,8 +34,11 @@ impl Inner {
             if first {
                 st.gathering = IceGatheringState::Gathering;
             }
-            (st.negotiation.local().and_then(|(_, m)| mid_of(m, mline)), first)
+            let local = st.negotiation.local().map(|(_, m)| m);
+            let ufrag = local.and_then(|m| m.media(mline)).and_then(|m| m.attribute_val("ice-ufrag")).map(str::to_owned);
+            ((local.and_then(|m| mid_of(m, mline)), ufrag), first)
         };
+        let (mid, ufrag) = mid;
         if first {
             self.events.emit(NativeEvent::state("icegatheringstatechange", IceGatheringState::Gathering.as_str()));
         }
@@ -43,6 +46,7 @@ impl Inner {
             candidate: Some(attr),
             sdp_mid: mid,
             sdp_m_line_index: Some(mline),
+            username_fragment: ufrag,
             ..NativeEvent::new("icecandidate")
         });
     }
@@ -65,6 +69,9 @@ impl Inner {
         };
         for s in emit {
             self.events.emit(NativeEvent::state("icegatheringstatechange", s.as_str()));
+        }
+        if state == Complete {
+            self.refresh_ice_connection();
         }
     }
 

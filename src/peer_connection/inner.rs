@@ -41,6 +41,15 @@ pub struct SenderMsid {
     pub track: String,
 }
 
+/// What the W3C layer, the one authority on these, tells createOffer/createAnswer about its
+/// transceivers.
+#[napi(object)]
+pub struct CreateInputs {
+    pub msids: Vec<SenderMsid>,
+    /// Transceivers whose m-sections are rejected: [[Stopping]] or [[Stopped]] (webrtc-pc §5.4).
+    pub stopping: Vec<u32>,
+}
+
 #[napi(object)]
 pub struct NativeTransceiver {
     pub id: u32,
@@ -80,12 +89,16 @@ pub(super) struct State {
     pub(super) last_candidate_at: Option<Instant>,
     pub(super) guard_running: bool,
     pub(super) ice_connection: IceConnectionState,
+    /// webrtcbin's own ICE connection state, before `connection_state::shown` clamps it.
+    pub(super) ice_agent: IceConnectionState,
     pub(super) connection: PeerConnectionState,
     /// An answer webrtcbin accepted whose codecs and directions the send chains have not
     /// taken yet: `apply_answer_media` does that on the JS thread, not on webrtcbin's.
     pub(super) answer_to_apply: Option<(Side, SDPMessage)>,
     /// The last ICE/connection state change was ours (consent lost), not webrtcbin's.
     pub(super) consent_lost: bool,
+    /// The first mid of the BUNDLE group webrtcbin last got (`webrtcbin_view::keep_bundle_tag`).
+    pub(super) webrtcbin_bundle_tag: Option<String>,
     /// Our first offer was rolled back, but webrtcbin still holds it (`rollback::settle`).
     pub(super) stale_local_offer: bool,
     pub(super) closed: bool,

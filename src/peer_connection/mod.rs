@@ -96,8 +96,10 @@ impl NativePeerConnection {
                 last_candidate_at: None,
                 guard_running: false,
                 answer_to_apply: None,
+                webrtcbin_bundle_tag: None,
                 stale_local_offer: false,
                 ice_connection: IceConnectionState::New,
+                ice_agent: IceConnectionState::New,
                 connection: PeerConnectionState::New,
                 consent_lost: false,
                 closed: false,
@@ -120,13 +122,13 @@ impl NativePeerConnection {
     #[napi]
     /// A wrong signaling state throws at once, so the promise is rejected on the same task
     /// (webrtc-pc §4.4.3.2: "return a promise rejected with"); the rest answers by event.
-    pub fn create_offer(&self, request_id: u32, ice_restart: bool, msids: Vec<SenderMsid>) -> napi::Result<(), &'static str> {
-        self.create(request_id, false, ice_restart, msids).map_err(coded)
+    pub fn create_offer(&self, request_id: u32, ice_restart: bool, inputs: CreateInputs) -> napi::Result<(), &'static str> {
+        self.create(request_id, false, ice_restart, inputs).map_err(coded)
     }
 
     #[napi]
-    pub fn create_answer(&self, request_id: u32, msids: Vec<SenderMsid>) -> napi::Result<(), &'static str> {
-        self.create(request_id, true, false, msids).map_err(coded)
+    pub fn create_answer(&self, request_id: u32, inputs: CreateInputs) -> napi::Result<(), &'static str> {
+        self.create(request_id, true, false, inputs).map_err(coded)
     }
 
     /// An invalid type or signaling state throws at once (webrtc-pc §4.4.1.5); the rest
@@ -165,6 +167,9 @@ impl NativePeerConnection {
             }
         }
         self.inner.events.emit(NativeEvent::result(request_id));
+        if added.line.0 == "end-of-candidates" {
+            self.inner.refresh_ice_connection();
+        }
     }
 
     #[napi]
@@ -245,6 +250,12 @@ impl NativePeerConnection {
             .find(|t| t.id == transceiver_id)
             .map(|t| NativeTrack::from_core(t.receiver.clone()))
             .ok_or_else(|| napi_err(format!("unknown transceiver {transceiver_id}")))
+    }
+
+    /// The next packet of the transceiver's receive stream is reported (a `receiving` event).
+    #[napi]
+    pub fn expect_media(&self, transceiver_id: u32) -> napi::Result<(), &'static str> {
+        self.inner.expect_media(transceiver_id).map_err(coded)
     }
 
     #[napi]

@@ -13,7 +13,7 @@ use crate::events::NativeEvent;
 use crate::media::codec;
 use crate::media::sender::SendChain;
 use crate::negotiation::{self, SdpType, Side, SignalingState};
-use crate::states::IceGatheringState;
+use crate::states::{IceConnectionState, IceGatheringState, PeerConnectionState};
 use crate::workarounds::rollback;
 use crate::sdp::{direction, ssrc, telephone_event, to_text, validate};
 use crate::workarounds::{ice_credentials, pranswer, rejected_media, webrtcbin_view};
@@ -29,6 +29,10 @@ impl Inner {
     pub(super) fn description_applied(self: &Arc<Self>, side: Side, ty: SdpType, msg: Option<SDPMessage>) -> PcResult<SignalingState> {
         // A pranswer starts media too (early media): webrtcbin has it as its answer.
         let answer = if matches!(ty, SdpType::Answer | SdpType::Pranswer) { msg.clone() } else { None };
+        // An answer that rejects every m-section leaves no transport (webrtc-pc §4.3.2-§4.3.3:
+        // with no transports the states are "new").
+        let no_transport = ty == SdpType::Answer
+            && msg.as_ref().is_some_and(|m| m.medias_len() > 0 && m.medias().all(|m| m.port() == 0 && !crate::sdp::has_attr(m, "bundle-only")));
         let mut start_guard = false;
         let state = {
             let mut st = self.lock();
@@ -63,6 +67,22 @@ impl Inner {
         };
         if start_guard {
             schedule_gathering_guard(self);
+        }
+        if no_transport {
+            // A later m-section gets a transport of its own, and a new gathering cycle.
+            self.lock().local_ufrag = None;
+            self.set_gathering(IceGatheringState::New);
+            self.set_ice_connection(IceConnectionState::New);
+            self.set_connection(PeerConnectionState::New);
+        } else if self.lock().connection == PeerConnectionState::New {
+            // Transports again after none: webrtcbin's own states may not change (its old
+            // transport still counts there), so they are read rather than waited for.
+            if let Ok(webrtc) = self.webrtc() {
+                self.on_ice_agent_state(IceConnectionState::from(webrtc.property::<gst_webrtc::WebRTCICEConnectionState>("ice-connection-state")));
+                self.set_connection(PeerConnectionState::from(webrtc.property::<gst_webrtc::WebRTCPeerConnectionState>("connection-state")));
+            }
+        } else if side == Side::Remote {
+            self.refresh_ice_connection();
         }
         Ok(state)
     }
@@ -164,7 +184,8 @@ impl NativePeerConnection {
         self.inner.events.emit(applied(request_id, self.inner.description_applied(side, ty, msg)));
     }
 
-    pub(super) fn create(&self, request_id: u32, answer: bool, ice_restart: bool, msids: Vec<SenderMsid>) -> PcResult<()> {
+    pub(super) fn create(&self, request_id: u32, answer: bool, ice_restart: bool, inputs: CreateInputs) -> PcResult<()> {
+        let CreateInputs { msids, stopping } = inputs;
         let state = self.inner.lock().negotiation.state;
         if answer { negotiation::check_create_answer(state)? } else { negotiation::check_create_offer(state)? }
         if !answer {
@@ -196,6 +217,7 @@ impl NativePeerConnection {
                     }
                     if let Some(inner) = weak.upgrade() {
                         inner.apply_directions(&mut sdp, answer);
+                        inner.reject_stopped(&mut sdp, &stopping, answer);
                         inner.write_msids(&mut sdp, &msids);
                         inner.add_telephone_events(&mut sdp, answer);
                     }
@@ -278,6 +300,14 @@ impl NativePeerConnection {
             let gst_ty = if ty == SdpType::Pranswer { WebRTCSDPType::Answer } else { gst_sdp_type(ty) };
             (side, gst_ty, msg.as_ref().map(|m| webrtcbin_view::for_webrtcbin(m, side)).unwrap_or_else(SDPMessage::new))
         };
+        let mut for_webrtcbin = for_webrtcbin;
+        {
+            let mut st = self.inner.lock();
+            webrtcbin_view::keep_bundle_tag(&mut for_webrtcbin, st.webrtcbin_bundle_tag.as_deref());
+            if let Some(tag) = webrtcbin_view::bundle_tag(&for_webrtcbin) {
+                st.webrtcbin_bundle_tag = Some(tag);
+            }
+        }
         let desc = WebRTCSessionDescription::new(gst_ty, for_webrtcbin);
         let events = self.inner.events.clone();
         let weak = Arc::downgrade(&self.inner);

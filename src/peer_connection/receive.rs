@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use gst::prelude::*;
 use gst_webrtc::WebRTCRTPTransceiver;
+use crate::error::PcResult;
 use crate::events::NativeEvent;
 use crate::media::dtmf_receive;
 use crate::media::dtmf_send;
@@ -12,6 +13,26 @@ use crate::media::receiver::{self, link_decoder};
 use super::inner::*;
 
 impl Inner {
+    /// A receiver whose track a negotiation removed is receiving again: the next packet of
+    /// its stream unmutes the track, as the first one did (webrtc-pc §5.3.1), so a peer that
+    /// resumes sending is heard as resuming, not the moment the description is applied.
+    /// Without a stream yet, its first packet (`on_src_pad`) reports it anyway.
+    /// Runs on the JS thread; the probe fires on the stream's thread.
+    pub(super) fn expect_media(&self, id: u32) -> PcResult<()> {
+        let trans = self.transceiver_gst(id)?;
+        let webrtc = self.webrtc()?;
+        let pad = webrtc.src_pads().into_iter().find(|p| {
+            p.property::<Option<WebRTCRTPTransceiver>>("transceiver").as_ref() == Some(&trans) && !dtmf_receive::is_telephone_event(p)
+        });
+        let Some(pad) = pad else { return Ok(()) };
+        let events = self.events.clone();
+        pad.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST, move |_, _| {
+            events.emit(NativeEvent { transceiver_id: Some(id), ..NativeEvent::new("receiving") });
+            gst::PadProbeReturn::Remove
+        });
+        Ok(())
+    }
+
     pub(super) fn on_src_pad(&self, pad: &gst::Pad) {
         if pad.direction() != gst::PadDirection::Src {
             return;

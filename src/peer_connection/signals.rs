@@ -45,7 +45,7 @@ pub(super) fn connect_signals(inner: &Arc<Inner>, webrtc: &gst::Element) {
         if state.is_up() {
             inner.watch_consent();
         }
-        inner.set_ice_connection(state);
+        inner.on_ice_agent_state(state);
     });
 
     let weak: Weak<Inner> = Arc::downgrade(inner);

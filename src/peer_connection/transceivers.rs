@@ -223,6 +223,34 @@ impl Inner {
         }
     }
 
+    /// Rejects (port 0, `sdp::reject`) in an offer the m-sections of the transceivers in
+    /// `stopping` (webrtc-pc [[Stopping]], JSEP §5.2.2), and in an answer every section the
+    /// offer rejected (RFC 3264 §6): webrtcbin 1.22 has no stopped transceivers and answers a
+    /// port-0 offer section as a live one. An answer does not reject a section only because
+    /// its transceiver is stopping: it is inactive there (its native direction), and the
+    /// next offer rejects it (webrtc-pc §5.4 stop(): negotiation is needed).
+    pub(super) fn reject_stopped(&self, msg: &mut SDPMessage, stopping: &[u32], answer: bool) {
+        let rejected: Vec<u32> = {
+            let st = self.lock();
+            let offer = if answer { st.negotiation.pending_remote.as_ref().map(|(_, m)| m.clone()) } else { None };
+            let owners = Self::mline_owners(&st, msg);
+            (0..msg.medias_len())
+                .filter(|idx| msg.media(*idx).is_some_and(|m| m.port() != 0 || crate::sdp::has_attr(m, "bundle-only")))
+                .filter(|idx| {
+                    let stopped = !answer && owners[*idx as usize].is_some_and(|i| stopping.contains(&st.transceivers[i].id));
+                    let offer_rejected = offer
+                        .as_ref()
+                        .and_then(|o| o.media(*idx))
+                        .is_some_and(|m| m.port() == 0 && !crate::sdp::has_attr(m, "bundle-only"));
+                    stopped || offer_rejected
+                })
+                .collect()
+        };
+        for idx in rejected {
+            crate::sdp::reject::section(msg, idx, None);
+        }
+    }
+
     /// The application's streams in the msid lines of an offer or answer webrtcbin created,
     /// after `apply_directions`: only m-sections that send carry them (sdp::msid).
     pub(super) fn write_msids(&self, msg: &mut SDPMessage, msids: &[SenderMsid]) {

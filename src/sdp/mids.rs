@@ -82,7 +82,12 @@ pub fn check(msg: &SDPMessageRef, previous: &[&SDPMessageRef], offer: Option<&SD
         }
         for (idx, (a, o)) in mids.iter().zip(&offered).enumerate() {
             if a != o {
-                return Err(err(format!("m-line {idx} of the answer has mid {a:?}, the offer's has {o:?} (JSEP §5.10)")));
+                let show = |m: &Option<&str>| m.map_or_else(|| "none".to_owned(), |m| format!("'{m}'"));
+                return Err(err(format!(
+                    "m-line {idx} of the answer has mid {}, the offer's has {} (JSEP §5.10)",
+                    show(a),
+                    show(o)
+                )));
             }
         }
         check_media_types(msg, offer, &err)?;

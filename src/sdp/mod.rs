@@ -9,6 +9,7 @@ pub mod mids;
 pub mod msid;
 #[cfg(test)]
 mod properties;
+pub mod reject;
 pub mod ssrc;
 pub mod telephone_event;
 pub mod validate;

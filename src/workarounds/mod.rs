@@ -21,6 +21,7 @@
 //! | pending operations are freed un-replied when the pipeline stops | `in_flight` | `close-storm` |
 //! | gathering does not always reach `complete` | the gathering guard, `peer_connection::gathering` | `ice`, `browser-interop` complete SDP |
 //! | transceivers for a remote offer are made only inside create-answer | `answer_remote_media`, `peer_connection::transceivers` | `state-machine` (track events at setRemoteDescription) |
+//! | no stopped transceivers, none removed, and a port-0 offer section answered as live | `reject_stopped`, `peer_connection::transceivers` (the W3C layer hides removed ones) | `transceiver-stop`, `wpt` RTCRtpTransceiver-stop/-stopping |
 //!
 //! A second media backend (rtpbin and UDP) needs none of these except `transport_guard`'s
 //! RTCP check and `receive_start`'s probation setting, which are about rtpbin, not webrtcbin.

@@ -5,48 +5,26 @@
 //! section has one fingerprint (webrtcsdp.c `_check_fingerprint`), and the far end read our
 //! answer as claiming its transport.
 //!
-//! JSEP (RFC 9429 §5.3.1) asks a rejected section for the port 0, the offered formats and
-//! `a=mid`; webrtcbin also wants ICE credentials, a fingerprint and a setup role in every
-//! section (webrtcsdp.c `validate_sdp`), so those are ours, copied from a section we accept.
+//! Such a section is rejected again as `sdp::reject` does, with our transport attributes,
+//! copied from a section we accept.
 
-use gst_sdp::{SDPMediaRef, SDPMessage};
+use gst_sdp::SDPMessage;
 
-/// Attributes of ours, per section, that webrtcbin's validation requires.
-const OURS: &[&str] = &["ice-ufrag", "ice-pwd", "fingerprint", "setup"];
-/// What a rejected section keeps of the offer's copy.
-const KEPT: &[&str] = &["mid", "rtpmap", "fmtp"];
+use crate::sdp::reject;
 
 pub fn tidy(answer: &mut SDPMessage) {
     let ours: Vec<(String, String)> = match answer.medias().find(|m| m.port() != 0) {
-        Some(accepted) => OURS
+        Some(accepted) => reject::TRANSPORT
             .iter()
             .filter_map(|k| accepted.attribute_val(k).map(|v| ((*k).to_owned(), v.to_owned())))
             .collect(),
         None => return,
     };
     for idx in 0..answer.medias_len() {
-        let Some(media) = answer.media_mut(idx) else { continue };
-        if media.port() != 0 {
-            continue;
-        }
-        rewrite(media, &ours);
-    }
-}
-
-fn rewrite(media: &mut SDPMediaRef, ours: &[(String, String)]) {
-    for i in (0..media.attributes_len()).rev() {
-        if media.attribute(i).is_some_and(|a| !KEPT.contains(&a.key())) {
-            let _ = media.remove_attribute(i);
+        if answer.media(idx).is_some_and(|m| m.port() == 0) {
+            reject::section(answer, idx, Some(&ours));
         }
     }
-    for (key, value) in ours {
-        media.add_attribute(key, Some(value));
-    }
-    crate::sdp::add_flag(media, "inactive");
-    while media.connections_len() > 0 {
-        let _ = media.remove_connection(0);
-    }
-    media.add_connection("IN", "IP4", "0.0.0.0", 0, 0);
 }
 
 #[cfg(test)]

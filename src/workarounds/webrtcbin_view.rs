@@ -60,6 +60,54 @@ pub fn for_webrtcbin(msg: &SDPMessage, side: Side) -> SDPMessage {
     copy
 }
 
+/// The first mid of `msg`'s BUNDLE group: the section whose transport the group uses.
+pub fn bundle_tag(msg: &gst_sdp::SDPMessageRef) -> Option<String> {
+    msg.attributes()
+        .find_map(|a| a.value().filter(|_| a.key() == "group").and_then(|v| v.strip_prefix("BUNDLE ")).map(str::to_owned))
+        .and_then(|g| g.split_whitespace().next().map(str::to_owned))
+}
+
+/// When the tagged m-section of a BUNDLE group is rejected, the next one becomes the tag
+/// (RFC 8843 §7.3.3) but the transport stays the same (browsers keep it). webrtcbin 1.22
+/// instead takes the transport of whichever section is first in the group, so it would build
+/// a new one for the new tag on one side while the other keeps sending on the old one, and
+/// after every section was rejected a new one was never heard. So webrtcbin keeps seeing the
+/// rejected section it bundled on (`tag`, the first mid of the group it last got) at the
+/// head of the group, with the group's ICE credentials.
+pub fn keep_bundle_tag(copy: &mut SDPMessage, tag: Option<&str>) {
+    let Some(tag) = tag else { return };
+    let Some(at) = (0..copy.attributes_len()).find(|i| copy.attribute(*i).is_some_and(|a| a.key() == "group" && a.value().is_some_and(|v| v.starts_with("BUNDLE")))) else {
+        return;
+    };
+    let group = copy.attribute(at).and_then(|a| a.value()).unwrap_or_default().to_owned();
+    let mids: Vec<&str> = group.split_whitespace().skip(1).collect();
+    if mids.contains(&tag) {
+        return;
+    }
+    let Some(tagged) = copy.medias().position(|m| m.attribute_val("mid") == Some(tag)) else { return };
+    if copy.media(tagged as u32).is_none_or(|m| m.port() != 0) {
+        return;
+    }
+    let credentials: Vec<(&str, String)> = mids
+        .first()
+        .and_then(|first| copy.medias().find(|m| m.attribute_val("mid") == Some(first)))
+        .map(|m| ["ice-ufrag", "ice-pwd"].into_iter().filter_map(|k| m.attribute_val(k).map(|v| (k, v.to_owned()))).collect())
+        .unwrap_or_default();
+    let value = format!("BUNDLE {tag} {}", mids.join(" "));
+    let _ = copy.replace_attribute(at, gst_sdp::SDPAttribute::new("group", Some(value.trim_end())));
+    if let Some(media) = copy.media_mut(tagged as u32) {
+        for (key, value) in credentials {
+            let at = (0..media.attributes_len()).find(|i| media.attribute(*i).is_some_and(|a| a.key() == key));
+            match at {
+                Some(i) => {
+                    let _ = media.replace_attribute(i, gst_sdp::SDPAttribute::new(key, Some(&value)));
+                }
+                None => media.add_attribute(key, Some(&value)),
+            }
+        }
+    }
+}
+
 /// webrtcbin 1.22 refuses a BUNDLE group whose sections carry different ICE credentials
 /// (webrtcsdp.c `validate_sdp`: "has different ice-ufrag values in bundle"). RFC 8843 §7.1.3
 /// and §7.3.1: a bundled section uses the transport of the offerer-tagged one, the first mid
@@ -247,4 +295,23 @@ mod tests {
         assert_eq!(text.matches("a=recvonly").count(), 1);
         assert!(!text.contains("a=sendonly"));
     }
+
+    #[test]
+    fn webrtcbin_keeps_the_rejected_tag_it_bundled_on() {
+        gst::init().unwrap();
+        let text = "v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=group:BUNDLE b\r\n\
+            m=audio 0 UDP/TLS/RTP/SAVPF 111\r\na=mid:a\r\na=ice-ufrag:old\r\na=ice-pwd:oldpasswordoldpassword\r\na=inactive\r\n\
+            m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:b\r\na=ice-ufrag:live\r\na=ice-pwd:livepasswordlivepassword\r\na=sendrecv\r\n";
+        let mut msg = SDPMessage::parse_buffer(text.as_bytes()).unwrap();
+        keep_bundle_tag(&mut msg, Some("a"));
+        assert_eq!(msg.attribute_val("group"), Some("BUNDLE a b"));
+        assert_eq!(msg.media(0).unwrap().attribute_val("ice-ufrag"), Some("live"));
+        assert_eq!(bundle_tag(&msg).as_deref(), Some("a"));
+        // An active tag, a tag already in the group, or no tag yet: nothing changes.
+        let mut msg = SDPMessage::parse_buffer(text.as_bytes()).unwrap();
+        keep_bundle_tag(&mut msg, Some("b"));
+        keep_bundle_tag(&mut msg, None);
+        assert_eq!(msg.attribute_val("group"), Some("BUNDLE b"));
+    }
+
 }
