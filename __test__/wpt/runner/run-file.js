@@ -25,15 +25,14 @@ const fs = require('node:fs');
 const path = require('node:path');
 const vm = require('node:vm');
 
-const WPT_ROOT = path.resolve(__dirname, '..', 'upstream');
+const { UPSTREAM: WPT_ROOT, TIMEOUT_NORMAL_MS, TIMEOUT_LONG_MS, parsePage, timeoutMultiplier } = require('./common');
+
 const DIST = path.resolve(__dirname, '..', '..', '..', 'dist');
 const SHIMS = path.join(__dirname, 'shims');
 // The origin a WPT server would serve the page from; only used to resolve script URLs and
 // to give `location` a value.
 const ORIGIN = 'https://web-platform.test:8443';
 
-const TIMEOUT_NORMAL_MS = 10000;
-const TIMEOUT_LONG_MS = 60000;
 // After the harness timeout, how long testharness may take to report before we give up on it.
 const HARD_DEADLINE_GRACE_MS = 10000;
 
@@ -68,8 +67,8 @@ function writeResult(harness) {
   fs.writeSync(1, `${JSON.stringify(out)}\n`);
 }
 
-function describeTest(t, overrideStatus) {
-  const status = overrideStatus ?? SUBTEST_STATUS[t.status] ?? String(t.status);
+function describeTest(t) {
+  const status = SUBTEST_STATUS[t.status] ?? String(t.status);
   return { name: t.name, status, message: t.message == null ? null : String(t.message) };
 }
 
@@ -139,16 +138,7 @@ function installEnvironment() {
 }
 
 function loadLibrary() {
-  // dist/ is rebuilt now and then; give a rebuild time to finish.
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return require(DIST);
-    } catch (err) {
-      if (attempt >= 3 || err.code !== 'MODULE_NOT_FOUND') throw err;
-      process.stderr.write(`run-file: ${DIST} not loadable (${err.message.split('\n')[0]}); retrying in 30 s\n`);
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30000);
-    }
-  }
+  return require(DIST);
 }
 
 /*
@@ -237,55 +227,6 @@ process.on('unhandledRejection', (reason, promise) => {
 // ---------------------------------------------------------------------------------------
 // The page.
 
-function decodeEntities(text) {
-  return text
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&amp;/g, '&');
-}
-
-function attribute(attrs, name) {
-  const m = new RegExp(`(?:^|\\s)${name}\\s*=\\s*(?:"([^"]*)"|'([^']*)'|([^\\s"'>]+))`, 'i').exec(attrs);
-  if (!m) return undefined;
-  return decodeEntities(m[1] ?? m[2] ?? m[3]);
-}
-
-function lineOf(text, index) {
-  let line = 0;
-  for (let i = text.indexOf('\n'); i !== -1 && i < index; i = text.indexOf('\n', i + 1)) line++;
-  return line;
-}
-
-/** The page's scripts in document order, its title and its timeout class. */
-function parsePage(html) {
-  // Comments cannot hide scripts from the scan below.
-  const visible = html.replace(/<!--[\s\S]*?-->/g, (c) => c.replace(/[^\n]/g, ' '));
-  const scripts = [];
-  const re = /<script\b([^>]*)>([\s\S]*?)<\/script\s*>/gi;
-  for (let m; (m = re.exec(visible)); ) {
-    const attrs = m[1];
-    const type = attribute(attrs, 'type');
-    if (type !== undefined && !/^(?:|text\/javascript|application\/javascript)$/i.test(type.trim())) {
-      throw new Error(`unsupported <script type="${type}"> in ${file}`);
-    }
-    const src = attribute(attrs, 'src');
-    if (src !== undefined) {
-      scripts.push({ src });
-    } else {
-      const bodyStart = m.index + m[0].indexOf('>') + 1;
-      const line = lineOf(visible, bodyStart);
-      const lastNewline = visible.lastIndexOf('\n', bodyStart - 1);
-      scripts.push({ code: html.slice(bodyStart, bodyStart + m[2].length), line, column: bodyStart - lastNewline - 1 });
-    }
-  }
-  const titleMatch = /<title>([\s\S]*?)<\/title>/i.exec(visible);
-  const title = titleMatch ? decodeEntities(titleMatch[1]) : '';
-  const timeoutMeta = /<meta\s+name\s*=\s*["']?timeout["']?\s+content\s*=\s*["']?long["']?/i.test(visible);
-  return { scripts, title, long: timeoutMeta };
-}
-
 function runScript(code, filename, lineOffset = 0, columnOffset = 0) {
   try {
     vm.runInThisContext(code, { filename, lineOffset, columnOffset });
@@ -316,6 +257,25 @@ function hookHarness() {
     // Let the microtasks of the last result settle (a browser reports from its own task).
     setImmediate(() => finish(harness));
   });
+
+  // Diagnostics only (never for expectations): WPT_SUBTEST_TIMEOUT_MS=n times out a subtest
+  // that has run for n ms, so that the subtests queued behind a hanging one still run (use
+  // with WPT_TIMEOUT_MULTIPLIER so that the harness timeout does not come first).
+  const subtestTimeoutMs = Number(process.env.WPT_SUBTEST_TIMEOUT_MS || 0);
+  if (subtestTimeoutMs > 0) {
+    const startedAt = new Map();
+    add_test_state_callback((test) => {
+      if (test.phase === test.phases.STARTED && !startedAt.has(test)) startedAt.set(test, Date.now());
+    });
+    setInterval(() => {
+      for (const [test, at] of startedAt) {
+        if (test.phase !== test.phases.STARTED || Date.now() - at < subtestTimeoutMs) continue;
+        test.set_status(test.TIMEOUT, `Test timed out (WPT_SUBTEST_TIMEOUT_MS=${subtestTimeoutMs})`);
+        test.phase = test.phases.HAS_RESULT;
+        test.done();
+      }
+    }, 100);
+  }
 }
 
 function main() {
@@ -328,6 +288,9 @@ function main() {
 
   let harnessLoaded = false;
   for (const script of page.scripts) {
+    if (script.unsupportedType !== undefined) {
+      throw new Error(`<script type="${script.unsupportedType}"> is not supported by this runner`);
+    }
     if (script.src !== undefined) {
       const url = new URL(script.src, pageUrl);
       if (url.origin !== ORIGIN) throw new Error(`cross-origin script ${script.src} in ${file}`);
@@ -355,8 +318,7 @@ function main() {
   }
   if (!harnessLoaded) throw new Error(`${file} does not load /resources/testharness.js`);
 
-  const multiplier = Number(process.env.WPT_TIMEOUT_MULTIPLIER || 1);
-  const timeoutMs = (page.long ? TIMEOUT_LONG_MS : TIMEOUT_NORMAL_MS) * multiplier;
+  const timeoutMs = (page.long ? TIMEOUT_LONG_MS : TIMEOUT_NORMAL_MS) * timeoutMultiplier();
   // The harness timeout (the window environment's, which the shell environment leaves to its
   // embedder): testharness's timeout() reports the subtests that have started as TIMEOUT
   // ("Test timed out"), those never started as NOTRUN, and the harness status as TIMEOUT.

@@ -1,0 +1,3 @@
+'use strict';
+
+require('./runner/suite')('RTCPeerConnection-remote-track-mute.https.html');

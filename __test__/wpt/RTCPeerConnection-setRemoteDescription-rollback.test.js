@@ -1,0 +1,3 @@
+'use strict';
+
+require('./runner/suite')('RTCPeerConnection-setRemoteDescription-rollback.html');

@@ -1,0 +1,3 @@
+'use strict';
+
+require('./runner/suite')('RTCRtpTransceiver-setCodecPreferences.html');
