@@ -129,3 +129,40 @@ export function routeNativeEvent(ev: NativeEvent, target: NativeEventTarget): vo
 function warnMalformed(ev: NativeEvent): void {
   process.emitWarning(`gst-peerconnection: ignoring malformed native '${ev.type}' event`, { code: 'GST_PC_NATIVE_EVENT' })
 }
+
+/**
+ * Routes a connection's native events in order, each where webrtc-pc runs it. Node runs a
+ * batch of threadsafe-function calls without a microtask checkpoint between them, but the
+ * spec gives gathering completion a task of its own after the transports' end-of-candidates
+ * (webrtc-pc §5.6): so that event, and everything after it, waits for the next turn of the
+ * event loop (an immediate), where the order is kept.
+ */
+export function nativeEventRouter(target: NativeEventTarget): (ev: NativeEvent) => void {
+  const queue: NativeEvent[] = []
+  let scheduled = false
+  const startsTask = (ev: NativeEvent): boolean => ev.type === 'icegatheringstatechange' && ev.state === 'complete'
+  const schedule = (): void => {
+    if (scheduled) return
+    scheduled = true
+    setImmediate(drain)
+  }
+  const drain = (): void => {
+    scheduled = false
+    let first = true
+    while (queue.length > 0) {
+      const next = queue[0] as NativeEvent
+      if (!first && startsTask(next)) return schedule()
+      queue.shift()
+      first = false
+      routeNativeEvent(next, target)
+    }
+  }
+  return (ev) => {
+    if (queue.length > 0 || startsTask(ev)) {
+      queue.push(ev)
+      schedule()
+      return
+    }
+    routeNativeEvent(ev, target)
+  }
+}

@@ -23,7 +23,7 @@ import { MediaStream } from './MediaStream'
 import { endTrack, MediaStreamTrack, nativeTrackOf } from './MediaStreamTrack'
 import { webrtcbinSession, type MediaSession } from '../internal/MediaSession'
 import type { CreateInputs, NativeEvent, SenderMsid } from '../internal/native'
-import { routeNativeEvent, type NativeEventTarget, type TransportStates } from '../internal/nativeEvents'
+import { nativeEventRouter, type NativeEventTarget, type TransportStates } from '../internal/nativeEvents'
 import { NativeRequests } from '../internal/NativeRequests'
 import { NegotiationNeededFlag } from '../internal/NegotiationNeededFlag'
 import { isNegotiationNeeded } from '../internal/negotiationNeeded'
@@ -193,7 +193,7 @@ export class GstPeerConnection extends EventTarget {
       transportChanged: (what): void => this.#transportChanged(what),
     }
     const nativeConfig = toNativeConfig(this.#configuration)
-    this.#native = callNative(() => webrtcbinSession(nativeConfig, (ev) => routeNativeEvent(ev, events)))
+    this.#native = callNative(() => webrtcbinSession(nativeConfig, nativeEventRouter(events)))
     this.#keepAlive = acquireKeepAlive()
   }
 

@@ -20,6 +20,42 @@ const GATHERING_LIMIT_HOST_ONLY: Duration = Duration::from_secs(2);
 const GATHERING_LIMIT_WITH_SERVERS: Duration = Duration::from_secs(5);
 const GATHERING_POLL: gst::ClockTime = gst::ClockTime::from_mseconds(50);
 
+/// webrtc-pc §5.6 (w3c/webrtc-pc#2894): each transport that has finished gathering announces
+/// it with a candidate whose `candidate` is "" (its end-of-candidates), before the gathering
+/// state changes and the final null candidate. With BUNDLE that is the tagged m-section's
+/// transport; a section outside the group has its own.
+fn end_of_candidates(st: &State) -> Vec<NativeEvent> {
+    let Some((_, local)) = st.negotiation.local() else { return Vec::new() };
+    let tag = crate::workarounds::webrtcbin_view::bundle_tag(local);
+    let grouped: Vec<String> = local
+        .attributes()
+        .filter(|a| a.key() == "group")
+        .filter_map(|a| a.value().and_then(|v| v.strip_prefix("BUNDLE ")).map(str::to_owned))
+        .flat_map(|g| g.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    (0..local.medias_len())
+        .filter(|idx| {
+            let Some(media) = local.media(*idx) else { return false };
+            let mid = media.attribute_val("mid");
+            let transport = match mid {
+                Some(mid) if grouped.iter().any(|g| g == mid) => tag.as_deref() == Some(mid),
+                _ => true,
+            };
+            transport && media.port() != 0
+        })
+        .map(|idx| {
+            let media = local.media(idx);
+            NativeEvent {
+                candidate: Some(String::new()),
+                sdp_mid: media.and_then(|m| m.attribute_val("mid")).map(str::to_owned),
+                sdp_m_line_index: Some(idx),
+                username_fragment: media.and_then(|m| m.attribute_val("ice-ufrag")).map(str::to_owned),
+                ..NativeEvent::new("icecandidate")
+            }
+        })
+        .collect()
+}
+
 impl Inner {
     pub(super) fn on_local_candidate(&self, mline: u32, candidate: String) {
         let attr = candidate.strip_prefix("a=").unwrap_or(&candidate).to_owned();
@@ -53,11 +89,12 @@ impl Inner {
 
     pub(super) fn set_gathering(&self, state: IceGatheringState) {
         use IceGatheringState::*;
-        let emit: Vec<IceGatheringState> = {
+        let (ends, emit): (Vec<NativeEvent>, Vec<IceGatheringState>) = {
             let mut st = self.lock();
             if st.closed || st.gathering == state || st.gathering == Complete && state != New {
                 return;
             }
+            let ends = if state == Complete { end_of_candidates(&st) } else { Vec::new() };
             let mut emit = Vec::new();
             // webrtc-pc §4.3.2: complete is reached through gathering.
             if state == Complete && st.gathering == New {
@@ -65,8 +102,11 @@ impl Inner {
             }
             emit.push(state);
             st.gathering = state;
-            emit
+            (ends, emit)
         };
+        for end in ends {
+            self.events.emit(end);
+        }
         for s in emit {
             self.events.emit(NativeEvent::state("icegatheringstatechange", s.as_str()));
         }
