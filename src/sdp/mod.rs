@@ -27,6 +27,17 @@ pub fn has_attr(media: &gst_sdp::SDPMediaRef, key: &str) -> bool {
     media.attributes().any(|a| a.key() == key)
 }
 
+/// Sets attribute `key` of m-section `media` to `value`: the first such line is replaced, or
+/// one is added.
+pub fn set_attr(media: &mut gst_sdp::SDPMediaRef, key: &str, value: &str) {
+    match (0..media.attributes_len()).find(|i| media.attribute(*i).is_some_and(|a| a.key() == key)) {
+        Some(i) => {
+            let _ = media.replace_attribute(i, gst_sdp::SDPAttribute::new(key, Some(value)));
+        }
+        None => media.add_attribute(key, Some(value)),
+    }
+}
+
 /// Add a property attribute (`a=sendrecv`, `a=end-of-candidates`). Its value must be an
 /// empty string, not NULL: that is what the parser produces, and webrtcbin's
 /// `gst_sdp_media_attributes_to_caps` passes attribute values to `g_utf8_validate`

@@ -45,7 +45,7 @@ pub fn plan(n: &Negotiation<SDPMessage>) -> Plan {
             let ours = local.media(idx).and_then(|m| m.attribute_val("setup")).unwrap_or("active");
             let theirs = if ours == "active" { "passive" } else { "active" };
             if let Some(media) = answer.media_mut(idx) {
-                replace_attribute(media, "setup", theirs);
+                crate::sdp::set_attr(media, "setup", theirs);
             }
         }
     }
@@ -65,7 +65,7 @@ pub fn settle(stale_offer: &gst_sdp::SDPMessageRef) -> SDPMessage {
     for idx in 0..answer.medias_len() {
         let Some(media) = answer.media_mut(idx) else { continue };
         media.set_port_info(0, 0);
-        replace_attribute(media, "setup", "active");
+        crate::sdp::set_attr(media, "setup", "active");
         let candidates: Vec<u32> = (0..media.attributes_len())
             .filter(|i| media.attribute(*i).is_some_and(|a| matches!(a.key(), "candidate" | "end-of-candidates")))
             .collect();
@@ -74,16 +74,6 @@ pub fn settle(stale_offer: &gst_sdp::SDPMessageRef) -> SDPMessage {
         }
     }
     answer
-}
-
-fn replace_attribute(media: &mut gst_sdp::SDPMediaRef, key: &str, value: &str) {
-    for i in 0..media.attributes_len() {
-        if media.attribute(i).is_some_and(|a| a.key() == key) {
-            let _ = media.replace_attribute(i, gst_sdp::SDPAttribute::new(key, Some(value)));
-            return;
-        }
-    }
-    media.add_attribute(key, Some(value));
 }
 
 #[cfg(test)]

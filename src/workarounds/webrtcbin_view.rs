@@ -97,13 +97,7 @@ pub fn keep_bundle_tag(copy: &mut SDPMessage, tag: Option<&str>) {
     let _ = copy.replace_attribute(at, gst_sdp::SDPAttribute::new("group", Some(value.trim_end())));
     if let Some(media) = copy.media_mut(tagged as u32) {
         for (key, value) in credentials {
-            let at = (0..media.attributes_len()).find(|i| media.attribute(*i).is_some_and(|a| a.key() == key));
-            match at {
-                Some(i) => {
-                    let _ = media.replace_attribute(i, gst_sdp::SDPAttribute::new(key, Some(&value)));
-                }
-                None => media.add_attribute(key, Some(&value)),
-            }
+            crate::sdp::set_attr(media, key, &value);
         }
     }
 }
@@ -129,13 +123,7 @@ fn bundle_credentials(msg: &mut SDPMessage) {
     for idx in members {
         let Some(media) = msg.media_mut(idx) else { continue };
         for (key, value) in &credentials {
-            let at = (0..media.attributes_len()).find(|i| media.attribute(*i).is_some_and(|a| a.key() == *key));
-            match at {
-                Some(i) => {
-                    let _ = media.replace_attribute(i, gst_sdp::SDPAttribute::new(key, Some(value)));
-                }
-                None => media.add_attribute(key, Some(value)),
-            }
+            crate::sdp::set_attr(media, key, value);
         }
     }
 }
