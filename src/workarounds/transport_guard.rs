@@ -1,5 +1,6 @@
 //! Keeps datagrams that cannot be DTLS from a legitimate peer away from the DTLS state machine,
-//! and RTCP headers that srtpdec cannot read safely away from srtpdec (at the end).
+//! and RTCP headers that srtpdec cannot read safely away from srtpdec (at the end); and makes
+//! sure srtpdec never has to name a stream itself (`srtpdec_has_a_stream`).
 //!
 //! webrtcbin demultiplexes what arrives on an ICE transport by its first byte (RFC 7983 §7:
 //! 20–63 is DTLS) and hands everything in that range to `dtlsdec`, i.e. to OpenSSL. libnice
@@ -159,6 +160,33 @@ fn consume(info: &mut gst::PadProbeInfo) -> gst::PadProbeReturn {
     gst::PadProbeReturn::Handled
 }
 
+/// Makes sure one of `srtpdec`'s source pads has a stream-start before a buffer from `sink`
+/// goes through; false when none can be stored (the pads are flushing: the buffer could not
+/// be pushed anyway).
+///
+/// Before its first buffer on a source pad, srtpdec (`gst_srtp_dec_push_early_events`) copies
+/// the stream-start of its other source pad, and when neither has one it names the stream
+/// with `gst_pad_create_stream_id`, which refuses an element of two sink pads: a CRITICAL,
+/// then a NULL event pushed. That happens when the upstream stream-start reached the sink pad
+/// while the source pads were still flushing (webrtcbin 1.22 runs `nicesrc` in PLAYING
+/// before the rest of its receive bin is activated). The id stored is the upstream one with
+/// srtpdec's own suffix.
+fn srtpdec_has_a_stream(sink: &gst::Pad) -> bool {
+    let Some(dec) = sink.parent_element() else { return true };
+    let sources: Vec<gst::Pad> = ["rtp_src", "rtcp_src"].into_iter().filter_map(|n| dec.static_pad(n)).collect();
+    if sources.iter().any(|p| p.sticky_event::<gst::event::StreamStart>(0).is_some()) {
+        return true;
+    }
+    let upstream = sink.sticky_event::<gst::event::StreamStart>(0).map_or_else(|| "gstpc-srtp".to_owned(), |e| e.stream_id().to_owned());
+    let mut stored = false;
+    for pad in &sources {
+        let kind = if pad.name() == "rtp_src" { "rtp" } else { "rtcp" };
+        stored |= pad.store_sticky_event(&gst::event::StreamStart::new(&format!("{upstream}/{kind}"))).is_ok();
+    }
+    gst::debug!(CAT, obj = sink, "srtpdec had no stream-start downstream; stored one: {stored}");
+    stored
+}
+
 /// The `dtlsdec` and `srtpdec` sink pads probed so far (of every connection; dead ones are pruned).
 static PROBED: Mutex<Vec<gst::glib::WeakRef<gst::Pad>>> = Mutex::new(Vec::new());
 
@@ -175,6 +203,10 @@ pub fn guard_dtls(bin: &gst::Bin) {
                     continue;
                 }
                 pad.add_probe(gst::PadProbeType::BUFFER, |pad, info| {
+                    if !srtpdec_has_a_stream(pad) {
+                        gst::debug!(CAT, obj = pad, "dropped a datagram srtpdec could not push: its source pads are flushing");
+                        return consume(info);
+                    }
                     let asserts = info.buffer().and_then(|b| b.map_readable().ok()).is_some_and(|m| srtcp_ssrc_lookup_asserts(m.as_slice()));
                     if !asserts {
                         return gst::PadProbeReturn::Ok;
@@ -273,6 +305,89 @@ mod tests {
         let g = DtlsGuard::default();
         assert_eq!(g.check(&record(22, 0xFEFD, 1, 88)), Ok(())); // a CBC suite
         assert_eq!(g.expansion(), 24);
+    }
+
+    /// One RTP or RTCP packet through `srtpenc` with `key` (AES-CM-128, HMAC-SHA1-80).
+    fn protect(key: &gst::Buffer, kind: &str, packet: &[u8]) -> gst::Buffer {
+        let enc = gst::ElementFactory::make("srtpenc").property("key", key).build().unwrap();
+        let sink = enc.request_pad_simple(&format!("{kind}_sink_0")).unwrap();
+        let src = enc.static_pad(&format!("{kind}_src_0")).unwrap();
+        let out = Arc::new(Mutex::new(None));
+        let o = out.clone();
+        let catcher = gst::Pad::builder(gst::PadDirection::Sink)
+            .chain_function(move |_, _, buffer| {
+                *o.lock().unwrap() = Some(buffer);
+                Ok(gst::FlowSuccess::Ok)
+            })
+            .build();
+        src.link(&catcher).unwrap();
+        catcher.set_active(true).unwrap();
+        let feeder = gst::Pad::builder(gst::PadDirection::Src).build();
+        feeder.link(&sink).unwrap();
+        feeder.set_active(true).unwrap();
+        enc.set_state(gst::State::Playing).unwrap();
+        feeder.push_event(gst::event::StreamStart::new("plain"));
+        feeder.push_event(gst::event::Caps::new(&gst::Caps::builder(&format!("application/x-{kind}")).field("ssrc", 1u32).build()));
+        feeder.push_event(gst::event::Segment::new(&gst::FormattedSegment::<gst::ClockTime>::new()));
+        feeder.push(gst::Buffer::from_slice(packet.to_vec())).unwrap();
+        enc.set_state(gst::State::Null).unwrap();
+        let protected = out.lock().unwrap().take().unwrap();
+        protected
+    }
+
+    /// A muxed RTCP packet reaches srtpdec when neither of its source pads holds a
+    /// stream-start. In webrtcbin that is a rare race (seen once, as a CRITICAL in a CI run);
+    /// here the state is made directly by reactivating the source pads, which drops their
+    /// sticky events. Without the guard srtpdec names the stream itself: a CRITICAL.
+    #[test]
+    fn srtpdec_always_finds_a_stream_start_to_copy() {
+        use std::sync::atomic::AtomicUsize;
+        gst::init().unwrap();
+        let criticals = Arc::new(AtomicUsize::new(0));
+        let c = criticals.clone();
+        let handler = gst::glib::log_set_handler(Some("GStreamer"), gst::glib::LogLevels::LEVEL_CRITICAL, false, false, move |_, _, _| {
+            c.fetch_add(1, Ordering::SeqCst);
+        });
+        let bin = gst::Bin::new();
+        let dec = gst::ElementFactory::make("srtpdec").build().unwrap();
+        bin.add(&dec).unwrap();
+        let key = gst::Buffer::from_slice([7u8; 30]);
+        let k = key.clone();
+        dec.connect("request-key", false, move |_| {
+            let caps = gst::Caps::builder("application/x-srtp")
+                .field("srtp-key", &k)
+                .field("srtp-cipher", "aes-128-icm")
+                .field("srtcp-cipher", "aes-128-icm")
+                .field("srtp-auth", "hmac-sha1-80")
+                .field("srtcp-auth", "hmac-sha1-80")
+                .build();
+            Some(caps.to_value())
+        });
+        guard_dtls(&bin);
+        let upstream = gst::Pad::builder(gst::PadDirection::Src).name("nice").build();
+        upstream.link(&dec.static_pad("rtp_sink").unwrap()).unwrap();
+        upstream.set_active(true).unwrap();
+        dec.set_state(gst::State::Paused).unwrap();
+        upstream.push_event(gst::event::StreamStart::new("nice"));
+        upstream.push_event(gst::event::Caps::new(&gst::Caps::builder("application/x-srtp").build()));
+        upstream.push_event(gst::event::Segment::new(&gst::FormattedSegment::<gst::ClockTime>::new()));
+        let rtp = protect(&key, "rtp", &[0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0xff]);
+        assert_eq!(upstream.push(rtp), Err(gst::FlowError::NotLinked));
+        let sources = ["rtp_src", "rtcp_src"].map(|n| dec.static_pad(n).unwrap());
+        assert!(sources[0].sticky_event::<gst::event::StreamStart>(0).is_some());
+        for pad in &sources {
+            pad.set_active(false).unwrap();
+            pad.set_active(true).unwrap();
+        }
+        assert!(sources[0].sticky_event::<gst::event::StreamStart>(0).is_none());
+        // A receiver report from SSRC 1, on the RTP pad as with rtcp-mux.
+        let rtcp = protect(&key, "rtcp", &[0x80, 201, 0, 1, 0, 0, 0, 1]);
+        assert_eq!(upstream.push(rtcp), Err(gst::FlowError::NotLinked));
+        let start = sources[1].sticky_event::<gst::event::StreamStart>(0).map(|e| e.stream_id().to_owned());
+        dec.set_state(gst::State::Null).unwrap();
+        gst::glib::log_remove_handler(Some("GStreamer"), handler);
+        assert_eq!(criticals.load(Ordering::SeqCst), 0, "GStreamer criticals");
+        assert_eq!(start.as_deref(), Some("nice/rtcp"));
     }
 
     #[test]
