@@ -25,10 +25,14 @@ beforeAll(() => {
   const app = path.join(dir, 'app');
   fs.mkdirSync(app);
   fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, version: '1.0.0' }));
-  // sip.js and @types/node at the versions this repository is tested with (npm ci has them in
-  // its cache; --prefer-offline takes them from there).
-  const version = (name) => require(path.join(root, 'node_modules', name, 'package.json')).version;
-  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball, `sip.js@${version('sip.js')}`, `@types/node@${version('@types/node')}`], app);
+  // sip.js and @types/node (with its one dependency) as this repository is tested with them,
+  // packed from node_modules: `npm ci` caches tarballs but not the registry's package
+  // metadata, so naming them by version would need the network, which tests do not have.
+  const deps = ['sip.js', '@types/node', 'undici-types'].map((name) => {
+    const [{ filename }] = JSON.parse(run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir, path.join(root, 'node_modules', name)], root));
+    return path.join(dir, filename);
+  });
+  run('npm', ['install', '--no-audit', '--no-fund', '--offline', tarball, ...deps], app);
 }, 180_000);
 
 afterAll(() => {
