@@ -23,6 +23,7 @@ DEB_PACKAGES=(
   util-linux
   kamailio
   kamailio-websocket-modules
+  sip-tester               # sipp: the plain-RTP caller and callee in __test__/sipp.test.js
   espeak-ng                # npm run bench: the voice every stack encodes (bench/speech.js)
 )
 

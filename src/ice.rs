@@ -24,6 +24,8 @@ pub struct NativeConfig {
     pub port_max: Option<u32>,
     pub ice_tcp: Option<bool>,
     pub limits: Option<crate::sdp::limits::NativeLimits>,
+    /// `RTCConfiguration.rtpProfile` (`sdp::profile`); absent is `UDP/TLS/RTP/SAVPF`.
+    pub rtp_profile: Option<String>,
 }
 
 /// Ta, the pacing of ICE connectivity checks (see `configure`).
@@ -71,15 +73,15 @@ pub fn check_local_addresses(cfg: &NativeConfig) -> Result<(), String> {
     Ok(())
 }
 
-/// Whether every network interface with an IP address is a loopback one (or none is up).
+/// The IP addresses of the interfaces that are up, each with whether it is a loopback one.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn only_loopback_interfaces() -> bool {
+fn interface_addresses() -> Vec<(std::net::IpAddr, bool)> {
     let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
     // SAFETY: getifaddrs fills `head` with a list we only read and then free once.
     if unsafe { libc::getifaddrs(&mut head) } != 0 {
-        return false;
+        return Vec::new();
     }
-    let mut only_loopback = true;
+    let mut found = Vec::new();
     let mut cur = head;
     while !cur.is_null() {
         // SAFETY: `cur` is a node of the list getifaddrs returned, not yet freed.
@@ -88,19 +90,43 @@ fn only_loopback_interfaces() -> bool {
         let loopback = ifa.ifa_flags & libc::IFF_LOOPBACK as u32 != 0;
         // SAFETY: a non-null ifa_addr points to a sockaddr of the family it names.
         let family = if ifa.ifa_addr.is_null() { 0 } else { i32::from(unsafe { (*ifa.ifa_addr).sa_family }) };
-        if up && !loopback && (family == libc::AF_INET || family == libc::AF_INET6) {
-            only_loopback = false;
+        let addr = if !up {
+            None
+        } else if family == libc::AF_INET {
+            // SAFETY: an AF_INET ifa_addr is a sockaddr_in.
+            let sin = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in) };
+            Some(std::net::IpAddr::from(u32::from_be(sin.sin_addr.s_addr).to_be_bytes()))
+        } else if family == libc::AF_INET6 {
+            // SAFETY: an AF_INET6 ifa_addr is a sockaddr_in6.
+            let sin6 = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in6) };
+            Some(std::net::IpAddr::from(sin6.sin6_addr.s6_addr))
+        } else {
+            None
+        };
+        if let Some(addr) = addr {
+            found.push((addr, loopback));
         }
         cur = ifa.ifa_next;
     }
     // SAFETY: `head` came from a successful getifaddrs and is freed exactly once.
     unsafe { libc::freeifaddrs(head) };
-    only_loopback
+    found
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn interface_addresses() -> Vec<(std::net::IpAddr, bool)> {
+    Vec::new()
+}
+
+/// Whether every network interface with an IP address is a loopback one (or none is up).
 fn only_loopback_interfaces() -> bool {
-    false
+    interface_addresses().iter().all(|(_, loopback)| *loopback)
+}
+
+/// The host's first IPv4 address that is not loopback (what a plain-RTP session announces
+/// when `localAddresses` does not say).
+pub fn first_host_address() -> Option<std::net::IpAddr> {
+    interface_addresses().into_iter().find(|(a, loopback)| !loopback && a.is_ipv4()).map(|(a, _)| a)
 }
 
 /// Apply the configuration to a webrtcbin that is not yet running.

@@ -11,6 +11,7 @@ pub mod log;
 pub mod media;
 pub mod negotiation;
 pub mod peer_connection;
+pub mod rtp_session;
 pub mod runtime;
 pub mod sdp;
 pub mod states;

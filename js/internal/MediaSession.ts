@@ -4,15 +4,15 @@
  *
  * A MediaSession is any native class with NativePeerConnection's methods: the shape is
  * derived from the generated index.d.ts, so the Rust side stays the one authority for it,
- * and a second backend (a napi class over rtpbin and UDP for plain RTP/AVP or SDES-SRTP)
- * type-checks against it where its factory is written. What every backend keeps:
+ * and each backend type-checks against it where its factory is written. What every
+ * backend keeps:
  * - requests that take an id answer exactly once, with a `result` or `failure` NativeEvent;
  * - the events of one session arrive in order on the JS thread, through `onEvent`;
  * - a thrown error carries its W3C name as the code (errors.ts maps it);
  * - the signaling state machine is src/negotiation.rs, shared by every backend.
  */
 
-import { NativePeerConnection, type NativeConfig, type NativeEvent } from './native'
+import { NativePeerConnection, NativeRtpSession, type NativeConfig, type NativeEvent } from './native'
 
 export type MediaSession = { [K in keyof NativePeerConnection]: NativePeerConnection[K] }
 
@@ -20,3 +20,11 @@ export type MediaSessionFactory = (config: NativeConfig, onEvent: (ev: NativeEve
 
 /** ICE, DTLS-SRTP and BUNDLE through GStreamer's webrtcbin (src/peer_connection/). */
 export const webrtcbinSession: MediaSessionFactory = (config, onEvent) => new NativePeerConnection(config, onEvent)
+
+/** Plain RTP/AVP over rtpbin and UDP, for SIP trunks and phones (src/rtp_session/). */
+export const rtpSession: MediaSessionFactory = (config, onEvent) => new NativeRtpSession(config, onEvent)
+
+/** The backend `rtpProfile` asks for: webrtcbin for WebRTC peers (the default), rtpbin otherwise. */
+export function sessionFor(config: NativeConfig): MediaSessionFactory {
+  return config.rtpProfile === undefined || config.rtpProfile === 'UDP/TLS/RTP/SAVPF' ? webrtcbinSession : rtpSession
+}

@@ -8,6 +8,7 @@ import type { NativeConfig, NativeIceServer } from './native'
 import {
   BUNDLE_POLICIES,
   ICE_TRANSPORT_POLICIES,
+  RTP_PROFILES,
   RTCP_MUX_POLICIES,
   toEnum,
   type RTCBundlePolicy,
@@ -15,6 +16,7 @@ import {
   type RTCDescriptionLimits,
   type RTCIceServer,
   type RTCIceTransportPolicy,
+  type RTCRtpProfile,
   type RTCPortRange,
   type RTCRtcpMuxPolicy,
 } from '../w3c/webrtcTypes'
@@ -31,6 +33,7 @@ export interface NormalizedConfiguration {
   portRange?: RTCPortRange
   iceTcp: boolean
   limits?: RTCDescriptionLimits
+  rtpProfile: RTCRtpProfile
 }
 
 const LIMIT_KEYS = ['maxSdpBytes', 'maxMediaSections', 'maxAttributesPerSection', 'maxFormatsPerSection', 'maxRemoteCandidates'] as const
@@ -94,7 +97,9 @@ export function normalizeConfiguration(config: RTCConfiguration | null | undefin
     rtcpMuxPolicy: c.rtcpMuxPolicy === undefined ? 'require' : toEnum(RTCP_MUX_POLICIES, c.rtcpMuxPolicy, 'RTCRtcpMuxPolicy'),
     iceCandidatePoolSize: 0,
     iceTcp: false,
+    rtpProfile: c.rtpProfile === undefined ? 'UDP/TLS/RTP/SAVPF' : toEnum(RTP_PROFILES, c.rtpProfile, 'RTCRtpProfile'),
   }
+  if (out.rtpProfile === 'RTP/SAVP') throw new DOMException("rtpProfile 'RTP/SAVP' (SDES-SRTP) is not available yet", 'NotSupportedError')
 
   if (c.iceCandidatePoolSize !== undefined) {
     const n = Number(c.iceCandidatePoolSize)
@@ -137,6 +142,7 @@ export function toNativeConfig(c: NormalizedConfiguration): NativeConfig {
     iceTransportPolicy: c.iceTransportPolicy,
     bundlePolicy: c.bundlePolicy,
     iceTcp: c.iceTcp,
+    rtpProfile: c.rtpProfile,
   }
   if (c.localAddresses !== undefined) out.localAddresses = [...c.localAddresses]
   if (c.jitterBufferLatency !== undefined) out.jitterBufferLatency = c.jitterBufferLatency
@@ -157,6 +163,7 @@ export function toRTCConfiguration(c: NormalizedConfiguration): RTCConfiguration
     rtcpMuxPolicy: c.rtcpMuxPolicy,
     iceCandidatePoolSize: c.iceCandidatePoolSize,
     iceTcp: c.iceTcp,
+    rtpProfile: c.rtpProfile,
   }
   if (c.localAddresses !== undefined) out.localAddresses = [...c.localAddresses]
   if (c.jitterBufferLatency !== undefined) out.jitterBufferLatency = c.jitterBufferLatency

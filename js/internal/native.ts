@@ -19,6 +19,7 @@ export type NativeRtpParameters = Native.NativeRtpParameters
 export type NativeFrame = Native.NativeFrame
 export type NativeTrack = Native.NativeTrack
 export type NativePeerConnection = Native.NativePeerConnection
+export type NativeRtpSession = Native.NativeRtpSession
 export type NativeToneSource = Native.NativeToneSource
 export type NativeAudioSource = Native.NativeAudioSource
 export type NativeAudioSink = Native.NativeAudioSink
@@ -45,6 +46,7 @@ const native = require('../../index.js') as typeof Native
 if (!sliceChosen) delete process.env.G_SLICE
 
 export const NativePeerConnection = native.NativePeerConnection
+export const NativeRtpSession = native.NativeRtpSession
 export const NativeToneSource = native.NativeToneSource
 export const NativeAudioSource = native.NativeAudioSource
 export const NativeAudioSink = native.NativeAudioSink

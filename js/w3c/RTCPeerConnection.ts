@@ -21,7 +21,7 @@ import { defineEventHandlerAttributes, type EventHandler } from '../internal/eve
 import { acquireKeepAlive, type KeepAlive } from '../internal/keepalive'
 import { MediaStream } from './MediaStream'
 import { endTrack, MediaStreamTrack, nativeTrackOf } from './MediaStreamTrack'
-import { webrtcbinSession, type MediaSession } from '../internal/MediaSession'
+import { sessionFor, type MediaSession } from '../internal/MediaSession'
 import type { CreateInputs, NativeEvent, SenderMsid } from '../internal/native'
 import { nativeEventRouter, type NativeEventTarget, type TransportStates } from '../internal/nativeEvents'
 import { NativeRequests } from '../internal/NativeRequests'
@@ -193,7 +193,7 @@ export class GstPeerConnection extends EventTarget {
       transportChanged: (what): void => this.#transportChanged(what),
     }
     const nativeConfig = toNativeConfig(this.#configuration)
-    this.#native = callNative(() => webrtcbinSession(nativeConfig, nativeEventRouter(events)))
+    this.#native = callNative(() => sessionFor(nativeConfig)(nativeConfig, nativeEventRouter(events)))
     this.#keepAlive = acquireKeepAlive()
   }
 

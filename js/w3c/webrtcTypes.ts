@@ -56,7 +56,10 @@ export const BUNDLE_POLICIES = ['balanced', 'max-compat', 'max-bundle'] as const
 export type RTCBundlePolicy = (typeof BUNDLE_POLICIES)[number]
 
 export const ICE_TRANSPORT_POLICIES = ['all', 'relay'] as const
+export const RTP_PROFILES = ['UDP/TLS/RTP/SAVPF', 'RTP/SAVP', 'RTP/AVP'] as const
 export type RTCIceTransportPolicy = (typeof ICE_TRANSPORT_POLICIES)[number]
+/** Extension: the media profile of our offers and the least secure one accepted (src/sdp/profile.rs). */
+export type RTCRtpProfile = (typeof RTP_PROFILES)[number]
 
 export const RTCP_MUX_POLICIES = ['require'] as const
 export type RTCRtcpMuxPolicy = (typeof RTCP_MUX_POLICIES)[number]
@@ -97,6 +100,12 @@ export interface RTCConfiguration {
    * maxFormatsPerSection 64, maxRemoteCandidates 256.
    */
   limits?: RTCDescriptionLimits
+  /**
+   * Extension: the profile our offers use and the least secure one we accept (default
+   * 'UDP/TLS/RTP/SAVPF', DTLS-SRTP for WebRTC peers). 'RTP/AVP' makes a plain-RTP session
+   * for SIP trunks and phones (docs/plain-rtp.md).
+   */
+  rtpProfile?: RTCRtpProfile
 }
 
 export interface RTCDescriptionLimits {

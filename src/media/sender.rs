@@ -226,7 +226,11 @@ impl SendChain {
 /// connection never connects, and every other call on that worker went silent with it.
 /// Dropping (not gating the track) keeps the encoder running, so the first packet after the
 /// handshake is at most one frame away.
+/// Only webrtcbin's sink pads have a transceiver (and a DTLS transport); rtpbin's sends at once.
 fn drop_until_dtls_connected(sinkpad: &gst::Pad) {
+    if sinkpad.find_property("transceiver").is_none() {
+        return;
+    }
     sinkpad.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST, |pad, info| {
         if dtls_connected(pad) {
             return gst::PadProbeReturn::Remove;

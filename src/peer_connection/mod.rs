@@ -46,11 +46,11 @@ use crate::sdp::direction;
 use crate::states::{IceConnectionState, IceGatheringState, PeerConnectionState};
 
 use inner::*;
-pub use inner::{NativeDescription, NativeTransceiver};
+pub use inner::{CreateInputs, NativeDescription, NativeTransceiver};
 use signals::connect_signals;
 
 /// Decoding and scheduling margin added to the jitter buffer's latency for playout.
-pub(super) const PLAYOUT_HEADROOM_MS: u64 = 10;
+pub(crate) const PLAYOUT_HEADROOM_MS: u64 = 10;
 
 #[napi]
 pub struct NativePeerConnection {

@@ -2,11 +2,13 @@
 //! ICE candidate parsing, and the local description we hand out (with candidates).
 
 pub mod candidate;
+pub mod crypto;
 pub mod direction;
 pub mod limits;
 pub mod local;
 pub mod mids;
 pub mod msid;
+pub mod profile;
 #[cfg(test)]
 mod properties;
 pub mod reject;

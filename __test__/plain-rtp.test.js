@@ -1,0 +1,172 @@
+'use strict';
+
+// The plain RTP/AVP backend (rtpProfile 'RTP/AVP', src/rtp_session/): real rtpbin, real UDP
+// sockets on loopback, audio judged by its tone in every 200 ms window.
+
+const dgram = require('dgram');
+const { RTCPeerConnection, ToneSource } = require('../dist');
+const { expectContinuousTone, expectToneFromNow } = require('./helpers/audio');
+const { collectRemote, waitState, once } = require('./helpers/peers');
+const { restrictCodecs } = require('./helpers/sdp');
+const { own } = require('./helpers/later');
+const { sleep } = require('./helpers/resources');
+
+const FREQ_A = 440;
+const FREQ_B = 1250;
+const PROBES = [FREQ_A, FREQ_B, 700, 2000];
+const PLAIN = { rtpProfile: 'RTP/AVP', localAddresses: ['127.0.0.1'] };
+
+function plainPeer(extra) {
+  return own(new RTCPeerConnection({ ...PLAIN, ...extra }));
+}
+
+function tonePeers() {
+  const a = plainPeer();
+  const b = plainPeer();
+  const toneA = own(new ToneSource({ frequency: FREQ_A, amplitude: 0.5 }));
+  const toneB = own(new ToneSource({ frequency: FREQ_B, amplitude: 0.5 }));
+  a.addTrack(toneA.track);
+  b.addTrack(toneB.track);
+  return { a, b, toneA, toneB, atA: collectRemote(a), atB: collectRemote(b) };
+}
+
+/** Offer/answer; `munge` rewrites the offer B sees. Resolves with both SDPs once connected. */
+async function call(a, b, munge = (sdp) => sdp) {
+  const connected = Promise.all([waitState(a, 'connectionState', 'connected'), waitState(b, 'connectionState', 'connected')]);
+  const offer = await a.createOffer();
+  await a.setLocalDescription(offer);
+  await b.setRemoteDescription({ type: 'offer', sdp: munge(offer.sdp) });
+  await b.setLocalDescription(await b.createAnswer());
+  await a.setRemoteDescription(b.localDescription);
+  await connected;
+  return { offer: a.localDescription.sdp, answer: b.localDescription.sdp };
+}
+
+const portOf = (sdp) => Number(/^m=audio (\d+) /m.exec(sdp)[1]);
+
+describe.each([
+  ['PCMU', 0],
+  ['PCMA', 8],
+  ['G722', 9],
+  ['OPUS', 111],
+])('two plain RTP sessions, %s', (codec, pt) => {
+  test('each side hears the other tone in every window for 2 s', async () => {
+    const { a, b, atA, atB } = tonePeers();
+    const { offer, answer } = await call(a, b, (sdp) => restrictCodecs(sdp, [codec, 'telephone-event']));
+    expect(offer).toMatch(/^m=audio \d+ RTP\/AVP /m);
+    expect(offer).toMatch(/^c=IN IP4 127\.0\.0\.1$/m);
+    expect(offer).not.toMatch(/a=(fingerprint|ice-ufrag|candidate)/);
+    expect(answer).toMatch(new RegExp(`^m=audio \\d+ RTP/AVP ${pt}( |\\r)`, 'm'));
+    expect(portOf(offer) % 2).toBe(0); // RFC 3550 §11: RTP on an even port, RTCP on the next
+    expect(a.iceGatheringState).toBe('complete');
+    const [{ sink: sinkA }, { sink: sinkB }] = await Promise.all([atA.ready, atB.ready]);
+    await sleep(2600);
+    sinkA.stop();
+    sinkB.stop();
+    expectContinuousTone(atB.collector, FREQ_A, 2000, PROBES);
+    expectContinuousTone(atA.collector, FREQ_B, 2000, PROBES);
+  });
+});
+
+describe('profiles', () => {
+  test('a default (WebRTC) connection still refuses a plain RTP offer; a plain session refuses a DTLS one', async () => {
+    const a = plainPeer();
+    a.addTransceiver('audio');
+    const plainOffer = await a.createOffer();
+    const webrtc = own(new RTCPeerConnection());
+    await expect(webrtc.setRemoteDescription(plainOffer)).rejects.toMatchObject({ name: 'InvalidAccessError' });
+    webrtc.addTransceiver('audio');
+    const dtlsOffer = await webrtc.createOffer();
+    const b = plainPeer();
+    await expect(b.setRemoteDescription(dtlsOffer)).rejects.toMatchObject({ name: 'InvalidAccessError' });
+    expect(b.signalingState).toBe('stable');
+    expect(() => new RTCPeerConnection({ rtpProfile: 'RTP/AVPF' })).toThrow(TypeError);
+    expect(plainPeer().getConfiguration().rtpProfile).toBe('RTP/AVP');
+  });
+
+  test('no codec in common fails setting the answer up with an OperationError (SIP.js answers 488)', async () => {
+    const b = plainPeer();
+    b.addTransceiver('audio');
+    const offer = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\n';
+    await b.setRemoteDescription({ type: 'offer', sdp: offer });
+    await expect(b.createAnswer()).rejects.toMatchObject({ name: 'OperationError' });
+  });
+});
+
+describe('symmetric RTP and latching', () => {
+  test('a peer that advertises an address it is not at is reached where its packets come from', async () => {
+    const { a, b, atA } = tonePeers();
+    // A claims 192.0.2.1 (TEST-NET-1, unreachable here): B sends there until A's first packet.
+    await call(a, b, (sdp) => sdp.replace(/^c=IN IP4 127\.0\.0\.1$/m, 'c=IN IP4 192.0.2.1'));
+    const [{ sink }] = await Promise.all([atA.ready]);
+    await expectToneFromNow(atA.collector, FREQ_B, 1500, PROBES.filter((f) => f !== FREQ_B));
+    sink.stop();
+  });
+
+  test('after latching, packets from anyone else are dropped and counted, and the call goes on', async () => {
+    const { a, b, atB } = tonePeers();
+    const { answer } = await call(a, b);
+    const [{ sink }] = await Promise.all([atB.ready]);
+    const stranger = dgram.createSocket('udp4');
+    await new Promise((r) => stranger.bind(0, '127.0.0.1', r));
+    // RTP headers with B's payload types and a 1250 Hz-free payload: noise if it got through.
+    const spray = setInterval(() => {
+      for (let i = 0; i < 5; i++) {
+        const pkt = Buffer.alloc(172, 0x55);
+        pkt[0] = 0x80;
+        pkt[1] = 0;
+        stranger.send(pkt, portOf(answer), '127.0.0.1');
+      }
+    }, 10);
+    try {
+      await expectToneFromNow(atB.collector, FREQ_A, 1500, PROBES.filter((f) => f !== FREQ_A));
+    } finally {
+      clearInterval(spray);
+      stranger.close();
+    }
+    const transport = [...(await b.getStats()).values()].find((s) => s.type === 'transport');
+    expect(transport.packetsDiscarded).toBeGreaterThan(100);
+    expect(transport.packetsReceived).toBeGreaterThan(50);
+    sink.stop();
+  });
+});
+
+describe('DTMF and hold', () => {
+  test('RFC 4733 digits both ways', async () => {
+    const { a, b } = tonePeers();
+    await call(a, b, (sdp) => restrictCodecs(sdp, ['PCMU', 'telephone-event']));
+    const got = { a: [], b: [] };
+    a.addEventListener('dtmf', (ev) => got.a.push(ev.tone));
+    b.addEventListener('dtmf', (ev) => got.b.push(ev.tone));
+    const senderA = a.getSenders()[0];
+    const senderB = b.getSenders()[0];
+    expect(senderA.dtmf.canInsertDTMF).toBe(true);
+    senderA.dtmf.insertDTMF('19#', 100, 70);
+    senderB.dtmf.insertDTMF('*4', 100, 70);
+    const deadline = Date.now() + 5000;
+    while ((got.a.length < 2 || got.b.length < 3) && Date.now() < deadline) await sleep(50);
+    expect(got.b).toEqual(['1', '9', '#']);
+    expect(got.a).toEqual(['*', '4']);
+  });
+
+  test('hold (sendonly → recvonly) stops what the held side sends; resume brings the tone back', async () => {
+    const { a, b, atA } = tonePeers();
+    await call(a, b);
+    const [{ sink }] = await Promise.all([atA.ready]);
+    await expectToneFromNow(atA.collector, FREQ_B, 600, [FREQ_A]);
+    // A puts B on hold: A sends, B must not.
+    a.getTransceivers()[0].direction = 'sendonly';
+    await call(a, b);
+    expect(b.getTransceivers()[0].currentDirection).toBe('recvonly');
+    await sleep(300);
+    atA.collector.reset();
+    await sleep(800);
+    const held = atA.collector.toneOverWindows(FREQ_B, 200, [FREQ_A], 600);
+    expect(held.windows.filter((w) => w.present)).toEqual([]);
+    a.getTransceivers()[0].direction = 'sendrecv';
+    await call(a, b);
+    await sleep(300);
+    await expectToneFromNow(atA.collector, FREQ_B, 1000, [FREQ_A]);
+    sink.stop();
+  });
+});

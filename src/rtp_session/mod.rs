@@ -1,0 +1,860 @@
+//! `NativeRtpSession`: the media backend for SIP peers that speak plain RTP/AVP (RFC 3551):
+//! trunks, desk phones, PBXs. No ICE, no DTLS: an `rtpbin` with one UDP port pair per
+//! m-line (`transport.rs`), the same send and receive chains as webrtcbin's connections
+//! (`media::sender`, `media::receiver`), and the shared signaling state machine
+//! (`negotiation.rs`). It has `NativePeerConnection`'s methods, so the W3C layer drives it
+//! through the same seam (`js/internal/MediaSession.ts`).
+//!
+//! | entry point | thread |
+//! |---|---|
+//! | every `#[napi]` method | Node's main thread; every operation completes there, its result goes through the event channel |
+//! | rtpbin's `request-pt-map`, `pad-added` | a streaming thread of the pipeline |
+//! | the first packet of a stream (`Transport::watch`) | the udpsrc streaming thread |
+//! | pipeline teardown after `close()` | `gstpc-teardown` |
+//!
+//! States: ICE gathering completes when the local description is applied (there is nothing
+//! to gather: `c=` and `m=` carry our address); ICE and the connection go `checking` /
+//! `connecting` once both descriptions are there and `connected` when the first RTP packet
+//! arrives.
+
+pub mod description;
+mod transport;
+
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use gst::prelude::*;
+use gst_sdp::SDPMessage;
+use napi::threadsafe_function::ThreadsafeFunction;
+use napi::Status;
+use napi_derive::napi;
+
+use crate::error::{PcError, PcResult};
+use crate::events::{EventSink, NativeEvent};
+use crate::ice::NativeConfig;
+use crate::media::codec::{self, Codec, SUPPORTED};
+use crate::media::dtmf_receive;
+use crate::media::dtmf_send;
+use crate::media::receiver;
+use crate::media::rtp_parameters::{self, NativeCodec, NativeRtpParameters};
+use crate::media::sender::SendChain;
+use crate::media::track::{NativeTrack, TrackCore};
+use crate::negotiation::{check_create_answer, check_create_offer, Negotiation, SdpType, Side, SignalingState};
+use crate::peer_connection::{CreateInputs, NativeDescription, NativeTransceiver};
+use crate::runtime::{self, make};
+use crate::sdp::profile::{self, RtpProfile, Security};
+use crate::sdp::{direction as dir, telephone_event, to_text};
+use crate::states::{IceConnectionState, IceGatheringState, PeerConnectionState};
+
+use transport::Transport;
+
+struct Stream {
+    id: u32,
+    /// rtpbin's session number: the stream's index in creation order, never reused.
+    session: u32,
+    mid: Option<String>,
+    mline: Option<u32>,
+    /// The W3C [[Direction]].
+    direction: &'static str,
+    sender: Option<Arc<SendChain>>,
+    receiver: Arc<TrackCore>,
+    transport: Option<Arc<Transport>>,
+    /// setCodecPreferences' choice, in order (None: all of ours).
+    codecs: Option<Vec<&'static Codec>>,
+}
+
+struct State {
+    negotiation: Negotiation<SDPMessage>,
+    streams: Vec<Stream>,
+    next_id: u32,
+    /// `o=` version of our descriptions (RFC 3264 §8: one more for each new one).
+    version: u64,
+    gathering: IceGatheringState,
+    ice: IceConnectionState,
+    connection: PeerConnectionState,
+    closed: bool,
+}
+
+struct Inner {
+    pipeline: Mutex<Option<gst::Pipeline>>,
+    rtpbin: gst::Element,
+    events: EventSink,
+    state: Mutex<State>,
+    /// Where our sockets are bound and what `c=` says.
+    address: IpAddr,
+    port_range: Option<(u16, u16)>,
+    profile: RtpProfile,
+    session_id: u64,
+}
+
+#[napi]
+pub struct NativeRtpSession {
+    inner: Arc<Inner>,
+}
+
+fn coded(e: PcError) -> napi::Error<&'static str> {
+    napi::Error::new(e.code.as_str(), e.message)
+}
+
+fn napi_err(e: impl std::fmt::Display) -> napi::Error {
+    napi::Error::new(Status::GenericFailure, e.to_string())
+}
+
+fn random_u32() -> u32 {
+    let mut b = [0u8; 4];
+    let _ = getrandom::fill(&mut b);
+    u32::from_ne_bytes(b).max(1)
+}
+
+/// The address we bind to and announce: the first of `localAddresses`, else loopback when it
+/// is all the host has, else the host's first IPv4 address that is not loopback.
+fn local_address(config: &NativeConfig) -> PcResult<IpAddr> {
+    if let Some(first) = config.local_addresses.as_ref().and_then(|a| a.first()) {
+        return first.parse().map_err(|_| PcError::type_error(format!("localAddresses: '{first}' is not an IP address")));
+    }
+    Ok(crate::ice::first_host_address().unwrap_or(IpAddr::from([127, 0, 0, 1])))
+}
+
+#[napi]
+impl NativeRtpSession {
+    #[napi(constructor)]
+    pub fn new(config: NativeConfig, on_event: ThreadsafeFunction<NativeEvent, napi::Unknown<'static>, NativeEvent, Status, false, true>) -> napi::Result<Self> {
+        runtime::init_or_throw()?;
+        let profile = RtpProfile::parse(config.rtp_profile.as_deref().unwrap_or("RTP/AVP")).map_err(|e| napi::Error::new(Status::InvalidArg, e.message))?;
+        let address = local_address(&config).map_err(|e| napi::Error::new(Status::InvalidArg, e.message))?;
+        let port_range = match (config.port_min, config.port_max) {
+            (Some(min), Some(max)) if min <= max && max <= 65535 => Some((min as u16, max as u16)),
+            _ => None,
+        };
+        let pipeline = gst::Pipeline::new();
+        let rtpbin = make("rtpbin").map_err(napi_err)?;
+        let jitter = config.jitter_buffer_latency.unwrap_or(crate::ice::DEFAULT_JITTER_BUFFER_MS);
+        rtpbin.set_property("latency", jitter);
+        pipeline.add(&rtpbin).map_err(napi_err)?;
+        if let Some(bus) = pipeline.bus() {
+            bus.set_sync_handler(|_, msg| {
+                if let gst::MessageView::Error(e) = msg.view() {
+                    gst::debug!(crate::log::CAT, "plain RTP pipeline error: {} ({:?})", e.error(), e.debug());
+                }
+                gst::BusSyncReply::Drop
+            });
+        }
+        let inner = Arc::new(Inner {
+            pipeline: Mutex::new(Some(pipeline.clone())),
+            rtpbin: rtpbin.clone(),
+            events: EventSink::new(on_event),
+            state: Mutex::new(State {
+                negotiation: Negotiation::default(),
+                streams: Vec::new(),
+                next_id: 0,
+                version: 0,
+                gathering: IceGatheringState::New,
+                ice: IceConnectionState::New,
+                connection: PeerConnectionState::New,
+                closed: false,
+            }),
+            address,
+            port_range,
+            profile,
+            session_id: u64::from(random_u32()),
+        });
+        let weak = Arc::downgrade(&inner);
+        rtpbin.connect("request-pt-map", false, move |args| {
+            let session = args[1].get::<u32>().ok()?;
+            let pt = args[2].get::<u32>().ok()?;
+            weak.upgrade()?.pt_map(session, pt).map(|c| c.to_value())
+        });
+        let weak = Arc::downgrade(&inner);
+        rtpbin.connect_pad_added(move |_, pad| {
+            if let Some(inner) = weak.upgrade() {
+                inner.on_src_pad(pad);
+            }
+        });
+        pipeline.set_latency(gst::ClockTime::from_mseconds(u64::from(jitter) + crate::peer_connection::PLAYOUT_HEADROOM_MS));
+        pipeline.set_state(gst::State::Playing).map_err(napi_err)?;
+        Ok(Self { inner })
+    }
+
+    #[napi]
+    pub fn create_offer(&self, request_id: u32, _ice_restart: bool, inputs: CreateInputs) -> napi::Result<(), &'static str> {
+        let result = self.inner.create_offer(&inputs);
+        self.inner.reply(request_id, result.map(Some)).map_err(coded)
+    }
+
+    #[napi]
+    pub fn create_answer(&self, request_id: u32, inputs: CreateInputs) -> napi::Result<(), &'static str> {
+        let result = self.inner.create_answer(&inputs);
+        self.inner.reply(request_id, result.map(Some)).map_err(coded)
+    }
+
+    #[napi]
+    pub fn set_local_description(&self, request_id: u32, sdp_type: String, sdp: String) -> napi::Result<(), &'static str> {
+        let result = self.inner.set_description(Side::Local, &sdp_type, &sdp);
+        self.inner.reply_state(request_id, result).map_err(coded)
+    }
+
+    #[napi]
+    pub fn set_remote_description(&self, request_id: u32, sdp_type: String, sdp: String) -> napi::Result<(), &'static str> {
+        let result = self.inner.set_description(Side::Remote, &sdp_type, &sdp);
+        self.inner.reply_state(request_id, result).map_err(coded)
+    }
+
+    /// There is no ICE: only the end of candidates is accepted (and changes nothing).
+    #[napi]
+    pub fn add_ice_candidate(&self, request_id: u32, candidate: String, _sdp_mid: Option<String>, _sdp_m_line_index: Option<u32>, _username_fragment: Option<String>) {
+        let event = if candidate.is_empty() {
+            NativeEvent::result(request_id)
+        } else {
+            NativeEvent::failure(request_id, &PcError::operation("a plain RTP session has no ICE: candidates cannot be added"))
+        };
+        self.inner.events.emit(event);
+    }
+
+    #[napi]
+    pub fn add_transceiver(&self, kind: String, direction: String) -> napi::Result<u32> {
+        if kind != "audio" {
+            return Err(napi_err(format!("unsupported kind {kind}")));
+        }
+        let direction = dir::DIRECTIONS.into_iter().find(|d| *d == direction).ok_or_else(|| napi_err(format!("bad direction {direction}")))?;
+        Ok(self.inner.add_stream(direction))
+    }
+
+    /// Media follows each description as it is applied (all on this thread): nothing is left.
+    #[napi]
+    pub fn apply_media(&self) -> napi::Result<(), &'static str> {
+        Ok(())
+    }
+
+    #[napi]
+    pub fn transceivers(&self) -> Vec<NativeTransceiver> {
+        let st = self.inner.lock();
+        let n = &st.negotiation;
+        st.streams
+            .iter()
+            .map(|s| {
+                let current_direction = s.mline.and_then(|i| match (&n.current_local, &n.current_remote) {
+                    (Some((SdpType::Answer, l)), _) => Some(description::direction(l, i).to_owned()),
+                    (_, Some((SdpType::Answer, r))) => Some(dir::reverse(description::direction(r, i)).to_owned()),
+                    _ => None,
+                });
+                let answer_direction = s.mline.and_then(|i| match n.remote() {
+                    Some((SdpType::Offer, offer)) => Some(dir::answer(s.direction, description::direction(offer, i)).to_owned()),
+                    _ => None,
+                });
+                NativeTransceiver {
+                    id: s.id,
+                    kind: "audio".into(),
+                    mid: s.mid.clone(),
+                    mline_index: s.mline,
+                    direction: s.direction.to_owned(),
+                    current_direction,
+                    answer_direction,
+                }
+            })
+            .collect()
+    }
+
+    #[napi]
+    pub fn receiver_track(&self, transceiver_id: u32) -> napi::Result<NativeTrack> {
+        let st = self.inner.lock();
+        st.streams
+            .iter()
+            .find(|s| s.id == transceiver_id)
+            .map(|s| NativeTrack::from_core(s.receiver.clone()))
+            .ok_or_else(|| napi_err(format!("unknown transceiver {transceiver_id}")))
+    }
+
+    /// The next packet of the stream is reported (a `receiving` event).
+    #[napi]
+    pub fn expect_media(&self, transceiver_id: u32) -> napi::Result<(), &'static str> {
+        if let Some(t) = self.inner.lock().streams.iter().find(|s| s.id == transceiver_id).and_then(|s| s.transport.clone()) {
+            t.report_next();
+        }
+        Ok(())
+    }
+
+    #[napi]
+    pub fn set_direction(&self, transceiver_id: u32, direction: String) -> napi::Result<()> {
+        let direction = dir::DIRECTIONS.into_iter().find(|d| *d == direction).ok_or_else(|| napi_err(format!("bad direction {direction}")))?;
+        let mut st = self.inner.lock();
+        let s = st.streams.iter_mut().find(|s| s.id == transceiver_id).ok_or_else(|| napi_err(format!("unknown transceiver {transceiver_id}")))?;
+        s.direction = direction;
+        Ok(())
+    }
+
+    #[napi]
+    pub fn rtp_parameters(&self, transceiver_id: u32) -> napi::Result<NativeRtpParameters, &'static str> {
+        let st = self.inner.lock();
+        let s = st.streams.iter().find(|s| s.id == transceiver_id).ok_or_else(|| coded(PcError::operation(format!("unknown transceiver {transceiver_id}"))))?;
+        let n = &st.negotiation;
+        let answer = [&n.current_local, &n.current_remote].into_iter().flatten().find(|(ty, _)| *ty == SdpType::Answer);
+        let section = s.mline.and_then(|i| answer.and_then(|(_, m)| m.media(i)));
+        let (codecs, header_extensions) = section.map(rtp_parameters::from_section).unwrap_or_default();
+        Ok(NativeRtpParameters { codecs, header_extensions, cname: None, reduced_size: false })
+    }
+
+    #[napi]
+    pub fn set_encoding(&self, transceiver_id: u32, active: bool, max_bitrate: Option<u32>) -> napi::Result<()> {
+        let sender = self.inner.ensure_sender(transceiver_id).map_err(|e| napi_err(e.message))?;
+        sender.set_encoding(active, max_bitrate);
+        Ok(())
+    }
+
+    #[napi]
+    pub fn set_codec_preferences(&self, transceiver_id: u32, codecs: Vec<NativeCodec>) -> napi::Result<(), &'static str> {
+        let chosen: Vec<&'static Codec> = codecs.iter().filter_map(rtp_parameters::codec_of).fold(Vec::new(), |mut v, c| {
+            if !v.contains(&c) {
+                v.push(c);
+            }
+            v
+        });
+        let mut st = self.inner.lock();
+        let s = st.streams.iter_mut().find(|s| s.id == transceiver_id).ok_or_else(|| coded(PcError::operation(format!("unknown transceiver {transceiver_id}"))))?;
+        s.codecs = (!chosen.is_empty()).then_some(chosen);
+        Ok(())
+    }
+
+    #[napi]
+    pub fn set_sender_track(&self, transceiver_id: u32, track: Option<&NativeTrack>) -> napi::Result<()> {
+        let has_sender = self.inner.lock().streams.iter().any(|s| s.id == transceiver_id && s.sender.is_some());
+        if track.is_none() && !has_sender {
+            return Ok(());
+        }
+        let sender = self.inner.ensure_sender(transceiver_id).map_err(|e| napi_err(e.message))?;
+        sender.set_track(track.map(|t| t.core.clone()));
+        Ok(())
+    }
+
+    #[napi]
+    pub fn signaling_state(&self) -> String {
+        self.inner.lock().negotiation.state.as_str().to_owned()
+    }
+
+    #[napi]
+    pub fn ice_gathering_state(&self) -> String {
+        self.inner.lock().gathering.as_str().to_owned()
+    }
+
+    #[napi]
+    pub fn ice_connection_state(&self) -> String {
+        self.inner.lock().ice.as_str().to_owned()
+    }
+
+    #[napi]
+    pub fn connection_state(&self) -> String {
+        self.inner.lock().connection.as_str().to_owned()
+    }
+
+    #[napi]
+    pub fn local_description(&self) -> Option<NativeDescription> {
+        self.inner.render(|n| n.local())
+    }
+
+    #[napi]
+    pub fn current_local_description(&self) -> Option<NativeDescription> {
+        self.inner.render(|n| n.current_local.as_ref())
+    }
+
+    #[napi]
+    pub fn pending_local_description(&self) -> Option<NativeDescription> {
+        self.inner.render(|n| n.pending_local.as_ref())
+    }
+
+    #[napi]
+    pub fn remote_description(&self) -> Option<NativeDescription> {
+        self.inner.render(|n| n.remote())
+    }
+
+    #[napi]
+    pub fn current_remote_description(&self) -> Option<NativeDescription> {
+        self.inner.render(|n| n.current_remote.as_ref())
+    }
+
+    #[napi]
+    pub fn pending_remote_description(&self) -> Option<NativeDescription> {
+        self.inner.render(|n| n.pending_remote.as_ref())
+    }
+
+    /// webrtc-pc §7: the last answer lets this sender send, with telephone-event at its
+    /// codec's clock rate.
+    #[napi]
+    pub fn can_insert_dtmf(&self, transceiver_id: u32) -> bool {
+        matches!(self.inner.sender(transceiver_id), Some(s) if s.is_active() && s.dtmf().can_send())
+    }
+
+    #[napi]
+    pub fn insert_dtmf(&self, transceiver_id: u32, tone: String, duration: u32) -> bool {
+        let Some(event) = tone.chars().next().and_then(dtmf_send::event_of) else { return false };
+        match self.inner.sender(transceiver_id) {
+            Some(s) if s.is_active() => s.dtmf().queue(event, duration),
+            _ => false,
+        }
+    }
+
+    /// getStats(): a `transport` object with what the sockets took and dropped.
+    #[napi]
+    pub fn get_stats(&self, request_id: u32) {
+        let stats = self.inner.stats();
+        self.inner.events.emit(NativeEvent { stats: Some(stats), ..NativeEvent::result(request_id) });
+    }
+
+    #[napi]
+    pub fn jitter_buffer_latency(&self, _transceiver_id: u32) -> Option<u32> {
+        Some(self.inner.rtpbin.property::<u32>("latency"))
+    }
+
+    #[napi]
+    pub fn close(&self) {
+        self.inner.close();
+    }
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn pipeline(&self) -> PcResult<gst::Pipeline> {
+        self.pipeline.lock().unwrap_or_else(|p| p.into_inner()).clone().ok_or_else(|| PcError::invalid_state("the RTCPeerConnection is closed"))
+    }
+
+    /// A wrong state throws on this call (webrtc-pc: a promise rejected on the same task);
+    /// everything else answers by event.
+    fn reply(&self, request_id: u32, result: PcResult<Option<String>>) -> PcResult<()> {
+        match result {
+            Err(e) if e.code == crate::error::ErrorCode::InvalidState => Err(e),
+            Err(e) => {
+                self.events.emit(NativeEvent::failure(request_id, &e));
+                Ok(())
+            }
+            Ok(sdp) => {
+                self.events.emit(NativeEvent { sdp, ..NativeEvent::result(request_id) });
+                Ok(())
+            }
+        }
+    }
+
+    fn reply_state(&self, request_id: u32, result: PcResult<(SignalingState, Vec<NativeEvent>)>) -> PcResult<()> {
+        match result {
+            Err(e) if matches!(e.code, crate::error::ErrorCode::InvalidState | crate::error::ErrorCode::Type) => Err(e),
+            Err(e) => {
+                self.events.emit(NativeEvent::failure(request_id, &e));
+                Ok(())
+            }
+            Ok((state, after)) => {
+                self.events.emit(NativeEvent { state: Some(state.as_str().to_owned()), ..NativeEvent::result(request_id) });
+                for ev in after {
+                    self.events.emit(ev);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn render(&self, pick: impl Fn(&Negotiation<SDPMessage>) -> Option<&(SdpType, SDPMessage)>) -> Option<NativeDescription> {
+        let st = self.lock();
+        pick(&st.negotiation).map(|(ty, m)| NativeDescription { kind: ty.as_str().to_owned(), sdp: to_text(m) })
+    }
+
+    fn add_stream(&self, direction: &'static str) -> u32 {
+        let mut st = self.lock();
+        let id = st.next_id;
+        st.next_id += 1;
+        let session = st.streams.len() as u32;
+        st.streams.push(Stream {
+            id,
+            session,
+            mid: None,
+            mline: None,
+            direction,
+            sender: None,
+            receiver: TrackCore::new("audio"),
+            transport: None,
+            codecs: None,
+        });
+        id
+    }
+
+    fn sender(&self, id: u32) -> Option<Arc<SendChain>> {
+        self.lock().streams.iter().find(|s| s.id == id).and_then(|s| s.sender.clone())
+    }
+
+    /// The stream's UDP ports, bound on first use and kept across re-offers.
+    fn ensure_transport(self: &Arc<Self>, id: u32) -> PcResult<Arc<Transport>> {
+        let session = {
+            let st = self.lock();
+            let s = st.streams.iter().find(|s| s.id == id).ok_or_else(|| PcError::operation(format!("unknown transceiver {id}")))?;
+            if let Some(t) = &s.transport {
+                return Ok(t.clone());
+            }
+            s.session
+        };
+        let pipeline = self.pipeline()?;
+        let transport = Arc::new(Transport::bind(&pipeline, &self.rtpbin, session, self.address, self.port_range).map_err(PcError::operation)?);
+        let weak: Weak<Inner> = Arc::downgrade(self);
+        transport.watch(move || {
+            if let Some(inner) = weak.upgrade() {
+                inner.media_arrived(id);
+            }
+        });
+        if let Some(s) = self.lock().streams.iter_mut().find(|s| s.id == id) {
+            s.transport = Some(transport.clone());
+        }
+        Ok(transport)
+    }
+
+    fn ensure_sender(self: &Arc<Self>, id: u32) -> PcResult<Arc<SendChain>> {
+        if let Some(s) = self.sender(id) {
+            return Ok(s);
+        }
+        let transport = self.ensure_transport(id)?;
+        let session = self.lock().streams.iter().find(|s| s.id == id).map(|s| s.session).ok_or_else(|| PcError::operation(format!("unknown transceiver {id}")))?;
+        let pipeline = self.pipeline()?;
+        let sinkpad = self.rtpbin.request_pad_simple(&format!("send_rtp_sink_{session}")).ok_or_else(|| PcError::operation("rtpbin refused a send pad"))?;
+        self.rtpbin
+            .link_pads(Some(&format!("send_rtp_src_{session}")), transport.rtp_sink(), Some("sink"))
+            .map_err(|e| PcError::operation(format!("cannot link rtpbin to the RTP socket: {e}")))?;
+        let chain = Arc::new(SendChain::build(&pipeline, &sinkpad, random_u32()).map_err(PcError::operation)?);
+        let mut st = self.lock();
+        let s = st.streams.iter_mut().find(|s| s.id == id).ok_or_else(|| PcError::operation(format!("unknown transceiver {id}")))?;
+        s.sender = Some(chain.clone());
+        drop(st);
+        self.follow_answer();
+        Ok(chain)
+    }
+
+    fn next_version(st: &mut State) -> u64 {
+        st.version += 1;
+        st.version
+    }
+
+    fn create_offer(self: &Arc<Self>, inputs: &CreateInputs) -> PcResult<String> {
+        let state = self.lock().negotiation.state;
+        check_create_offer(state)?;
+        let ids: Vec<u32> = self.lock().streams.iter().map(|s| s.id).collect();
+        let mut media = Vec::new();
+        for id in ids {
+            let port = if inputs.stopping.contains(&id) { 0 } else { self.ensure_transport(id)?.port };
+            media.push((id, port));
+        }
+        let mut st = self.lock();
+        let version = Self::next_version(&mut st);
+        let mut msg = description::session(self.address, self.session_id, version);
+        // Existing m-lines keep their place (RFC 3264 §8); new streams come after them.
+        let mut order: Vec<(u32, u16)> = media;
+        order.sort_by_key(|(id, _)| st.streams.iter().find(|s| s.id == *id).and_then(|s| s.mline).unwrap_or(u32::MAX));
+        for (id, port) in order {
+            let Some(s) = st.streams.iter().find(|s| s.id == id) else { continue };
+            let mid = s.mid.clone().unwrap_or_else(|| s.session.to_string());
+            let codecs: Vec<&'static Codec> = s.codecs.clone().unwrap_or_else(|| SUPPORTED.iter().collect());
+            let mut m = description::offer_media(&codecs, port, &mid, s.direction, None);
+            if port == 0 {
+                m.set_port_info(0, 1);
+            }
+            msg.add_media(m);
+        }
+        Ok(to_text(&msg))
+    }
+
+    fn create_answer(self: &Arc<Self>, inputs: &CreateInputs) -> PcResult<String> {
+        let (offer, owners) = {
+            let st = self.lock();
+            check_create_answer(st.negotiation.state)?;
+            let Some((SdpType::Offer, offer)) = st.negotiation.remote() else {
+                return Err(PcError::invalid_state("no remote offer to answer"));
+            };
+            let owners: Vec<Option<u32>> = (0..offer.medias_len() as u32).map(|i| st.streams.iter().find(|s| s.mline == Some(i)).map(|s| s.id)).collect();
+            (offer.clone(), owners)
+        };
+        let mut ports = Vec::new();
+        for owner in &owners {
+            ports.push(match owner {
+                Some(id) if !inputs.stopping.contains(id) => Some(self.ensure_transport(*id)?.port),
+                _ => None,
+            });
+        }
+        let mut st = self.lock();
+        let version = Self::next_version(&mut st);
+        let mut msg = description::session(self.address, self.session_id, version);
+        for (i, offered) in offer.medias().enumerate() {
+            let stream = owners[i].and_then(|id| st.streams.iter().find(|s| s.id == id));
+            let m = match (stream, ports[i]) {
+                (Some(s), Some(port)) if offered.port() != 0 => {
+                    let direction = dir::answer(s.direction, description::direction(&offer, i as u32));
+                    description::answer_media(offered, port, direction, None, s.codecs.as_deref())?
+                }
+                _ => description::rejected(offered),
+            };
+            msg.add_media(m);
+        }
+        Ok(to_text(&msg))
+    }
+
+    fn parse(sdp: &str) -> PcResult<SDPMessage> {
+        SDPMessage::parse_buffer(sdp.as_bytes()).map_err(|_| PcError::new(crate::error::ErrorCode::SdpSyntax, "the description is not SDP"))
+    }
+
+    /// Whether each RTP m-line's keying is one this backend answers and the profile accepts.
+    fn check_security(&self, msg: &SDPMessage) -> PcResult<()> {
+        let session_fingerprint = msg.attribute_val("fingerprint").is_some();
+        for m in msg.medias().filter(|m| m.port() != 0 && m.media() == Some("audio")) {
+            let offered = profile::offered(m, session_fingerprint)?;
+            match profile::answer(offered, self.profile)? {
+                Security::Plain => {}
+                Security::Sdes => return Err(PcError::invalid_access("SDES-SRTP is not available in this session yet")),
+                Security::Dtls => return Err(PcError::invalid_access("a DTLS-SRTP (WebRTC) description needs a connection with the default rtpProfile")),
+            }
+        }
+        Ok(())
+    }
+
+    fn set_description(self: &Arc<Self>, side: Side, sdp_type: &str, sdp: &str) -> PcResult<(SignalingState, Vec<NativeEvent>)> {
+        let ty = SdpType::parse(sdp_type)?;
+        if self.lock().closed {
+            return Err(PcError::invalid_state("the RTCPeerConnection is closed"));
+        }
+        self.lock().negotiation.check(side, ty)?;
+        if ty == SdpType::Rollback {
+            let state = self.lock().negotiation.apply(side, ty, None)?;
+            return Ok((state, Vec::new()));
+        }
+        let msg = Self::parse(sdp)?;
+        if side == Side::Remote {
+            self.check_security(&msg)?;
+        }
+        let mut after = Vec::new();
+        {
+            let mut st = self.lock();
+            if side == Side::Remote && ty == SdpType::Offer {
+                Self::associate(&mut st, &msg);
+            }
+            if side == Side::Local && ty == SdpType::Offer {
+                // webrtc-pc §4.4.1.6: our offer gives each stream in it its m-line and mid.
+                for (i, m) in msg.medias().enumerate() {
+                    let mid = m.attribute_val("mid").map(str::to_owned);
+                    if let Some(s) = st.streams.iter_mut().find(|s| s.mid.is_some() && s.mid == mid || s.mid.is_none() && mid.as_deref() == Some(&s.session.to_string())) {
+                        s.mline = Some(i as u32);
+                        s.mid = mid;
+                    }
+                }
+            }
+            let state = st.negotiation.apply(side, ty, Some(msg))?;
+            if side == Side::Local && st.gathering == IceGatheringState::New {
+                st.gathering = IceGatheringState::Complete;
+                after.push(NativeEvent::state("icegatheringstatechange", "gathering"));
+                after.push(NativeEvent::state("icegatheringstatechange", "complete"));
+            }
+            if st.negotiation.local().is_some() && st.negotiation.remote().is_some() && st.ice == IceConnectionState::New {
+                st.ice = IceConnectionState::Checking;
+                st.connection = PeerConnectionState::Connecting;
+                after.push(NativeEvent::state("iceconnectionstatechange", "checking"));
+                after.push(NativeEvent::state("connectionstatechange", "connecting"));
+            }
+            drop(st);
+            if ty == SdpType::Answer || ty == SdpType::Pranswer {
+                self.follow_answer();
+            }
+            return Ok((state, after));
+        }
+    }
+
+    /// A remote offer's audio m-lines each get a stream: the one already there, else the
+    /// first without an m-line, else a new one (webrtc-pc §4.4.1.6: recvonly).
+    fn associate(st: &mut State, offer: &SDPMessage) {
+        for (i, m) in offer.medias().enumerate() {
+            let i = i as u32;
+            if m.media() != Some("audio") || m.port() == 0 || st.streams.iter().any(|s| s.mline == Some(i)) {
+                continue;
+            }
+            let mid = m.attribute_val("mid").map(str::to_owned);
+            if let Some(s) = st.streams.iter_mut().find(|s| s.mline.is_none()) {
+                s.mline = Some(i);
+                s.mid = mid;
+                continue;
+            }
+            let id = st.next_id;
+            st.next_id += 1;
+            let session = st.streams.len() as u32;
+            st.streams.push(Stream {
+                id,
+                session,
+                mid,
+                mline: Some(i),
+                direction: "recvonly",
+                sender: None,
+                receiver: TrackCore::new("audio"),
+                transport: None,
+                codecs: None,
+            });
+        }
+    }
+
+    /// After an answer (ours or theirs): each stream sends with the codec, payload type and
+    /// telephone-event the answer chose, to the peer's address, when the answer lets it.
+    /// Worked out under the lock, done after it (the send chain changes the pipeline, and
+    /// streaming threads take the lock in `pt_map`).
+    fn follow_answer(&self) {
+        struct Plan {
+            transport: Option<Arc<Transport>>,
+            addresses: Option<(std::net::SocketAddr, std::net::SocketAddr)>,
+            sender: Option<Arc<SendChain>>,
+            codec: Option<(&'static Codec, u32)>,
+            dtmf: Option<(u32, u32)>,
+            send: bool,
+        }
+        let plans: Vec<Plan> = {
+            let st = self.lock();
+            let n = &st.negotiation;
+            let (answer, ours, remote) = match (&n.current_local, &n.current_remote) {
+                (Some((SdpType::Answer, l)), Some((_, r))) => (l, true, r),
+                (Some((_, _)), Some((SdpType::Answer, r))) => (r, false, r),
+                _ => return,
+            };
+            st.streams
+                .iter()
+                .filter_map(|s| {
+                    let i = s.mline?;
+                    let addresses = description::remote_addresses(remote, i).ok().flatten();
+                    let codec = codec::negotiated(answer, i);
+                    let dtmf = codec.and_then(|(c, _)| telephone_event::negotiated(answer, i, c.clock_rate).map(|pt| (pt, c.clock_rate)));
+                    let d = description::direction(answer, i);
+                    let d = if ours { d } else { dir::reverse(d) };
+                    Some(Plan {
+                        transport: s.transport.clone(),
+                        addresses,
+                        sender: s.sender.clone(),
+                        codec,
+                        dtmf,
+                        send: matches!(d, "sendrecv" | "sendonly") && addresses.is_some(),
+                    })
+                })
+                .collect()
+        };
+        for p in plans {
+            if let (Some(t), Some((rtp, rtcp))) = (&p.transport, p.addresses) {
+                t.set_remote(rtp, rtcp);
+            }
+            let Some(sender) = p.sender else { continue };
+            if let Some((c, pt)) = p.codec {
+                if let Err(e) = sender.set_codec(c, pt) {
+                    gst::warning!(crate::log::CAT, "cannot switch the sender to {}: {e}", c.encoding_name);
+                }
+            }
+            sender.dtmf().configure(p.dtmf);
+            sender.set_active(p.send);
+        }
+    }
+
+    fn pt_map(&self, session: u32, pt: u32) -> Option<gst::Caps> {
+        let st = self.lock();
+        let mline = st.streams.iter().find(|s| s.session == session)?.mline?;
+        let n = &st.negotiation;
+        let caps = [n.remote(), n.local()].into_iter().flatten().find_map(|(_, m)| description::pt_caps(m, mline, pt));
+        caps
+    }
+
+    /// `recv_rtp_src_<session>_<ssrc>_<pt>`: a new stream from the peer.
+    fn on_src_pad(&self, pad: &gst::Pad) {
+        let name = pad.name();
+        let Some(session) = name.strip_prefix("recv_rtp_src_").and_then(|r| r.split('_').next()).and_then(|s| s.parse::<u32>().ok()) else { return };
+        let found = self.lock().streams.iter().find(|s| s.session == session).map(|s| (s.id, s.receiver.clone()));
+        let Ok(pipeline) = self.pipeline() else { return };
+        let result = match found {
+            Some((id, _)) if dtmf_receive::is_telephone_event(pad) => {
+                let events = self.events.clone();
+                dtmf_receive::link(
+                    pad,
+                    Arc::new(move |event, duration| {
+                        let Some(tone) = dtmf_send::tone_of(event) else { return };
+                        events.emit(NativeEvent { transceiver_id: Some(id), tone: Some(tone.to_string()), duration: Some(duration), ..NativeEvent::new("dtmf") });
+                    }),
+                )
+            }
+            Some((_, track)) => receiver::link_decoder(&pipeline, pad, track),
+            None => Err("RTP pad of an unknown session".to_owned()),
+        };
+        if let Err(e) = result {
+            gst::warning!(crate::log::CAT, "cannot decode incoming stream: {e}");
+            receiver::drain(pad, |_| {});
+        }
+    }
+
+    /// The first packet of a stream (udpsrc's thread): the receiver unmutes, and the first of
+    /// the session makes it connected.
+    fn media_arrived(&self, id: u32) {
+        let connected = {
+            let mut st = self.lock();
+            if st.closed {
+                return;
+            }
+            let first = st.ice != IceConnectionState::Connected;
+            st.ice = IceConnectionState::Connected;
+            st.connection = PeerConnectionState::Connected;
+            first
+        };
+        if connected {
+            self.events.emit(NativeEvent::state("iceconnectionstatechange", "connected"));
+            self.events.emit(NativeEvent::state("connectionstatechange", "connected"));
+        }
+        self.events.emit(NativeEvent { transceiver_id: Some(id), ..NativeEvent::new("receiving") });
+    }
+
+    fn stats(&self) -> String {
+        let st = self.lock();
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0);
+        let all: Vec<serde_json::Value> = st
+            .streams
+            .iter()
+            .filter_map(|s| s.transport.as_ref().map(|t| (s, t)))
+            .map(|(s, t)| {
+                use std::sync::atomic::Ordering::Relaxed;
+                serde_json::json!({
+                    "id": format!("T{}", s.session),
+                    "type": "transport",
+                    "timestamp": now,
+                    "packetsReceived": t.counters.packets.load(Relaxed),
+                    "bytesReceived": t.counters.bytes.load(Relaxed),
+                    "packetsDiscarded": t.counters.dropped.load(Relaxed),
+                    "srtpCipher": serde_json::Value::Null,
+                })
+            })
+            .collect();
+        serde_json::Value::Array(all).to_string()
+    }
+
+    fn close(&self) {
+        let (senders, receivers) = {
+            let mut st = self.lock();
+            if st.closed {
+                return;
+            }
+            st.closed = true;
+            st.negotiation.state = SignalingState::Closed;
+            st.ice = IceConnectionState::Closed;
+            st.connection = PeerConnectionState::Closed;
+            let senders: Vec<Arc<SendChain>> = st.streams.iter().filter_map(|s| s.sender.clone()).collect();
+            let receivers: Vec<Arc<TrackCore>> = st.streams.iter().map(|s| s.receiver.clone()).collect();
+            st.streams.clear();
+            (senders, receivers)
+        };
+        self.events.close();
+        for s in &senders {
+            s.detach();
+        }
+        for r in receivers {
+            r.stop();
+        }
+        let pipeline = self.pipeline.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(pipeline) = pipeline {
+            crate::teardown::submit(move || {
+                let _ = pipeline.set_state(gst::State::Null);
+            });
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.close();
+    }
+}

@@ -1,0 +1,259 @@
+//! One m-line's UDP transport for plain RTP: an RTP socket on an even port and RTCP on the
+//! next one (RFC 3550 §11), each shared by its `udpsrc` and `udpsink` (symmetric RTP, RFC
+//! 4961: we send from the port we receive on, which is what NATs and SBCs expect), wired to
+//! session `n` of the connection's `rtpbin`.
+//!
+//! Latching: a phone behind NAT advertises its private address, so what we send goes to where
+//! its packets come from. The rule, against a stranger who sprays packets at our port to take
+//! the call over: the first RTP packet that arrives after the remote description latches the
+//! RTP destination (and RTCP to its port + 1 until the first RTCP packet latches that); from
+//! then on, RTP from any other address is dropped and counted, whatever it claims to be.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use gst::prelude::*;
+
+use crate::runtime::make;
+
+/// Tries for an even port whose successor is free too.
+const BIND_ATTEMPTS: usize = 64;
+
+#[derive(Default)]
+pub struct Counters {
+    /// RTP packets taken from the latched address.
+    pub packets: AtomicU64,
+    pub bytes: AtomicU64,
+    /// RTP packets from another address than the latched one, and datagrams that are not RTP.
+    pub dropped: AtomicU64,
+}
+
+pub struct Transport {
+    pub port: u16,
+    rtp_src: gst::Element,
+    rtp_sink: gst::Element,
+    rtcp_src: gst::Element,
+    rtcp_sink: gst::Element,
+    /// Where we send RTP and RTCP, once known (the SDP's, then the latched ones).
+    destination: Arc<Mutex<Destination>>,
+    pub counters: Arc<Counters>,
+    /// Whether the first packet was reported.
+    first_seen: Arc<AtomicBool>,
+}
+
+#[derive(Default)]
+struct Destination {
+    rtp: Option<SocketAddr>,
+    rtcp: Option<SocketAddr>,
+    rtp_latched: bool,
+    rtcp_latched: bool,
+}
+
+fn udpsrc(address: IpAddr, port: u16) -> Result<gst::Element, String> {
+    let src = make("udpsrc")?;
+    src.set_property("address", address.to_string());
+    src.set_property("port", i32::from(port));
+    // SO_REUSEADDR would let another socket share the port on Linux and take our packets.
+    src.set_property("reuse", false);
+    Ok(src)
+}
+
+fn udpsink(socket: &gst::glib::Object) -> Result<gst::Element, String> {
+    let sink = make("udpsink")?;
+    sink.set_property("socket", socket);
+    sink.set_property("close-socket", false);
+    // Nothing to send to until a description names the peer.
+    sink.set_property("host", "127.0.0.1");
+    sink.set_property("port", 9i32);
+    sink.set_property("sync", false);
+    sink.set_property("async", false);
+    Ok(sink)
+}
+
+/// READY binds the socket; the port is known after it.
+fn bind(src: &gst::Element) -> Result<(u16, gst::glib::Object), String> {
+    src.set_state(gst::State::Ready).map_err(|_| "cannot bind the UDP socket".to_owned())?;
+    let port = src.property::<i32>("port") as u16;
+    let socket = src.property::<Option<gst::glib::Object>>("used-socket").ok_or("udpsrc without a socket")?;
+    Ok((port, socket))
+}
+
+impl Transport {
+    /// Bind an RTP/RTCP port pair on `address` (in `range`, or any) and add the four
+    /// elements to `pipeline`, linked to rtpbin session `session`. Their state follows the
+    /// pipeline's.
+    pub fn bind(pipeline: &gst::Pipeline, rtpbin: &gst::Element, session: u32, address: IpAddr, range: Option<(u16, u16)>) -> Result<Self, String> {
+        let (rtp_src, rtcp_src, port, rtp_socket, rtcp_socket) = Self::bind_pair(address, range)?;
+        let rtp_sink = udpsink(&rtp_socket)?;
+        let rtcp_sink = udpsink(&rtcp_socket)?;
+        pipeline.add_many([&rtp_src, &rtp_sink, &rtcp_src, &rtcp_sink]).map_err(|e| e.to_string())?;
+        let link = |src: &gst::Element, src_pad: &str, sink: &gst::Element, sink_pad: &str| -> Result<(), String> {
+            src.link_pads(Some(src_pad), sink, Some(sink_pad)).map_err(|e| format!("cannot link {src_pad} to {sink_pad}: {e}"))
+        };
+        link(&rtp_src, "src", rtpbin, &format!("recv_rtp_sink_{session}"))?;
+        link(&rtcp_src, "src", rtpbin, &format!("recv_rtcp_sink_{session}"))?;
+        link(rtpbin, &format!("send_rtcp_src_{session}"), &rtcp_sink, "sink")?;
+        let t = Self {
+            port,
+            rtp_src,
+            rtp_sink,
+            rtcp_src,
+            rtcp_sink,
+            destination: Arc::default(),
+            counters: Arc::default(),
+            first_seen: Arc::default(),
+        };
+        for e in [&t.rtp_src, &t.rtp_sink, &t.rtcp_src, &t.rtcp_sink] {
+            e.sync_state_with_parent().map_err(|e| e.to_string())?;
+        }
+        Ok(t)
+    }
+
+    fn bind_pair(address: IpAddr, range: Option<(u16, u16)>) -> Result<(gst::Element, gst::Element, u16, gst::glib::Object, gst::glib::Object), String> {
+        let mut last = String::from("no port tried");
+        for attempt in 0..BIND_ATTEMPTS {
+            let want = match range {
+                // Walk the range's even ports from a random start.
+                Some((min, max)) => {
+                    let evens = (u32::from(max.saturating_sub(1)).saturating_sub(u32::from(min)) / 2 + 1).max(1);
+                    let mut b = [0u8; 4];
+                    let _ = getrandom::fill(&mut b);
+                    let start = u32::from_ne_bytes(b) % evens;
+                    let slot = (start + attempt as u32) % evens;
+                    let first_even = u32::from(min) + u32::from(min) % 2;
+                    (first_even + 2 * slot) as u16
+                }
+                None => 0,
+            };
+            let rtp = udpsrc(address, want)?;
+            let (port, rtp_socket) = match bind(&rtp) {
+                Ok(b) => b,
+                Err(e) => {
+                    last = e;
+                    let _ = rtp.set_state(gst::State::Null);
+                    continue;
+                }
+            };
+            if port % 2 != 0 || port == u16::MAX || range.is_some_and(|(_, max)| port + 1 > max) {
+                let _ = rtp.set_state(gst::State::Null);
+                last = format!("port {port} is odd or has no successor");
+                continue;
+            }
+            let rtcp = udpsrc(address, port + 1)?;
+            match bind(&rtcp) {
+                Ok((_, rtcp_socket)) => return Ok((rtp, rtcp, port, rtp_socket, rtcp_socket)),
+                Err(e) => {
+                    last = e;
+                    let _ = rtp.set_state(gst::State::Null);
+                    let _ = rtcp.set_state(gst::State::Null);
+                }
+            }
+        }
+        Err(format!("no RTP/RTCP port pair on {address}: {last}"))
+    }
+
+    /// The sink of our RTP: rtpbin's `send_rtp_src_<session>` is linked here.
+    pub fn rtp_sink(&self) -> &gst::Element {
+        &self.rtp_sink
+    }
+
+    /// The peer's addresses from its description; ignored once latched.
+    pub fn set_remote(&self, rtp: SocketAddr, rtcp: SocketAddr) {
+        let Ok(mut d) = self.destination.lock() else { return };
+        if !d.rtp_latched {
+            d.rtp = Some(rtp);
+            set_client(&self.rtp_sink, rtp);
+        }
+        if !d.rtcp_latched {
+            d.rtcp = Some(rtcp);
+            set_client(&self.rtcp_sink, rtcp);
+        }
+    }
+
+    /// Watch what arrives: latch, drop strangers, count, and call `on_first` (once, on the
+    /// udpsrc streaming thread) for the first RTP packet taken.
+    pub fn watch(&self, on_first: impl Fn() + Send + Sync + 'static) {
+        let dest = self.destination.clone();
+        let counters = self.counters.clone();
+        let first = self.first_seen.clone();
+        let sink = self.rtp_sink.clone();
+        let rtcp_sink = self.rtcp_sink.clone();
+        if let Some(pad) = self.rtp_src.static_pad("src") {
+            pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+                let Some(buffer) = info.buffer() else { return gst::PadProbeReturn::Ok };
+                let from = source_of(buffer);
+                let is_rtp = buffer.map_readable().is_ok_and(|m| m.len() >= 12 && m[0] >> 6 == 2);
+                let take = match (is_rtp, from, dest.lock()) {
+                    (true, Some(from), Ok(mut d)) => {
+                        if !d.rtp_latched {
+                            d.rtp_latched = true;
+                            d.rtp = Some(from);
+                            set_client(&sink, from);
+                            if !d.rtcp_latched {
+                                let rtcp = SocketAddr::new(from.ip(), from.port().wrapping_add(1));
+                                d.rtcp = Some(rtcp);
+                                set_client(&rtcp_sink, rtcp);
+                            }
+                        }
+                        d.rtp == Some(from)
+                    }
+                    _ => false,
+                };
+                if !take {
+                    counters.dropped.fetch_add(1, Ordering::Relaxed);
+                    drop(info.take_buffer());
+                    return gst::PadProbeReturn::Handled;
+                }
+                counters.packets.fetch_add(1, Ordering::Relaxed);
+                counters.bytes.fetch_add(buffer.size() as u64, Ordering::Relaxed);
+                if !first.swap(true, Ordering::AcqRel) {
+                    on_first();
+                }
+                gst::PadProbeReturn::Ok
+            });
+        }
+        let dest = self.destination.clone();
+        let sink = self.rtcp_sink.clone();
+        if let Some(pad) = self.rtcp_src.static_pad("src") {
+            pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+                let from = info.buffer().and_then(|b| source_of(b));
+                let take = match (from, dest.lock()) {
+                    (Some(from), Ok(mut d)) => {
+                        // RTCP latches only to the host RTP latched to.
+                        if !d.rtcp_latched && d.rtp.is_some_and(|rtp| rtp.ip() == from.ip()) && d.rtp_latched {
+                            d.rtcp_latched = true;
+                            d.rtcp = Some(from);
+                            set_client(&sink, from);
+                        }
+                        d.rtcp == Some(from)
+                    }
+                    _ => false,
+                };
+                if take {
+                    return gst::PadProbeReturn::Ok;
+                }
+                drop(info.take_buffer());
+                gst::PadProbeReturn::Handled
+            });
+        }
+    }
+
+    /// The next RTP packet taken is reported again (a receiver unmuting after renegotiation).
+    pub fn report_next(&self) {
+        self.first_seen.store(false, Ordering::Release);
+    }
+}
+
+fn set_client(sink: &gst::Element, to: SocketAddr) {
+    sink.set_property("host", to.ip().to_string());
+    sink.set_property("port", i32::from(to.port()));
+}
+
+fn source_of(buffer: &gst::BufferRef) -> Option<SocketAddr> {
+    use gst_net::gio::prelude::*;
+    let meta = buffer.meta::<gst_net::NetAddressMeta>()?;
+    let addr = meta.addr().downcast::<gst_net::gio::InetSocketAddress>().ok()?;
+    let ip: IpAddr = addr.address().to_str().parse().ok()?;
+    Some(SocketAddr::new(ip, addr.port()))
+}
