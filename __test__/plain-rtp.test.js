@@ -170,3 +170,99 @@ describe('DTMF and hold', () => {
     sink.stop();
   });
 });
+
+describe('SDES-SRTP (rtpProfile RTP/SAVP)', () => {
+  const SECURE = { rtpProfile: 'RTP/SAVP' };
+
+  function securePeers() {
+    const a = plainPeer(SECURE);
+    const b = plainPeer(SECURE);
+    const toneA = own(new ToneSource({ frequency: FREQ_A, amplitude: 0.5 }));
+    const toneB = own(new ToneSource({ frequency: FREQ_B, amplitude: 0.5 }));
+    a.addTrack(toneA.track);
+    b.addTrack(toneB.track);
+    return { a, b, atA: collectRemote(a), atB: collectRemote(b) };
+  }
+
+  const cryptoLines = (sdp) => [...sdp.matchAll(/^a=crypto:(\d+) (\S+) inline:(\S+)\r$/gm)].map((m) => ({ tag: m[1], suite: m[2], key: m[3] }));
+
+  test.each([
+    ['AES_CM_128_HMAC_SHA1_80', (sdp) => sdp],
+    ['AES_CM_128_HMAC_SHA1_32', (sdp) => sdp.replace(/^a=crypto:1 .*\r\n/m, '')],
+  ])('%s: each side hears the other, with its own key in each direction', async (suite, munge) => {
+    const { a, b, atA, atB } = securePeers();
+    const { offer, answer } = await call(a, b, munge);
+    expect(offer).toMatch(/^m=audio \d+ RTP\/SAVP /m);
+    expect(cryptoLines(offer).map((c) => c.suite)).toEqual(['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32']);
+    const [ours] = cryptoLines(answer);
+    expect(ours.suite).toBe(suite);
+    expect(cryptoLines(answer)).toHaveLength(1);
+    // RFC 4568 §6.1: the answerer's own key, never the offerer's.
+    expect(cryptoLines(offer).map((c) => c.key)).not.toContain(ours.key);
+    const [{ sink: sinkA }, { sink: sinkB }] = await Promise.all([atA.ready, atB.ready]);
+    await sleep(2600);
+    sinkA.stop();
+    sinkB.stop();
+    expectContinuousTone(atB.collector, FREQ_A, 2000, PROBES);
+    expectContinuousTone(atA.collector, FREQ_B, 2000, PROBES);
+    const transport = [...(await a.getStats()).values()].find((s) => s.type === 'transport');
+    expect(transport.srtpCipher).toBe(suite);
+  });
+
+  test('a re-offer re-keys both directions and the call goes on', async () => {
+    const { a, b, atA, atB } = securePeers();
+    const first = await call(a, b);
+    const [{ sink: sinkA }, { sink: sinkB }] = await Promise.all([atA.ready, atB.ready]);
+    const second = await call(a, b);
+    expect(cryptoLines(second.offer).map((c) => c.key)).not.toContain(cryptoLines(first.offer)[0].key);
+    expect(cryptoLines(second.answer)[0].key).not.toBe(cryptoLines(first.answer)[0].key);
+    await expectToneFromNow(atB.collector, FREQ_A, 1000, [FREQ_B]);
+    await expectToneFromNow(atA.collector, FREQ_B, 1000, [FREQ_A]);
+    sinkA.stop();
+    sinkB.stop();
+  });
+
+  test('what is not protected with the negotiated key is dropped and counted, never heard', async () => {
+    const { a, b, atA } = securePeers();
+    // A gets an answer whose key is not the one B sends with: nothing B sends decrypts at A.
+    const connected = waitState(b, 'connectionState', 'connected');
+    await a.setLocalDescription(await a.createOffer());
+    await b.setRemoteDescription(a.localDescription);
+    await b.setLocalDescription(await b.createAnswer());
+    const forged = b.localDescription.sdp.replace(/inline:(\S+)\r/, (_, k) => `inline:${k.startsWith('A') ? 'B' : 'A'}${k.slice(1)}\r`);
+    await a.setRemoteDescription({ type: 'answer', sdp: forged });
+    await connected;
+    await sleep(1500);
+    expect(atA.collector.frameCount ?? 0).toBe(0);
+    const transport = [...(await a.getStats()).values()].find((s) => s.type === 'transport');
+    expect(transport.packetsReceived).toBeGreaterThan(30);
+    expect(transport.srtpPacketsDropped).toBeGreaterThan(30);
+  });
+
+  test('profiles: SAVP refuses plain RTP, takes best-effort SDES on RTP/AVP, and RTP/AVP takes SDES', async () => {
+    const plainOffer = await (async () => {
+      const p = plainPeer();
+      p.addTransceiver('audio');
+      return p.createOffer();
+    })();
+    const secure = plainPeer(SECURE);
+    await expect(secure.setRemoteDescription(plainOffer)).rejects.toMatchObject({ name: 'InvalidAccessError' });
+    const s = plainPeer(SECURE);
+    s.addTransceiver('audio');
+    const sdesOffer = await s.createOffer();
+    // Asterisk's best-effort SDES: a=crypto on an RTP/AVP m-line, answered with SDES on RTP/AVP.
+    const bestEffort = sdesOffer.sdp.replace('RTP/SAVP', 'RTP/AVP');
+    for (const profile of ['RTP/SAVP', 'RTP/AVP']) {
+      const answerer = plainPeer({ rtpProfile: profile });
+      await answerer.setRemoteDescription({ type: 'offer', sdp: bestEffort });
+      const answer = await answerer.createAnswer();
+      expect(answer.sdp).toMatch(/^m=audio \d+ RTP\/AVP /m);
+      expect(cryptoLines(answer.sdp)).toHaveLength(1);
+    }
+    // An offer whose only a=crypto has an MKI is refused with a clear error.
+    const mki = sdesOffer.sdp.replace(/^a=crypto:2 .*\r\n/m, '').replace(/(a=crypto:1 \S+ inline:\S+)\r/, '$1|1:4\r');
+    const refusing = plainPeer(SECURE);
+    await refusing.setRemoteDescription({ type: 'offer', sdp: mki });
+    await expect(refusing.createAnswer()).rejects.toMatchObject({ name: 'InvalidAccessError' });
+  });
+});

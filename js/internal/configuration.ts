@@ -99,7 +99,6 @@ export function normalizeConfiguration(config: RTCConfiguration | null | undefin
     iceTcp: false,
     rtpProfile: c.rtpProfile === undefined ? 'UDP/TLS/RTP/SAVPF' : toEnum(RTP_PROFILES, c.rtpProfile, 'RTCRtpProfile'),
   }
-  if (out.rtpProfile === 'RTP/SAVP') throw new DOMException("rtpProfile 'RTP/SAVP' (SDES-SRTP) is not available yet", 'NotSupportedError')
 
   if (c.iceCandidatePoolSize !== undefined) {
     const n = Number(c.iceCandidatePoolSize)

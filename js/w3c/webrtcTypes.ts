@@ -102,8 +102,8 @@ export interface RTCConfiguration {
   limits?: RTCDescriptionLimits
   /**
    * Extension: the profile our offers use and the least secure one we accept (default
-   * 'UDP/TLS/RTP/SAVPF', DTLS-SRTP for WebRTC peers). 'RTP/AVP' makes a plain-RTP session
-   * for SIP trunks and phones (docs/plain-rtp.md).
+   * 'UDP/TLS/RTP/SAVPF', DTLS-SRTP for WebRTC peers). 'RTP/SAVP' (SDES-SRTP) and 'RTP/AVP'
+   * (plain RTP too) make a session for SIP trunks and phones (docs/plain-rtp.md).
    */
   rtpProfile?: RTCRtpProfile
 }

@@ -18,8 +18,10 @@
 //! arrives.
 
 pub mod description;
+mod srtp;
 mod transport;
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
@@ -42,10 +44,12 @@ use crate::media::track::{NativeTrack, TrackCore};
 use crate::negotiation::{check_create_answer, check_create_offer, Negotiation, SdpType, Side, SignalingState};
 use crate::peer_connection::{CreateInputs, NativeDescription, NativeTransceiver};
 use crate::runtime::{self, make};
+use crate::sdp::crypto::{self, Crypto};
 use crate::sdp::profile::{self, RtpProfile, Security};
 use crate::sdp::{direction as dir, telephone_event, to_text};
 use crate::states::{IceConnectionState, IceGatheringState, PeerConnectionState};
 
+use srtp::SessionSrtp;
 use transport::Transport;
 
 struct Stream {
@@ -61,6 +65,12 @@ struct Stream {
     transport: Option<Arc<Transport>>,
     /// setCodecPreferences' choice, in order (None: all of ours).
     codecs: Option<Vec<&'static Codec>>,
+    /// SRTP (SDES) or plain RTP, fixed when its ports are bound.
+    secure: Option<bool>,
+    /// The `a=crypto` lines of our last offer (each its own key).
+    offered_crypto: Vec<Crypto>,
+    /// Of our last answer: (the offerer's key, ours).
+    answered_crypto: Option<(Crypto, Crypto)>,
 }
 
 struct State {
@@ -85,6 +95,8 @@ struct Inner {
     port_range: Option<(u16, u16)>,
     profile: RtpProfile,
     session_id: u64,
+    /// SRTP of the rtpbin sessions that have it (`srtp.rs`), by session number.
+    srtp: Mutex<HashMap<u32, Arc<SessionSrtp>>>,
 }
 
 #[napi]
@@ -157,12 +169,31 @@ impl NativeRtpSession {
             port_range,
             profile,
             session_id: u64::from(random_u32()),
+            srtp: Mutex::default(),
         });
+        // rtpbin asks for these when it makes a session (binding its ports does): an SDES
+        // session gets srtpenc for what it sends and srtpdec for what it receives.
+        for (signal, encoder) in [("request-rtp-encoder", true), ("request-rtcp-encoder", true), ("request-rtp-decoder", false), ("request-rtcp-decoder", false)] {
+            let weak = Arc::downgrade(&inner);
+            rtpbin.connect(signal, false, move |args| {
+                let element = (|| {
+                    let session = args[1].get::<u32>().ok()?;
+                    let srtp = weak.upgrade()?.srtp.lock().ok()?.get(&session).cloned()?;
+                    Some(if encoder { srtp.enc.clone() } else { srtp.dec.clone() })
+                })();
+                Some(element.to_value())
+            });
+        }
         let weak = Arc::downgrade(&inner);
+        // Signal handlers answer with a value of the signal's type, None included: glib-rs
+        // panics on a missing return value (across C, an abort).
         rtpbin.connect("request-pt-map", false, move |args| {
-            let session = args[1].get::<u32>().ok()?;
-            let pt = args[2].get::<u32>().ok()?;
-            weak.upgrade()?.pt_map(session, pt).map(|c| c.to_value())
+            let caps = (|| {
+                let session = args[1].get::<u32>().ok()?;
+                let pt = args[2].get::<u32>().ok()?;
+                weak.upgrade()?.pt_map(session, pt)
+            })();
+            Some(caps.to_value())
         });
         let weak = Arc::downgrade(&inner);
         rtpbin.connect_pad_added(move |_, pad| {
@@ -471,6 +502,9 @@ impl Inner {
             receiver: TrackCore::new("audio"),
             transport: None,
             codecs: None,
+            secure: None,
+            offered_crypto: Vec::new(),
+            answered_crypto: None,
         });
         id
     }
@@ -480,15 +514,22 @@ impl Inner {
     }
 
     /// The stream's UDP ports, bound on first use and kept across re-offers.
-    fn ensure_transport(self: &Arc<Self>, id: u32) -> PcResult<Arc<Transport>> {
+    fn ensure_transport(self: &Arc<Self>, id: u32, secure: bool) -> PcResult<Arc<Transport>> {
         let session = {
             let st = self.lock();
             let s = st.streams.iter().find(|s| s.id == id).ok_or_else(|| PcError::operation(format!("unknown transceiver {id}")))?;
+            if s.secure.is_some_and(|was| was != secure) {
+                return Err(PcError::invalid_access("a stream cannot change between plain RTP and SRTP"));
+            }
             if let Some(t) = &s.transport {
                 return Ok(t.clone());
             }
             s.session
         };
+        if secure {
+            let srtp = Arc::new(SessionSrtp::new(session).map_err(PcError::operation)?);
+            self.srtp.lock().unwrap_or_else(|p| p.into_inner()).insert(session, srtp);
+        }
         let pipeline = self.pipeline()?;
         let transport = Arc::new(Transport::bind(&pipeline, &self.rtpbin, session, self.address, self.port_range).map_err(PcError::operation)?);
         let weak: Weak<Inner> = Arc::downgrade(self);
@@ -499,6 +540,7 @@ impl Inner {
         });
         if let Some(s) = self.lock().streams.iter_mut().find(|s| s.id == id) {
             s.transport = Some(transport.clone());
+            s.secure = Some(secure);
         }
         Ok(transport)
     }
@@ -507,7 +549,8 @@ impl Inner {
         if let Some(s) = self.sender(id) {
             return Ok(s);
         }
-        let transport = self.ensure_transport(id)?;
+        let secure = self.lock().streams.iter().find(|s| s.id == id).and_then(|s| s.secure).unwrap_or(self.profile == RtpProfile::Savp);
+        let transport = self.ensure_transport(id, secure)?;
         let session = self.lock().streams.iter().find(|s| s.id == id).map(|s| s.session).ok_or_else(|| PcError::operation(format!("unknown transceiver {id}")))?;
         let pipeline = self.pipeline()?;
         let sinkpad = self.rtpbin.request_pad_simple(&format!("send_rtp_sink_{session}")).ok_or_else(|| PcError::operation("rtpbin refused a send pad"))?;
@@ -532,22 +575,27 @@ impl Inner {
         let state = self.lock().negotiation.state;
         check_create_offer(state)?;
         let ids: Vec<u32> = self.lock().streams.iter().map(|s| s.id).collect();
+        // Our offers use the profile (RFC 3264: the answer keeps it); SDES with fresh keys
+        // each time, so every offer re-keys (RFC 4568 §7.1.4).
+        let secure = self.profile == RtpProfile::Savp;
         let mut media = Vec::new();
         for id in ids {
-            let port = if inputs.stopping.contains(&id) { 0 } else { self.ensure_transport(id)?.port };
-            media.push((id, port));
+            let port = if inputs.stopping.contains(&id) { 0 } else { self.ensure_transport(id, secure)?.port };
+            let keys = if secure { crypto::offer()? } else { Vec::new() };
+            media.push((id, port, keys));
         }
         let mut st = self.lock();
         let version = Self::next_version(&mut st);
         let mut msg = description::session(self.address, self.session_id, version);
         // Existing m-lines keep their place (RFC 3264 §8); new streams come after them.
-        let mut order: Vec<(u32, u16)> = media;
-        order.sort_by_key(|(id, _)| st.streams.iter().find(|s| s.id == *id).and_then(|s| s.mline).unwrap_or(u32::MAX));
-        for (id, port) in order {
-            let Some(s) = st.streams.iter().find(|s| s.id == id) else { continue };
+        let mut order = media;
+        order.sort_by_key(|(id, _, _)| st.streams.iter().find(|s| s.id == *id).and_then(|s| s.mline).unwrap_or(u32::MAX));
+        for (id, port, keys) in order {
+            let Some(s) = st.streams.iter_mut().find(|s| s.id == id) else { continue };
             let mid = s.mid.clone().unwrap_or_else(|| s.session.to_string());
             let codecs: Vec<&'static Codec> = s.codecs.clone().unwrap_or_else(|| SUPPORTED.iter().collect());
-            let mut m = description::offer_media(&codecs, port, &mid, s.direction, None);
+            let mut m = description::offer_media(&codecs, port, &mid, s.direction, (!keys.is_empty()).then_some(keys.as_slice()));
+            s.offered_crypto = keys;
             if port == 0 {
                 m.set_port_info(0, 1);
             }
@@ -566,10 +614,18 @@ impl Inner {
             let owners: Vec<Option<u32>> = (0..offer.medias_len() as u32).map(|i| st.streams.iter().find(|s| s.mline == Some(i)).map(|s| s.id)).collect();
             (offer.clone(), owners)
         };
+        let session_fingerprint = offer.attribute_val("fingerprint").is_some();
+        // Per m-line: our port and, for SDES, (the offerer's key, our fresh one).
         let mut ports = Vec::new();
-        for owner in &owners {
+        for (owner, offered) in owners.iter().zip(offer.medias()) {
             ports.push(match owner {
-                Some(id) if !inputs.stopping.contains(id) => Some(self.ensure_transport(*id)?.port),
+                Some(id) if !inputs.stopping.contains(id) && offered.port() != 0 => {
+                    let keys = match profile::answer(profile::offered(offered, session_fingerprint)?, self.profile)? {
+                        Security::Sdes => Some(crypto::answer(description::crypto_lines(offered))?),
+                        _ => None,
+                    };
+                    Some((self.ensure_transport(*id, keys.is_some())?.port, keys))
+                }
                 _ => None,
             });
         }
@@ -577,11 +633,13 @@ impl Inner {
         let version = Self::next_version(&mut st);
         let mut msg = description::session(self.address, self.session_id, version);
         for (i, offered) in offer.medias().enumerate() {
-            let stream = owners[i].and_then(|id| st.streams.iter().find(|s| s.id == id));
-            let m = match (stream, ports[i]) {
-                (Some(s), Some(port)) if offered.port() != 0 => {
+            let stream = owners[i].and_then(|id| st.streams.iter_mut().find(|s| s.id == id));
+            let m = match (stream, ports[i].take()) {
+                (Some(s), Some((port, keys))) => {
                     let direction = dir::answer(s.direction, description::direction(&offer, i as u32));
-                    description::answer_media(offered, port, direction, None, s.codecs.as_deref())?
+                    let m = description::answer_media(offered, port, direction, keys.as_ref().map(|(_, ours)| ours), s.codecs.as_deref())?;
+                    s.answered_crypto = keys;
+                    m
                 }
                 _ => description::rejected(offered),
             };
@@ -600,8 +658,7 @@ impl Inner {
         for m in msg.medias().filter(|m| m.port() != 0 && m.media() == Some("audio")) {
             let offered = profile::offered(m, session_fingerprint)?;
             match profile::answer(offered, self.profile)? {
-                Security::Plain => {}
-                Security::Sdes => return Err(PcError::invalid_access("SDES-SRTP is not available in this session yet")),
+                Security::Plain | Security::Sdes => {}
                 Security::Dtls => return Err(PcError::invalid_access("a DTLS-SRTP (WebRTC) description needs a connection with the default rtpProfile")),
             }
         }
@@ -622,6 +679,7 @@ impl Inner {
         if side == Side::Remote {
             self.check_security(&msg)?;
         }
+        let keys = if matches!(ty, SdpType::Answer | SdpType::Pranswer) { self.answer_keys(side, &msg)? } else { Vec::new() };
         let mut after = Vec::new();
         {
             let mut st = self.lock();
@@ -651,11 +709,49 @@ impl Inner {
                 after.push(NativeEvent::state("connectionstatechange", "connecting"));
             }
             drop(st);
+            for (session, ours, theirs) in keys {
+                if let Some(srtp) = self.srtp.lock().unwrap_or_else(|p| p.into_inner()).get(&session) {
+                    srtp.set_ours(&ours);
+                    srtp.set_theirs(theirs);
+                }
+            }
             if ty == SdpType::Answer || ty == SdpType::Pranswer {
                 self.follow_answer();
             }
             return Ok((state, after));
         }
+    }
+
+    /// The SRTP keys an answer settles, per rtpbin session: (session, ours, theirs). Ours is
+    /// the key of the offered line the answer picked by its tag (RFC 4568 §5.1.2); theirs is
+    /// in the answer's line. An answer to an SDES offer without a usable line is refused.
+    fn answer_keys(&self, side: Side, answer: &SDPMessage) -> PcResult<Vec<(u32, Crypto, Crypto)>> {
+        let st = self.lock();
+        let mut keys = Vec::new();
+        for s in &st.streams {
+            let Some(i) = s.mline else { continue };
+            if side == Side::Local {
+                if let Some((theirs, ours)) = &s.answered_crypto {
+                    keys.push((s.session, ours.clone(), theirs.clone()));
+                }
+                continue;
+            }
+            if s.offered_crypto.is_empty() || answer.media(i).is_none_or(|m| m.port() == 0) {
+                continue;
+            }
+            let lines = answer.media(i).map(description::crypto_lines).unwrap_or_default();
+            let theirs = match lines.as_slice() {
+                [line] => crypto::parse(line)?.ok_or_else(|| PcError::invalid_access(format!("m-line {i}: the answer's a=crypto is not one we can use")))?,
+                [] => return Err(PcError::invalid_access(format!("m-line {i}: the answer to our SDES offer has no a=crypto (RFC 4568 §5.1.2)"))),
+                _ => return Err(PcError::invalid_access(format!("m-line {i}: an answer has exactly one a=crypto line (RFC 4568 §5.1.2)"))),
+            };
+            let ours = crypto::chosen(&s.offered_crypto, theirs.tag)?;
+            if ours.suite != theirs.suite {
+                return Err(PcError::invalid_access(format!("m-line {i}: the answer changed the suite of a=crypto tag {}", theirs.tag)));
+            }
+            keys.push((s.session, ours.clone(), theirs));
+        }
+        Ok(keys)
     }
 
     /// A remote offer's audio m-lines each get a stream: the one already there, else the
@@ -685,6 +781,9 @@ impl Inner {
                 receiver: TrackCore::new("audio"),
                 transport: None,
                 codecs: None,
+                secure: None,
+                offered_crypto: Vec::new(),
+                answered_crypto: None,
             });
         }
     }
@@ -800,6 +899,7 @@ impl Inner {
     }
 
     fn stats(&self) -> String {
+        let srtp = self.srtp.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let st = self.lock();
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0);
         let all: Vec<serde_json::Value> = st
@@ -815,7 +915,8 @@ impl Inner {
                     "packetsReceived": t.counters.packets.load(Relaxed),
                     "bytesReceived": t.counters.bytes.load(Relaxed),
                     "packetsDiscarded": t.counters.dropped.load(Relaxed),
-                    "srtpCipher": serde_json::Value::Null,
+                    "srtpCipher": srtp.get(&s.session).and_then(|x| x.suite()).map_or(serde_json::Value::Null, Into::into),
+                    "srtpPacketsDropped": srtp.get(&s.session).map_or(0, |x| x.dropped() + x.unkeyed.load(Relaxed)),
                 })
             })
             .collect();
@@ -844,6 +945,7 @@ impl Inner {
         for r in receivers {
             r.stop();
         }
+        self.srtp.lock().unwrap_or_else(|p| p.into_inner()).clear();
         let pipeline = self.pipeline.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(pipeline) = pipeline {
             crate::teardown::submit(move || {
