@@ -14,13 +14,14 @@ const path = require('path');
 const { ToneSource, nonstandard } = require('../dist');
 const { startKamailio } = require('./helpers/kamailio');
 const { loadSip, makeUserAgent } = require('./helpers/sip');
-const { FrameCollector } = require('./helpers/audio');
+const { FrameCollector, expectContinuousTone } = require('./helpers/audio');
 const { decodePcmaPcap, matchRecording } = require('./helpers/waveform');
-const { waitFor } = require('./helpers/resources');
+const { waitFor, sleep } = require('./helpers/resources');
 const { later, own } = require('./helpers/later');
 
 const PCAPS = '/usr/share/sip-tester';
-const SCENARIO = path.join(__dirname, 'fixtures', 'sipp', 'uac-pcap.xml');
+const scenario = (name) => path.join(__dirname, 'fixtures', 'sipp', `${name}.xml`);
+const BRIDGE_TONE = 700;
 const PLAIN = { rtpProfile: 'RTP/AVP', localAddresses: ['127.0.0.1'] };
 
 let kamailio;
@@ -57,10 +58,25 @@ function runSipp(args) {
   });
 }
 
-/** A SIP.js user agent whose calls run on plain RTP sessions and are answered at once. */
-async function bridge(user) {
-  const tone = own(new ToneSource({ frequency: 700 }));
-  const factory = gstSip.sessionDescriptionHandlerFactory({ media: () => tone.track, peerConnectionConfiguration: PLAIN });
+/**
+ * Every voiced 250 ms of `reference` is in what `collector` got (helpers/waveform.js); a window
+ * where the playout delay grew by a pitch period correlates less than the others, so the bar
+ * for the worst one is lower than for the median.
+ */
+function expectRecording(reference, collector) {
+  const match = matchRecording(reference, collector.samples());
+  if (process.env.DEBUG_AUDIO) console.log(match.windows.map((w) => `${w.atMs}ms r=${w.r.toFixed(3)} +${w.offsetMs}ms`).join('\n'));
+  expect(match.windows.length).toBeGreaterThan(15);
+  expect(match.median).toBeGreaterThan(0.95);
+  expect(match.worst).toBeGreaterThan(0.7);
+  expect(match.monotonic).toBe(true);
+  expect(match.driftMs).toBeLessThanOrEqual(60);
+}
+
+/** A SIP.js user agent whose calls run on `config`'s sessions, sending a tone; it answers at once. */
+async function bridge(user, config = PLAIN) {
+  const tone = own(new ToneSource({ frequency: BRIDGE_TONE, amplitude: 0.5 }));
+  const factory = gstSip.sessionDescriptionHandlerFactory({ media: () => tone.track, peerConnectionConfiguration: config });
   const handlers = [];
   const agent = await makeUserAgent(sip, {
     wsUrl: kamailio.wsUrl,
@@ -70,10 +86,17 @@ async function bridge(user) {
       handlers.push(sdh);
       return sdh;
     },
-    delegate: { onInvite: (invitation) => invitation.accept() },
+    // An offer the bridge's connections cannot take is refused with 488 before accept().
+    delegate: {
+      onInvite: (invitation) => {
+        const refusal = gstSip.offerRefusal(invitation, config);
+        if (refusal) invitation.reject(refusal);
+        else invitation.accept();
+      },
+    },
   });
   later(() => agent.stop());
-  return { handlers };
+  return { agent, handlers };
 }
 
 test('sipp calls over UDP through Kamailio with PCMA speech and a digit: the bridge hears both', async () => {
@@ -82,7 +105,7 @@ test('sipp calls over UDP through Kamailio with PCMA speech and a digit: the bri
   const { handlers } = await bridge('bridge');
   const sipp = runSipp([
     `127.0.0.1:${kamailio.udpPort}`,
-    '-sf', SCENARIO,
+    '-sf', scenario('uac-pcap'),
     '-s', 'bridge',
     '-i', '127.0.0.1',
     '-p', String(await freeUdpPort()),
@@ -104,14 +127,53 @@ test('sipp calls over UDP through Kamailio with PCMA speech and a digit: the bri
   const { code, errors } = await sipp;
   expect({ code, errors }).toEqual({ code: 0, errors: '' });
   sink.stop();
-  const match = matchRecording(reference, collector.samples());
-  if (process.env.DEBUG_AUDIO) console.log(match.windows.map((w) => `${w.atMs}ms r=${w.r.toFixed(3)} +${w.offsetMs}ms`).join('\n'));
-  // Every voiced 250 ms of the recording is there; a window where the playout delay grew by a
-  // pitch period correlates less than the others, so the bar for the worst one is lower.
-  expect(match.windows.length).toBeGreaterThan(15);
-  expect(match.median).toBeGreaterThan(0.95);
-  expect(match.worst).toBeGreaterThan(0.7);
-  expect(match.monotonic).toBe(true);
-  expect(match.driftMs).toBeLessThanOrEqual(60);
+  expectRecording(reference, collector);
   expect(digits).toEqual(['1']);
+}, 60000);
+
+test('a plain-RTP INVITE to a bridge with the default rtpProfile is refused with 488 and makes no connection', async () => {
+  const { handlers } = await bridge('webrtc-only', { localAddresses: ['127.0.0.1'] });
+  const { code, errors } = await runSipp([
+    `127.0.0.1:${kamailio.udpPort}`,
+    '-sf', scenario('uac-refused'),
+    '-s', 'webrtc-only',
+    '-i', '127.0.0.1',
+    '-p', String(await freeUdpPort()),
+    '-mi', '127.0.0.1',
+    '-mp', String(await freeUdpPort()),
+    '-m', '1',
+  ]);
+  expect({ code, errors }).toEqual({ code: 0, errors: '' });
+  expect(handlers).toEqual([]);
+}, 30000);
+
+test('the bridge calls sipp (registered through Kamailio) with an RTP/AVP offer; sipp answers PCMA and plays speech, which the bridge hears', async () => {
+  const reference = decodePcmaPcap(path.join(PCAPS, 'g711a.pcap'));
+  const { agent } = await bridge('caller');
+  const uasPort = await freeUdpPort();
+  const uas = runSipp(['-sf', scenario('uas-pcap'), '-s', 'sipp', '-i', '127.0.0.1', '-p', String(uasPort), '-mi', '127.0.0.1', '-mp', String(await freeUdpPort()), '-m', '1']);
+  const registered = await runSipp([
+    `127.0.0.1:${kamailio.udpPort}`,
+    '-sf', scenario('register'),
+    '-s', 'sipp',
+    '-i', '127.0.0.1',
+    '-p', String(await freeUdpPort()),
+    '-key', 'contact_port', String(uasPort),
+    '-m', '1',
+  ]);
+  expect(registered).toEqual({ code: 0, errors: '' });
+  const inviter = new sip.Inviter(agent.ua, sip.UserAgent.makeURI('sip:sipp@127.0.0.1'));
+  await inviter.invite();
+  await waitFor(() => inviter.state === sip.SessionState.Established, 10000, 20, 'the call to sipp established');
+  const sdh = inviter.sessionDescriptionHandler;
+  expect(sdh.gstPeerConnection.localDescription.sdp).toMatch(/^m=audio \d+ RTP\/AVP 111 9 0 8 101 126\r$/m);
+  const collector = new FrameCollector();
+  const sink = new nonstandard.RTCAudioSink(await sdh.waitForRemoteTrack());
+  sink.ondata = collector.push;
+  later(() => sink.stop());
+  await sleep(8000);
+  sink.stop();
+  expectRecording(reference, collector);
+  await inviter.bye();
+  expect(await uas).toEqual({ code: 0, errors: '' });
 }, 60000);

@@ -6,3 +6,5 @@
 export { sessionDescriptionHandlerFactory } from './sessionDescriptionHandlerFactory.mjs'
 export type { GstSessionDescriptionHandlerFactoryOptions, LocalMedia } from './sessionDescriptionHandlerFactory.mjs'
 export { GstSessionDescriptionHandler } from './SessionDescriptionHandler.mjs'
+export { offerRefusal } from './offerRefusal.mjs'
+export type { OfferRefusal } from './offerRefusal.mjs'

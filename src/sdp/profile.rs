@@ -103,11 +103,39 @@ pub fn answer(offered: Security, profile: RtpProfile) -> PcResult<Security> {
     Ok(offered)
 }
 
+/// Whether a connection with `rtp_profile` can answer the offer `sdp`: every audio m-line's
+/// keying is one the profile accepts. For SIP, where an initial INVITE's offer must be refused
+/// with 488 before it is accepted (SIP.js answers 480 to a failed accept).
+pub fn check_offer(sdp: &str, rtp_profile: RtpProfile) -> PcResult<()> {
+    let msg = gst_sdp::SDPMessage::parse_buffer(sdp.as_bytes()).map_err(|_| PcError::new(crate::error::ErrorCode::SdpSyntax, "the offer is not SDP"))?;
+    let session_fingerprint = msg.attribute_val("fingerprint").is_some();
+    let mut audio = 0;
+    for m in msg.medias().filter(|m| m.port() != 0 && m.media() == Some("audio")) {
+        audio += 1;
+        answer(offered(m, session_fingerprint)?, rtp_profile)?;
+    }
+    if audio == 0 {
+        return Err(PcError::invalid_access("the offer has no audio m-line"));
+    }
+    Ok(())
+}
+
+/// `checkOfferProfile(sdp, rtpProfile?)`: throws (InvalidAccessError, TypeError for an unknown
+/// profile, SdpSyntaxError) when a connection with that profile would refuse the offer.
+#[napi_derive::napi(js_name = "checkOfferProfile")]
+pub fn check_offer_profile(sdp: String, rtp_profile: Option<String>) -> napi::Result<(), &'static str> {
+    let coded = |e: PcError| napi::Error::new(e.code.as_str(), e.message);
+    crate::runtime::init_or_throw().map_err(|e| napi::Error::new("OperationError", e.reason.clone()))?;
+    let profile = RtpProfile::parse(rtp_profile.as_deref().unwrap_or("UDP/TLS/RTP/SAVPF")).map_err(coded)?;
+    check_offer(&sdp, profile).map_err(coded)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn media(sdp_media: &str) -> gst_sdp::SDPMessage {
+        gst::init().unwrap();
         let sdp = format!("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n{sdp_media}");
         gst_sdp::SDPMessage::parse_buffer(sdp.as_bytes()).unwrap()
     }
@@ -152,6 +180,18 @@ mod tests {
         let e = answer(Plain, DtlsSavpf).unwrap_err();
         assert_eq!(e.code, crate::error::ErrorCode::InvalidAccess);
         assert!(e.message.contains("plain RTP"));
+    }
+
+    #[test]
+    fn whole_offers_are_checked_against_the_profile() {
+        gst::init().unwrap();
+        let plain = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+        assert_eq!(check_offer(plain, RtpProfile::DtlsSavpf).unwrap_err().code, crate::error::ErrorCode::InvalidAccess);
+        assert_eq!(check_offer(plain, RtpProfile::Avp), Ok(()));
+        let video_only = plain.replace("m=audio", "m=video");
+        assert!(check_offer(&video_only, RtpProfile::Avp).is_err());
+        // gst_sdp reads anything; what has no audio m-line is refused all the same.
+        assert_eq!(check_offer("garbage", RtpProfile::Avp).unwrap_err().code, crate::error::ErrorCode::InvalidAccess);
     }
 
     #[test]

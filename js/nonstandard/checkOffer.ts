@@ -1,0 +1,16 @@
+/*
+ * Whether a connection made with `configuration` would take an offer, before making one:
+ * SIP needs the answer to an initial INVITE decided before `accept()` (a refused offer gets
+ * 488 Not Acceptable Here, RFC 3261 §21.4.26), and SIP.js answers 480 to an accept() that
+ * fails. The rule is the native one (src/sdp/profile.rs: the keying each audio m-line asks
+ * for against `rtpProfile`).
+ */
+
+import { callNative } from '../internal/errors'
+import { checkOfferProfile } from '../internal/native'
+import type { RTCConfiguration } from '../w3c/webrtcTypes'
+
+/** Throws the DOMException setRemoteDescription would reject with (InvalidAccessError, …). */
+export function checkOffer(sdp: string, configuration: RTCConfiguration = {}): void {
+  callNative(() => checkOfferProfile(String(sdp), configuration.rtpProfile))
+}
