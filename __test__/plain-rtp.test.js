@@ -20,9 +20,9 @@ function plainPeer(extra) {
   return own(new RTCPeerConnection({ ...PLAIN, ...extra }));
 }
 
-function tonePeers() {
-  const a = plainPeer();
-  const b = plainPeer();
+function tonePeers(extra) {
+  const a = plainPeer(extra);
+  const b = plainPeer(extra);
   const toneA = own(new ToneSource({ frequency: FREQ_A, amplitude: 0.5 }));
   const toneB = own(new ToneSource({ frequency: FREQ_B, amplitude: 0.5 }));
   a.addTrack(toneA.track);
@@ -174,15 +174,7 @@ describe('DTMF and hold', () => {
 describe('SDES-SRTP (rtpProfile RTP/SAVP)', () => {
   const SECURE = { rtpProfile: 'RTP/SAVP' };
 
-  function securePeers() {
-    const a = plainPeer(SECURE);
-    const b = plainPeer(SECURE);
-    const toneA = own(new ToneSource({ frequency: FREQ_A, amplitude: 0.5 }));
-    const toneB = own(new ToneSource({ frequency: FREQ_B, amplitude: 0.5 }));
-    a.addTrack(toneA.track);
-    b.addTrack(toneB.track);
-    return { a, b, atA: collectRemote(a), atB: collectRemote(b) };
-  }
+  const securePeers = () => tonePeers(SECURE);
 
   const cryptoLines = (sdp) => [...sdp.matchAll(/^a=crypto:(\d+) (\S+) inline:(\S+)\r$/gm)].map((m) => ({ tag: m[1], suite: m[2], key: m[3] }));
 
