@@ -4,11 +4,11 @@
 // sockets on loopback, audio judged by its tone in every 200 ms window.
 
 const dgram = require('dgram');
-const { RTCPeerConnection, ToneSource } = require('../dist');
+const { AudioMixer, RTCPeerConnection, ToneSource } = require('../dist');
 const { expectContinuousTone, expectToneFromNow } = require('./helpers/audio');
-const { collectRemote, waitState, once } = require('./helpers/peers');
+const { collectRemote, connect, waitState, once } = require('./helpers/peers');
 const { restrictCodecs } = require('./helpers/sdp');
-const { own } = require('./helpers/later');
+const { own, peer } = require('./helpers/later');
 const { sleep } = require('./helpers/resources');
 
 const FREQ_A = 440;
@@ -256,5 +256,89 @@ describe('SDES-SRTP (rtpProfile RTP/SAVP)', () => {
     const refusing = plainPeer(SECURE);
     await refusing.setRemoteDescription({ type: 'offer', sdp: mki });
     await expect(refusing.createAnswer()).rejects.toMatchObject({ name: 'InvalidAccessError' });
+  });
+});
+
+test('both backends in one process: a WebRTC call and a plain-RTP call mixed into each other (mix-minus)', async () => {
+  // A browser-like peer (tone A) and a phone (tone B), each on its own leg of the bridge.
+  const browser = peer();
+  const browserLeg = peer();
+  const phone = plainPeer();
+  const phoneLeg = plainPeer();
+  browser.addTrack(own(new ToneSource({ frequency: FREQ_A, amplitude: 0.5 })).track);
+  phone.addTrack(own(new ToneSource({ frequency: FREQ_B, amplitude: 0.5 })).track);
+  const mixer = new AudioMixer();
+  const fromBrowser = once(browserLeg, 'track');
+  const fromPhone = once(phoneLeg, 'track');
+  const atBrowser = collectRemote(browser);
+  const atPhone = collectRemote(phone);
+  // Each leg sends the mix without its own caller: the browser hears the phone and vice versa.
+  const inputs = {};
+  // The legs send a placeholder until the mixer's tracks replace it.
+  const placeholder = own(new ToneSource({ frequency: 2000, amplitude: 0.01 })).track;
+  browserLeg.addTrack(placeholder);
+  phoneLeg.addTrack(placeholder);
+  await connect(browser, browserLeg);
+  await call(phone, phoneLeg);
+  inputs.browser = mixer.addInput((await fromBrowser).track);
+  inputs.phone = mixer.addInput((await fromPhone).track);
+  await browserLeg.getSenders()[0].replaceTrack(mixer.createTrack({ exclude: [inputs.browser] }));
+  await phoneLeg.getSenders()[0].replaceTrack(mixer.createTrack({ exclude: [inputs.phone] }));
+  const [{ sink: s1 }, { sink: s2 }] = await Promise.all([atBrowser.ready, atPhone.ready]);
+  await sleep(800);
+  try {
+    await expectToneFromNow(atBrowser.collector, FREQ_B, 1500, [FREQ_A, 700, 2000]);
+    await expectToneFromNow(atPhone.collector, FREQ_A, 1500, [FREQ_B, 700, 2000]);
+    expect(atBrowser.collector.toneOverWindows(FREQ_A, 200, [FREQ_B], 1500).windows.filter((w) => w.present)).toEqual([]);
+    expect(atPhone.collector.toneOverWindows(FREQ_B, 200, [FREQ_A], 1500).windows.filter((w) => w.present)).toEqual([]);
+  } finally {
+    s1.stop();
+    s2.stop();
+    mixer.stop();
+  }
+});
+
+describe('media timeout (mediaTimeout: 1000 ms)', () => {
+  test('silence makes the session disconnected; not on hold; a peer that comes back reconnects it', async () => {
+    const { a, b } = tonePeers({ mediaTimeout: 1000 });
+    await call(a, b);
+    // A makes the call inactive (a hold) and sends nothing: B expects nothing, so stays connected.
+    a.getTransceivers()[0].direction = 'inactive';
+    await call(a, b);
+    await sleep(2500);
+    expect(b.connectionState).toBe('connected');
+    // Resumed, then A goes silent without a word: B is disconnected after about a second.
+    a.getTransceivers()[0].direction = 'sendrecv';
+    await call(a, b);
+    await sleep(500);
+    const sender = a.getSenders()[0];
+    const track = sender.track;
+    const disconnected = waitState(b, 'connectionState', 'disconnected');
+    await sender.replaceTrack(null);
+    const silentAt = Date.now();
+    await disconnected;
+    expect(b.iceConnectionState).toBe('disconnected');
+    expect(Date.now() - silentAt).toBeGreaterThanOrEqual(900);
+    const back = waitState(b, 'connectionState', 'connected');
+    await sender.replaceTrack(track);
+    await back;
+  });
+
+  test('no first packet within twice the timeout fails the session', async () => {
+    const a = plainPeer({ mediaTimeout: 1000 });
+    a.addTransceiver('audio');
+    await a.setLocalDescription(await a.createOffer());
+    // A peer that answers and never sends (its port is a socket nobody reads).
+    const mute = dgram.createSocket('udp4');
+    await new Promise((r) => mute.bind(0, '127.0.0.1', r));
+    const port = mute.address().port;
+    const answer = a.localDescription.sdp.replace(/^m=audio \d+ /m, `m=audio ${port} `).replace(/^o=- (\d+)/m, 'o=- 9');
+    const failed = waitState(a, 'connectionState', 'failed');
+    const started = Date.now();
+    await a.setRemoteDescription({ type: 'answer', sdp: answer });
+    await failed;
+    mute.close();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+    expect(a.iceConnectionState).toBe('failed');
   });
 });

@@ -26,6 +26,9 @@ pub struct NativeConfig {
     pub limits: Option<crate::sdp::limits::NativeLimits>,
     /// `RTCConfiguration.rtpProfile` (`sdp::profile`); absent is `UDP/TLS/RTP/SAVPF`.
     pub rtp_profile: Option<String>,
+    /// `RTCConfiguration.mediaTimeout` (ms): a plain-RTP session's silence before it is
+    /// disconnected (`rtp_session`); absent is 15 s.
+    pub media_timeout: Option<u32>,
 }
 
 /// Ta, the pacing of ICE connectivity checks (see `configure`).

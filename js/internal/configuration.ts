@@ -34,6 +34,7 @@ export interface NormalizedConfiguration {
   iceTcp: boolean
   limits?: RTCDescriptionLimits
   rtpProfile: RTCRtpProfile
+  mediaTimeout?: number
 }
 
 const LIMIT_KEYS = ['maxSdpBytes', 'maxMediaSections', 'maxAttributesPerSection', 'maxFormatsPerSection', 'maxRemoteCandidates'] as const
@@ -117,6 +118,11 @@ export function normalizeConfiguration(config: RTCConfiguration | null | undefin
     out.jitterBufferLatency = ms
   }
   if (c.portRange !== undefined) out.portRange = validatePortRange(c.portRange)
+  if (c.mediaTimeout !== undefined) {
+    const ms = c.mediaTimeout
+    if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 1 || ms > 3_600_000) throw new TypeError('mediaTimeout must be an integer number of milliseconds in [1, 3600000]')
+    out.mediaTimeout = ms
+  }
   if (c.iceTcp !== undefined) {
     if (typeof c.iceTcp !== 'boolean') throw new TypeError('iceTcp must be a boolean')
     out.iceTcp = c.iceTcp
@@ -145,6 +151,7 @@ export function toNativeConfig(c: NormalizedConfiguration): NativeConfig {
   }
   if (c.localAddresses !== undefined) out.localAddresses = [...c.localAddresses]
   if (c.jitterBufferLatency !== undefined) out.jitterBufferLatency = c.jitterBufferLatency
+  if (c.mediaTimeout !== undefined) out.mediaTimeout = c.mediaTimeout
   if (c.limits !== undefined) out.limits = { ...c.limits }
   if (c.portRange !== undefined) {
     out.portMin = c.portRange.min
@@ -168,5 +175,6 @@ export function toRTCConfiguration(c: NormalizedConfiguration): RTCConfiguration
   if (c.jitterBufferLatency !== undefined) out.jitterBufferLatency = c.jitterBufferLatency
   if (c.portRange !== undefined) out.portRange = { ...c.portRange }
   if (c.limits !== undefined) out.limits = { ...c.limits }
+  if (c.mediaTimeout !== undefined) out.mediaTimeout = c.mediaTimeout
   return out
 }

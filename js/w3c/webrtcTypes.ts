@@ -106,6 +106,12 @@ export interface RTCConfiguration {
    * (plain RTP too) make a session for SIP trunks and phones (docs/plain-rtp.md).
    */
   rtpProfile?: RTCRtpProfile
+  /**
+   * Extension, plain-RTP sessions only: ms of silence on every sendrecv stream before the
+   * connection is `disconnected` (default 15000); no first packet within twice that is
+   * `failed`. Streams on hold or inactive are never timed out.
+   */
+  mediaTimeout?: number
 }
 
 export interface RTCDescriptionLimits {

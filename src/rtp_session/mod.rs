@@ -15,7 +15,10 @@
 //! States: ICE gathering completes when the local description is applied (there is nothing
 //! to gather: `c=` and `m=` carry our address); ICE and the connection go `checking` /
 //! `connecting` once both descriptions are there and `connected` when the first RTP packet
-//! arrives.
+//! arrives. The media timeout (`media_timeout`, checked every second on GStreamer's clock
+//! thread) stands in for ICE consent: silence on every sendrecv stream for `mediaTimeout`
+//! makes the session `disconnected` (and `connected` again when RTP resumes), no first packet
+//! within twice that makes it `failed`. A stream on hold or inactive is never timed out.
 
 pub mod description;
 mod srtp;
@@ -82,6 +85,9 @@ struct State {
     gathering: IceGatheringState,
     ice: IceConnectionState,
     connection: PeerConnectionState,
+    /// `transport::now_ms()` when the last description completing a negotiation was applied:
+    /// silence is measured from there at the latest. None until both sides have one.
+    armed_ms: Option<u64>,
     closed: bool,
 }
 
@@ -97,12 +103,16 @@ struct Inner {
     session_id: u64,
     /// SRTP of the rtpbin sessions that have it (`srtp.rs`), by session number.
     srtp: Mutex<HashMap<u32, Arc<SessionSrtp>>>,
+    media_timeout_ms: u64,
 }
 
 #[napi]
 pub struct NativeRtpSession {
     inner: Arc<Inner>,
 }
+
+/// LiveKit's SIP bridge waits 15 s of silence in a call (and 30 s for the first packet).
+pub const DEFAULT_MEDIA_TIMEOUT_MS: u32 = 15_000;
 
 fn coded(e: PcError) -> napi::Error<&'static str> {
     napi::Error::new(e.code.as_str(), e.message)
@@ -163,6 +173,7 @@ impl NativeRtpSession {
                 gathering: IceGatheringState::New,
                 ice: IceConnectionState::New,
                 connection: PeerConnectionState::New,
+                armed_ms: None,
                 closed: false,
             }),
             address,
@@ -170,6 +181,7 @@ impl NativeRtpSession {
             profile,
             session_id: u64::from(random_u32()),
             srtp: Mutex::default(),
+            media_timeout_ms: u64::from(config.media_timeout.unwrap_or(DEFAULT_MEDIA_TIMEOUT_MS)).max(1),
         });
         // rtpbin asks for these when it makes a session (binding its ports does): an SDES
         // session gets srtpenc for what it sends and srtpdec for what it receives.
@@ -702,11 +714,19 @@ impl Inner {
                 after.push(NativeEvent::state("icegatheringstatechange", "gathering"));
                 after.push(NativeEvent::state("icegatheringstatechange", "complete"));
             }
+            let start_timer = st.armed_ms.is_none() && st.negotiation.local().is_some() && st.negotiation.remote().is_some();
+            if st.negotiation.local().is_some() && st.negotiation.remote().is_some() {
+                st.armed_ms = Some(transport::now_ms());
+            }
             if st.negotiation.local().is_some() && st.negotiation.remote().is_some() && st.ice == IceConnectionState::New {
                 st.ice = IceConnectionState::Checking;
                 st.connection = PeerConnectionState::Connecting;
                 after.push(NativeEvent::state("iceconnectionstatechange", "checking"));
                 after.push(NativeEvent::state("connectionstatechange", "connecting"));
+            }
+            if start_timer {
+                let weak = Arc::downgrade(self);
+                crate::workarounds::consent::every_second(move || weak.upgrade().is_some_and(|inner| inner.check_media()));
             }
             drop(st);
             for (session, ours, theirs) in keys {
@@ -842,6 +862,59 @@ impl Inner {
             sender.dtmf().configure(p.dtmf);
             sender.set_active(p.send);
         }
+    }
+
+    /// The media timeout, once a second (see the module doc). False stops the checks.
+    fn check_media(&self) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        let now = transport::now_ms();
+        let (next, emit) = {
+            let mut st = self.lock();
+            if st.closed {
+                return false;
+            }
+            let Some(armed) = st.armed_ms else { return true };
+            let n = &st.negotiation;
+            let (answer, ours) = match (&n.current_local, &n.current_remote) {
+                (Some((SdpType::Answer, l)), Some(_)) => (l, true),
+                (Some(_), Some((SdpType::Answer, r))) => (r, false),
+                _ => return true,
+            };
+            // Only streams both sides send on: on hold or inactive, silence is expected.
+            let watched: Vec<u64> = st
+                .streams
+                .iter()
+                .filter(|s| s.mline.is_some_and(|i| {
+                    let d = description::direction(answer, i);
+                    (if ours { d } else { dir::reverse(d) }) == "sendrecv"
+                }))
+                .filter_map(|s| s.transport.as_ref().map(|t| t.counters.last_ms.load(Relaxed)))
+                .collect();
+            if watched.is_empty() {
+                return true;
+            }
+            let last = watched.iter().copied().max().unwrap_or(0);
+            let silent = now.saturating_sub(last.max(armed));
+            let timeout = self.media_timeout_ms;
+            let next = match st.ice {
+                IceConnectionState::Checking if last == 0 && silent > 2 * timeout => Some(IceConnectionState::Failed),
+                IceConnectionState::Connected if silent > timeout => Some(IceConnectionState::Disconnected),
+                IceConnectionState::Disconnected if silent <= timeout && last > 0 => Some(IceConnectionState::Connected),
+                _ => None,
+            };
+            let Some(next) = next else { return true };
+            st.ice = next;
+            st.connection = match next {
+                IceConnectionState::Failed => PeerConnectionState::Failed,
+                IceConnectionState::Disconnected => PeerConnectionState::Disconnected,
+                _ => PeerConnectionState::Connected,
+            };
+            (next, st.connection)
+        };
+        gst::debug!(crate::log::CAT, "plain RTP media timeout: {}", next.as_str());
+        self.events.emit(NativeEvent::state("iceconnectionstatechange", next.as_str()));
+        self.events.emit(NativeEvent::state("connectionstatechange", emit.as_str()));
+        next != IceConnectionState::Failed
     }
 
     fn pt_map(&self, session: u32, pt: u32) -> Option<gst::Caps> {

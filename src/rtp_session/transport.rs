@@ -20,6 +20,12 @@ use crate::runtime::make;
 /// Tries for an even port whose successor is free too.
 const BIND_ATTEMPTS: usize = 64;
 
+/// Milliseconds since the first call, on the monotonic clock.
+pub fn now_ms() -> u64 {
+    static EPOCH: std::sync::LazyLock<std::time::Instant> = std::sync::LazyLock::new(std::time::Instant::now);
+    EPOCH.elapsed().as_millis() as u64
+}
+
 #[derive(Default)]
 pub struct Counters {
     /// RTP packets taken from the latched address.
@@ -27,6 +33,8 @@ pub struct Counters {
     pub bytes: AtomicU64,
     /// RTP packets from another address than the latched one, and datagrams that are not RTP.
     pub dropped: AtomicU64,
+    /// `now_ms()` of the last RTP packet taken (0: none yet).
+    pub last_ms: AtomicU64,
 }
 
 pub struct Transport {
@@ -206,6 +214,7 @@ impl Transport {
                     return gst::PadProbeReturn::Handled;
                 }
                 counters.packets.fetch_add(1, Ordering::Relaxed);
+                counters.last_ms.store(now_ms().max(1), Ordering::Relaxed);
                 counters.bytes.fetch_add(buffer.size() as u64, Ordering::Relaxed);
                 if !first.swap(true, Ordering::AcqRel) {
                     on_first();
