@@ -68,6 +68,23 @@ describe.each([
   });
 });
 
+test("the peer's a=ptime sets the audio per packet we send (RFC 8866 §6.4)", async () => {
+  const { a, b, atB } = tonePeers();
+  const connected = Promise.all([waitState(a, 'connectionState', 'connected'), waitState(b, 'connectionState', 'connected')]);
+  const offer = await a.createOffer();
+  await a.setLocalDescription(offer);
+  await b.setRemoteDescription({ type: 'offer', sdp: restrictCodecs(offer.sdp, ['PCMU', 'telephone-event']) });
+  await b.setLocalDescription(await b.createAnswer());
+  await a.setRemoteDescription({ type: 'answer', sdp: b.localDescription.sdp.replace('a=ptime:20', 'a=ptime:40') });
+  await connected;
+  const [{ sink }] = await Promise.all([atB.ready]);
+  await expectToneFromNow(atB.collector, FREQ_A, 1000, [FREQ_B]);
+  sink.stop();
+  const transport = [...(await b.getStats()).values()].find((s) => s.type === 'transport');
+  // PCMU at 8 kHz: 40 ms is 320 bytes of payload, plus the 12-byte RTP header.
+  expect(transport.bytesReceived / transport.packetsReceived).toBe(332);
+});
+
 describe('profiles', () => {
   test('a default (WebRTC) connection still refuses a plain RTP offer; a plain session refuses a DTLS one', async () => {
     const a = plainPeer();

@@ -25,10 +25,14 @@ use crate::runtime::make;
 struct Encoding {
     codec: &'static Codec,
     pt: u32,
+    ptime: u32,
     payloader: gst::Element,
     /// capsfilter, encoder, payloader, in stream order.
     elements: Vec<gst::Element>,
 }
+
+/// RFC 3551 §4.5: 20 ms unless the peer's `a=ptime` says otherwise.
+pub const DEFAULT_PTIME_MS: u32 = 20;
 
 pub struct SendChain {
     pipeline: gst::glib::WeakRef<gst::Pipeline>,
@@ -49,6 +53,8 @@ pub struct SendChain {
     /// RTCRtpEncodingParameters (webrtc-pc §5.2.1): `active`, and `maxBitrate` in bit/s.
     encoding_params: Mutex<(bool, Option<u32>)>,
     dtmf: DtmfInjector,
+    /// Packet duration in ms for the next encoder (`set_ptime`; RFC 3551 §4.5 default 20).
+    ptime: std::sync::atomic::AtomicU32,
 }
 
 impl SendChain {
@@ -82,6 +88,7 @@ impl SendChain {
             negotiated_send: AtomicBool::new(false),
             encoding_params: Mutex::new((true, None)),
             dtmf,
+            ptime: std::sync::atomic::AtomicU32::new(DEFAULT_PTIME_MS),
         })
     }
 
@@ -89,8 +96,9 @@ impl SendChain {
     /// pick another pt than ours; a SIP peer may pick G.711). The same SSRC continues
     /// across a codec change (RFC 3550 §5.1: the payload type may change within a stream).
     pub fn set_codec(&self, codec: &'static Codec, pt: u32) -> Result<(), String> {
+        let ptime = self.ptime.load(Ordering::Relaxed);
         let mut current = self.encoding.lock().map_err(|_| "send chain lock poisoned")?;
-        if let Some(enc) = current.as_mut().filter(|e| e.codec == codec) {
+        if let Some(enc) = current.as_mut().filter(|e| e.codec == codec && e.ptime == ptime) {
             if enc.pt != pt {
                 enc.payloader.set_property("pt", pt);
                 enc.pt = pt;
@@ -98,13 +106,13 @@ impl SendChain {
             return Ok(());
         }
         let pipeline = self.pipeline.upgrade().ok_or("pipeline gone")?;
-        let elements = codec.encode_chain(pt, self.ssrc, 20)?;
+        let elements = codec.encode_chain(pt, self.ssrc, ptime)?;
         let max_bitrate = self.encoding_params.lock().map(|p| p.1).unwrap_or(None);
         codec.limit_bitrate(&elements[1], max_bitrate);
         let payloader = elements[2].clone();
         pipeline.add_many(&elements).map_err(|e| e.to_string())?;
         gst::Element::link_many(&elements).map_err(|e| e.to_string())?;
-        let old = current.replace(Encoding { codec, pt, payloader, elements: elements.clone() });
+        let old = current.replace(Encoding { codec, pt, ptime, payloader, elements: elements.clone() });
         drop(current);
 
         // Relink when no buffer is in flight between resample and webrtcbin: at once if
@@ -142,6 +150,12 @@ impl SendChain {
             gst::PadProbeReturn::Remove
         });
         Ok(())
+    }
+
+    /// The packet duration the peer asked for (`a=ptime`), for the next `set_codec`, which
+    /// rebuilds the encoder when it changed.
+    pub fn set_ptime(&self, ms: u32) {
+        self.ptime.store(ms, Ordering::Relaxed);
     }
 
     /// The negotiated codec and payload type, once an answer chose them.

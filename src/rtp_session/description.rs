@@ -189,6 +189,19 @@ pub fn pt_caps(msg: &SDPMessageRef, idx: u32, pt: u32) -> Option<gst::Caps> {
     )
 }
 
+/// How many ms of audio each packet we send on m-line `idx` carries: the peer's `a=ptime`
+/// (what it wants to receive, RFC 8866 §6.4), at most its `a=maxptime`, in 10 ms steps from
+/// 10 to 60 ms (what our encoders and payloaders make); 20 ms without either.
+pub fn sending_ptime(msg: &SDPMessageRef, idx: u32) -> u32 {
+    let Some(media) = msg.media(idx) else { return PTIME_MS };
+    let read = |key: &str| media.attribute_val(key).and_then(|v| v.trim().parse::<f64>().ok()).filter(|v| v.is_finite() && *v > 0.0);
+    let mut ptime = read("ptime").unwrap_or(f64::from(PTIME_MS));
+    if let Some(max) = read("maxptime") {
+        ptime = ptime.min(max);
+    }
+    ((ptime as u32) / 10 * 10).clamp(10, 60)
+}
+
 /// The `a=crypto` values of m-line `idx`.
 pub fn crypto_lines(media: &SDPMediaRef) -> Vec<&str> {
     media.attributes().filter(|a| a.key() == "crypto").filter_map(|a| a.value()).collect()
@@ -242,6 +255,21 @@ mod tests {
         assert_eq!(direction(&inactive, 0), "inactive");
         let session_level = parse("v=0\no=- 1 2 IN IP4 10.0.0.1\ns=-\nc=IN IP4 10.0.0.1\nt=0 0\na=sendonly\nm=audio 4000 RTP/AVP 0\n");
         assert_eq!(direction(&session_level, 0), "sendonly");
+    }
+
+    #[test]
+    fn ptime_follows_the_peer_within_what_we_can_make() {
+        let with = |attrs: &str| {
+            let m = parse(&format!("v=0\no=- 1 1 IN IP4 10.0.0.1\ns=-\nc=IN IP4 10.0.0.1\nt=0 0\nm=audio 4000 RTP/AVP 0\n{attrs}"));
+            sending_ptime(&m, 0)
+        };
+        assert_eq!(with(""), 20);
+        assert_eq!(with("a=ptime:30\n"), 30);
+        assert_eq!(with("a=ptime:40\na=maxptime:30\n"), 30);
+        assert_eq!(with("a=ptime:25\n"), 20);
+        assert_eq!(with("a=ptime:5\n"), 10);
+        assert_eq!(with("a=ptime:200\n"), 60);
+        assert_eq!(with("a=ptime:x\n"), 20);
     }
 
     #[test]

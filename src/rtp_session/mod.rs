@@ -818,6 +818,7 @@ impl Inner {
             addresses: Option<(std::net::SocketAddr, std::net::SocketAddr)>,
             sender: Option<Arc<SendChain>>,
             codec: Option<(&'static Codec, u32)>,
+            ptime: u32,
             dtmf: Option<(u32, u32)>,
             send: bool,
         }
@@ -843,6 +844,7 @@ impl Inner {
                         addresses,
                         sender: s.sender.clone(),
                         codec,
+                        ptime: description::sending_ptime(remote, i),
                         dtmf,
                         send: matches!(d, "sendrecv" | "sendonly") && addresses.is_some(),
                     })
@@ -854,6 +856,7 @@ impl Inner {
                 t.set_remote(rtp, rtcp);
             }
             let Some(sender) = p.sender else { continue };
+            sender.set_ptime(p.ptime);
             if let Some((c, pt)) = p.codec {
                 if let Err(e) = sender.set_codec(c, pt) {
                     gst::warning!(crate::log::CAT, "cannot switch the sender to {}: {e}", c.encoding_name);
