@@ -85,6 +85,35 @@ test("the peer's a=ptime sets the audio per packet we send (RFC 8866 §6.4)", as
   expect(transport.bytesReceived / transport.packetsReceived).toBe(332);
 });
 
+test('getStats: codec, outbound-rtp, inbound-rtp, and remote-inbound-rtp once the peer reported on our stream', async () => {
+  const { a, b } = tonePeers();
+  await call(a, b, (sdp) => restrictCodecs(sdp, ['PCMU', 'telephone-event']));
+  let report;
+  for (let i = 0; i < 100; i++) {
+    report = [...(await a.getStats()).values()];
+    if (report.some((s) => s.type === 'remote-inbound-rtp' && s.roundTripTime !== undefined)) break;
+    await sleep(100);
+  }
+  const of = (type) => report.filter((s) => s.type === type);
+  const [codec] = of('codec');
+  expect(codec).toMatchObject({ mimeType: 'audio/PCMU', clockRate: 8000, payloadType: 0 });
+  const [out] = of('outbound-rtp');
+  const [inb] = of('inbound-rtp');
+  const [remote] = of('remote-inbound-rtp');
+  expect(out.packetsSent).toBeGreaterThan(50);
+  expect(out.bytesSent).toBe(out.packetsSent * 160); // RTP payload octets (RFC 3550 §6.4.1): 20 ms of PCMU
+  expect(out.codecId).toBe(codec.id);
+  expect(inb.packetsReceived).toBeGreaterThan(50);
+  expect(inb.packetsLost).toBe(0);
+  expect(remote.localId).toBe(out.id);
+  expect(remote.ssrc).toBe(out.ssrc);
+  expect(remote.roundTripTime).toBeGreaterThan(0);
+  expect(remote.roundTripTime).toBeLessThan(0.5);
+  expect(remote.packetsLost).toBe(0);
+  const ids = new Set(report.map((s) => s.id));
+  for (const s of report) for (const key of ['transportId', 'codecId', 'localId']) if (s[key] !== undefined) expect(ids.has(s[key])).toBe(true);
+});
+
 describe('profiles', () => {
   test('a default (WebRTC) connection still refuses a plain RTP offer; a plain session refuses a DTLS one', async () => {
     const a = plainPeer();

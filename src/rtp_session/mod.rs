@@ -22,6 +22,7 @@
 
 pub mod description;
 mod srtp;
+mod stats;
 mod transport;
 
 use std::collections::HashMap;
@@ -150,6 +151,7 @@ impl NativeRtpSession {
         };
         let pipeline = gst::Pipeline::new();
         let rtpbin = make("rtpbin").map_err(napi_err)?;
+        crate::workarounds::receive_start::start_fast_rtpbin(&rtpbin);
         let jitter = config.jitter_buffer_latency.unwrap_or(crate::ice::DEFAULT_JITTER_BUFFER_MS);
         rtpbin.set_property("latency", jitter);
         pipeline.add(&rtpbin).map_err(napi_err)?;
@@ -975,25 +977,38 @@ impl Inner {
     }
 
     fn stats(&self) -> String {
+        use std::sync::atomic::Ordering::Relaxed;
         let srtp = self.srtp.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let st = self.lock();
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0);
-        let all: Vec<serde_json::Value> = st
-            .streams
-            .iter()
-            .filter_map(|s| s.transport.as_ref().map(|t| (s, t)))
-            .map(|(s, t)| {
-                use std::sync::atomic::Ordering::Relaxed;
-                serde_json::json!({
-                    "id": format!("T{}", s.session),
-                    "type": "transport",
-                    "timestamp": now,
-                    "packetsReceived": t.counters.packets.load(Relaxed),
-                    "bytesReceived": t.counters.bytes.load(Relaxed),
-                    "packetsDiscarded": t.counters.dropped.load(Relaxed),
-                    "srtpCipher": srtp.get(&s.session).and_then(|x| x.suite()).map_or(serde_json::Value::Null, Into::into),
-                    "srtpPacketsDropped": srtp.get(&s.session).map_or(0, |x| x.dropped() + x.unkeyed.load(Relaxed)),
+        // Read under the lock, then ask rtpbin without it (its session takes its own locks).
+        let lines: Vec<(u32, serde_json::Value, Option<(SDPMessage, u32)>, Option<u32>)> = {
+            let st = self.lock();
+            let n = &st.negotiation;
+            let answer = [&n.current_local, &n.current_remote].into_iter().flatten().find(|(ty, _)| *ty == SdpType::Answer).map(|(_, m)| m.clone());
+            st.streams
+                .iter()
+                .filter_map(|s| s.transport.as_ref().map(|t| (s, t)))
+                .map(|(s, t)| {
+                    let sec = srtp.get(&s.session);
+                    let transport = serde_json::json!({
+                        "id": format!("T{}", s.session),
+                        "type": "transport",
+                        "timestamp": now,
+                        "packetsReceived": t.counters.packets.load(Relaxed),
+                        "bytesReceived": t.counters.bytes.load(Relaxed),
+                        "packetsDiscarded": t.counters.dropped.load(Relaxed),
+                        "srtpCipher": sec.and_then(|x| x.suite()).map_or(serde_json::Value::Null, Into::into),
+                        "srtpPacketsDropped": sec.map_or(0, |x| x.dropped() + x.unkeyed.load(Relaxed)),
+                    });
+                    (s.session, transport, answer.clone().zip(s.mline), s.sender.as_ref().map(|x| x.ssrc()))
                 })
+                .collect()
+        };
+        let all: Vec<serde_json::Value> = lines
+            .iter()
+            .flat_map(|(session, transport, answer, ours)| {
+                let line = stats::Line { session: *session, transport: transport.clone(), answer: answer.as_ref().map(|(m, i)| (&**m, *i)), rtpbin: &self.rtpbin, ours: *ours };
+                stats::objects(&line, now)
             })
             .collect();
         serde_json::Value::Array(all).to_string()

@@ -32,6 +32,13 @@ use gst::prelude::*;
 /// right after creating `webrtc`, before its first session exists.
 pub fn start_fast(webrtc: &gst::Element) {
     let Some(rtpbin) = webrtc.downcast_ref::<gst::Bin>().and_then(|b| b.by_name("rtpbin")) else { return };
+    start_fast_rtpbin(&rtpbin);
+}
+
+/// The same for an rtpbin of our own (the plain-RTP backend, `rtp_session`): there the
+/// transport's latching (or SRTP) has already refused strangers' packets before rtpsession,
+/// and probation's late start also miscounts (`packets-lost` of -1 in the source stats).
+pub fn start_fast_rtpbin(rtpbin: &gst::Element) {
     if rtpbin.find_property("min-ts-offset").is_some() {
         rtpbin.set_property("min-ts-offset", u64::MAX);
     }
