@@ -177,6 +177,76 @@ describe('symmetric RTP and latching', () => {
   });
 });
 
+/** G.711 μ-law of one 16-bit sample (ITU-T G.711 §A, the segment encoding every codec uses). */
+function mulaw(sample) {
+  const BIAS = 0x84;
+  let sign = 0;
+  let x = sample;
+  if (x < 0) {
+    sign = 0x80;
+    x = -x;
+  }
+  x = Math.min(x, 32635) + BIAS;
+  let exponent = 7;
+  for (let mask = 0x4000; (x & mask) === 0 && exponent > 0; mask >>= 1) exponent--;
+  const mantissa = (x >> (exponent + 3)) & 0x0f;
+  return ~(sign | (exponent << 4) | mantissa) & 0xff;
+}
+
+/** A phone made of a UDP socket: 20 ms PCMU packets of a `freq` tone, from `ssrc`. */
+function rawPhone(freq) {
+  const socket = dgram.createSocket('udp4');
+  let n = 0;
+  const packet = (ssrc, seq, ts) => {
+    const p = Buffer.alloc(12 + 160);
+    p[0] = 0x80;
+    p[1] = 0;
+    p.writeUInt16BE(seq & 0xffff, 2);
+    p.writeUInt32BE(ts >>> 0, 4);
+    p.writeUInt32BE(ssrc, 8);
+    for (let i = 0; i < 160; i++) p[12 + i] = mulaw(Math.round(16000 * Math.sin((2 * Math.PI * freq * (n * 160 + i)) / 8000)));
+    n++;
+    return p;
+  };
+  return { socket, packet };
+}
+
+test('a phone that changes its SSRC mid-call is followed without a gap; garbage from it is dropped and counted', async () => {
+  const phone = rawPhone(FREQ_A);
+  await new Promise((r) => phone.socket.bind(0, '127.0.0.1', r));
+  const port = phone.socket.address().port;
+  const b = plainPeer();
+  b.addTrack(own(new ToneSource({ frequency: FREQ_B })).track);
+  const atB = collectRemote(b);
+  const offer = `v=0\r\no=phone 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${port} RTP/AVP 0\r\na=sendrecv\r\n`;
+  await b.setRemoteDescription({ type: 'offer', sdp: offer });
+  await b.setLocalDescription(await b.createAnswer());
+  const bPort = portOf(b.localDescription.sdp);
+  let i = 0;
+  const timer = setInterval(() => {
+    // 1.5 s from one SSRC, then another with its own sequence and timestamp bases.
+    const second = i >= 75;
+    const ssrc = second ? 0x2222 : 0x1111;
+    phone.socket.send(phone.packet(ssrc, (second ? 40000 : 100) + i, (second ? 9e6 : 1000) + i * 160), bPort, '127.0.0.1');
+    if (i % 5 === 0) phone.socket.send(Buffer.from([0x80, 0, 1]), bPort, '127.0.0.1'); // truncated
+    if (i % 7 === 0) phone.socket.send(Buffer.alloc(40, 0x11), bPort, '127.0.0.1'); // not RTP (version 0)
+    i++;
+  }, 20);
+  try {
+    const [{ sink }] = await Promise.all([atB.ready]);
+    while (i < 150) await sleep(50);
+    sink.stop();
+    expectContinuousTone(atB.collector, FREQ_A, 2500, PROBES);
+  } finally {
+    clearInterval(timer);
+    phone.socket.close();
+  }
+  const transport = [...(await b.getStats()).values()].find((s) => s.type === 'transport');
+  expect(transport.packetsDiscarded).toBeGreaterThanOrEqual(30 + 21);
+  const inbound = [...(await b.getStats()).values()].filter((s) => s.type === 'inbound-rtp').map((s) => s.ssrc);
+  expect(inbound.sort()).toEqual([0x1111, 0x2222]);
+});
+
 describe('DTMF and hold', () => {
   test('RFC 4733 digits both ways', async () => {
     const { a, b } = tonePeers();

@@ -177,3 +177,31 @@ test('the bridge calls sipp (registered through Kamailio) with an RTP/AVP offer;
   await inviter.bye();
   expect(await uas).toEqual({ code: 0, errors: '' });
 }, 60000);
+
+test("a late offer: sipp's INVITE has no SDP, the bridge offers RTP/AVP in its 200 OK, takes the answer from the ACK and hears the speech", async () => {
+  const reference = decodePcmaPcap(path.join(PCAPS, 'g711a.pcap'));
+  const { handlers } = await bridge('late');
+  const sipp = runSipp([
+    `127.0.0.1:${kamailio.udpPort}`,
+    '-sf', scenario('uac-late-offer'),
+    '-s', 'late',
+    '-i', '127.0.0.1',
+    '-p', String(await freeUdpPort()),
+    '-mi', '127.0.0.1',
+    '-mp', String(await freeUdpPort()),
+    '-m', '1',
+  ]);
+  const sdh = await waitFor(() => handlers[0], 10000, 20, 'the INVITE at the bridge');
+  const pc = sdh.gstPeerConnection;
+  await waitFor(() => pc.signalingState === 'stable' && pc.remoteDescription, 10000, 20, 'the answer from the ACK');
+  expect(pc.localDescription.type).toBe('offer');
+  expect(pc.localDescription.sdp).toMatch(/^m=audio \d+ RTP\/AVP 111 9 0 8 101 126\r$/m);
+  const collector = new FrameCollector();
+  const sink = new nonstandard.RTCAudioSink(await sdh.waitForRemoteTrack());
+  sink.ondata = collector.push;
+  later(() => sink.stop());
+  const { code, errors } = await sipp;
+  expect({ code, errors }).toEqual({ code: 0, errors: '' });
+  sink.stop();
+  expectRecording(reference, collector);
+}, 60000);
