@@ -24,6 +24,7 @@ DEB_PACKAGES=(
   kamailio
   kamailio-websocket-modules
   sip-tester               # sipp: the plain-RTP caller and callee in __test__/sipp.test.js
+  baresip                  # a SIP phone for __test__/baresip.test.js (plain RTP and SDES)
   espeak-ng                # npm run bench: the voice every stack encodes (bench/speech.js)
 )
 

@@ -1,0 +1,120 @@
+'use strict';
+
+// baresip (Debian's) as a SIP phone registered to Kamailio over UDP, auto-answering, sending a
+// sine and recording what it decodes: plain-RTP calls to it with each codec, and an SDES-SRTP
+// call from it, with the tone checked in both directions.
+
+const { ToneSource, nonstandard } = require('../dist');
+const { startKamailio } = require('./helpers/kamailio');
+const { startBaresip } = require('./helpers/baresip');
+const { loadSip, makeUserAgent } = require('./helpers/sip');
+const { FrameCollector, detectTone, expectContinuousTone } = require('./helpers/audio');
+const { waitFor, sleep } = require('./helpers/resources');
+const { later, own } = require('./helpers/later');
+
+const BRIDGE_TONE = 440;
+const PHONE_TONE = 700;
+const PROBES = [BRIDGE_TONE, PHONE_TONE, 1250, 2000];
+
+let kamailio;
+let sip;
+let gstSip;
+beforeAll(async () => {
+  kamailio = await startKamailio();
+  sip = await loadSip();
+  gstSip = await import('../dist/sip/index.mjs');
+}, 30000);
+afterAll(async () => {
+  await kamailio?.stop();
+});
+
+/** A SIP.js user agent on `config`'s connections, sending a tone, answering what it can take. */
+async function bridge(user, config) {
+  const tone = own(new ToneSource({ frequency: BRIDGE_TONE, amplitude: 0.5 }));
+  const factory = gstSip.sessionDescriptionHandlerFactory({ media: () => tone.track, peerConnectionConfiguration: config });
+  const invitations = [];
+  const agent = await makeUserAgent(sip, {
+    wsUrl: kamailio.wsUrl,
+    user,
+    sessionDescriptionHandlerFactory: factory,
+    delegate: {
+      onInvite: (invitation) => {
+        invitations.push(invitation);
+        const refusal = gstSip.offerRefusal(invitation, config);
+        if (refusal) invitation.reject(refusal);
+        else invitation.accept();
+      },
+    },
+  });
+  later(() => agent.stop());
+  return { agent, invitations };
+}
+
+async function listen(sdh) {
+  const collector = new FrameCollector();
+  const sink = new nonstandard.RTCAudioSink(await sdh.waitForRemoteTrack());
+  sink.ondata = collector.push;
+  later(() => sink.stop());
+  return { collector, sink };
+}
+
+/** baresip's recording carries `freq` in every 200 ms window of its last `ms` (before the hangup's last 200 ms). */
+function expectRecordedTone({ samples, sampleRate }, freq, ms) {
+  expect(sampleRate).toBeGreaterThan(0);
+  const win = Math.round(sampleRate / 5);
+  const end = samples.length - win;
+  const start = end - Math.round((ms * sampleRate) / 1000);
+  expect(start).toBeGreaterThan(0);
+  const missing = [];
+  for (let at = start; at + win <= end; at += win) {
+    if (!detectTone(samples.subarray(at, at + win), sampleRate, freq, { otherFreqs: PROBES.filter((f) => f !== freq) }).present) missing.push(at / sampleRate);
+  }
+  expect(missing).toEqual([]);
+}
+
+const PLAIN = { rtpProfile: 'RTP/AVP', localAddresses: ['127.0.0.1'] };
+
+describe.each([
+  ['PCMU/8000/1', 0],
+  ['PCMA/8000/1', 8],
+  ['G722/16000/1', 9],
+  ['opus/48000/2', 111],
+])('baresip with %s, plain RTP', (codec, pt) => {
+  test('the bridge calls it through Kamailio: each side hears the other tone', async () => {
+    const name = codec.split('/')[0].toLowerCase();
+    const phone = await startBaresip({ kamailioUdpPort: kamailio.udpPort, user: `phone-${name}`, frequency: PHONE_TONE, codec });
+    const { agent } = await bridge(`bridge-${name}`, PLAIN);
+    const inviter = new sip.Inviter(agent.ua, sip.UserAgent.makeURI(`sip:phone-${name}@127.0.0.1`));
+    await inviter.invite();
+    await waitFor(() => inviter.state === sip.SessionState.Established, 10000, 20, 'the call to baresip established');
+    const sdh = inviter.sessionDescriptionHandler;
+    expect(sdh.gstPeerConnection.remoteDescription.sdp).toMatch(new RegExp(`^m=audio \\d+ RTP/AVP ${pt}( |\\r)`, 'm'));
+    const { collector, sink } = await listen(sdh);
+    await sleep(2600);
+    sink.stop();
+    expectContinuousTone(collector, PHONE_TONE, 2000, PROBES);
+    await inviter.bye();
+    await sleep(300);
+    expectRecordedTone(phone.decoded(), BRIDGE_TONE, 1500);
+  }, 60000);
+});
+
+test('baresip calls the bridge with SDES-SRTP (mediaenc=srtp-mand): each side hears the other tone', async () => {
+  const phone = await startBaresip({ kamailioUdpPort: kamailio.udpPort, user: 'phone-srtp', frequency: PHONE_TONE, codec: 'PCMU/8000/1', mediaenc: 'srtp-mand' });
+  const { invitations } = await bridge('bridge-srtp', { ...PLAIN, rtpProfile: 'RTP/SAVP' });
+  await phone.command('dial', 'sip:bridge-srtp@127.0.0.1');
+  const invitation = await waitFor(() => invitations[0], 10000, 20, 'the INVITE from baresip');
+  await waitFor(() => invitation.state === sip.SessionState.Established, 10000, 20, 'the call from baresip established');
+  const sdh = invitation.sessionDescriptionHandler;
+  expect(sdh.gstPeerConnection.remoteDescription.sdp).toMatch(/^m=audio \d+ RTP\/SAVP /m);
+  expect(sdh.gstPeerConnection.localDescription.sdp).toMatch(/^a=crypto:\d+ AES_CM_128_HMAC_SHA1_(80|32) inline:/m);
+  const { collector, sink } = await listen(sdh);
+  await sleep(2600);
+  sink.stop();
+  expectContinuousTone(collector, PHONE_TONE, 2000, PROBES);
+  const transport = [...(await sdh.gstPeerConnection.getStats()).values()].find((s) => s.type === 'transport');
+  expect(transport.srtpCipher).toMatch(/^AES_CM_128_HMAC_SHA1_(80|32)$/);
+  await invitation.bye();
+  await sleep(300);
+  expectRecordedTone(phone.decoded(), BRIDGE_TONE, 1500);
+}, 60000);
