@@ -118,3 +118,64 @@ test('baresip calls the bridge with SDES-SRTP (mediaenc=srtp-mand): each side he
   await sleep(300);
   expectRecordedTone(phone.decoded(), BRIDGE_TONE, 1500);
 }, 60000);
+
+/** Whether the last `ms` of `collector` carry `freq`, judged over 200 ms windows. */
+function tonePresentWindows(collector, freq, ms) {
+  return collector.toneOverWindows(freq, 200, PROBES.filter((f) => f !== freq), ms).windows.filter((w) => w.present).length;
+}
+
+test('hold and resume from each side stop and bring back the audio; DTMF both ways', async () => {
+  const phone = await startBaresip({ kamailioUdpPort: kamailio.udpPort, user: 'phone-hold', frequency: PHONE_TONE, codec: 'PCMU/8000/1' });
+  const { agent } = await bridge('bridge-hold', PLAIN);
+  const inviter = new sip.Inviter(agent.ua, sip.UserAgent.makeURI('sip:phone-hold@127.0.0.1'));
+  await inviter.invite();
+  await waitFor(() => inviter.state === sip.SessionState.Established, 10000, 20, 'the call to baresip established');
+  const sdh = inviter.sessionDescriptionHandler;
+  const pc = sdh.gstPeerConnection;
+  const { collector } = await listen(sdh);
+  await sleep(1200);
+  expect(tonePresentWindows(collector, PHONE_TONE, 1000)).toBe(5);
+
+  // DTMF both ways (RFC 4733 at PCMU's 8 kHz).
+  const digits = [];
+  pc.addEventListener('dtmf', (ev) => digits.push(ev.tone));
+  pc.getSenders()[0].dtmf.insertDTMF('19', 120, 80);
+  await phone.command('sndcode', '5');
+  const ended = (d) => new RegExp(`received event: '${d}' \\(end=1\\)`).test(phone.log());
+  await waitFor(() => ended('1') && ended('9') && digits.length > 0, 5000, 50, 'the digits on both sides');
+  expect(digits).toEqual(['5']);
+
+  // The bridge holds (sendonly): baresip answers recvonly and stops sending; then resume.
+  const reinvite = (hold) => new Promise((resolve, reject) => {
+    inviter.invite({ sessionDescriptionHandlerOptions: { hold }, requestDelegate: { onAccept: resolve, onReject: reject } }).catch(reject);
+  });
+  await reinvite(true);
+  expect(pc.getTransceivers()[0].currentDirection).toBe('sendonly');
+  await sleep(600);
+  collector.reset();
+  await sleep(1000);
+  expect(tonePresentWindows(collector, PHONE_TONE, 1000)).toBe(0);
+  await reinvite(false);
+  expect(pc.getTransceivers()[0].currentDirection).toBe('sendrecv');
+  await sleep(500);
+  collector.reset();
+  await sleep(1100);
+  expect(tonePresentWindows(collector, PHONE_TONE, 1000)).toBe(5);
+
+  // baresip holds: we answer recvonly and send nothing until it resumes.
+  const sent = async () => [...(await pc.getStats()).values()].find((x) => x.type === 'outbound-rtp').packetsSent;
+  await phone.command('hold');
+  await waitFor(() => pc.getTransceivers()[0].currentDirection === 'recvonly', 5000, 20, 'the hold from baresip');
+  await sleep(300);
+  const atHold = await sent();
+  await sleep(1500);
+  expect(await sent()).toBe(atHold);
+  await phone.command('resume');
+  await waitFor(() => pc.getTransceivers()[0].currentDirection === 'sendrecv', 5000, 20, 'the resume from baresip');
+  await sleep(1500);
+  expect((await sent()) - atHold).toBeGreaterThan(50);
+  await inviter.bye();
+  await sleep(300);
+  // What baresip decoded after it resumed (its recording has no samples while nothing came).
+  expectRecordedTone(phone.decoded(), BRIDGE_TONE, 1000);
+}, 60000);
