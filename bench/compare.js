@@ -6,7 +6,7 @@
 // (threads/fds not back to baseline) or falls below 99 % audio continuity at N = 50.
 //
 // Knobs (environment): BENCH_ROUNDS (3), BENCH_NS ("10,50,100,200"), BENCH_SECONDS (10),
-// BENCH_CYCLES (1000), BENCH_SPEECH_N (10), BENCH_STACKS ("gst,wrtc,werift"),
+// BENCH_CYCLES (1000), BENCH_SPEECH_N (10), BENCH_STACKS ("gst,gst-plain,wrtc,werift"),
 // BENCH_SKIP ("setup,concurrent,capacity,speech,latency,mixer,cycles", any of them).
 
 const fs = require('node:fs');
@@ -21,7 +21,7 @@ const NS = (process.env.BENCH_NS || '10,50,100,200').split(',').map(Number);
 const SECONDS = Number(process.env.BENCH_SECONDS || 10);
 const CYCLES = Number(process.env.BENCH_CYCLES || 1000);
 const SPEECH_N = Number(process.env.BENCH_SPEECH_N || 10);
-const STACKS = (process.env.BENCH_STACKS || 'gst,wrtc,werift').split(',');
+const STACKS = (process.env.BENCH_STACKS || 'gst,gst-plain,wrtc,werift').split(',');
 const SKIP = new Set((process.env.BENCH_SKIP || '').split(',').filter(Boolean));
 const OURS = 'gst';
 // Capacity is searched to this many pairs between the largest N that kept ≥ 99.9 % and the
