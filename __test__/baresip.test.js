@@ -4,51 +4,20 @@
 // sine and recording what it decodes: plain-RTP calls to it with each codec, and an SDES-SRTP
 // call from it, with the tone checked in both directions.
 
-const { ToneSource, nonstandard } = require('../dist');
-const { startKamailio } = require('./helpers/kamailio');
+const { nonstandard } = require('../dist');
 const { startBaresip } = require('./helpers/baresip');
-const { loadSip, makeUserAgent } = require('./helpers/sip');
+const { useSipWorld, sipBridge } = require('./helpers/sip-bridge');
 const { FrameCollector, detectTone, expectContinuousTone } = require('./helpers/audio');
 const { waitFor, sleep } = require('./helpers/resources');
-const { later, own } = require('./helpers/later');
+const { later } = require('./helpers/later');
 
 const BRIDGE_TONE = 440;
 const PHONE_TONE = 700;
 const PROBES = [BRIDGE_TONE, PHONE_TONE, 1250, 2000];
 
-let kamailio;
-let sip;
-let gstSip;
-beforeAll(async () => {
-  kamailio = await startKamailio();
-  sip = await loadSip();
-  gstSip = await import('../dist/sip/index.mjs');
-}, 30000);
-afterAll(async () => {
-  await kamailio?.stop();
-});
+const world = useSipWorld();
 
-/** A SIP.js user agent on `config`'s connections, sending a tone, answering what it can take. */
-async function bridge(user, config) {
-  const tone = own(new ToneSource({ frequency: BRIDGE_TONE, amplitude: 0.5 }));
-  const factory = gstSip.sessionDescriptionHandlerFactory({ media: () => tone.track, peerConnectionConfiguration: config });
-  const invitations = [];
-  const agent = await makeUserAgent(sip, {
-    wsUrl: kamailio.wsUrl,
-    user,
-    sessionDescriptionHandlerFactory: factory,
-    delegate: {
-      onInvite: (invitation) => {
-        invitations.push(invitation);
-        const refusal = gstSip.offerRefusal(invitation, config);
-        if (refusal) invitation.reject(refusal);
-        else invitation.accept();
-      },
-    },
-  });
-  later(() => agent.stop());
-  return { agent, invitations };
-}
+const bridge = (user, config) => sipBridge(world, { user, config, frequency: BRIDGE_TONE });
 
 async function listen(sdh) {
   const collector = new FrameCollector();
@@ -82,11 +51,11 @@ describe.each([
 ])('baresip with %s, plain RTP', (codec, pt) => {
   test('the bridge calls it through Kamailio: each side hears the other tone', async () => {
     const name = codec.split('/')[0].toLowerCase();
-    const phone = await startBaresip({ kamailioUdpPort: kamailio.udpPort, user: `phone-${name}`, frequency: PHONE_TONE, codec });
+    const phone = await startBaresip({ kamailioUdpPort: world.kamailio.udpPort, user: `phone-${name}`, frequency: PHONE_TONE, codec });
     const { agent } = await bridge(`bridge-${name}`, PLAIN);
-    const inviter = new sip.Inviter(agent.ua, sip.UserAgent.makeURI(`sip:phone-${name}@127.0.0.1`));
+    const inviter = new world.sip.Inviter(agent.ua, world.sip.UserAgent.makeURI(`sip:phone-${name}@127.0.0.1`));
     await inviter.invite();
-    await waitFor(() => inviter.state === sip.SessionState.Established, 10000, 20, 'the call to baresip established');
+    await waitFor(() => inviter.state === world.sip.SessionState.Established, 10000, 20, 'the call to baresip established');
     const sdh = inviter.sessionDescriptionHandler;
     expect(sdh.gstPeerConnection.remoteDescription.sdp).toMatch(new RegExp(`^m=audio \\d+ RTP/AVP ${pt}( |\\r)`, 'm'));
     const { collector, sink } = await listen(sdh);
@@ -100,11 +69,11 @@ describe.each([
 });
 
 test('baresip calls the bridge with SDES-SRTP (mediaenc=srtp-mand): each side hears the other tone', async () => {
-  const phone = await startBaresip({ kamailioUdpPort: kamailio.udpPort, user: 'phone-srtp', frequency: PHONE_TONE, codec: 'PCMU/8000/1', mediaenc: 'srtp-mand' });
+  const phone = await startBaresip({ kamailioUdpPort: world.kamailio.udpPort, user: 'phone-srtp', frequency: PHONE_TONE, codec: 'PCMU/8000/1', mediaenc: 'srtp-mand' });
   const { invitations } = await bridge('bridge-srtp', { ...PLAIN, rtpProfile: 'RTP/SAVP' });
   await phone.command('dial', 'sip:bridge-srtp@127.0.0.1');
   const invitation = await waitFor(() => invitations[0], 10000, 20, 'the INVITE from baresip');
-  await waitFor(() => invitation.state === sip.SessionState.Established, 10000, 20, 'the call from baresip established');
+  await waitFor(() => invitation.state === world.sip.SessionState.Established, 10000, 20, 'the call from baresip established');
   const sdh = invitation.sessionDescriptionHandler;
   expect(sdh.gstPeerConnection.remoteDescription.sdp).toMatch(/^m=audio \d+ RTP\/SAVP /m);
   expect(sdh.gstPeerConnection.localDescription.sdp).toMatch(/^a=crypto:\d+ AES_CM_128_HMAC_SHA1_(80|32) inline:/m);
@@ -125,11 +94,11 @@ function tonePresentWindows(collector, freq, ms) {
 }
 
 test('hold and resume from each side stop and bring back the audio; DTMF both ways', async () => {
-  const phone = await startBaresip({ kamailioUdpPort: kamailio.udpPort, user: 'phone-hold', frequency: PHONE_TONE, codec: 'PCMU/8000/1' });
+  const phone = await startBaresip({ kamailioUdpPort: world.kamailio.udpPort, user: 'phone-hold', frequency: PHONE_TONE, codec: 'PCMU/8000/1' });
   const { agent } = await bridge('bridge-hold', PLAIN);
-  const inviter = new sip.Inviter(agent.ua, sip.UserAgent.makeURI('sip:phone-hold@127.0.0.1'));
+  const inviter = new world.sip.Inviter(agent.ua, world.sip.UserAgent.makeURI('sip:phone-hold@127.0.0.1'));
   await inviter.invite();
-  await waitFor(() => inviter.state === sip.SessionState.Established, 10000, 20, 'the call to baresip established');
+  await waitFor(() => inviter.state === world.sip.SessionState.Established, 10000, 20, 'the call to baresip established');
   const sdh = inviter.sessionDescriptionHandler;
   const pc = sdh.gstPeerConnection;
   const { collector } = await listen(sdh);

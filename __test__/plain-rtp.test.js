@@ -42,6 +42,16 @@ async function call(a, b, munge = (sdp) => sdp) {
   return { offer: a.localDescription.sdp, answer: b.localDescription.sdp };
 }
 
+/** Each side hears the other's tone in every 200 ms window of 2 s. */
+async function expectBothTones(atA, atB) {
+  const [{ sink: sinkA }, { sink: sinkB }] = await Promise.all([atA.ready, atB.ready]);
+  await sleep(2600);
+  sinkA.stop();
+  sinkB.stop();
+  expectContinuousTone(atB.collector, FREQ_A, 2000, PROBES);
+  expectContinuousTone(atA.collector, FREQ_B, 2000, PROBES);
+}
+
 const portOf = (sdp) => Number(/^m=audio (\d+) /m.exec(sdp)[1]);
 
 describe.each([
@@ -59,12 +69,7 @@ describe.each([
     expect(answer).toMatch(new RegExp(`^m=audio \\d+ RTP/AVP ${pt}( |\\r)`, 'm'));
     expect(portOf(offer) % 2).toBe(0); // RFC 3550 §11: RTP on an even port, RTCP on the next
     expect(a.iceGatheringState).toBe('complete');
-    const [{ sink: sinkA }, { sink: sinkB }] = await Promise.all([atA.ready, atB.ready]);
-    await sleep(2600);
-    sinkA.stop();
-    sinkB.stop();
-    expectContinuousTone(atB.collector, FREQ_A, 2000, PROBES);
-    expectContinuousTone(atA.collector, FREQ_B, 2000, PROBES);
+    await expectBothTones(atA, atB);
   });
 });
 
@@ -307,12 +312,7 @@ describe('SDES-SRTP (rtpProfile RTP/SAVP)', () => {
     expect(cryptoLines(answer)).toHaveLength(1);
     // RFC 4568 §6.1: the answerer's own key, never the offerer's.
     expect(cryptoLines(offer).map((c) => c.key)).not.toContain(ours.key);
-    const [{ sink: sinkA }, { sink: sinkB }] = await Promise.all([atA.ready, atB.ready]);
-    await sleep(2600);
-    sinkA.stop();
-    sinkB.stop();
-    expectContinuousTone(atB.collector, FREQ_A, 2000, PROBES);
-    expectContinuousTone(atA.collector, FREQ_B, 2000, PROBES);
+    await expectBothTones(atA, atB);
     const transport = [...(await a.getStats()).values()].find((s) => s.type === 'transport');
     expect(transport.srtpCipher).toBe(suite);
   });

@@ -7,42 +7,22 @@
 // the digit.
 
 const { spawn } = require('child_process');
-const dgram = require('dgram');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { ToneSource, nonstandard } = require('../dist');
-const { startKamailio } = require('./helpers/kamailio');
-const { loadSip, makeUserAgent } = require('./helpers/sip');
-const { FrameCollector, expectContinuousTone } = require('./helpers/audio');
+const { nonstandard } = require('../dist');
+const { useSipWorld, sipBridge } = require('./helpers/sip-bridge');
+const { FrameCollector } = require('./helpers/audio');
 const { decodePcmaPcap, matchRecording } = require('./helpers/waveform');
-const { waitFor, sleep } = require('./helpers/resources');
-const { later, own } = require('./helpers/later');
+const { freePort, waitFor, sleep } = require('./helpers/resources');
+const { later } = require('./helpers/later');
 
 const PCAPS = '/usr/share/sip-tester';
 const scenario = (name) => path.join(__dirname, 'fixtures', 'sipp', `${name}.xml`);
 const BRIDGE_TONE = 700;
 const PLAIN = { rtpProfile: 'RTP/AVP', localAddresses: ['127.0.0.1'] };
 
-let kamailio;
-let sip;
-let gstSip;
-beforeAll(async () => {
-  kamailio = await startKamailio();
-  sip = await loadSip();
-  gstSip = await import('../dist/sip/index.mjs');
-}, 30000);
-afterAll(async () => {
-  await kamailio?.stop();
-});
-
-async function freeUdpPort() {
-  const s = dgram.createSocket('udp4');
-  await new Promise((r) => s.bind(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
+const world = useSipWorld();
 
 /** Run sipp to completion (killed by PID after the test whatever happens); resolves with its exit code and error log. */
 function runSipp(args) {
@@ -73,46 +53,27 @@ function expectRecording(reference, collector) {
   expect(match.driftMs).toBeLessThanOrEqual(60);
 }
 
-/** A SIP.js user agent whose calls run on `config`'s sessions, sending a tone; it answers at once. */
-async function bridge(user, config = PLAIN) {
-  const tone = own(new ToneSource({ frequency: BRIDGE_TONE, amplitude: 0.5 }));
-  const factory = gstSip.sessionDescriptionHandlerFactory({ media: () => tone.track, peerConnectionConfiguration: config });
-  const handlers = [];
-  const agent = await makeUserAgent(sip, {
-    wsUrl: kamailio.wsUrl,
-    user,
-    sessionDescriptionHandlerFactory: (session, options) => {
-      const sdh = factory(session, options);
-      handlers.push(sdh);
-      return sdh;
-    },
-    // An offer the bridge's connections cannot take is refused with 488 before accept().
-    delegate: {
-      onInvite: (invitation) => {
-        const refusal = gstSip.offerRefusal(invitation, config);
-        if (refusal) invitation.reject(refusal);
-        else invitation.accept();
-      },
-    },
-  });
-  later(() => agent.stop());
-  return { agent, handlers };
+/** sipp calling `service` through Kamailio over UDP with `name`.xml. */
+async function sippCaller(name, service) {
+  return runSipp([
+    `127.0.0.1:${world.kamailio.udpPort}`,
+    '-sf', scenario(name),
+    '-s', service,
+    '-i', '127.0.0.1',
+    '-p', String(await freePort()),
+    '-mi', '127.0.0.1',
+    '-mp', String(await freePort()),
+    '-m', '1',
+  ]);
 }
+
+const bridge = (user, config = PLAIN) => sipBridge(world, { user, config, frequency: BRIDGE_TONE });
 
 test('sipp calls over UDP through Kamailio with PCMA speech and a digit: the bridge hears both', async () => {
   const reference = decodePcmaPcap(path.join(PCAPS, 'g711a.pcap'));
   expect(reference.length).toBeGreaterThan(8000 * 6);
   const { handlers } = await bridge('bridge');
-  const sipp = runSipp([
-    `127.0.0.1:${kamailio.udpPort}`,
-    '-sf', scenario('uac-pcap'),
-    '-s', 'bridge',
-    '-i', '127.0.0.1',
-    '-p', String(await freeUdpPort()),
-    '-mi', '127.0.0.1',
-    '-mp', String(await freeUdpPort()),
-    '-m', '1',
-  ]);
+  const sipp = sippCaller('uac-pcap', 'bridge');
   const sdh = await waitFor(() => handlers[0], 10000, 20, 'the INVITE at the bridge');
   const collector = new FrameCollector();
   const digits = [];
@@ -133,16 +94,7 @@ test('sipp calls over UDP through Kamailio with PCMA speech and a digit: the bri
 
 test('a plain-RTP INVITE to a bridge with the default rtpProfile is refused with 488 and makes no connection', async () => {
   const { handlers } = await bridge('webrtc-only', { localAddresses: ['127.0.0.1'] });
-  const { code, errors } = await runSipp([
-    `127.0.0.1:${kamailio.udpPort}`,
-    '-sf', scenario('uac-refused'),
-    '-s', 'webrtc-only',
-    '-i', '127.0.0.1',
-    '-p', String(await freeUdpPort()),
-    '-mi', '127.0.0.1',
-    '-mp', String(await freeUdpPort()),
-    '-m', '1',
-  ]);
+  const { code, errors } = await sippCaller('uac-refused', 'webrtc-only');
   expect({ code, errors }).toEqual({ code: 0, errors: '' });
   expect(handlers).toEqual([]);
 }, 30000);
@@ -150,21 +102,21 @@ test('a plain-RTP INVITE to a bridge with the default rtpProfile is refused with
 test('the bridge calls sipp (registered through Kamailio) with an RTP/AVP offer; sipp answers PCMA and plays speech, which the bridge hears', async () => {
   const reference = decodePcmaPcap(path.join(PCAPS, 'g711a.pcap'));
   const { agent } = await bridge('caller');
-  const uasPort = await freeUdpPort();
-  const uas = runSipp(['-sf', scenario('uas-pcap'), '-s', 'sipp', '-i', '127.0.0.1', '-p', String(uasPort), '-mi', '127.0.0.1', '-mp', String(await freeUdpPort()), '-m', '1']);
+  const uasPort = await freePort();
+  const uas = runSipp(['-sf', scenario('uas-pcap'), '-s', 'sipp', '-i', '127.0.0.1', '-p', String(uasPort), '-mi', '127.0.0.1', '-mp', String(await freePort()), '-m', '1']);
   const registered = await runSipp([
-    `127.0.0.1:${kamailio.udpPort}`,
+    `127.0.0.1:${world.kamailio.udpPort}`,
     '-sf', scenario('register'),
     '-s', 'sipp',
     '-i', '127.0.0.1',
-    '-p', String(await freeUdpPort()),
+    '-p', String(await freePort()),
     '-key', 'contact_port', String(uasPort),
     '-m', '1',
   ]);
   expect(registered).toEqual({ code: 0, errors: '' });
-  const inviter = new sip.Inviter(agent.ua, sip.UserAgent.makeURI('sip:sipp@127.0.0.1'));
+  const inviter = new world.sip.Inviter(agent.ua, world.sip.UserAgent.makeURI('sip:sipp@127.0.0.1'));
   await inviter.invite();
-  await waitFor(() => inviter.state === sip.SessionState.Established, 10000, 20, 'the call to sipp established');
+  await waitFor(() => inviter.state === world.sip.SessionState.Established, 10000, 20, 'the call to sipp established');
   const sdh = inviter.sessionDescriptionHandler;
   expect(sdh.gstPeerConnection.localDescription.sdp).toMatch(/^m=audio \d+ RTP\/AVP 111 9 0 8 101 126\r$/m);
   const collector = new FrameCollector();
@@ -181,16 +133,7 @@ test('the bridge calls sipp (registered through Kamailio) with an RTP/AVP offer;
 test("a late offer: sipp's INVITE has no SDP, the bridge offers RTP/AVP in its 200 OK, takes the answer from the ACK and hears the speech", async () => {
   const reference = decodePcmaPcap(path.join(PCAPS, 'g711a.pcap'));
   const { handlers } = await bridge('late');
-  const sipp = runSipp([
-    `127.0.0.1:${kamailio.udpPort}`,
-    '-sf', scenario('uac-late-offer'),
-    '-s', 'late',
-    '-i', '127.0.0.1',
-    '-p', String(await freeUdpPort()),
-    '-mi', '127.0.0.1',
-    '-mp', String(await freeUdpPort()),
-    '-m', '1',
-  ]);
+  const sipp = sippCaller('uac-late-offer', 'late');
   const sdh = await waitFor(() => handlers[0], 10000, 20, 'the INVITE at the bridge');
   const pc = sdh.gstPeerConnection;
   await waitFor(() => pc.signalingState === 'stable' && pc.remoteDescription, 10000, 20, 'the answer from the ACK');

@@ -9,28 +9,12 @@
 //   const { samples, sampleRate } = b.decoded();
 
 const { spawn } = require('child_process');
-const dgram = require('dgram');
 const fs = require('fs');
 const net = require('net');
 const os = require('os');
 const path = require('path');
-const { waitFor } = require('./resources');
+const { freePort, waitFor } = require('./resources');
 const { later } = require('./later');
-
-async function freePort(kind) {
-  if (kind === 'tcp') {
-    const server = net.createServer();
-    await new Promise((r) => server.listen(0, '127.0.0.1', r));
-    const { port } = server.address();
-    await new Promise((r) => server.close(r));
-    return port;
-  }
-  const s = dgram.createSocket('udp4');
-  await new Promise((r) => s.bind(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** 16-bit PCM samples of a WAV file, as floats in [-1, 1], with its rate (first channel). */
 function readWav(file) {

@@ -3,6 +3,8 @@
 // Process resource probes for leak / cost tests (Linux /proc). Every probe
 // takes an optional pid (default: this process).
 
+const dgram = require('dgram');
+const net = require('net');
 const fs = require('fs');
 const { execFileSync } = require('child_process');
 
@@ -97,4 +99,20 @@ function waitFor(predicate, timeoutMs = 5000, intervalMs = 20, description) {
   });
 }
 
-module.exports = { threadCount, fdCount, rssBytes, cpuTimes, waitFor, clockTicks, sleep };
+/** A loopback port free at the time of asking ('udp' or 'tcp'), for a peer the test starts. */
+async function freePort(kind = 'udp') {
+  if (kind === 'tcp') {
+    const server = net.createServer();
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address();
+    await new Promise((r) => server.close(r));
+    return port;
+  }
+  const s = dgram.createSocket('udp4');
+  await new Promise((r) => s.bind(0, '127.0.0.1', r));
+  const { port } = s.address();
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+module.exports = { threadCount, fdCount, rssBytes, cpuTimes, waitFor, clockTicks, sleep, freePort };

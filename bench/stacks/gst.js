@@ -16,22 +16,12 @@ const pkg = require('../../package.json');
 
 const CONFIG = { iceServers: [], localAddresses: ['127.0.0.1'] };
 
-module.exports = {
-  name: 'gst',
-  label: `gst-peerconnection ${pkg.version}`,
-  version: pkg.version,
-  audio: 'native ToneSource → Opus 20 ms; RTCAudioSink (10 ms PCM frames to JS)',
-
-  /** `signal`: 'tone' (default) or 'speech' (bench/speech.js, looped). */
-  async setup({ signal } = {}) {
-    if (signal === 'speech') return { tones: [0, 1].map(() => new FileSource(speechWav(), { loop: true })) };
-    return { tones: [new ToneSource({ frequency: 440 }), new ToneSource({ frequency: 660 })] };
-  },
-
-  async pair(ctx, meter) {
+/** One pair on `config`, B given the offer as `mungeOffer` rewrites it (bench/stacks/gst-plain.js). */
+function pairWith(config, mungeOffer = (sdp) => sdp) {
+  return async (ctx, meter) => {
     const t0 = performance.now();
-    const a = new GstPeerConnection(CONFIG);
-    const b = new GstPeerConnection(CONFIG);
+    const a = new GstPeerConnection(config);
+    const b = new GstPeerConnection(config);
     const sinks = [];
     const heard = [a, b].map((pc, i) => {
       pc.addTrack(ctx.tones[i].track);
@@ -40,8 +30,9 @@ module.exports = {
     const up = Promise.all([connected(a), connected(b)]).then(() => performance.now() - t0);
     a.onicecandidate = ({ candidate }) => candidate && b.addIceCandidate(candidate);
     b.onicecandidate = ({ candidate }) => candidate && a.addIceCandidate(candidate);
-    await a.setLocalDescription();
-    await b.setRemoteDescription(a.localDescription);
+    const offer = await a.createOffer();
+    await a.setLocalDescription(offer);
+    await b.setRemoteDescription({ type: 'offer', sdp: mungeOffer(offer.sdp) });
     await b.setLocalDescription();
     await a.setRemoteDescription(b.localDescription);
     const [connectedMs, firstAudio] = await Promise.all([up, Promise.all(heard)]);
@@ -54,7 +45,23 @@ module.exports = {
         b.close();
       },
     };
+  };
+}
+
+module.exports = {
+  pairWith,
+  name: 'gst',
+  label: `gst-peerconnection ${pkg.version}`,
+  version: pkg.version,
+  audio: 'native ToneSource → Opus 20 ms; RTCAudioSink (10 ms PCM frames to JS)',
+
+  /** `signal`: 'tone' (default) or 'speech' (bench/speech.js, looped). */
+  async setup({ signal } = {}) {
+    if (signal === 'speech') return { tones: [0, 1].map(() => new FileSource(speechWav(), { loop: true })) };
+    return { tones: [new ToneSource({ frequency: 440 }), new ToneSource({ frequency: 660 })] };
   },
+
+  pair: pairWith(CONFIG),
 
   async teardown(ctx) {
     ctx.tones.forEach((t) => t.stop());
