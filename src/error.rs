@@ -87,3 +87,13 @@ mod tests {
         assert_eq!(ErrorCode::Type.as_str(), "TypeError");
     }
 }
+
+/// A native error for napi, its code the W3C name (`js/internal/errors.ts` maps it).
+pub fn coded(e: PcError) -> napi::Error<&'static str> {
+    napi::Error::new(e.code.as_str(), e.message)
+}
+
+/// An error without a W3C name (a failure of ours, not of the caller's input).
+pub fn napi_err(e: impl std::fmt::Display) -> napi::Error {
+    napi::Error::from_reason(e.to_string())
+}

@@ -31,6 +31,13 @@ struct Encoding {
     elements: Vec<gst::Element>,
 }
 
+/// A random SSRC (RFC 3550 §8.1: chosen at random so that two sources rarely collide); never 0.
+pub fn random_ssrc() -> u32 {
+    let mut b = [0u8; 4];
+    let _ = getrandom::fill(&mut b);
+    u32::from_ne_bytes(b).max(1)
+}
+
 /// RFC 3551 §4.5: 20 ms unless the peer's `a=ptime` says otherwise.
 pub const DEFAULT_PTIME_MS: u32 = 20;
 
@@ -150,6 +157,21 @@ impl SendChain {
             gst::PadProbeReturn::Remove
         });
         Ok(())
+    }
+
+    /// Follow the answer that settled m-line `mline` (RFC 3264 §6.1): the codec and payload
+    /// type it chose, telephone-event at that codec's clock (RFC 4733 §2.1), and whether we may
+    /// send. DTMF and the direction are applied even when the codec switch fails.
+    pub fn follow_answer(&self, answer: &gst_sdp::SDPMessageRef, mline: u32, send: bool) -> Result<(), String> {
+        let negotiated = super::codec::negotiated(answer, mline);
+        let switched = match negotiated {
+            Some((c, pt)) => self.set_codec(c, pt).map_err(|e| format!("cannot switch the sender to {}: {e}", c.encoding_name)),
+            None => Ok(()),
+        };
+        let dtmf = negotiated.and_then(|(c, _)| crate::sdp::telephone_event::negotiated(answer, mline, c.clock_rate).map(|pt| (pt, c.clock_rate)));
+        self.dtmf.configure(dtmf);
+        self.set_active(send);
+        switched
     }
 
     /// The packet duration the peer asked for (`a=ptime`), for the next `set_codec`, which

@@ -154,21 +154,8 @@ pub(super) fn gst_sdp_type(ty: SdpType) -> WebRTCSDPType {
     }
 }
 
-/// RFC 3550 §8.1: SSRCs are chosen at random.
-pub(super) fn random_ssrc() -> u32 {
-    let mut b = [0u8; 4];
-    let _ = getrandom::fill(&mut b);
-    u32::from_ne_bytes(b).max(1)
-}
-
-/// A thrown error whose code is the W3C name (`js/internal/errors.ts` maps it), not a napi status.
-pub(super) fn coded(e: PcError) -> napi::Error<&'static str> {
-    napi::Error::new(e.code.as_str(), e.message)
-}
-
-pub(super) fn napi_err(e: impl std::fmt::Display) -> napi::Error {
-    napi::Error::from_reason(e.to_string())
-}
+pub(super) use crate::error::{coded, napi_err};
+pub(super) use crate::media::sender::random_ssrc;
 
 /// webrtcbin promise replies: `Ok(None)` is success for set-*-description; a structure
 /// with an `error` field is a failure; an interrupted/expired promise is a failure too.

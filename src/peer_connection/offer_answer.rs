@@ -15,7 +15,7 @@ use crate::media::sender::SendChain;
 use crate::negotiation::{self, SdpType, Side, SignalingState};
 use crate::states::{IceConnectionState, IceGatheringState, PeerConnectionState};
 use crate::workarounds::rollback;
-use crate::sdp::{direction, ssrc, telephone_event, to_text, validate};
+use crate::sdp::{direction, ssrc, to_text, validate};
 use crate::workarounds::{ice_credentials, pranswer, rejected_media, webrtcbin_view};
 
 use super::inner::*;
@@ -154,20 +154,13 @@ impl Inner {
         let mut first_error = None;
         for (t, sender) in senders {
             let mline = t.property::<u32>("mlineindex");
-            let negotiated = codec::negotiated(&answer, mline);
-            if let Some((codec, pt)) = negotiated {
-                if let Err(e) = sender.set_codec(codec, pt) {
-                    let err = PcError::operation(format!("cannot switch the sender to {}: {e}", codec.encoding_name));
-                    gst::warning!(crate::log::CAT, "{}", err.message);
-                    first_error.get_or_insert(err);
-                }
-            }
-            // RFC 4733 §2.1: events use the audio codec's clock.
-            let dtmf = negotiated.and_then(|(c, _)| telephone_event::negotiated(&answer, mline, c.clock_rate).map(|pt| (pt, c.clock_rate)));
-            sender.dtmf().configure(dtmf);
             let dir = direction::of(&answer, mline).unwrap_or("inactive");
             let ours = if side == Side::Local { dir } else { direction::reverse(dir) };
-            sender.set_active(matches!(ours, "sendrecv" | "sendonly"));
+            if let Err(e) = sender.follow_answer(&answer, mline, matches!(ours, "sendrecv" | "sendonly")) {
+                let err = PcError::operation(e);
+                gst::warning!(crate::log::CAT, "{}", err.message);
+                first_error.get_or_insert(err);
+            }
         }
         first_error.map_or(Ok(()), Err)
     }

@@ -35,22 +35,22 @@ use napi::threadsafe_function::ThreadsafeFunction;
 use napi::Status;
 use napi_derive::napi;
 
-use crate::error::{PcError, PcResult};
+use crate::error::{coded, napi_err, PcError, PcResult};
 use crate::events::{EventSink, NativeEvent};
 use crate::ice::NativeConfig;
-use crate::media::codec::{self, Codec, SUPPORTED};
+use crate::media::codec::{Codec, SUPPORTED};
 use crate::media::dtmf_receive;
 use crate::media::dtmf_send;
 use crate::media::receiver;
 use crate::media::rtp_parameters::{self, NativeCodec, NativeRtpParameters};
-use crate::media::sender::SendChain;
+use crate::media::sender::{random_ssrc, SendChain};
 use crate::media::track::{NativeTrack, TrackCore};
 use crate::negotiation::{check_create_answer, check_create_offer, Negotiation, SdpType, Side, SignalingState};
 use crate::peer_connection::{CreateInputs, NativeDescription, NativeTransceiver};
 use crate::runtime::{self, make};
 use crate::sdp::crypto::{self, Crypto};
 use crate::sdp::profile::{self, RtpProfile, Security};
-use crate::sdp::{direction as dir, telephone_event, to_text};
+use crate::sdp::{direction as dir, to_text};
 use crate::states::{IceConnectionState, IceGatheringState, PeerConnectionState};
 
 use srtp::SessionSrtp;
@@ -115,18 +115,19 @@ pub struct NativeRtpSession {
 /// LiveKit's SIP bridge waits 15 s of silence in a call (and 30 s for the first packet).
 pub const DEFAULT_MEDIA_TIMEOUT_MS: u32 = 15_000;
 
-fn coded(e: PcError) -> napi::Error<&'static str> {
-    napi::Error::new(e.code.as_str(), e.message)
+/// The answer that settled the last negotiation, and whether it is ours (we answered).
+fn current_answer(n: &Negotiation<SDPMessage>) -> Option<(&SDPMessage, bool)> {
+    match (&n.current_local, &n.current_remote) {
+        (Some((SdpType::Answer, l)), _) => Some((l, true)),
+        (_, Some((SdpType::Answer, r))) => Some((r, false)),
+        _ => None,
+    }
 }
 
-fn napi_err(e: impl std::fmt::Display) -> napi::Error {
-    napi::Error::new(Status::GenericFailure, e.to_string())
-}
-
-fn random_u32() -> u32 {
-    let mut b = [0u8; 4];
-    let _ = getrandom::fill(&mut b);
-    u32::from_ne_bytes(b).max(1)
+/// The direction of m-line `i` from our side, as `answer` (ours or the peer's) settled it.
+fn our_direction(answer: &gst_sdp::SDPMessageRef, ours: bool, i: u32) -> &'static str {
+    let d = description::direction(answer, i);
+    if ours { d } else { dir::reverse(d) }
 }
 
 /// The address we bind to and announce: the first of `localAddresses`, else loopback when it
@@ -181,7 +182,7 @@ impl NativeRtpSession {
             address,
             port_range,
             profile,
-            session_id: u64::from(random_u32()),
+            session_id: u64::from(random_ssrc()),
             srtp: Mutex::default(),
             media_timeout_ms: u64::from(config.media_timeout.unwrap_or(DEFAULT_MEDIA_TIMEOUT_MS)).max(1),
         });
@@ -277,11 +278,7 @@ impl NativeRtpSession {
         st.streams
             .iter()
             .map(|s| {
-                let current_direction = s.mline.and_then(|i| match (&n.current_local, &n.current_remote) {
-                    (Some((SdpType::Answer, l)), _) => Some(description::direction(l, i).to_owned()),
-                    (_, Some((SdpType::Answer, r))) => Some(dir::reverse(description::direction(r, i)).to_owned()),
-                    _ => None,
-                });
+                let current_direction = s.mline.zip(current_answer(n)).map(|(i, (answer, ours))| our_direction(answer, ours, i).to_owned());
                 let answer_direction = s.mline.and_then(|i| match n.remote() {
                     Some((SdpType::Offer, offer)) => Some(dir::answer(s.direction, description::direction(offer, i)).to_owned()),
                     _ => None,
@@ -332,8 +329,7 @@ impl NativeRtpSession {
         let st = self.inner.lock();
         let s = st.streams.iter().find(|s| s.id == transceiver_id).ok_or_else(|| coded(PcError::operation(format!("unknown transceiver {transceiver_id}"))))?;
         let n = &st.negotiation;
-        let answer = [&n.current_local, &n.current_remote].into_iter().flatten().find(|(ty, _)| *ty == SdpType::Answer);
-        let section = s.mline.and_then(|i| answer.and_then(|(_, m)| m.media(i)));
+        let section = s.mline.and_then(|i| current_answer(n).and_then(|(m, _)| m.media(i)));
         let (codecs, header_extensions) = section.map(rtp_parameters::from_section).unwrap_or_default();
         Ok(NativeRtpParameters { codecs, header_extensions, cname: None, reduced_size: false })
     }
@@ -571,7 +567,7 @@ impl Inner {
         self.rtpbin
             .link_pads(Some(&format!("send_rtp_src_{session}")), transport.rtp_sink(), Some("sink"))
             .map_err(|e| PcError::operation(format!("cannot link rtpbin to the RTP socket: {e}")))?;
-        let chain = Arc::new(SendChain::build(&pipeline, &sinkpad, random_u32()).map_err(PcError::operation)?);
+        let chain = Arc::new(SendChain::build(&pipeline, &sinkpad, random_ssrc()).map_err(PcError::operation)?);
         let mut st = self.lock();
         let s = st.streams.iter_mut().find(|s| s.id == id).ok_or_else(|| PcError::operation(format!("unknown transceiver {id}")))?;
         s.sender = Some(chain.clone());
@@ -628,14 +624,14 @@ impl Inner {
             let owners: Vec<Option<u32>> = (0..offer.medias_len() as u32).map(|i| st.streams.iter().find(|s| s.mline == Some(i)).map(|s| s.id)).collect();
             (offer.clone(), owners)
         };
-        let session_fingerprint = offer.attribute_val("fingerprint").is_some();
+        let keying = profile::answers(&offer, self.profile)?;
         // Per m-line: our port and, for SDES, (the offerer's key, our fresh one).
         let mut ports = Vec::new();
-        for (owner, offered) in owners.iter().zip(offer.medias()) {
+        for (i, (owner, offered)) in owners.iter().zip(offer.medias()).enumerate() {
             ports.push(match owner {
                 Some(id) if !inputs.stopping.contains(id) && offered.port() != 0 => {
-                    let keys = match profile::answer(profile::offered(offered, session_fingerprint)?, self.profile)? {
-                        Security::Sdes => Some(crypto::answer(description::crypto_lines(offered))?),
+                    let keys = match keying.iter().find(|(line, _)| *line == i as u32) {
+                        Some((_, Security::Sdes)) => Some(crypto::answer(description::crypto_lines(offered))?),
                         _ => None,
                     };
                     Some((self.ensure_transport(*id, keys.is_some())?.port, keys))
@@ -666,15 +662,10 @@ impl Inner {
         SDPMessage::parse_buffer(sdp.as_bytes()).map_err(|_| PcError::new(crate::error::ErrorCode::SdpSyntax, "the description is not SDP"))
     }
 
-    /// Whether each RTP m-line's keying is one this backend answers and the profile accepts.
+    /// Whether each audio m-line's keying is one the profile accepts and this backend speaks.
     fn check_security(&self, msg: &SDPMessage) -> PcResult<()> {
-        let session_fingerprint = msg.attribute_val("fingerprint").is_some();
-        for m in msg.medias().filter(|m| m.port() != 0 && m.media() == Some("audio")) {
-            let offered = profile::offered(m, session_fingerprint)?;
-            match profile::answer(offered, self.profile)? {
-                Security::Plain | Security::Sdes => {}
-                Security::Dtls => return Err(PcError::invalid_access("a DTLS-SRTP (WebRTC) description needs a connection with the default rtpProfile")),
-            }
+        if profile::answers(msg, self.profile)?.iter().any(|(_, k)| *k == Security::Dtls) {
+            return Err(PcError::invalid_access("a DTLS-SRTP (WebRTC) description needs a connection with the default rtpProfile"));
         }
         Ok(())
     }
@@ -819,39 +810,31 @@ impl Inner {
             transport: Option<Arc<Transport>>,
             addresses: Option<(std::net::SocketAddr, std::net::SocketAddr)>,
             sender: Option<Arc<SendChain>>,
-            codec: Option<(&'static Codec, u32)>,
+            mline: u32,
             ptime: u32,
-            dtmf: Option<(u32, u32)>,
             send: bool,
         }
-        let plans: Vec<Plan> = {
+        let (answer, plans) = {
             let st = self.lock();
             let n = &st.negotiation;
-            let (answer, ours, remote) = match (&n.current_local, &n.current_remote) {
-                (Some((SdpType::Answer, l)), Some((_, r))) => (l, true, r),
-                (Some((_, _)), Some((SdpType::Answer, r))) => (r, false, r),
-                _ => return,
-            };
-            st.streams
+            let (Some((answer, ours)), Some((_, remote))) = (current_answer(n), &n.current_remote) else { return };
+            let plans: Vec<Plan> = st
+                .streams
                 .iter()
                 .filter_map(|s| {
                     let i = s.mline?;
                     let addresses = description::remote_addresses(remote, i).ok().flatten();
-                    let codec = codec::negotiated(answer, i);
-                    let dtmf = codec.and_then(|(c, _)| telephone_event::negotiated(answer, i, c.clock_rate).map(|pt| (pt, c.clock_rate)));
-                    let d = description::direction(answer, i);
-                    let d = if ours { d } else { dir::reverse(d) };
                     Some(Plan {
                         transport: s.transport.clone(),
                         addresses,
                         sender: s.sender.clone(),
-                        codec,
+                        mline: i,
                         ptime: description::sending_ptime(remote, i),
-                        dtmf,
-                        send: matches!(d, "sendrecv" | "sendonly") && addresses.is_some(),
+                        send: matches!(our_direction(answer, ours, i), "sendrecv" | "sendonly") && addresses.is_some(),
                     })
                 })
-                .collect()
+                .collect();
+            (answer.clone(), plans)
         };
         for p in plans {
             if let (Some(t), Some((rtp, rtcp))) = (&p.transport, p.addresses) {
@@ -859,13 +842,9 @@ impl Inner {
             }
             let Some(sender) = p.sender else { continue };
             sender.set_ptime(p.ptime);
-            if let Some((c, pt)) = p.codec {
-                if let Err(e) = sender.set_codec(c, pt) {
-                    gst::warning!(crate::log::CAT, "cannot switch the sender to {}: {e}", c.encoding_name);
-                }
+            if let Err(e) = sender.follow_answer(&answer, p.mline, p.send) {
+                gst::warning!(crate::log::CAT, "{e}");
             }
-            sender.dtmf().configure(p.dtmf);
-            sender.set_active(p.send);
         }
     }
 
@@ -880,19 +859,12 @@ impl Inner {
             }
             let Some(armed) = st.armed_ms else { return true };
             let n = &st.negotiation;
-            let (answer, ours) = match (&n.current_local, &n.current_remote) {
-                (Some((SdpType::Answer, l)), Some(_)) => (l, true),
-                (Some(_), Some((SdpType::Answer, r))) => (r, false),
-                _ => return true,
-            };
+            let Some((answer, ours)) = current_answer(n) else { return true };
             // Only streams both sides send on: on hold or inactive, silence is expected.
             let watched: Vec<u64> = st
                 .streams
                 .iter()
-                .filter(|s| s.mline.is_some_and(|i| {
-                    let d = description::direction(answer, i);
-                    (if ours { d } else { dir::reverse(d) }) == "sendrecv"
-                }))
+                .filter(|s| s.mline.is_some_and(|i| our_direction(answer, ours, i) == "sendrecv"))
                 .filter_map(|s| s.transport.as_ref().map(|t| t.counters.last_ms.load(Relaxed)))
                 .collect();
             if watched.is_empty() {
@@ -984,7 +956,7 @@ impl Inner {
         let lines: Vec<(u32, serde_json::Value, Option<(SDPMessage, u32)>, Option<u32>)> = {
             let st = self.lock();
             let n = &st.negotiation;
-            let answer = [&n.current_local, &n.current_remote].into_iter().flatten().find(|(ty, _)| *ty == SdpType::Answer).map(|(_, m)| m.clone());
+            let answer = current_answer(n).map(|(m, _)| m.clone());
             st.streams
                 .iter()
                 .filter_map(|s| s.transport.as_ref().map(|t| (s, t)))

@@ -103,18 +103,25 @@ pub fn answer(offered: Security, profile: RtpProfile) -> PcResult<Security> {
     Ok(offered)
 }
 
+/// The keying we answer each audio m-line of `msg` with (by m-line index; rejected lines are
+/// left out), or why `rtp_profile` refuses the description.
+pub fn answers(msg: &gst_sdp::SDPMessageRef, rtp_profile: RtpProfile) -> PcResult<Vec<(u32, Security)>> {
+    let session_fingerprint = msg.attribute_val("fingerprint").is_some();
+    let mut keying = Vec::new();
+    for (i, m) in msg.medias().enumerate() {
+        if m.port() != 0 && m.media() == Some("audio") {
+            keying.push((i as u32, answer(offered(m, session_fingerprint)?, rtp_profile)?));
+        }
+    }
+    Ok(keying)
+}
+
 /// Whether a connection with `rtp_profile` can answer the offer `sdp`: every audio m-line's
 /// keying is one the profile accepts. For SIP, where an initial INVITE's offer must be refused
 /// with 488 before it is accepted (SIP.js answers 480 to a failed accept).
 pub fn check_offer(sdp: &str, rtp_profile: RtpProfile) -> PcResult<()> {
     let msg = gst_sdp::SDPMessage::parse_buffer(sdp.as_bytes()).map_err(|_| PcError::new(crate::error::ErrorCode::SdpSyntax, "the offer is not SDP"))?;
-    let session_fingerprint = msg.attribute_val("fingerprint").is_some();
-    let mut audio = 0;
-    for m in msg.medias().filter(|m| m.port() != 0 && m.media() == Some("audio")) {
-        audio += 1;
-        answer(offered(m, session_fingerprint)?, rtp_profile)?;
-    }
-    if audio == 0 {
+    if answers(&msg, rtp_profile)?.is_empty() {
         return Err(PcError::invalid_access("the offer has no audio m-line"));
     }
     Ok(())
@@ -124,7 +131,7 @@ pub fn check_offer(sdp: &str, rtp_profile: RtpProfile) -> PcResult<()> {
 /// profile, SdpSyntaxError) when a connection with that profile would refuse the offer.
 #[napi_derive::napi(js_name = "checkOfferProfile")]
 pub fn check_offer_profile(sdp: String, rtp_profile: Option<String>) -> napi::Result<(), &'static str> {
-    let coded = |e: PcError| napi::Error::new(e.code.as_str(), e.message);
+    let coded = crate::error::coded;
     crate::runtime::init_or_throw().map_err(|e| napi::Error::new("OperationError", e.reason.clone()))?;
     let profile = RtpProfile::parse(rtp_profile.as_deref().unwrap_or("UDP/TLS/RTP/SAVPF")).map_err(coded)?;
     check_offer(&sdp, profile).map_err(coded)
