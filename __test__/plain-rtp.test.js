@@ -4,9 +4,9 @@
 // sockets on loopback, audio judged by its tone in every 200 ms window.
 
 const dgram = require('dgram');
-const { AudioMixer, RTCPeerConnection, ToneSource } = require('../dist');
+const { AudioMixer, RTCPeerConnection, ToneSource, checkOffer } = require('../dist');
 const { expectContinuousTone, expectToneFromNow } = require('./helpers/audio');
-const { collectRemote, connect, waitState, once } = require('./helpers/peers');
+const { collectRemote, connect, waitState, once, trickle } = require('./helpers/peers');
 const { restrictCodecs } = require('./helpers/sdp');
 const { own, peer } = require('./helpers/later');
 const { sleep } = require('./helpers/resources');
@@ -120,7 +120,7 @@ test('getStats: codec, outbound-rtp, inbound-rtp, and remote-inbound-rtp once th
 });
 
 describe('profiles', () => {
-  test('a default (WebRTC) connection still refuses a plain RTP offer; a plain session refuses a DTLS one', async () => {
+  test('a default (WebRTC) connection still refuses a plain RTP offer; checkOffer says how an offer is keyed', async () => {
     const a = plainPeer();
     a.addTransceiver('audio');
     const plainOffer = await a.createOffer();
@@ -128,11 +128,47 @@ describe('profiles', () => {
     await expect(webrtc.setRemoteDescription(plainOffer)).rejects.toMatchObject({ name: 'InvalidAccessError' });
     webrtc.addTransceiver('audio');
     const dtlsOffer = await webrtc.createOffer();
-    const b = plainPeer();
-    await expect(b.setRemoteDescription(dtlsOffer)).rejects.toMatchObject({ name: 'InvalidAccessError' });
-    expect(b.signalingState).toBe('stable');
+    expect(checkOffer(dtlsOffer.sdp)).toBe('dtls');
+    expect(checkOffer(dtlsOffer.sdp, { rtpProfile: 'RTP/AVP' })).toBe('dtls');
+    expect(checkOffer(plainOffer.sdp, { rtpProfile: 'RTP/AVP' })).toBe('plain');
+    expect(() => checkOffer(plainOffer.sdp, { rtpProfile: 'RTP/SAVP' })).toThrow(expect.objectContaining({ name: 'InvalidAccessError' }));
     expect(() => new RTCPeerConnection({ rtpProfile: 'RTP/AVPF' })).toThrow(TypeError);
     expect(plainPeer().getConfiguration().rtpProfile).toBe('RTP/AVP');
+  });
+
+  test.each(['RTP/AVP', 'RTP/SAVP'])('rtpProfile %s also takes a WebRTC offer: applied first, it is answered on webrtcbin, tones both ways', async (rtpProfile) => {
+    const browser = peer();
+    const bridge = own(new RTCPeerConnection({ ...PLAIN, rtpProfile }));
+    browser.addTrack(own(new ToneSource({ frequency: FREQ_A, amplitude: 0.5 })).track);
+    const atBrowser = collectRemote(browser);
+    const atBridge = collectRemote(bridge);
+    const connected = Promise.all([waitState(browser, 'connectionState', 'connected'), waitState(bridge, 'connectionState', 'connected')]);
+    trickle(browser, bridge);
+    trickle(bridge, browser);
+    await browser.setLocalDescription(await browser.createOffer());
+    await bridge.setRemoteDescription(browser.localDescription);
+    // The W3C answerer's order: the offer first, then the tracks (webrtc-pc §4.4.1.6 made the transceiver).
+    bridge.addTrack(own(new ToneSource({ frequency: FREQ_B, amplitude: 0.5 })).track);
+    await bridge.setLocalDescription(await bridge.createAnswer());
+    await browser.setRemoteDescription(bridge.localDescription);
+    await connected;
+    expect(bridge.localDescription.sdp).toMatch(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF /m);
+    expect(bridge.localDescription.sdp).toMatch(/^a=fingerprint:/m);
+    expect(bridge.getConfiguration().rtpProfile).toBe(rtpProfile);
+    await expectBothTones(atBrowser, atBridge);
+  });
+
+  test('a connection that already has a transceiver keeps its backend: a WebRTC offer is refused and nothing changes', async () => {
+    const webrtc = peer();
+    webrtc.addTransceiver('audio');
+    const dtlsOffer = await webrtc.createOffer();
+    const b = plainPeer();
+    b.addTransceiver('audio');
+    await expect(b.setRemoteDescription(dtlsOffer)).rejects.toMatchObject({ name: 'InvalidAccessError' });
+    expect(b.signalingState).toBe('stable');
+    expect(b.getTransceivers()).toHaveLength(1);
+    // Its own offers are still plain RTP.
+    expect((await b.createOffer()).sdp).toMatch(/^m=audio \d+ RTP\/AVP /m);
   });
 
   test('no codec in common fails setting the answer up with an OperationError (SIP.js answers 488)', async () => {

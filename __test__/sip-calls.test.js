@@ -318,6 +318,20 @@ describe('telephony over SIP (Node user agents through Kamailio)', () => {
     await inviter.bye();
   }, 60000);
 
+  test("a bridge whose rtpProfile takes plain RTP answers a WebRTC INVITE on webrtcbin (every profile accepts DTLS-SRTP)", async () => {
+    const alice = await gstUser('alice');
+    const bob = await gstUser('bob', { peerConnectionConfiguration: { ...LOOPBACK, rtpProfile: 'RTP/AVP' } });
+    const { inviter, invitation } = await call(alice, bob);
+    const pc = invitation.sessionDescriptionHandler.peerConnection;
+    expect(pc.localDescription.sdp).toMatch(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF /m);
+    expect(pc.localDescription.sdp).toMatch(/^a=fingerprint:/m);
+    const [atAlice, atBob] = await Promise.all([listen(inviter.sessionDescriptionHandler), listen(invitation.sessionDescriptionHandler)]);
+    await sleep(500);
+    expect(await hears(atAlice, FREQ.bob)).toBe(true);
+    expect(await hears(atBob, FREQ.alice)).toBe(true);
+    await inviter.bye();
+  }, 60000);
+
   test('in-band DTMF (RFC 4733) through SIP.js reaches the far end as exactly those digits; SIP INFO DTMF still works', async () => {
     const alice = await gstUser('alice');
     const bob = await gstUser('bob');

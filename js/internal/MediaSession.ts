@@ -12,7 +12,7 @@
  * - the signaling state machine is src/negotiation.rs, shared by every backend.
  */
 
-import { NativePeerConnection, NativeRtpSession, type NativeConfig, type NativeEvent } from './native'
+import { NativePeerConnection, NativeRtpSession, offerKeying, type NativeConfig, type NativeEvent } from './native'
 
 export type MediaSession = { [K in keyof NativePeerConnection]: NativePeerConnection[K] }
 
@@ -24,7 +24,23 @@ export const webrtcbinSession: MediaSessionFactory = (config, onEvent) => new Na
 /** Plain RTP/AVP over rtpbin and UDP, for SIP trunks and phones (src/rtp_session/). */
 export const rtpSession: MediaSessionFactory = (config, onEvent) => new NativeRtpSession(config, onEvent)
 
-/** The backend `rtpProfile` asks for: webrtcbin for WebRTC peers (the default), rtpbin otherwise. */
+/** The backend our offers need: webrtcbin for `rtpProfile` 'UDP/TLS/RTP/SAVPF' (the default), rtpbin otherwise. */
 export function sessionFor(config: NativeConfig): MediaSessionFactory {
   return config.rtpProfile === undefined || config.rtpProfile === 'UDP/TLS/RTP/SAVPF' ? webrtcbinSession : rtpSession
+}
+
+/**
+ * The backend that answers `offer`: webrtcbin for DTLS-SRTP, which every `rtpProfile`
+ * accepts, rtpbin for SDES-SRTP and plain RTP (src/sdp/profile.rs decides the keying).
+ * undefined when the connection would refuse the offer: the backend for our own offers then
+ * refuses it with the right error.
+ */
+export function sessionForOffer(config: NativeConfig, offer: string): MediaSessionFactory | undefined {
+  let keying: string
+  try {
+    keying = offerKeying(offer, config.rtpProfile)
+  } catch {
+    return undefined
+  }
+  return keying === 'dtls' ? webrtcbinSession : rtpSession
 }

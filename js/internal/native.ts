@@ -56,4 +56,4 @@ export const NativeRtpForwarder = native.NativeRtpForwarder
 export const NativeFileSource = native.NativeFileSource
 export const NativeTrackRecorder = native.NativeTrackRecorder
 export const audioCodecCapabilities = native.audioCodecCapabilities
-export const checkOfferProfile = native.checkOfferProfile
+export const offerKeying = native.offerKeying

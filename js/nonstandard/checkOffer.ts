@@ -7,10 +7,17 @@
  */
 
 import { callNative } from '../internal/errors'
-import { checkOfferProfile } from '../internal/native'
+import { offerKeying } from '../internal/native'
 import type { RTCConfiguration } from '../w3c/webrtcTypes'
 
-/** Throws the DOMException setRemoteDescription would reject with (InvalidAccessError, …). */
-export function checkOffer(sdp: string, configuration: RTCConfiguration = {}): void {
-  callNative(() => checkOfferProfile(String(sdp), configuration.rtpProfile))
+/** How the media of an accepted offer is keyed. */
+export type OfferKeying = 'dtls' | 'sdes' | 'plain'
+
+/**
+ * How a new connection made with `configuration` would key its answer to `sdp`: 'dtls'
+ * (DTLS-SRTP, answered on webrtcbin), 'sdes' (SDES-SRTP) or 'plain' (RTP/AVP). Throws the
+ * DOMException setRemoteDescription would reject with (InvalidAccessError, …).
+ */
+export function checkOffer(sdp: string, configuration: RTCConfiguration = {}): OfferKeying {
+  return callNative(() => offerKeying(String(sdp), configuration.rtpProfile)) as OfferKeying
 }

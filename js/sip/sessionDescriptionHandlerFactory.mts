@@ -3,8 +3,8 @@
  * runs on GstPeerConnection, with local audio from the application instead of getUserMedia.
  */
 
-import type { Session, SessionDescriptionHandlerFactory } from 'sip.js'
-import { installGlobals, MediaStream, MediaStreamTrack } from '../index.js'
+import { Invitation, type Session, type SessionDescriptionHandlerFactory } from 'sip.js'
+import { checkOffer, installGlobals, MediaStream, MediaStreamTrack } from '../index.js'
 import type { RTCConfiguration as GstConfiguration } from '../index.js'
 import { GstSessionDescriptionHandler } from './SessionDescriptionHandler.mjs'
 
@@ -31,6 +31,23 @@ function toStream(media: LocalMedia): MediaStream {
   return new MediaStream(tracks.map((t) => t.clone()))
 }
 
+/**
+ * The configuration for one session. `rtpProfile` is the least secure profile accepted, and
+ * every profile accepts DTLS-SRTP: an incoming INVITE that offers it is a WebRTC call, so its
+ * connection is a WebRTC one (webrtcbin) whatever profile our own offers use. The choice is
+ * made here because SIP.js adds the local tracks before it applies the offer.
+ */
+function configurationFor(session: Session, configuration: GstConfiguration): GstConfiguration {
+  const offer = session instanceof Invitation ? session.body : undefined
+  if (offer === undefined || offer === '' || (configuration.rtpProfile ?? 'UDP/TLS/RTP/SAVPF') === 'UDP/TLS/RTP/SAVPF') return configuration
+  try {
+    return checkOffer(offer, configuration) === 'dtls' ? { ...configuration, rtpProfile: 'UDP/TLS/RTP/SAVPF' } : configuration
+  } catch {
+    // Refused: setDescription fails with the reason (offerRefusal turns it into a 488 first).
+    return configuration
+  }
+}
+
 export function sessionDescriptionHandlerFactory(options: GstSessionDescriptionHandlerFactoryOptions = {}): SessionDescriptionHandlerFactory {
   // The stock handler uses MediaStream and MediaStreamTrackEvent as globals.
   installGlobals()
@@ -45,12 +62,12 @@ export function sessionDescriptionHandlerFactory(options: GstSessionDescriptionH
       return local
     }
     const timeout = options.iceGatheringTimeout ?? factoryOptions?.iceGatheringTimeout ?? 5000
-    const peerConnectionConfiguration: GstConfiguration = {
+    const peerConnectionConfiguration = configurationFor(session, {
       iceServers: [],
       ...factoryOptions?.peerConnectionConfiguration,
       ...options.peerConnectionConfiguration,
       ...(options.jitterBufferLatency !== undefined ? { jitterBufferLatency: options.jitterBufferLatency } : {}),
-    }
+    })
     const logger = session.userAgent.getLogger('sip.SessionDescriptionHandler')
     return new GstSessionDescriptionHandler(
       logger,

@@ -21,7 +21,7 @@ import { defineEventHandlerAttributes, type EventHandler } from '../internal/eve
 import { acquireKeepAlive, type KeepAlive } from '../internal/keepalive'
 import { MediaStream } from './MediaStream'
 import { endTrack, MediaStreamTrack, nativeTrackOf } from './MediaStreamTrack'
-import { sessionFor, type MediaSession } from '../internal/MediaSession'
+import { sessionFor, sessionForOffer, type MediaSession, type MediaSessionFactory } from '../internal/MediaSession'
 import type { CreateInputs, NativeEvent, SenderMsid } from '../internal/native'
 import { nativeEventRouter, type NativeEventTarget, type TransportStates } from '../internal/nativeEvents'
 import { NativeRequests } from '../internal/NativeRequests'
@@ -97,7 +97,10 @@ const CLOSED_MESSAGE = 'The RTCPeerConnection is closed'
 
 export class GstPeerConnection extends EventTarget {
   /** The media backend behind this connection (MediaSession.ts). */
-  readonly #native: MediaSession
+  #native!: MediaSession
+  /** Which backend #native is: the one our offers need, or the one the first remote offer needed. */
+  #backend!: MediaSessionFactory
+  readonly #route: (ev: NativeEvent) => void
   #configuration: NormalizedConfiguration
   readonly #host: ConnectionHost
   readonly #chain: OperationsChain
@@ -192,8 +195,8 @@ export class GstPeerConnection extends EventTarget {
       localCandidatesChanged: (): void => this.#refreshDescriptions(LOCAL_DESCRIPTION_GETTERS),
       transportChanged: (what): void => this.#transportChanged(what),
     }
-    const nativeConfig = toNativeConfig(this.#configuration)
-    this.#native = callNative(() => sessionFor(nativeConfig)(nativeConfig, nativeEventRouter(events)))
+    this.#route = nativeEventRouter(events)
+    this.#open(sessionFor(toNativeConfig(this.#configuration)))
     this.#keepAlive = acquireKeepAlive()
   }
 
@@ -258,12 +261,40 @@ export class GstPeerConnection extends EventTarget {
       return Promise.reject(err)
     }
     return this.#chain.run(async () => {
+      if (type === 'offer') this.#moveToBackendFor(sdp)
       // An offer is invalid in have-local-offer: roll our offer back first (glare).
       if (type === 'offer' && this.#signalingState === 'have-local-offer') {
         await this.#setDescription('local', 'rollback', '')
       }
       return this.#setDescription('remote', type, type === 'rollback' ? '' : sdp)
     })
+  }
+
+  /** Makes this connection's native session; the events of a session it replaced are dropped. */
+  #open(factory: MediaSessionFactory): void {
+    const config = toNativeConfig(this.#configuration)
+    const route = this.#route
+    const session: MediaSession = callNative(() => factory(config, (ev) => session === this.#native && route(ev)))
+    this.#native = session
+    this.#backend = factory
+  }
+
+  /**
+   * A connection whose rtpProfile also takes SDES-SRTP or plain RTP starts on rtpbin, the
+   * backend its own offers need; a DTLS-SRTP (WebRTC) offer, which every rtpProfile accepts,
+   * needs webrtcbin. While nothing is negotiated and no transceiver exists, nothing native is
+   * worth keeping: the connection moves to the backend the first remote offer needs. Later, the
+   * backend refuses an offer it cannot answer (InvalidAccessError).
+   */
+  #moveToBackendFor(offer: string): void {
+    if (this.#descriptions.localDescription !== null || this.#descriptions.remoteDescription !== null) return
+    if (this.#transceivers.entries.length > 0) return
+    const factory = sessionForOffer(toNativeConfig(this.#configuration), offer)
+    if (factory === undefined || factory === this.#backend) return
+    const replaced = this.#native
+    this.#open(factory)
+    this.#generation++
+    replaced.close()
   }
 
   /** webrtc-pc §4.4.3.2 addIceCandidate(); no argument, null or an empty candidate means end-of-candidates. */

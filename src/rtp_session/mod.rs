@@ -665,7 +665,9 @@ impl Inner {
     /// Whether each audio m-line's keying is one the profile accepts and this backend speaks.
     fn check_security(&self, msg: &SDPMessage) -> PcResult<()> {
         if profile::answers(msg, self.profile)?.iter().any(|(_, k)| *k == Security::Dtls) {
-            return Err(PcError::invalid_access("a DTLS-SRTP (WebRTC) description needs a connection with the default rtpProfile"));
+            return Err(PcError::invalid_access(
+                "a DTLS-SRTP (WebRTC) description needs webrtcbin: a connection moves there only for a first remote offer applied before any transceiver exists",
+            ));
         }
         Ok(())
     }

@@ -116,25 +116,37 @@ pub fn answers(msg: &gst_sdp::SDPMessageRef, rtp_profile: RtpProfile) -> PcResul
     Ok(keying)
 }
 
-/// Whether a connection with `rtp_profile` can answer the offer `sdp`: every audio m-line's
-/// keying is one the profile accepts. For SIP, where an initial INVITE's offer must be refused
-/// with 488 before it is accepted (SIP.js answers 480 to a failed accept).
-pub fn check_offer(sdp: &str, rtp_profile: RtpProfile) -> PcResult<()> {
+/// How a connection with `rtp_profile` would key its answer to the offer `sdp`, or why it
+/// refuses it. One keying serves the whole offer, because one backend answers it: webrtcbin
+/// for DTLS-SRTP, rtpbin for SDES-SRTP and plain RTP. For SIP, where an initial INVITE's offer
+/// must be refused with 488 before it is accepted (SIP.js answers 480 to a failed accept), and
+/// for the connection that picks its backend from the first offer it is given.
+pub fn check_offer(sdp: &str, rtp_profile: RtpProfile) -> PcResult<Security> {
     let msg = gst_sdp::SDPMessage::parse_buffer(sdp.as_bytes()).map_err(|_| PcError::new(crate::error::ErrorCode::SdpSyntax, "the offer is not SDP"))?;
-    if answers(&msg, rtp_profile)?.is_empty() {
+    let keying = answers(&msg, rtp_profile)?;
+    let Some(&(_, first)) = keying.first() else {
         return Err(PcError::invalid_access("the offer has no audio m-line"));
+    };
+    if keying.iter().any(|&(_, k)| (k == Security::Dtls) != (first == Security::Dtls)) {
+        return Err(PcError::invalid_access("the offer mixes DTLS-SRTP m-lines with SDES-SRTP or plain RTP ones"));
     }
-    Ok(())
+    Ok(first)
 }
 
-/// `checkOfferProfile(sdp, rtpProfile?)`: throws (InvalidAccessError, TypeError for an unknown
-/// profile, SdpSyntaxError) when a connection with that profile would refuse the offer.
-#[napi_derive::napi(js_name = "checkOfferProfile")]
-pub fn check_offer_profile(sdp: String, rtp_profile: Option<String>) -> napi::Result<(), &'static str> {
+/// `offerKeying(sdp, rtpProfile?)`: 'dtls', 'sdes' or 'plain', how a connection with that
+/// profile would key its answer; throws (InvalidAccessError, TypeError for an unknown
+/// profile, SdpSyntaxError) when it would refuse the offer.
+#[napi_derive::napi(js_name = "offerKeying")]
+pub fn offer_keying(sdp: String, rtp_profile: Option<String>) -> napi::Result<String, &'static str> {
     let coded = crate::error::coded;
     crate::runtime::init_or_throw().map_err(|e| napi::Error::new("OperationError", e.reason.clone()))?;
     let profile = RtpProfile::parse(rtp_profile.as_deref().unwrap_or("UDP/TLS/RTP/SAVPF")).map_err(coded)?;
-    check_offer(&sdp, profile).map_err(coded)
+    Ok(match check_offer(&sdp, profile).map_err(coded)? {
+        Security::Plain => "plain",
+        Security::Sdes => "sdes",
+        Security::Dtls => "dtls",
+    }
+    .to_owned())
 }
 
 #[cfg(test)]
@@ -194,7 +206,12 @@ mod tests {
         gst::init().unwrap();
         let plain = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
         assert_eq!(check_offer(plain, RtpProfile::DtlsSavpf).unwrap_err().code, crate::error::ErrorCode::InvalidAccess);
-        assert_eq!(check_offer(plain, RtpProfile::Avp), Ok(()));
+        assert_eq!(check_offer(plain, RtpProfile::Avp), Ok(Security::Plain));
+        let fp = "a=fingerprint:sha-256 AA:BB\r\n";
+        let webrtc = format!("{plain}m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n{fp}").replace("m=audio 4000 RTP/AVP 0\r\n", "");
+        assert_eq!(check_offer(&webrtc, RtpProfile::Avp), Ok(Security::Dtls));
+        let mixed = format!("{plain}m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n{fp}");
+        assert_eq!(check_offer(&mixed, RtpProfile::Avp).unwrap_err().code, crate::error::ErrorCode::InvalidAccess);
         let video_only = plain.replace("m=audio", "m=video");
         assert!(check_offer(&video_only, RtpProfile::Avp).is_err());
         // gst_sdp reads anything; what has no audio m-line is refused all the same.
