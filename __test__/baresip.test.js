@@ -1,8 +1,8 @@
 'use strict';
 
 // baresip (Debian's) as a SIP phone registered to Kamailio over UDP, auto-answering, sending a
-// sine and recording what it decodes: plain-RTP calls to it with each codec, and an SDES-SRTP
-// call from it, with the tone checked in both directions.
+// sine and recording what it decodes: plain-RTP calls to it with each codec, and SDES-SRTP
+// calls both ways on each suite, with the tone checked in both directions.
 
 const { nonstandard } = require('../dist');
 const { startBaresip } = require('./helpers/baresip');
@@ -68,25 +68,57 @@ describe.each([
   }, 60000);
 });
 
-test('baresip calls the bridge with SDES-SRTP (mediaenc=srtp-mand): each side hears the other tone', async () => {
-  const phone = await startBaresip({ kamailioUdpPort: world.kamailio.udpPort, user: 'phone-srtp', frequency: PHONE_TONE, codec: 'PCMU/8000/1', mediaenc: 'srtp-mand' });
-  const { invitations } = await bridge('bridge-srtp', { ...PLAIN, rtpProfile: 'RTP/SAVP' });
-  await phone.command('dial', 'sip:bridge-srtp@127.0.0.1');
-  const invitation = await waitFor(() => invitations[0], 10000, 20, 'the INVITE from baresip');
-  await waitFor(() => invitation.state === world.sip.SessionState.Established, 10000, 20, 'the call from baresip established');
-  const sdh = invitation.sessionDescriptionHandler;
-  expect(sdh.gstPeerConnection.remoteDescription.sdp).toMatch(/^m=audio \d+ RTP\/SAVP /m);
-  expect(sdh.gstPeerConnection.localDescription.sdp).toMatch(/^a=crypto:\d+ AES_CM_128_HMAC_SHA1_(80|32) inline:/m);
+/** An SDES-SRTP call on `suite` whose handler is `sdh`: both tones, both ways; then `hangup`. */
+async function expectSecureCall(phone, sdh, suite, hangup) {
+  const pc = sdh.gstPeerConnection;
+  expect(pc.remoteDescription.sdp).toMatch(/^m=audio \d+ RTP\/SAVP /m);
+  expect(pc.localDescription.sdp).toMatch(new RegExp(`^a=crypto:\\d+ ${suite} inline:`, 'm'));
   const { collector, sink } = await listen(sdh);
   await sleep(2600);
   sink.stop();
   expectContinuousTone(collector, PHONE_TONE, 2000, PROBES);
-  const transport = [...(await sdh.gstPeerConnection.getStats()).values()].find((s) => s.type === 'transport');
-  expect(transport.srtpCipher).toMatch(/^AES_CM_128_HMAC_SHA1_(80|32)$/);
-  await invitation.bye();
+  const transport = [...(await pc.getStats()).values()].find((s) => s.type === 'transport');
+  expect(transport.srtpCipher).toBe(suite);
+  await hangup();
   await sleep(300);
   expectRecordedTone(phone.decoded(), BRIDGE_TONE, 1500);
+}
+
+describe.each(['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32'])('SDES-SRTP with baresip (mediaenc=srtp-mand), the bridge allowing only %s', (suite) => {
+  const SECURE = { ...PLAIN, rtpProfile: 'RTP/SAVP', srtpCryptoSuites: [suite] };
+
+  test('the bridge calls baresip, offering only that suite: each side hears the other tone', async () => {
+    const user = `phone-out-${suite.slice(-2)}`;
+    const phone = await startBaresip({ kamailioUdpPort: world.kamailio.udpPort, user, frequency: PHONE_TONE, codec: 'PCMU/8000/1', mediaenc: 'srtp-mand' });
+    const { agent } = await bridge(`bridge-out-${suite.slice(-2)}`, SECURE);
+    const inviter = new world.sip.Inviter(agent.ua, world.sip.UserAgent.makeURI(`sip:${user}@127.0.0.1`));
+    await inviter.invite();
+    await waitFor(() => inviter.state === world.sip.SessionState.Established, 10000, 20, 'the call to baresip established');
+    const offer = inviter.sessionDescriptionHandler.gstPeerConnection.localDescription.sdp;
+    expect(offer.match(/^a=crypto:.*$/gm)).toHaveLength(1);
+    await expectSecureCall(phone, inviter.sessionDescriptionHandler, suite, () => inviter.bye());
+  }, 60000);
+});
+
+// Debian's baresip (1.0) offers AES_CM_128_HMAC_SHA1_80 only, so that is the suite of its calls to us.
+test('baresip calls the bridge with SDES-SRTP: each side hears the other tone', async () => {
+  const phone = await startBaresip({ kamailioUdpPort: world.kamailio.udpPort, user: 'phone-in-srtp', frequency: PHONE_TONE, codec: 'PCMU/8000/1', mediaenc: 'srtp-mand' });
+  const { invitations } = await bridge('bridge-in-srtp', { ...PLAIN, rtpProfile: 'RTP/SAVP' });
+  await phone.command('dial', 'sip:bridge-in-srtp@127.0.0.1');
+  const invitation = await waitFor(() => invitations[0], 10000, 20, 'the INVITE from baresip');
+  await waitFor(() => invitation.state === world.sip.SessionState.Established, 10000, 20, 'the call from baresip established');
+  await expectSecureCall(phone, invitation.sessionDescriptionHandler, 'AES_CM_128_HMAC_SHA1_80', () => invitation.bye());
 }, 60000);
+
+test("a bridge that allows only AES_CM_128_HMAC_SHA1_32 refuses baresip's offer with 488 and makes no connection", async () => {
+  const phone = await startBaresip({ kamailioUdpPort: world.kamailio.udpPort, user: 'phone-in-32', frequency: PHONE_TONE, codec: 'PCMU/8000/1', mediaenc: 'srtp-mand' });
+  const { invitations, handlers } = await bridge('bridge-in-32', { ...PLAIN, rtpProfile: 'RTP/SAVP', srtpCryptoSuites: ['AES_CM_128_HMAC_SHA1_32'] });
+  await phone.command('dial', 'sip:bridge-in-32@127.0.0.1');
+  const invitation = await waitFor(() => invitations[0], 10000, 20, 'the INVITE from baresip');
+  await waitFor(() => invitation.state === world.sip.SessionState.Terminated, 10000, 20, 'the INVITE refused');
+  await waitFor(() => /488 Not Acceptable Here/.test(phone.log()), 5000, 20, 'baresip told 488');
+  expect(handlers).toEqual([]);
+}, 30000);
 
 /** Whether the last `ms` of `collector` carry `freq`, judged over 200 ms windows. */
 function tonePresentWindows(collector, freq, ms) {

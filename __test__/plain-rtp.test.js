@@ -8,7 +8,7 @@ const { AudioMixer, RTCPeerConnection, ToneSource, checkOffer } = require('../di
 const { expectContinuousTone, expectToneFromNow } = require('./helpers/audio');
 const { collectRemote, connect, waitState, once, trickle } = require('./helpers/peers');
 const { restrictCodecs } = require('./helpers/sdp');
-const { own, peer } = require('./helpers/later');
+const { later, own, peer } = require('./helpers/later');
 const { sleep } = require('./helpers/resources');
 
 const FREQ_A = 440;
@@ -275,7 +275,9 @@ test('a phone that changes its SSRC mid-call is followed without a gap; garbage 
   }, 20);
   try {
     const [{ sink }] = await Promise.all([atB.ready]);
-    while (i < 150) await sleep(50);
+    // 3 s of packets at least, and as long as it takes the sink, which starts with the first
+    // decoded audio, to collect the 2.5 s judged below (bounded at 5 s).
+    while (i < 150 || (atB.collector.durationMs < 2700 && i < 250)) await sleep(50);
     sink.stop();
     expectContinuousTone(atB.collector, FREQ_A, 2500, PROBES);
   } finally {
@@ -286,6 +288,120 @@ test('a phone that changes its SSRC mid-call is followed without a gap; garbage 
   expect(transport.packetsDiscarded).toBeGreaterThanOrEqual(30 + 21);
   const inbound = [...(await b.getStats()).values()].filter((s) => s.type === 'inbound-rtp').map((s) => s.ssrc);
   expect(inbound.sort()).toEqual([0x1111, 0x2222]);
+});
+
+describe('rtcp-mux (RFC 5761)', () => {
+  const PHONE_SSRC = 0x1111;
+  const isRtcp = (m) => m.length >= 8 && m[1] >= 192 && m[1] <= 223;
+
+  /** A compound RTCP packet from `ssrc`: a receiver report on `about` and an SDES CNAME (RFC 3550 §6.4.2, §6.5). */
+  function receiverReport(ssrc, about) {
+    const rr = Buffer.alloc(32);
+    rr[0] = 0x81;
+    rr[1] = 201;
+    rr.writeUInt16BE(7, 2);
+    rr.writeUInt32BE(ssrc, 4);
+    rr.writeUInt32BE(about, 8);
+    const cname = Buffer.from('phone@127.0.0.1');
+    const chunk = Math.ceil((4 + 2 + cname.length + 1) / 4) * 4;
+    const sdes = Buffer.alloc(4 + chunk);
+    sdes[0] = 0x81;
+    sdes[1] = 202;
+    sdes.writeUInt16BE(chunk / 4, 2);
+    sdes.writeUInt32BE(ssrc, 4);
+    sdes[8] = 1;
+    sdes[9] = cname.length;
+    cname.copy(sdes, 10);
+    return Buffer.concat([rr, sdes]);
+  }
+
+  /**
+   * A phone on `rtp` (and `rtcp`, a second socket, unless it muxes) calling a plain session
+   * that sends tone B: it sends tone A and, once it knows our SSRC, a receiver report on it
+   * every 200 ms to `reportTo(ourPort)`. Resolves once `until` holds (by default: each side
+   * got the other's RTCP), or after 10 s, with what each socket received and our stats.
+   */
+  const reportedBothWays = ({ got, remote }) => remote !== undefined && got.rtcpOnRtp + got.rtcpOnRtcp > 0;
+  async function phoneCall({ mux, reportTo, until = reportedBothWays }) {
+    const phone = rawPhone(FREQ_A);
+    const rtcpSocket = mux ? null : dgram.createSocket('udp4');
+    await new Promise((r) => phone.socket.bind(0, '127.0.0.1', r));
+    if (rtcpSocket) await new Promise((r) => rtcpSocket.bind(0, '127.0.0.1', r));
+    const got = { rtp: 0, rtcpOnRtp: 0, rtcpOnRtcp: 0, ours: undefined };
+    phone.socket.on('message', (m) => {
+      if (isRtcp(m)) got.rtcpOnRtp++;
+      else if (m.length >= 12) {
+        got.rtp++;
+        got.ours = m.readUInt32BE(8);
+      }
+    });
+    rtcpSocket?.on('message', (m) => isRtcp(m) && got.rtcpOnRtcp++);
+    const b = plainPeer();
+    b.addTrack(own(new ToneSource({ frequency: FREQ_B })).track);
+    const port = phone.socket.address().port;
+    const lines = mux ? 'a=rtcp-mux\r\n' : `a=rtcp:${rtcpSocket.address().port}\r\n`;
+    const offer = `v=0\r\no=phone 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${port} RTP/AVP 0\r\na=sendrecv\r\n${lines}`;
+    await b.setRemoteDescription({ type: 'offer', sdp: offer });
+    await b.setLocalDescription(await b.createAnswer());
+    const bPort = portOf(b.localDescription.sdp);
+    const to = reportTo(bPort);
+    let i = 0;
+    const timer = setInterval(() => {
+      phone.socket.send(phone.packet(PHONE_SSRC, 100 + i, 1000 + i * 160), bPort, '127.0.0.1');
+      if (i % 10 === 0 && got.ours !== undefined) (to === bPort ? phone.socket : rtcpSocket ?? phone.socket).send(receiverReport(PHONE_SSRC, got.ours), to, '127.0.0.1');
+      i++;
+    }, 20);
+    later(() => {
+      clearInterval(timer);
+      phone.socket.close();
+      rtcpSocket?.close();
+    });
+    const state = { b, got };
+    for (let n = 0; n < 100 && !until(state); n++) {
+      await sleep(100);
+      const report = [...(await b.getStats()).values()];
+      state.remote = report.find((s) => s.type === 'remote-inbound-rtp');
+      state.transport = report.find((s) => s.type === 'transport');
+    }
+    return state;
+  }
+
+  test('a phone that offers it: its RTCP reaches us on the RTP port, and ours reaches it there', async () => {
+    const { b, got, remote } = await phoneCall({ mux: true, reportTo: (bPort) => bPort });
+    expect(b.localDescription.sdp).toMatch(/^a=rtcp-mux\r$/m);
+    expect(got.rtcpOnRtp).toBeGreaterThan(0);
+    expect(got.rtp).toBeGreaterThan(50);
+    expect(remote).toMatchObject({ ssrc: got.ours, packetsLost: 0 });
+  });
+
+  test('without it, RTCP stays on port + 1 both ways, and RTCP on the RTP port is dropped and counted', async () => {
+    // Ten reports to the RTP port (2 s), any of which taken would have made a remote-inbound-rtp.
+    const strays = await phoneCall({ mux: false, reportTo: (bPort) => bPort, until: ({ transport }) => transport?.packetsDiscarded >= 10 });
+    expect(strays.b.localDescription.sdp).not.toMatch(/a=rtcp-mux/);
+    expect(strays.remote).toBeUndefined();
+    expect(strays.transport.packetsDiscarded).toBeGreaterThanOrEqual(10);
+    expect(strays.got.rtcpOnRtp).toBe(0);
+    const { got, remote } = await phoneCall({ mux: false, reportTo: (bPort) => bPort + 1 });
+    expect(got.rtcpOnRtcp).toBeGreaterThan(0);
+    expect(got.rtcpOnRtp).toBe(0);
+    expect(remote).toMatchObject({ ssrc: got.ours, packetsLost: 0 });
+  }, 30000);
+
+  test('SDES-SRTP sessions mux SRTCP on the RTP port: each side gets the other reports', async () => {
+    const { a, b } = tonePeers({ rtpProfile: 'RTP/SAVP' });
+    const { offer, answer } = await call(a, b);
+    expect(offer).toMatch(/^a=rtcp-mux\r$/m);
+    expect(answer).toMatch(/^a=rtcp-mux\r$/m);
+    for (const pc of [a, b]) {
+      let remote;
+      for (let n = 0; n < 100 && remote?.roundTripTime === undefined; n++) {
+        await sleep(100);
+        remote = [...(await pc.getStats()).values()].find((s) => s.type === 'remote-inbound-rtp');
+      }
+      expect(remote.roundTripTime).toBeGreaterThan(0);
+      expect(remote.roundTripTime).toBeLessThan(0.5);
+    }
+  });
 });
 
 describe('DTMF and hold', () => {
@@ -408,6 +524,28 @@ describe('SDES-SRTP (rtpProfile RTP/SAVP)', () => {
     const refusing = plainPeer(SECURE);
     await refusing.setRemoteDescription({ type: 'offer', sdp: mki });
     await expect(refusing.createAnswer()).rejects.toMatchObject({ name: 'InvalidAccessError' });
+  });
+
+  test('srtpCryptoSuites: what we offer, in our order, and what we accept; anything else is a TypeError', async () => {
+    const only32 = { ...SECURE, srtpCryptoSuites: ['AES_CM_128_HMAC_SHA1_32'] };
+    const o = plainPeer(only32);
+    expect(o.getConfiguration().srtpCryptoSuites).toEqual(['AES_CM_128_HMAC_SHA1_32']);
+    o.addTransceiver('audio');
+    expect(cryptoLines((await o.createOffer()).sdp).map((l) => l.suite)).toEqual(['AES_CM_128_HMAC_SHA1_32']);
+    const both = plainPeer({ ...SECURE, srtpCryptoSuites: ['AES_CM_128_HMAC_SHA1_32', 'AES_CM_128_HMAC_SHA1_80'] });
+    both.addTransceiver('audio');
+    const offer = await both.createOffer();
+    expect(cryptoLines(offer.sdp).map((l) => l.suite)).toEqual(['AES_CM_128_HMAC_SHA1_32', 'AES_CM_128_HMAC_SHA1_80']);
+    // An offer of _80 only: refused by a _32-only connection, before (checkOffer) and when answering.
+    const only80 = offer.sdp.replace(/^a=crypto:1 .*\r\n/m, '');
+    expect(() => checkOffer(only80, only32)).toThrow(expect.objectContaining({ name: 'InvalidAccessError' }));
+    expect(checkOffer(only80, SECURE)).toBe('sdes');
+    const refusing = plainPeer(only32);
+    await refusing.setRemoteDescription({ type: 'offer', sdp: only80 });
+    await expect(refusing.createAnswer()).rejects.toMatchObject({ name: 'InvalidAccessError' });
+    expect(() => new RTCPeerConnection({ ...SECURE, srtpCryptoSuites: ['AES_256_CM_HMAC_SHA1_80'] })).toThrow(TypeError);
+    expect(() => new RTCPeerConnection({ ...SECURE, srtpCryptoSuites: [] })).toThrow(TypeError);
+    expect(() => new RTCPeerConnection({ ...SECURE, srtpCryptoSuites: 'AES_CM_128_HMAC_SHA1_80' })).toThrow(TypeError);
   });
 });
 

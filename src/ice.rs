@@ -29,6 +29,9 @@ pub struct NativeConfig {
     /// `RTCConfiguration.mediaTimeout` (ms): a plain-RTP session's silence before it is
     /// disconnected (`rtp_session`); absent is 15 s.
     pub media_timeout: Option<u32>,
+    /// `RTCConfiguration.srtpCryptoSuites`: the SDES suites of a plain-RTP session, in our
+    /// order of preference (`sdp::crypto::Suite::list`); absent is both.
+    pub srtp_crypto_suites: Option<Vec<String>>,
 }
 
 /// Ta, the pacing of ICE connectivity checks (see `configure`).

@@ -103,9 +103,11 @@ async function startBaresip({ kamailioUdpPort, user, frequency, codec, mediaenc 
       socket.on('error', reject);
     });
 
+  /** What baresip decoded in its latest call. */
   const decoded = () => {
-    const file = fs.readdirSync(snd).find((f) => f.endsWith('-dec.wav'));
-    return file ? readWav(path.join(snd, file)) : { samples: new Float32Array(0), sampleRate: 0 };
+    const files = fs.readdirSync(snd).filter((f) => f.endsWith('-dec.wav')).map((f) => path.join(snd, f));
+    const latest = files.sort((x, y) => fs.statSync(x).mtimeMs - fs.statSync(y).mtimeMs).at(-1);
+    return latest ? readWav(latest) : { samples: new Float32Array(0), sampleRate: 0 };
   };
   return { command, decoded, log: () => log, pid: child.pid, sipPort };
 }

@@ -38,7 +38,7 @@ export function sessionFor(config: NativeConfig): MediaSessionFactory {
 export function sessionForOffer(config: NativeConfig, offer: string): MediaSessionFactory | undefined {
   let keying: string
   try {
-    keying = offerKeying(offer, config.rtpProfile)
+    keying = offerKeying(offer, config.rtpProfile, config.srtpCryptoSuites)
   } catch {
     return undefined
   }

@@ -17,6 +17,7 @@ import {
   type RTCIceServer,
   type RTCIceTransportPolicy,
   type RTCRtpProfile,
+  type RTCSrtpCryptoSuite,
   type RTCPortRange,
   type RTCRtcpMuxPolicy,
 } from '../w3c/webrtcTypes'
@@ -35,6 +36,7 @@ export interface NormalizedConfiguration {
   limits?: RTCDescriptionLimits
   rtpProfile: RTCRtpProfile
   mediaTimeout?: number
+  srtpCryptoSuites?: RTCSrtpCryptoSuite[]
 }
 
 const LIMIT_KEYS = ['maxSdpBytes', 'maxMediaSections', 'maxAttributesPerSection', 'maxFormatsPerSection', 'maxRemoteCandidates'] as const
@@ -123,6 +125,13 @@ export function normalizeConfiguration(config: RTCConfiguration | null | undefin
     if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 1 || ms > 3_600_000) throw new TypeError('mediaTimeout must be an integer number of milliseconds in [1, 3600000]')
     out.mediaTimeout = ms
   }
+  if (c.srtpCryptoSuites !== undefined) {
+    // The names are checked natively (src/sdp/crypto.rs) when the session is made.
+    if (!Array.isArray(c.srtpCryptoSuites) || !c.srtpCryptoSuites.every((s) => typeof s === 'string')) {
+      throw new TypeError('srtpCryptoSuites must be an array of crypto suite names')
+    }
+    out.srtpCryptoSuites = [...c.srtpCryptoSuites]
+  }
   if (c.iceTcp !== undefined) {
     if (typeof c.iceTcp !== 'boolean') throw new TypeError('iceTcp must be a boolean')
     out.iceTcp = c.iceTcp
@@ -152,6 +161,7 @@ export function toNativeConfig(c: NormalizedConfiguration): NativeConfig {
   if (c.localAddresses !== undefined) out.localAddresses = [...c.localAddresses]
   if (c.jitterBufferLatency !== undefined) out.jitterBufferLatency = c.jitterBufferLatency
   if (c.mediaTimeout !== undefined) out.mediaTimeout = c.mediaTimeout
+  if (c.srtpCryptoSuites !== undefined) out.srtpCryptoSuites = [...c.srtpCryptoSuites]
   if (c.limits !== undefined) out.limits = { ...c.limits }
   if (c.portRange !== undefined) {
     out.portMin = c.portRange.min
@@ -176,5 +186,6 @@ export function toRTCConfiguration(c: NormalizedConfiguration): RTCConfiguration
   if (c.portRange !== undefined) out.portRange = { ...c.portRange }
   if (c.limits !== undefined) out.limits = { ...c.limits }
   if (c.mediaTimeout !== undefined) out.mediaTimeout = c.mediaTimeout
+  if (c.srtpCryptoSuites !== undefined) out.srtpCryptoSuites = [...c.srtpCryptoSuites]
   return out
 }

@@ -19,5 +19,5 @@ export type OfferKeying = 'dtls' | 'sdes' | 'plain'
  * DOMException setRemoteDescription would reject with (InvalidAccessError, …).
  */
 export function checkOffer(sdp: string, configuration: RTCConfiguration = {}): OfferKeying {
-  return callNative(() => offerKeying(String(sdp), configuration.rtpProfile)) as OfferKeying
+  return callNative(() => offerKeying(String(sdp), configuration.rtpProfile, configuration.srtpCryptoSuites)) as OfferKeying
 }

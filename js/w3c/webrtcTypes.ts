@@ -60,6 +60,8 @@ export const RTP_PROFILES = ['UDP/TLS/RTP/SAVPF', 'RTP/SAVP', 'RTP/AVP'] as cons
 export type RTCIceTransportPolicy = (typeof ICE_TRANSPORT_POLICIES)[number]
 /** Extension: the media profile of our offers and the least secure one accepted (src/sdp/profile.rs). */
 export type RTCRtpProfile = (typeof RTP_PROFILES)[number]
+/** Extension: an SDES-SRTP crypto suite (RFC 4568 §6.2; src/sdp/crypto.rs checks the names). */
+export type RTCSrtpCryptoSuite = 'AES_CM_128_HMAC_SHA1_80' | 'AES_CM_128_HMAC_SHA1_32'
 
 export const RTCP_MUX_POLICIES = ['require'] as const
 export type RTCRtcpMuxPolicy = (typeof RTCP_MUX_POLICIES)[number]
@@ -112,6 +114,12 @@ export interface RTCConfiguration {
    * `failed`. Streams on hold or inactive are never timed out.
    */
   mediaTimeout?: number
+  /**
+   * Extension, SDES-SRTP sessions only: the crypto suites we offer and accept, in our order of
+   * preference (default both, AES_CM_128_HMAC_SHA1_80 first). An offer with none of them is
+   * refused with InvalidAccessError.
+   */
+  srtpCryptoSuites?: RTCSrtpCryptoSuite[]
 }
 
 export interface RTCDescriptionLimits {

@@ -67,6 +67,8 @@ pub fn offer_media(codecs: &[&'static Codec], port: u16, mid: &str, direction: &
         }
     }
     finish(&mut media, Some(mid), direction, crypto);
+    // RFC 5761 §5.1.1: offered, RTCP stays on port + 1 unless the answer takes it.
+    crate::sdp::add_flag(&mut media, "rtcp-mux");
     media
 }
 
@@ -101,6 +103,9 @@ pub fn answer_media(offered: &SDPMediaRef, port: u16, direction: &str, crypto: O
     }
     let mid = offered.attribute_val("mid");
     finish(&mut media, mid, direction, crypto.map(std::slice::from_ref));
+    if crate::sdp::has_attr(offered, "rtcp-mux") {
+        crate::sdp::add_flag(&mut media, "rtcp-mux");
+    }
     Ok(media)
 }
 
@@ -142,6 +147,12 @@ fn connection_address(msg: &SDPMessageRef, media: &SDPMediaRef) -> Option<IpAddr
     let from_media = media.connections().next().and_then(|c| c.address().map(str::to_owned));
     let addr = from_media.or_else(|| msg.connection().and_then(|c| c.address().map(str::to_owned)))?;
     addr.split('/').next()?.parse().ok()
+}
+
+/// Whether the answer muxes RTCP on m-line `idx`'s RTP port (RFC 5761 §5.1.1: the answer
+/// decides, and only what was offered can be in it).
+pub fn rtcp_muxed(answer: &SDPMessageRef, idx: u32) -> bool {
+    answer.media(idx).is_some_and(|m| crate::sdp::has_attr(m, "rtcp-mux"))
 }
 
 /// Where m-line `idx` of the peer's description receives RTP and RTCP: media-level `c=`
@@ -200,11 +211,6 @@ pub fn sending_ptime(msg: &SDPMessageRef, idx: u32) -> u32 {
         ptime = ptime.min(max);
     }
     ((ptime as u32) / 10 * 10).clamp(10, 60)
-}
-
-/// The `a=crypto` values of m-line `idx`.
-pub fn crypto_lines(media: &SDPMediaRef) -> Vec<&str> {
-    media.attributes().filter(|a| a.key() == "crypto").filter_map(|a| a.value()).collect()
 }
 
 #[cfg(test)]

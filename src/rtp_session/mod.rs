@@ -101,6 +101,8 @@ struct Inner {
     address: IpAddr,
     port_range: Option<(u16, u16)>,
     profile: RtpProfile,
+    /// The SDES suites we offer and accept, ours first.
+    suites: Vec<crypto::Suite>,
     session_id: u64,
     /// SRTP of the rtpbin sessions that have it (`srtp.rs`), by session number.
     srtp: Mutex<HashMap<u32, Arc<SessionSrtp>>>,
@@ -146,6 +148,7 @@ impl NativeRtpSession {
         runtime::init_or_throw()?;
         let profile = RtpProfile::parse(config.rtp_profile.as_deref().unwrap_or("RTP/AVP")).map_err(|e| napi::Error::new(Status::InvalidArg, e.message))?;
         let address = local_address(&config).map_err(|e| napi::Error::new(Status::InvalidArg, e.message))?;
+        let suites = crypto::Suite::list(config.srtp_crypto_suites.as_deref()).map_err(|e| napi::Error::new(Status::InvalidArg, e.message))?;
         let port_range = match (config.port_min, config.port_max) {
             (Some(min), Some(max)) if min <= max && max <= 65535 => Some((min as u16, max as u16)),
             _ => None,
@@ -182,6 +185,7 @@ impl NativeRtpSession {
             address,
             port_range,
             profile,
+            suites,
             session_id: u64::from(random_ssrc()),
             srtp: Mutex::default(),
             media_timeout_ms: u64::from(config.media_timeout.unwrap_or(DEFAULT_MEDIA_TIMEOUT_MS)).max(1),
@@ -541,7 +545,7 @@ impl Inner {
             self.srtp.lock().unwrap_or_else(|p| p.into_inner()).insert(session, srtp);
         }
         let pipeline = self.pipeline()?;
-        let transport = Arc::new(Transport::bind(&pipeline, &self.rtpbin, session, self.address, self.port_range).map_err(PcError::operation)?);
+        let transport = Arc::new(Transport::bind(&pipeline, &self.rtpbin, session, self.address, self.port_range, secure).map_err(PcError::operation)?);
         let weak: Weak<Inner> = Arc::downgrade(self);
         transport.watch(move || {
             if let Some(inner) = weak.upgrade() {
@@ -564,9 +568,7 @@ impl Inner {
         let session = self.lock().streams.iter().find(|s| s.id == id).map(|s| s.session).ok_or_else(|| PcError::operation(format!("unknown transceiver {id}")))?;
         let pipeline = self.pipeline()?;
         let sinkpad = self.rtpbin.request_pad_simple(&format!("send_rtp_sink_{session}")).ok_or_else(|| PcError::operation("rtpbin refused a send pad"))?;
-        self.rtpbin
-            .link_pads(Some(&format!("send_rtp_src_{session}")), transport.rtp_sink(), Some("sink"))
-            .map_err(|e| PcError::operation(format!("cannot link rtpbin to the RTP socket: {e}")))?;
+        transport.link_rtp(&self.rtpbin, &format!("send_rtp_src_{session}")).map_err(PcError::operation)?;
         let chain = Arc::new(SendChain::build(&pipeline, &sinkpad, random_ssrc()).map_err(PcError::operation)?);
         let mut st = self.lock();
         let s = st.streams.iter_mut().find(|s| s.id == id).ok_or_else(|| PcError::operation(format!("unknown transceiver {id}")))?;
@@ -591,7 +593,7 @@ impl Inner {
         let mut media = Vec::new();
         for id in ids {
             let port = if inputs.stopping.contains(&id) { 0 } else { self.ensure_transport(id, secure)?.port };
-            let keys = if secure { crypto::offer()? } else { Vec::new() };
+            let keys = if secure { crypto::offer(&self.suites)? } else { Vec::new() };
             media.push((id, port, keys));
         }
         let mut st = self.lock();
@@ -631,7 +633,7 @@ impl Inner {
             ports.push(match owner {
                 Some(id) if !inputs.stopping.contains(id) && offered.port() != 0 => {
                     let keys = match keying.iter().find(|(line, _)| *line == i as u32) {
-                        Some((_, Security::Sdes)) => Some(crypto::answer(description::crypto_lines(offered))?),
+                        Some((_, Security::Sdes)) => Some(crypto::answer(crypto::lines(offered), &self.suites)?),
                         _ => None,
                     };
                     Some((self.ensure_transport(*id, keys.is_some())?.port, keys))
@@ -754,7 +756,7 @@ impl Inner {
             if s.offered_crypto.is_empty() || answer.media(i).is_none_or(|m| m.port() == 0) {
                 continue;
             }
-            let lines = answer.media(i).map(description::crypto_lines).unwrap_or_default();
+            let lines = answer.media(i).map(crypto::lines).unwrap_or_default();
             let theirs = match lines.as_slice() {
                 [line] => crypto::parse(line)?.ok_or_else(|| PcError::invalid_access(format!("m-line {i}: the answer's a=crypto is not one we can use")))?,
                 [] => return Err(PcError::invalid_access(format!("m-line {i}: the answer to our SDES offer has no a=crypto (RFC 4568 §5.1.2)"))),
@@ -815,6 +817,7 @@ impl Inner {
             mline: u32,
             ptime: u32,
             send: bool,
+            rtcp_muxed: bool,
         }
         let (answer, plans) = {
             let st = self.lock();
@@ -833,6 +836,7 @@ impl Inner {
                         mline: i,
                         ptime: description::sending_ptime(remote, i),
                         send: matches!(our_direction(answer, ours, i), "sendrecv" | "sendonly") && addresses.is_some(),
+                        rtcp_muxed: description::rtcp_muxed(answer, i),
                     })
                 })
                 .collect();
@@ -840,7 +844,7 @@ impl Inner {
         };
         for p in plans {
             if let (Some(t), Some((rtp, rtcp))) = (&p.transport, p.addresses) {
-                t.set_remote(rtp, rtcp);
+                t.set_remote(rtp, rtcp, p.rtcp_muxed);
             }
             let Some(sender) = p.sender else { continue };
             sender.set_ptime(p.ptime);

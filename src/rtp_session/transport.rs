@@ -8,6 +8,15 @@
 //! the call over: the first RTP packet that arrives after the remote description latches the
 //! RTP destination (and RTCP to its port + 1 until the first RTCP packet latches that); from
 //! then on, RTP from any other address is dropped and counted, whatever it claims to be.
+//!
+//! rtcp-mux (RFC 5761): when the answer has `a=rtcp-mux`, RTCP shares the RTP port both ways.
+//! Which it is can change with each answer, so the plumbing is always there and two switches
+//! choose: an `output-selector` sends rtpbin's RTCP to the RTCP socket or, through a `funnel`,
+//! out of the RTP socket. In, for plain RTP a `tee` gives each datagram of the RTP socket to
+//! rtpbin's RTP input and, as `application/x-rtcp` (`capssetter`), to its RTCP input through a
+//! `funnel`, and a probe on each branch keeps only its kind (RFC 5761 §4: the second byte
+//! 192-223 is RTCP); for SRTP, rtpbin's srtpdec does that split itself. RTCP on the RTP port
+//! is taken only while muxing and only from the latched address.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -37,12 +46,31 @@ pub struct Counters {
     pub last_ms: AtomicU64,
 }
 
+/// RFC 5761 §4: a datagram on a muxed port whose second byte is 192-223 is RTCP (SR 200,
+/// RR 201, SDES, BYE, APP, the feedback types); RTP payload types 64-95 are kept out of the
+/// way for this.
+fn is_rtcp(data: &[u8]) -> bool {
+    data.len() >= 8 && data[0] >> 6 == 2 && (192..=223).contains(&data[1])
+}
+
+fn is_rtp(data: &[u8]) -> bool {
+    data.len() >= 12 && data[0] >> 6 == 2 && !is_rtcp(data)
+}
+
 pub struct Transport {
     pub port: u16,
     rtp_src: gst::Element,
     rtp_sink: gst::Element,
     rtcp_src: gst::Element,
     rtcp_sink: gst::Element,
+    /// Our RTCP: to the RTCP socket, or to the RTP socket's funnel when muxing.
+    rtcp_out: gst::Element,
+    rtcp_out_separate: gst::Pad,
+    rtcp_out_muxed: gst::Pad,
+    /// What the RTP socket sends: our RTP, and our RTCP when muxing.
+    rtp_out: gst::Element,
+    /// Whether RTCP is muxed on the RTP port (the current answer's `a=rtcp-mux`).
+    muxed: Arc<AtomicBool>,
     /// Where we send RTP and RTCP, once known (the SDP's, then the latched ones).
     destination: Arc<Mutex<Destination>>,
     pub counters: Arc<Counters>,
@@ -87,32 +115,97 @@ fn bind(src: &gst::Element) -> Result<(u16, gst::glib::Object), String> {
     Ok((port, socket))
 }
 
+fn link(src: &gst::Element, src_pad: Option<&str>, sink: &gst::Element, sink_pad: Option<&str>) -> Result<(), String> {
+    src.link_pads(src_pad, sink, sink_pad).map_err(|e| format!("cannot link {} to {}: {e}", src.name(), sink.name()))
+}
+
+fn pad(e: &gst::Element, name: &str) -> Result<gst::Pad, String> {
+    e.static_pad(name).ok_or_else(|| format!("{} has no pad {name}", e.name()))
+}
+
+/// Plain RTP: the RTP socket's datagrams to rtpbin's RTP input and, as `application/x-rtcp`,
+/// to its RTCP input beside the RTCP socket's; each branch keeps its own kind (what reaches
+/// them passed `Transport::watch`, which lets RTCP through only while muxing). Returns the
+/// elements it added.
+fn split_rtp_socket(pipeline: &gst::Pipeline, rtp_src: &gst::Element, rtcp_src: &gst::Element, rtpbin: &gst::Element, recv_rtp: &str, recv_rtcp: &str) -> Result<Vec<gst::Element>, String> {
+    let split = make("tee")?;
+    let as_rtcp = make("capssetter")?;
+    as_rtcp.set_property("caps", gst::Caps::new_empty_simple("application/x-rtcp"));
+    as_rtcp.set_property("replace", true);
+    as_rtcp.set_property("join", false);
+    let rtcp_in = make("funnel")?;
+    let added = vec![split.clone(), as_rtcp.clone(), rtcp_in.clone()];
+    pipeline.add_many(&added).map_err(|e| e.to_string())?;
+    link(rtp_src, Some("src"), &split, None)?;
+    link(&split, Some("src_0"), rtpbin, Some(recv_rtp))?;
+    link(&split, Some("src_1"), &as_rtcp, Some("sink"))?;
+    link(&as_rtcp, Some("src"), &rtcp_in, Some("sink_0"))?;
+    link(rtcp_src, Some("src"), &rtcp_in, Some("sink_1"))?;
+    link(&rtcp_in, Some("src"), rtpbin, Some(recv_rtcp))?;
+    for (branch, want_rtcp) in [("src_0", false), ("src_1", true)] {
+        pad(&split, branch)?.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            if info.buffer().is_some_and(|b| b.map_readable().is_ok_and(|m| is_rtcp(&m)) == want_rtcp) {
+                return gst::PadProbeReturn::Ok;
+            }
+            drop(info.take_buffer());
+            gst::PadProbeReturn::Handled
+        });
+    }
+    Ok(added)
+}
+
 impl Transport {
-    /// Bind an RTP/RTCP port pair on `address` (in `range`, or any) and add the four
-    /// elements to `pipeline`, linked to rtpbin session `session`. Their state follows the
-    /// pipeline's.
-    pub fn bind(pipeline: &gst::Pipeline, rtpbin: &gst::Element, session: u32, address: IpAddr, range: Option<(u16, u16)>) -> Result<Self, String> {
+    /// Bind an RTP/RTCP port pair on `address` (in `range`, or any) and add its elements to
+    /// `pipeline`, linked to rtpbin session `session` (`secure`: its SRTP decoder). Their
+    /// state follows the pipeline's.
+    pub fn bind(pipeline: &gst::Pipeline, rtpbin: &gst::Element, session: u32, address: IpAddr, range: Option<(u16, u16)>, secure: bool) -> Result<Self, String> {
         let (rtp_src, rtcp_src, port, rtp_socket, rtcp_socket) = Self::bind_pair(address, range)?;
+        // SRTP goes to rtpbin's srtpdec first (src/rtp_session/srtp.rs), which takes the x-srtp kinds.
+        let (rtp_caps, rtcp_caps) = if secure { ("application/x-srtp", "application/x-srtcp") } else { ("application/x-rtp", "application/x-rtcp") };
+        rtp_src.set_property("caps", gst::Caps::new_empty_simple(rtp_caps));
+        rtcp_src.set_property("caps", gst::Caps::new_empty_simple(rtcp_caps));
         let rtp_sink = udpsink(&rtp_socket)?;
         let rtcp_sink = udpsink(&rtcp_socket)?;
-        pipeline.add_many([&rtp_src, &rtp_sink, &rtcp_src, &rtcp_sink]).map_err(|e| e.to_string())?;
-        let link = |src: &gst::Element, src_pad: &str, sink: &gst::Element, sink_pad: &str| -> Result<(), String> {
-            src.link_pads(Some(src_pad), sink, Some(sink_pad)).map_err(|e| format!("cannot link {src_pad} to {sink_pad}: {e}"))
-        };
-        link(&rtp_src, "src", rtpbin, &format!("recv_rtp_sink_{session}"))?;
-        link(&rtcp_src, "src", rtpbin, &format!("recv_rtcp_sink_{session}"))?;
-        link(rtpbin, &format!("send_rtcp_src_{session}"), &rtcp_sink, "sink")?;
+        let rtcp_out = make("output-selector")?;
+        let rtp_out = make("funnel")?;
+        let mut elements = vec![rtp_src.clone(), rtp_sink.clone(), rtcp_src.clone(), rtcp_sink.clone(), rtcp_out.clone(), rtp_out.clone()];
+        pipeline.add_many(&elements).map_err(|e| e.to_string())?;
+        let recv_rtp = format!("recv_rtp_sink_{session}");
+        let recv_rtcp = format!("recv_rtcp_sink_{session}");
+        if secure {
+            // srtpdec takes SRTCP on its RTP input too and gives it to rtpbin as RTCP; it
+            // decrypts in place and needs buffers nobody else holds (GStreamer 1.22's srtpdec
+            // pushes the original of a buffer it had to copy), so no tee here.
+            link(&rtp_src, Some("src"), rtpbin, Some(&recv_rtp))?;
+            link(&rtcp_src, Some("src"), rtpbin, Some(&recv_rtcp))?;
+        } else {
+            elements.extend(split_rtp_socket(pipeline, &rtp_src, &rtcp_src, rtpbin, &recv_rtp, &recv_rtcp)?);
+        }
+        // Out: RTCP to the RTCP socket or into the RTP socket's funnel, beside RTP (linked by `link_rtp`).
+        link(rtpbin, Some(&format!("send_rtcp_src_{session}")), &rtcp_out, Some("sink"))?;
+        link(&rtcp_out, Some("src_0"), &rtcp_sink, Some("sink"))?;
+        link(&rtcp_out, Some("src_1"), &rtp_out, Some("sink_1"))?;
+        link(&rtp_out, Some("src"), &rtp_sink, Some("sink"))?;
+        let rtcp_out_separate = pad(&rtcp_out, "src_0")?;
+        let rtcp_out_muxed = pad(&rtcp_out, "src_1")?;
+        rtcp_out.set_property("active-pad", &rtcp_out_separate);
+        let muxed = Arc::new(AtomicBool::new(false));
         let t = Self {
             port,
             rtp_src,
             rtp_sink,
             rtcp_src,
             rtcp_sink,
+            rtcp_out,
+            rtcp_out_separate,
+            rtcp_out_muxed,
+            rtp_out,
+            muxed,
             destination: Arc::default(),
             counters: Arc::default(),
             first_seen: Arc::default(),
         };
-        for e in [&t.rtp_src, &t.rtp_sink, &t.rtcp_src, &t.rtcp_sink] {
+        for e in &elements {
             e.sync_state_with_parent().map_err(|e| e.to_string())?;
         }
         Ok(t)
@@ -161,13 +254,19 @@ impl Transport {
         Err(format!("no RTP/RTCP port pair on {address}: {last}"))
     }
 
-    /// The sink of our RTP: rtpbin's `send_rtp_src_<session>` is linked here.
-    pub fn rtp_sink(&self) -> &gst::Element {
-        &self.rtp_sink
+    /// Send what `src`'s pad `pad` gives (rtpbin's `send_rtp_src_<session>`) out of the RTP socket.
+    pub fn link_rtp(&self, src: &gst::Element, pad: &str) -> Result<(), String> {
+        src.link_pads(Some(pad), &self.rtp_out, Some("sink_0")).map_err(|e| format!("cannot link {pad} to the RTP socket: {e}"))
     }
 
-    /// The peer's addresses from its description; ignored once latched.
-    pub fn set_remote(&self, rtp: SocketAddr, rtcp: SocketAddr) {
+    /// The peer's addresses from its description (ignored once latched), and whether the
+    /// answer muxes RTCP on the RTP port.
+    pub fn set_remote(&self, rtp: SocketAddr, rtcp: SocketAddr, muxed: bool) {
+        self.muxed.store(muxed, Ordering::Release);
+        let out = if muxed { &self.rtcp_out_muxed } else { &self.rtcp_out_separate };
+        if self.rtcp_out.property::<Option<gst::Pad>>("active-pad").as_ref() != Some(out) {
+            self.rtcp_out.set_property("active-pad", out);
+        }
         let Ok(mut d) = self.destination.lock() else { return };
         if !d.rtp_latched {
             d.rtp = Some(rtp);
@@ -187,12 +286,23 @@ impl Transport {
         let first = self.first_seen.clone();
         let sink = self.rtp_sink.clone();
         let rtcp_sink = self.rtcp_sink.clone();
+        let muxed = self.muxed.clone();
         if let Some(pad) = self.rtp_src.static_pad("src") {
             pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
                 let Some(buffer) = info.buffer() else { return gst::PadProbeReturn::Ok };
                 let from = source_of(buffer);
-                let is_rtp = buffer.map_readable().is_ok_and(|m| m.len() >= 12 && m[0] >> 6 == 2);
-                let take = match (is_rtp, from, dest.lock()) {
+                let (rtp, rtcp) = buffer.map_readable().map_or((false, false), |m| (is_rtp(&m), is_rtcp(&m)));
+                if rtcp {
+                    // Muxed RTCP: only from where the RTP comes from, never latching.
+                    let take = muxed.load(Ordering::Acquire) && from.is_some() && dest.lock().is_ok_and(|d| d.rtp_latched && d.rtp == from);
+                    if take {
+                        return gst::PadProbeReturn::Ok;
+                    }
+                    counters.dropped.fetch_add(1, Ordering::Relaxed);
+                    drop(info.take_buffer());
+                    return gst::PadProbeReturn::Handled;
+                }
+                let take = match (rtp, from, dest.lock()) {
                     (true, Some(from), Ok(mut d)) => {
                         if !d.rtp_latched {
                             d.rtp_latched = true;

@@ -35,6 +35,23 @@ impl Suite {
         Self::ALL.into_iter().find(|x| x.name() == s)
     }
 
+    /// `RTCConfiguration.srtpCryptoSuites`: the suites we offer and accept, in our order of
+    /// preference; absent is `ALL`. An unknown name or an empty list is a TypeError.
+    pub fn list(names: Option<&[String]>) -> PcResult<Vec<Suite>> {
+        let Some(names) = names else { return Ok(Self::ALL.to_vec()) };
+        let mut suites = Vec::new();
+        for n in names {
+            let s = Self::parse(n).ok_or_else(|| PcError::type_error(format!("srtpCryptoSuites: '{n}' is not AES_CM_128_HMAC_SHA1_80 or AES_CM_128_HMAC_SHA1_32")))?;
+            if !suites.contains(&s) {
+                suites.push(s);
+            }
+        }
+        if suites.is_empty() {
+            return Err(PcError::type_error("srtpCryptoSuites must name at least one suite"));
+        }
+        Ok(suites)
+    }
+
     /// `srtpenc`/`srtpdec`'s names: (cipher, SRTP auth, SRTCP auth).
     pub fn gst_names(self) -> (&'static str, &'static str, &'static str) {
         match self {
@@ -125,25 +142,37 @@ pub fn fresh(tag: u32, suite: Suite) -> PcResult<Crypto> {
     Ok(Crypto { tag, suite, key_salt })
 }
 
-/// Our `a=crypto` lines for an offer: one per suite, tags 1 and 2, each with its own key.
-pub fn offer() -> PcResult<Vec<Crypto>> {
-    Suite::ALL.into_iter().zip(1..).map(|(suite, tag)| fresh(tag, suite)).collect()
+/// Our `a=crypto` lines for an offer: one per suite of `suites`, in its order, tags from 1,
+/// each with its own key.
+pub fn offer(suites: &[Suite]) -> PcResult<Vec<Crypto>> {
+    suites.iter().zip(1..).map(|(suite, tag)| fresh(tag, *suite)).collect()
+}
+
+/// The `a=crypto` values of an offered m-section (`a=crypto:` attributes).
+pub fn lines(media: &gst_sdp::SDPMediaRef) -> Vec<&str> {
+    media.attributes().filter(|a| a.key() == "crypto").filter_map(|a| a.value()).collect()
 }
 
 /// The answer to the `a=crypto` values of an offered m-section: the first one we can use
-/// (the offerer lists them in its order of preference, §5.1.1), with our own key.
-/// Returns the offerer's (its key decrypts what it sends) and ours.
-pub fn answer<'a>(offered: impl IntoIterator<Item = &'a str>) -> PcResult<(Crypto, Crypto)> {
+/// with a suite of `suites` (the offerer lists them in its order of preference, §5.1.1),
+/// with our own key. Returns the offerer's (its key decrypts what it sends) and ours.
+pub fn answer<'a>(offered: impl IntoIterator<Item = &'a str>, suites: &[Suite]) -> PcResult<(Crypto, Crypto)> {
+    let theirs = pick(offered, suites)?;
+    let ours = fresh(theirs.tag, theirs.suite)?;
+    Ok((theirs, ours))
+}
+
+/// The offered line `answer` takes, or why there is none.
+pub fn pick<'a>(offered: impl IntoIterator<Item = &'a str>, suites: &[Suite]) -> PcResult<Crypto> {
     let mut any = false;
     for value in offered {
         any = true;
-        if let Some(theirs) = parse(value)? {
-            let ours = fresh(theirs.tag, theirs.suite)?;
-            return Ok((theirs, ours));
+        if let Some(theirs) = parse(value)?.filter(|c| suites.contains(&c.suite)) {
+            return Ok(theirs);
         }
     }
     Err(PcError::invalid_access(if any {
-        "no a=crypto line we can use: we speak AES_CM_128_HMAC_SHA1_80 and _32 with one inline key, no MKI, a lifetime of at least 2^31 and no session parameters but WSH"
+        "no a=crypto line we can use: we speak the suites of srtpCryptoSuites (AES_CM_128_HMAC_SHA1_80 and _32 by default) with one inline key, no MKI, a lifetime of at least 2^31 and no session parameters but WSH"
     } else {
         "SDES-SRTP without an a=crypto line"
     }))
@@ -231,11 +260,11 @@ mod tests {
     #[test]
     fn the_answer_takes_the_first_usable_line_with_a_fresh_key_of_ours() {
         let offered = [format!("1 AES_256_CM_HMAC_SHA1_80 inline:{KEY}"), format!("2 AES_CM_128_HMAC_SHA1_32 inline:{KEY}"), format!("3 AES_CM_128_HMAC_SHA1_80 inline:{KEY}")];
-        let (theirs, ours) = answer(offered.iter().map(String::as_str)).unwrap();
+        let (theirs, ours) = answer(offered.iter().map(String::as_str), &Suite::ALL).unwrap();
         assert_eq!((theirs.tag, theirs.suite), (2, Suite::AesCm128HmacSha1_32));
         assert_eq!((ours.tag, ours.suite), (2, Suite::AesCm128HmacSha1_32));
         assert_ne!(ours.key_salt, theirs.key_salt, "never echo the offerer's key");
-        let (_, again) = answer(offered.iter().map(String::as_str)).unwrap();
+        let (_, again) = answer(offered.iter().map(String::as_str), &Suite::ALL).unwrap();
         assert_ne!(again.key_salt, ours.key_salt, "a key per description");
         let formatted = format(&ours);
         assert_eq!(parse(&formatted).unwrap(), Some(ours));
@@ -243,21 +272,35 @@ mod tests {
 
     #[test]
     fn nothing_usable_is_refused_clearly() {
-        let e = answer([format!("1 F8_128_HMAC_SHA1_80 inline:{KEY}").as_str()]).unwrap_err();
+        let e = answer([format!("1 F8_128_HMAC_SHA1_80 inline:{KEY}").as_str()], &Suite::ALL).unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidAccess);
         assert!(e.message.contains("AES_CM_128_HMAC_SHA1_80"));
-        assert!(answer([]).unwrap_err().message.contains("without an a=crypto"));
-        assert!(answer(["garbage"]).is_err());
+        assert!(answer([], &Suite::ALL).unwrap_err().message.contains("without an a=crypto"));
+        assert!(answer(["garbage"], &Suite::ALL).is_err());
     }
 
     #[test]
     fn our_offer_has_both_suites_and_the_answer_picks_by_tag() {
-        let offer = offer().unwrap();
+        let offer = offer(&Suite::ALL).unwrap();
         assert_eq!(offer.iter().map(|c| (c.tag, c.suite)).collect::<Vec<_>>(), vec![(1, Suite::AesCm128HmacSha1_80), (2, Suite::AesCm128HmacSha1_32)]);
         assert_ne!(offer[0].key_salt, offer[1].key_salt);
         assert_eq!(chosen(&offer, 2).unwrap().suite, Suite::AesCm128HmacSha1_32);
         assert_eq!(chosen(&offer, 7).unwrap_err().code, ErrorCode::InvalidAccess);
         assert_eq!(Suite::AesCm128HmacSha1_32.gst_names(), ("aes-128-icm", "hmac-sha1-32", "hmac-sha1-80"));
         assert!(!format!("{:?}", offer[0]).contains(&gst::glib::base64_encode(&offer[0].key_salt).to_string()), "no key in Debug");
+    }
+
+    #[test]
+    fn srtp_crypto_suites_choose_what_we_offer_and_accept() {
+        let only_32 = Suite::list(Some(&["AES_CM_128_HMAC_SHA1_32".to_owned()])).unwrap();
+        assert_eq!(offer(&only_32).unwrap().iter().map(|c| (c.tag, c.suite)).collect::<Vec<_>>(), vec![(1, Suite::AesCm128HmacSha1_32)]);
+        let offered = [format!("1 AES_CM_128_HMAC_SHA1_80 inline:{KEY}"), format!("2 AES_CM_128_HMAC_SHA1_32 inline:{KEY}")];
+        assert_eq!(answer(offered.iter().map(String::as_str), &only_32).unwrap().1.tag, 2);
+        assert_eq!(answer(offered[..1].iter().map(String::as_str), &only_32).unwrap_err().code, ErrorCode::InvalidAccess);
+        assert_eq!(Suite::list(None).unwrap(), Suite::ALL.to_vec());
+        let reversed = ["AES_CM_128_HMAC_SHA1_32".to_owned(), "AES_CM_128_HMAC_SHA1_80".to_owned()];
+        assert_eq!(Suite::list(Some(&reversed)).unwrap(), vec![Suite::AesCm128HmacSha1_32, Suite::AesCm128HmacSha1_80]);
+        assert_eq!(Suite::list(Some(&[])).unwrap_err().code, ErrorCode::Type);
+        assert_eq!(Suite::list(Some(&["AES_256_CM_HMAC_SHA1_80".to_owned()])).unwrap_err().code, ErrorCode::Type);
     }
 }

@@ -9,6 +9,7 @@
 use gst_sdp::SDPMediaRef;
 
 use crate::error::{PcError, PcResult};
+use crate::sdp::crypto::{self, Suite};
 
 /// How an m-section's media is keyed, from the least secure to the most.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -116,12 +117,12 @@ pub fn answers(msg: &gst_sdp::SDPMessageRef, rtp_profile: RtpProfile) -> PcResul
     Ok(keying)
 }
 
-/// How a connection with `rtp_profile` would key its answer to the offer `sdp`, or why it
-/// refuses it. One keying serves the whole offer, because one backend answers it: webrtcbin
+/// How a connection with `rtp_profile` (and, for SDES, `suites`) would key its answer to the
+/// offer `sdp`, or why it refuses it. One keying serves the whole offer, because one backend answers it: webrtcbin
 /// for DTLS-SRTP, rtpbin for SDES-SRTP and plain RTP. For SIP, where an initial INVITE's offer
 /// must be refused with 488 before it is accepted (SIP.js answers 480 to a failed accept), and
 /// for the connection that picks its backend from the first offer it is given.
-pub fn check_offer(sdp: &str, rtp_profile: RtpProfile) -> PcResult<Security> {
+pub fn check_offer(sdp: &str, rtp_profile: RtpProfile, suites: &[Suite]) -> PcResult<Security> {
     let msg = gst_sdp::SDPMessage::parse_buffer(sdp.as_bytes()).map_err(|_| PcError::new(crate::error::ErrorCode::SdpSyntax, "the offer is not SDP"))?;
     let keying = answers(&msg, rtp_profile)?;
     let Some(&(_, first)) = keying.first() else {
@@ -130,18 +131,24 @@ pub fn check_offer(sdp: &str, rtp_profile: RtpProfile) -> PcResult<Security> {
     if keying.iter().any(|&(_, k)| (k == Security::Dtls) != (first == Security::Dtls)) {
         return Err(PcError::invalid_access("the offer mixes DTLS-SRTP m-lines with SDES-SRTP or plain RTP ones"));
     }
+    for &(i, k) in &keying {
+        if k == Security::Sdes {
+            crypto::pick(msg.media(i).map(crypto::lines).unwrap_or_default(), suites)?;
+        }
+    }
     Ok(first)
 }
 
-/// `offerKeying(sdp, rtpProfile?)`: 'dtls', 'sdes' or 'plain', how a connection with that
-/// profile would key its answer; throws (InvalidAccessError, TypeError for an unknown
-/// profile, SdpSyntaxError) when it would refuse the offer.
+/// `offerKeying(sdp, rtpProfile?, srtpCryptoSuites?)`: 'dtls', 'sdes' or 'plain', how a
+/// connection with that configuration would key its answer; throws (InvalidAccessError,
+/// TypeError for an unknown profile or suite, SdpSyntaxError) when it would refuse the offer.
 #[napi_derive::napi(js_name = "offerKeying")]
-pub fn offer_keying(sdp: String, rtp_profile: Option<String>) -> napi::Result<String, &'static str> {
+pub fn offer_keying(sdp: String, rtp_profile: Option<String>, srtp_crypto_suites: Option<Vec<String>>) -> napi::Result<String, &'static str> {
     let coded = crate::error::coded;
     crate::runtime::init_or_throw().map_err(|e| napi::Error::new("OperationError", e.reason.clone()))?;
     let profile = RtpProfile::parse(rtp_profile.as_deref().unwrap_or("UDP/TLS/RTP/SAVPF")).map_err(coded)?;
-    Ok(match check_offer(&sdp, profile).map_err(coded)? {
+    let suites = Suite::list(srtp_crypto_suites.as_deref()).map_err(coded)?;
+    Ok(match check_offer(&sdp, profile, &suites).map_err(coded)? {
         Security::Plain => "plain",
         Security::Sdes => "sdes",
         Security::Dtls => "dtls",
@@ -205,17 +212,22 @@ mod tests {
     fn whole_offers_are_checked_against_the_profile() {
         gst::init().unwrap();
         let plain = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
-        assert_eq!(check_offer(plain, RtpProfile::DtlsSavpf).unwrap_err().code, crate::error::ErrorCode::InvalidAccess);
-        assert_eq!(check_offer(plain, RtpProfile::Avp), Ok(Security::Plain));
+        assert_eq!(check_offer(plain, RtpProfile::DtlsSavpf, &Suite::ALL).unwrap_err().code, crate::error::ErrorCode::InvalidAccess);
+        assert_eq!(check_offer(plain, RtpProfile::Avp, &Suite::ALL), Ok(Security::Plain));
         let fp = "a=fingerprint:sha-256 AA:BB\r\n";
         let webrtc = format!("{plain}m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n{fp}").replace("m=audio 4000 RTP/AVP 0\r\n", "");
-        assert_eq!(check_offer(&webrtc, RtpProfile::Avp), Ok(Security::Dtls));
+        assert_eq!(check_offer(&webrtc, RtpProfile::Avp, &Suite::ALL), Ok(Security::Dtls));
         let mixed = format!("{plain}m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n{fp}");
-        assert_eq!(check_offer(&mixed, RtpProfile::Avp).unwrap_err().code, crate::error::ErrorCode::InvalidAccess);
+        assert_eq!(check_offer(&mixed, RtpProfile::Avp, &Suite::ALL).unwrap_err().code, crate::error::ErrorCode::InvalidAccess);
         let video_only = plain.replace("m=audio", "m=video");
-        assert!(check_offer(&video_only, RtpProfile::Avp).is_err());
+        assert!(check_offer(&video_only, RtpProfile::Avp, &Suite::ALL).is_err());
         // gst_sdp reads anything; what has no audio m-line is refused all the same.
-        assert_eq!(check_offer("garbage", RtpProfile::Avp).unwrap_err().code, crate::error::ErrorCode::InvalidAccess);
+        assert_eq!(check_offer("garbage", RtpProfile::Avp, &Suite::ALL).unwrap_err().code, crate::error::ErrorCode::InvalidAccess);
+        // SDES with no suite of ours in common is refused before anything is applied.
+        let sdes = plain.replace("RTP/AVP 0\r\n", "RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n");
+        assert_eq!(check_offer(&sdes, RtpProfile::Savp, &Suite::ALL), Ok(Security::Sdes));
+        let e = check_offer(&sdes, RtpProfile::Savp, &[Suite::AesCm128HmacSha1_32]).unwrap_err();
+        assert_eq!(e.code, crate::error::ErrorCode::InvalidAccess);
     }
 
     #[test]
