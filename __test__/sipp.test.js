@@ -148,3 +148,24 @@ test("a late offer: sipp's INVITE has no SDP, the bridge offers RTP/AVP in its 2
   sink.stop();
   expectRecording(reference, collector);
 }, 60000);
+
+test('an empty re-INVITE mid-call: the bridge offers in its 200 OK, takes the answer from the ACK, and hears the speech that follows', async () => {
+  const reference = decodePcmaPcap(path.join(PCAPS, 'g711a.pcap'));
+  const { handlers } = await bridge('reinvite');
+  const sipp = sippCaller('uac-empty-reinvite', 'reinvite');
+  const sdh = await waitFor(() => handlers[0], 10000, 20, 'the INVITE at the bridge');
+  const pc = sdh.gstPeerConnection;
+  const port = await waitFor(() => /^m=audio (\d+) /m.exec(pc.localDescription?.sdp ?? '')?.[1], 10000, 20, 'the answer');
+  // The re-INVITE makes us the offerer; sipp's answer in the ACK settles it.
+  await waitFor(() => pc.signalingState === 'stable' && pc.localDescription.type === 'offer', 10000, 20, 'the answer from the ACK');
+  expect(pc.remoteDescription.sdp).toMatch(/^m=audio \d+ RTP\/AVP 8\r$/m);
+  expect(pc.localDescription.sdp).toMatch(new RegExp(`^m=audio ${port} RTP/AVP `, 'm')); // same port (RFC 3264 §8)
+  const collector = new FrameCollector();
+  const sink = new nonstandard.RTCAudioSink(await sdh.waitForRemoteTrack());
+  sink.ondata = collector.push;
+  later(() => sink.stop());
+  const { code, errors } = await sipp;
+  expect({ code, errors }).toEqual({ code: 0, errors: '' });
+  sink.stop();
+  expectRecording(reference, collector);
+}, 60000);
