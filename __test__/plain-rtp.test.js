@@ -134,6 +134,11 @@ describe('profiles', () => {
     expect(() => checkOffer(plainOffer.sdp, { rtpProfile: 'RTP/SAVP' })).toThrow(expect.objectContaining({ name: 'InvalidAccessError' }));
     expect(() => new RTCPeerConnection({ rtpProfile: 'RTP/AVPF' })).toThrow(TypeError);
     expect(plainPeer().getConfiguration().rtpProfile).toBe('RTP/AVP');
+    // No SDP at all is a syntax error (RTCError 'sdp-syntax-error'), before and when applied.
+    for (const sdp of ['', 'garbage']) {
+      expect(() => checkOffer(sdp, PLAIN)).toThrow(expect.objectContaining({ name: 'OperationError', errorDetail: 'sdp-syntax-error' }));
+      await expect(plainPeer().setRemoteDescription({ type: 'offer', sdp })).rejects.toMatchObject({ name: 'OperationError', errorDetail: 'sdp-syntax-error' });
+    }
   });
 
   test.each(['RTP/AVP', 'RTP/SAVP'])('rtpProfile %s also takes a WebRTC offer: applied first, it is answered on webrtcbin, tones both ways', async (rtpProfile) => {
@@ -276,8 +281,8 @@ test('a phone that changes its SSRC mid-call is followed without a gap; garbage 
   try {
     const [{ sink }] = await Promise.all([atB.ready]);
     // 3 s of packets at least, and as long as it takes the sink, which starts with the first
-    // decoded audio, to collect the 2.5 s judged below (bounded at 5 s).
-    while (i < 150 || (atB.collector.durationMs < 2700 && i < 250)) await sleep(50);
+    // decoded audio, to collect the 2.5 s judged below after its first 500 ms (bounded at 5 s).
+    while (i < 150 || (atB.collector.durationMs < 3200 && i < 250)) await sleep(50);
     sink.stop();
     expectContinuousTone(atB.collector, FREQ_A, 2500, PROBES);
   } finally {

@@ -21,7 +21,7 @@ import { defineEventHandlerAttributes, type EventHandler } from '../internal/eve
 import { acquireKeepAlive, type KeepAlive } from '../internal/keepalive'
 import { MediaStream } from './MediaStream'
 import { endTrack, MediaStreamTrack, nativeTrackOf } from './MediaStreamTrack'
-import { sessionFor, sessionForOffer, type MediaSession, type MediaSessionFactory } from '../internal/MediaSession'
+import { sessionFor, sessionForOffer, webrtcbinSession, type MediaSession, type MediaSessionFactory } from '../internal/MediaSession'
 import type { CreateInputs, NativeEvent, SenderMsid } from '../internal/native'
 import { nativeEventRouter, type NativeEventTarget, type TransportStates } from '../internal/nativeEvents'
 import { NativeRequests } from '../internal/NativeRequests'
@@ -287,6 +287,7 @@ export class GstPeerConnection extends EventTarget {
    * backend refuses an offer it cannot answer (InvalidAccessError).
    */
   #moveToBackendFor(offer: string): void {
+    if (this.#backend === webrtcbinSession) return
     if (this.#descriptions.localDescription !== null || this.#descriptions.remoteDescription !== null) return
     if (this.#transceivers.entries.length > 0) return
     const factory = sessionForOffer(toNativeConfig(this.#configuration), offer)

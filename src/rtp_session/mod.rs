@@ -660,10 +660,6 @@ impl Inner {
         Ok(to_text(&msg))
     }
 
-    fn parse(sdp: &str) -> PcResult<SDPMessage> {
-        SDPMessage::parse_buffer(sdp.as_bytes()).map_err(|_| PcError::new(crate::error::ErrorCode::SdpSyntax, "the description is not SDP"))
-    }
-
     /// Whether each audio m-line's keying is one the profile accepts and this backend speaks.
     fn check_security(&self, msg: &SDPMessage) -> PcResult<()> {
         if profile::answers(msg, self.profile)?.iter().any(|(_, k)| *k == Security::Dtls) {
@@ -684,7 +680,7 @@ impl Inner {
             let state = self.lock().negotiation.apply(side, ty, None)?;
             return Ok((state, Vec::new()));
         }
-        let msg = Self::parse(sdp)?;
+        let msg = crate::sdp::validate::parse(sdp)?;
         if side == Side::Remote {
             self.check_security(&msg)?;
         }

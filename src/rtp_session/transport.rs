@@ -205,7 +205,9 @@ impl Transport {
             counters: Arc::default(),
             first_seen: Arc::default(),
         };
-        for e in &elements {
+        // The RTCP socket stays bound, without a streaming thread, until an answer does not mux.
+        t.rtcp_src.set_locked_state(true);
+        for e in elements.iter().filter(|e| **e != t.rtcp_src) {
             e.sync_state_with_parent().map_err(|e| e.to_string())?;
         }
         Ok(t)
@@ -266,6 +268,16 @@ impl Transport {
         let out = if muxed { &self.rtcp_out_muxed } else { &self.rtcp_out_separate };
         if self.rtcp_out.property::<Option<gst::Pad>>("active-pad").as_ref() != Some(out) {
             self.rtcp_out.set_property("active-pad", out);
+        }
+        // A thread reads the RTCP socket only while RTCP is not muxed.
+        if muxed != self.rtcp_src.is_locked_state() {
+            if muxed {
+                self.rtcp_src.set_locked_state(true);
+                let _ = self.rtcp_src.set_state(gst::State::Ready);
+            } else {
+                self.rtcp_src.set_locked_state(false);
+                let _ = self.rtcp_src.sync_state_with_parent();
+            }
         }
         let Ok(mut d) = self.destination.lock() else { return };
         if !d.rtp_latched {
@@ -361,6 +373,13 @@ impl Transport {
     /// The next RTP packet taken is reported again (a receiver unmuting after renegotiation).
     pub fn report_next(&self) {
         self.first_seen.store(false, Ordering::Release);
+    }
+}
+
+impl Drop for Transport {
+    /// A locked RTCP source would stay READY when the pipeline goes to NULL.
+    fn drop(&mut self) {
+        self.rtcp_src.set_locked_state(false);
     }
 }
 

@@ -123,7 +123,7 @@ pub fn answers(msg: &gst_sdp::SDPMessageRef, rtp_profile: RtpProfile) -> PcResul
 /// must be refused with 488 before it is accepted (SIP.js answers 480 to a failed accept), and
 /// for the connection that picks its backend from the first offer it is given.
 pub fn check_offer(sdp: &str, rtp_profile: RtpProfile, suites: &[Suite]) -> PcResult<Security> {
-    let msg = gst_sdp::SDPMessage::parse_buffer(sdp.as_bytes()).map_err(|_| PcError::new(crate::error::ErrorCode::SdpSyntax, "the offer is not SDP"))?;
+    let msg = crate::sdp::validate::parse(sdp)?;
     let keying = answers(&msg, rtp_profile)?;
     let Some(&(_, first)) = keying.first() else {
         return Err(PcError::invalid_access("the offer has no audio m-line"));
@@ -221,8 +221,10 @@ mod tests {
         assert_eq!(check_offer(&mixed, RtpProfile::Avp, &Suite::ALL).unwrap_err().code, crate::error::ErrorCode::InvalidAccess);
         let video_only = plain.replace("m=audio", "m=video");
         assert!(check_offer(&video_only, RtpProfile::Avp, &Suite::ALL).is_err());
-        // gst_sdp reads anything; what has no audio m-line is refused all the same.
-        assert_eq!(check_offer("garbage", RtpProfile::Avp, &Suite::ALL).unwrap_err().code, crate::error::ErrorCode::InvalidAccess);
+        // Not SDP at all, or nothing (gst_sdp would take the first and assert on the second).
+        for text in ["garbage", ""] {
+            assert_eq!(check_offer(text, RtpProfile::Avp, &Suite::ALL).unwrap_err().code, crate::error::ErrorCode::SdpSyntax);
+        }
         // SDES with no suite of ours in common is refused before anything is applied.
         let sdes = plain.replace("RTP/AVP 0\r\n", "RTP/SAVP 0\r\na=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n");
         assert_eq!(check_offer(&sdes, RtpProfile::Savp, &Suite::ALL), Ok(Security::Sdes));
