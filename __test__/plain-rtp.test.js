@@ -4,8 +4,8 @@
 // sockets on loopback, audio judged by its tone in every 200 ms window.
 
 const dgram = require('dgram');
-const { AudioMixer, RTCPeerConnection, ToneSource, checkOffer } = require('../dist');
-const { expectContinuousTone, expectToneFromNow } = require('./helpers/audio');
+const { AudioMixer, RTCPeerConnection, RTCRtpReceiver, ToneSource, checkOffer, nonstandard } = require('../dist');
+const { FrameCollector, expectContinuousTone, expectToneFromNow } = require('./helpers/audio');
 const { collectRemote, connect, waitState, once, trickle } = require('./helpers/peers');
 const { restrictCodecs } = require('./helpers/sdp');
 const { later, own, peer } = require('./helpers/later');
@@ -163,17 +163,51 @@ describe('profiles', () => {
     await expectBothTones(atBrowser, atBridge);
   });
 
-  test('a connection that already has a transceiver keeps its backend: a WebRTC offer is refused and nothing changes', async () => {
+  test('tracks, encodings and codec preferences set before a WebRTC offer move with the connection; a sink on its receiver track before negotiation hears the peer', async () => {
+    const browser = peer();
+    browser.addTrack(own(new ToneSource({ frequency: FREQ_A, amplitude: 0.5 })).track);
+    const bridge = own(new RTCPeerConnection({ ...PLAIN, rtpProfile: 'RTP/AVP' }));
+    // The SIP.js order: the bridge's track and settings first, then the offer.
+    const sender = bridge.addTrack(own(new ToneSource({ frequency: FREQ_B, amplitude: 0.5 })).track);
+    const [transceiver] = bridge.getTransceivers();
+    const pcmu = RTCRtpReceiver.getCapabilities('audio').codecs.filter((c) => c.mimeType === 'audio/PCMU');
+    transceiver.setCodecPreferences(pcmu);
+    await sender.setParameters({ ...sender.getParameters(), encodings: [{ active: true, maxBitrate: 32000 }] });
+    const early = new FrameCollector();
+    const earlySink = own(new nonstandard.RTCAudioSink(transceiver.receiver.track));
+    earlySink.ondata = early.push;
+    const atBrowser = collectRemote(browser);
+    const connected = Promise.all([waitState(browser, 'connectionState', 'connected'), waitState(bridge, 'connectionState', 'connected')]);
+    trickle(browser, bridge);
+    trickle(bridge, browser);
+    await browser.setLocalDescription(await browser.createOffer());
+    await bridge.setRemoteDescription(browser.localDescription);
+    expect(bridge.getTransceivers()).toEqual([transceiver]);
+    expect(transceiver.receiver.track.readyState).toBe('live');
+    await bridge.setLocalDescription(await bridge.createAnswer());
+    await browser.setRemoteDescription(bridge.localDescription);
+    await connected;
+    // The browser offered Opus first; the preference the bridge set before the move answers PCMU.
+    expect(bridge.localDescription.sdp).toMatch(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF 0( |\r)/m);
+    expect(sender.getParameters().encodings[0].maxBitrate).toBe(32000);
+    const { sink } = await atBrowser.ready;
+    await sleep(2600);
+    sink.stop();
+    earlySink.stop();
+    expectContinuousTone(atBrowser.collector, FREQ_B, 2000, PROBES);
+    expectContinuousTone(early, FREQ_A, 2000, PROBES);
+  });
+
+  test('once a description is applied the backend stays: a WebRTC re-offer to a plain call is refused and the call goes on', async () => {
+    const { a, b, atA, atB } = tonePeers();
+    await call(a, b);
     const webrtc = peer();
     webrtc.addTransceiver('audio');
     const dtlsOffer = await webrtc.createOffer();
-    const b = plainPeer();
-    b.addTransceiver('audio');
     await expect(b.setRemoteDescription(dtlsOffer)).rejects.toMatchObject({ name: 'InvalidAccessError' });
     expect(b.signalingState).toBe('stable');
-    expect(b.getTransceivers()).toHaveLength(1);
-    // Its own offers are still plain RTP.
-    expect((await b.createOffer()).sdp).toMatch(/^m=audio \d+ RTP\/AVP /m);
+    expect(b.localDescription.sdp).toMatch(/^m=audio \d+ RTP\/AVP /m);
+    await expectBothTones(atA, atB);
   });
 
   test('no codec in common fails setting the answer up with an OperationError (SIP.js answers 488)', async () => {

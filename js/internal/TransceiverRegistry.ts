@@ -112,6 +112,7 @@ export class TransceiverRegistry {
       senderTrack: null,
       senderStreamIds: [],
       msidTrackId: null,
+      codecPreferences: [],
       sendEncodings: [{ active: true }],
       lastReturnedParameters: null,
       receiverTrack,

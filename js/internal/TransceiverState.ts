@@ -8,7 +8,7 @@
 import type { MediaDirection } from './direction'
 import type { MediaStream } from '../w3c/MediaStream'
 import type { MediaStreamTrack } from '../w3c/MediaStreamTrack'
-import type { RTCRtpEncodingParameters, RTCRtpSendParameters, RTCRtpTransceiverDirection } from '../w3c/webrtcTypes'
+import type { RTCRtpCodec, RTCRtpEncodingParameters, RTCRtpSendParameters, RTCRtpTransceiverDirection } from '../w3c/webrtcTypes'
 
 export interface TransceiverState {
   /** Stable native id. */
@@ -30,6 +30,12 @@ export interface TransceiverState {
   senderStreamIds: string[]
   /** The track id our a=msid lines give this sender (RFC 8830 §2): fixed once first written. */
   msidTrackId: string | null
+  /**
+   * What setCodecPreferences was last given ([[PreferredCodecs]]); native applies it and is the
+   * authority on what is negotiated. Kept to give it again to another backend
+   * (RTCPeerConnection's move to webrtcbin for a first WebRTC offer).
+   */
+  codecPreferences: RTCRtpCodec[]
   /** [[SendEncodings]]: one encoding (audio has no simulcast). */
   sendEncodings: RTCRtpEncodingParameters[]
   /** [[LastReturnedParameters]] of the sender (webrtc-pc §5.2 getParameters). */

@@ -40,7 +40,7 @@ import { RTCDtlsTransport, type RTCDtlsTransportState } from './RTCDtlsTransport
 import { RTCIceTransport, type RTCIceRole } from './RTCIceTransport'
 import { parseStatsReport, RTCStatsReport, selectStats, type StatsSelector } from './RTCStatsReport'
 import { RTCTrackEvent, type RTCTrackEventInit } from './RTCTrackEvent'
-import { checkSendEncodings } from '../internal/rtpParameters'
+import { checkSendEncodings, toNativeCodec } from '../internal/rtpParameters'
 import { iceUfragsOf, parseSdp, type ParsedSdp } from '../internal/sdp'
 import { TransceiverRegistry, type TransceiverEntry } from '../internal/TransceiverRegistry'
 import { isMediaDirection, type TransceiverState } from '../internal/TransceiverState'
@@ -282,20 +282,47 @@ export class GstPeerConnection extends EventTarget {
   /**
    * A connection whose rtpProfile also takes SDES-SRTP or plain RTP starts on rtpbin, the
    * backend its own offers need; a DTLS-SRTP (WebRTC) offer, which every rtpProfile accepts,
-   * needs webrtcbin. While nothing is negotiated and no transceiver exists, nothing native is
-   * worth keeping: the connection moves to the backend the first remote offer needs. Later, the
-   * backend refuses an offer it cannot answer (InvalidAccessError).
+   * needs webrtcbin. While nothing is negotiated, the connection moves to the backend the first
+   * remote offer needs: its transceivers are made again there, in order (both backends number
+   * them from 0), with their directions, sender tracks, encodings and codec preferences, and
+   * keep their receiver tracks (the new backend adopts them, with whatever consumes them).
+   * Later, the backend refuses an offer it cannot answer (InvalidAccessError).
    */
   #moveToBackendFor(offer: string): void {
     if (this.#backend === webrtcbinSession) return
     if (this.#descriptions.localDescription !== null || this.#descriptions.remoteDescription !== null) return
-    if (this.#transceivers.entries.length > 0) return
+    const entries = this.#transceivers.entries
+    // A stopped transceiver is not made again: its m-line is only ever rejected.
+    if (entries.some(({ state }) => state.stopping)) return
     const factory = sessionForOffer(toNativeConfig(this.#configuration), offer)
     if (factory === undefined || factory === this.#backend) return
     const replaced = this.#native
     this.#open(factory)
     this.#generation++
-    replaced.close()
+    try {
+      for (const { state } of entries) this.#remake(state, replaced)
+    } finally {
+      replaced.close()
+    }
+  }
+
+  /** One transceiver of #moveToBackendFor, made again on the new backend under its id. */
+  #remake(state: TransceiverState, replaced: MediaSession): void {
+    const native = this.#native
+    const id = callNative(() => native.addTransceiver(state.kind, isMediaDirection(state.direction) ? state.direction : 'inactive'))
+    if (id !== state.id) throw operationError(`moving to webrtcbin made transceiver ${id} for ${state.id}`)
+    // The receiver tracks change hands: ours to the new backend; the one it made to the
+    // replaced session, which ends the tracks it holds when it closes.
+    const made = callNative(() => native.receiverTrack(id))
+    callNative(() => native.adoptReceiverTrack(id, nativeTrackOf(state.receiverTrack)))
+    callNative(() => replaced.adoptReceiverTrack(id, made))
+    if (state.senderTrack !== null) {
+      const track = nativeTrackOf(state.senderTrack)
+      callNative(() => native.setSenderTrack(id, track))
+    }
+    const [encoding] = state.sendEncodings
+    if (encoding !== undefined) callNative(() => native.setEncoding(id, encoding.active !== false, encoding.maxBitrate))
+    if (state.codecPreferences.length > 0) callNative(() => native.setCodecPreferences(id, state.codecPreferences.map(toNativeCodec)))
   }
 
   /** webrtc-pc §4.4.3.2 addIceCandidate(); no argument, null or an empty candidate means end-of-candidates. */

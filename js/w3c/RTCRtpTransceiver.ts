@@ -84,6 +84,7 @@ export class RTCRtpTransceiver {
     }
     if (this.#host.closed) return
     callNative(() => this.#host.native.setCodecPreferences(this.#state.id, unique.map(toNativeCodec)))
+    this.#state.codecPreferences = unique
   }
 
   /**

@@ -252,6 +252,18 @@ impl NativePeerConnection {
             .ok_or_else(|| napi_err(format!("unknown transceiver {transceiver_id}")))
     }
 
+    /// The transceiver's receiver track becomes `track`: a connection that moves to this
+    /// backend before anything is negotiated keeps its receiver tracks, and whatever already
+    /// consumes them (sinks, mixers). Nothing is received yet, so no chain feeds the old one.
+    #[napi]
+    pub fn adopt_receiver_track(&self, transceiver_id: u32, track: &NativeTrack) -> napi::Result<()> {
+        let mut st = self.inner.lock();
+        let t = st.transceivers.iter_mut().find(|t| t.id == transceiver_id).ok_or_else(|| napi_err(format!("unknown transceiver {transceiver_id}")))?;
+        track.core.enable_rtp_tap(); // RtpForwarder passthrough (media/receiver.rs), as for our own
+        t.receiver = track.core.clone();
+        Ok(())
+    }
+
     /// The next packet of the transceiver's receive stream is reported (a `receiving` event).
     #[napi]
     pub fn expect_media(&self, transceiver_id: u32) -> napi::Result<(), &'static str> {

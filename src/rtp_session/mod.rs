@@ -310,6 +310,16 @@ impl NativeRtpSession {
             .ok_or_else(|| napi_err(format!("unknown transceiver {transceiver_id}")))
     }
 
+    /// The stream's receiver track becomes `track` (see NativePeerConnection's; the seam
+    /// needs both backends to have it).
+    #[napi]
+    pub fn adopt_receiver_track(&self, transceiver_id: u32, track: &NativeTrack) -> napi::Result<()> {
+        let mut st = self.inner.lock();
+        let s = st.streams.iter_mut().find(|s| s.id == transceiver_id).ok_or_else(|| napi_err(format!("unknown transceiver {transceiver_id}")))?;
+        s.receiver = track.core.clone();
+        Ok(())
+    }
+
     /// The next packet of the stream is reported (a `receiving` event).
     #[napi]
     pub fn expect_media(&self, transceiver_id: u32) -> napi::Result<(), &'static str> {
