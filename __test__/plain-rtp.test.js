@@ -6,7 +6,7 @@
 const dgram = require('dgram');
 const { AudioMixer, RTCPeerConnection, RTCRtpReceiver, ToneSource, checkOffer, nonstandard } = require('../dist');
 const { FrameCollector, expectContinuousTone, expectToneFromNow } = require('./helpers/audio');
-const { collectRemote, connect, waitState, once, trickle } = require('./helpers/peers');
+const { collectRemote, connect, waitState, once } = require('./helpers/peers');
 const { restrictCodecs } = require('./helpers/sdp');
 const { later, own, peer } = require('./helpers/later');
 const { sleep } = require('./helpers/resources');
@@ -147,16 +147,8 @@ describe('profiles', () => {
     browser.addTrack(own(new ToneSource({ frequency: FREQ_A, amplitude: 0.5 })).track);
     const atBrowser = collectRemote(browser);
     const atBridge = collectRemote(bridge);
-    const connected = Promise.all([waitState(browser, 'connectionState', 'connected'), waitState(bridge, 'connectionState', 'connected')]);
-    trickle(browser, bridge);
-    trickle(bridge, browser);
-    await browser.setLocalDescription(await browser.createOffer());
-    await bridge.setRemoteDescription(browser.localDescription);
     // The W3C answerer's order: the offer first, then the tracks (webrtc-pc §4.4.1.6 made the transceiver).
-    bridge.addTrack(own(new ToneSource({ frequency: FREQ_B, amplitude: 0.5 })).track);
-    await bridge.setLocalDescription(await bridge.createAnswer());
-    await browser.setRemoteDescription(bridge.localDescription);
-    await connected;
+    await connect(browser, bridge, { beforeAnswer: () => bridge.addTrack(own(new ToneSource({ frequency: FREQ_B, amplitude: 0.5 })).track) });
     expect(bridge.localDescription.sdp).toMatch(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF /m);
     expect(bridge.localDescription.sdp).toMatch(/^a=fingerprint:/m);
     expect(bridge.getConfiguration().rtpProfile).toBe(rtpProfile);
@@ -177,16 +169,9 @@ describe('profiles', () => {
     const earlySink = own(new nonstandard.RTCAudioSink(transceiver.receiver.track));
     earlySink.ondata = early.push;
     const atBrowser = collectRemote(browser);
-    const connected = Promise.all([waitState(browser, 'connectionState', 'connected'), waitState(bridge, 'connectionState', 'connected')]);
-    trickle(browser, bridge);
-    trickle(bridge, browser);
-    await browser.setLocalDescription(await browser.createOffer());
-    await bridge.setRemoteDescription(browser.localDescription);
-    expect(bridge.getTransceivers()).toEqual([transceiver]);
-    expect(transceiver.receiver.track.readyState).toBe('live');
-    await bridge.setLocalDescription(await bridge.createAnswer());
-    await browser.setRemoteDescription(bridge.localDescription);
-    await connected;
+    let moved;
+    await connect(browser, bridge, { beforeAnswer: () => (moved = { transceivers: bridge.getTransceivers(), track: transceiver.receiver.track.readyState }) });
+    expect(moved).toEqual({ transceivers: [transceiver], track: 'live' });
     // The browser offered Opus first; the preference the bridge set before the move answers PCMU.
     expect(bridge.localDescription.sdp).toMatch(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF 0( |\r)/m);
     expect(sender.getParameters().encodings[0].maxBitrate).toBe(32000);

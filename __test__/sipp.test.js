@@ -54,10 +54,14 @@ function expectRecording(reference, collector) {
 }
 
 /**
- * The bridge's handler `sdh` hears all of `reference` (g711a.pcap's speech, decoded before the
- * call: decoding takes long enough to miss its start) before `sipp`, a running caller, ends cleanly.
+ * g711a.pcap's speech decoded by GStreamer, once per file. Decoded before the first call that
+ * needs it: decoding takes long enough to miss the start of the speech.
  */
-async function expectSpeechUntilSippEnds(sdh, sipp, reference) {
+let speech;
+const speechReference = () => (speech ??= decodePcmaPcap(path.join(PCAPS, 'g711a.pcap')));
+
+/** The bridge's handler `sdh` hears all of the speech before `sipp`, a running caller, ends cleanly. */
+async function expectSpeechUntilSippEnds(sdh, sipp) {
   const collector = new FrameCollector();
   const sink = new nonstandard.RTCAudioSink(await sdh.waitForRemoteTrack());
   sink.ondata = collector.push;
@@ -65,7 +69,7 @@ async function expectSpeechUntilSippEnds(sdh, sipp, reference) {
   const { code, errors } = await sipp;
   expect({ code, errors }).toEqual({ code: 0, errors: '' });
   sink.stop();
-  expectRecording(reference, collector);
+  expectRecording(speechReference(), collector);
 }
 
 /** sipp calling `service` through Kamailio over UDP with `name`.xml. */
@@ -84,12 +88,18 @@ async function sippCaller(name, service) {
 
 const bridge = (user, config = PLAIN) => sipBridge(world, { user, config, frequency: BRIDGE_TONE });
 
-test('sipp calls over UDP through Kamailio with PCMA speech and a digit: the bridge hears both', async () => {
-  const reference = decodePcmaPcap(path.join(PCAPS, 'g711a.pcap'));
-  expect(reference.length).toBeGreaterThan(8000 * 6);
-  const { handlers } = await bridge('bridge');
-  const sipp = sippCaller('uac-pcap', 'bridge');
+/** sipp calls a new bridge `user` with `name`.xml: the running caller and the bridge's handler once the INVITE is there. */
+async function sippCallsBridge(name, user) {
+  speechReference();
+  const { handlers } = await bridge(user);
+  const sipp = sippCaller(name, user);
   const sdh = await waitFor(() => handlers[0], 10000, 20, 'the INVITE at the bridge');
+  return { sipp, sdh, pc: sdh.gstPeerConnection };
+}
+
+test('sipp calls over UDP through Kamailio with PCMA speech and a digit: the bridge hears both', async () => {
+  expect(speechReference().length).toBeGreaterThan(8000 * 6);
+  const { sipp, sdh } = await sippCallsBridge('uac-pcap', 'bridge');
   const collector = new FrameCollector();
   const digits = [];
   const track = await sdh.waitForRemoteTrack();
@@ -103,7 +113,7 @@ test('sipp calls over UDP through Kamailio with PCMA speech and a digit: the bri
   const { code, errors } = await sipp;
   expect({ code, errors }).toEqual({ code: 0, errors: '' });
   sink.stop();
-  expectRecording(reference, collector);
+  expectRecording(speechReference(), collector);
   expect(digits).toEqual(['1']);
 }, 60000);
 
@@ -115,7 +125,7 @@ test('a plain-RTP INVITE to a bridge with the default rtpProfile is refused with
 }, 30000);
 
 test('the bridge calls sipp (registered through Kamailio) with an RTP/AVP offer; sipp answers PCMA and plays speech, which the bridge hears', async () => {
-  const reference = decodePcmaPcap(path.join(PCAPS, 'g711a.pcap'));
+  speechReference();
   const { agent } = await bridge('caller');
   const uasPort = await freePort();
   const uas = runSipp(['-sf', scenario('uas-pcap'), '-s', 'sipp', '-i', '127.0.0.1', '-p', String(uasPort), '-mi', '127.0.0.1', '-mp', String(await freePort()), '-m', '1']);
@@ -140,33 +150,25 @@ test('the bridge calls sipp (registered through Kamailio) with an RTP/AVP offer;
   later(() => sink.stop());
   await sleep(8000);
   sink.stop();
-  expectRecording(reference, collector);
+  expectRecording(speechReference(), collector);
   await inviter.bye();
   expect(await uas).toEqual({ code: 0, errors: '' });
 }, 60000);
 
 test("a late offer: sipp's INVITE has no SDP, the bridge offers RTP/AVP in its 200 OK, takes the answer from the ACK and hears the speech", async () => {
-  const reference = decodePcmaPcap(path.join(PCAPS, 'g711a.pcap'));
-  const { handlers } = await bridge('late');
-  const sipp = sippCaller('uac-late-offer', 'late');
-  const sdh = await waitFor(() => handlers[0], 10000, 20, 'the INVITE at the bridge');
-  const pc = sdh.gstPeerConnection;
+  const { sipp, sdh, pc } = await sippCallsBridge('uac-late-offer', 'late');
   await waitFor(() => pc.signalingState === 'stable' && pc.remoteDescription, 10000, 20, 'the answer from the ACK');
   expect(pc.localDescription.type).toBe('offer');
   expect(pc.localDescription.sdp).toMatch(/^m=audio \d+ RTP\/AVP 111 9 0 8 101 126\r$/m);
-  await expectSpeechUntilSippEnds(sdh, sipp, reference);
+  await expectSpeechUntilSippEnds(sdh, sipp);
 }, 60000);
 
 test('an empty re-INVITE mid-call: the bridge offers in its 200 OK, takes the answer from the ACK, and hears the speech that follows', async () => {
-  const reference = decodePcmaPcap(path.join(PCAPS, 'g711a.pcap'));
-  const { handlers } = await bridge('reinvite');
-  const sipp = sippCaller('uac-empty-reinvite', 'reinvite');
-  const sdh = await waitFor(() => handlers[0], 10000, 20, 'the INVITE at the bridge');
-  const pc = sdh.gstPeerConnection;
+  const { sipp, sdh, pc } = await sippCallsBridge('uac-empty-reinvite', 'reinvite');
   const port = await waitFor(() => /^m=audio (\d+) /m.exec(pc.localDescription?.sdp ?? '')?.[1], 10000, 20, 'the answer');
   // The re-INVITE makes us the offerer; sipp's answer in the ACK settles it.
   await waitFor(() => pc.signalingState === 'stable' && pc.localDescription.type === 'offer', 10000, 20, 'the answer from the ACK');
   expect(pc.remoteDescription.sdp).toMatch(/^m=audio \d+ RTP\/AVP 8\r$/m);
   expect(pc.localDescription.sdp).toMatch(new RegExp(`^m=audio ${port} RTP/AVP `, 'm')); // same port (RFC 3264 §8)
-  await expectSpeechUntilSippEnds(sdh, sipp, reference);
+  await expectSpeechUntilSippEnds(sdh, sipp);
 }, 60000);

@@ -49,18 +49,21 @@ function trickle(from, to) {
  * Offer/answer between `a` (offerer) and `b`. With `trickle: false`, each side waits for
  * gathering to complete and sends its complete SDP, as a SIP endpoint would.
  */
-async function negotiate(a, b, { trickle: useTrickle = true } = {}) {
+/** A offers, B answers; `beforeAnswer` runs once B has the offer (the W3C answerer adds its tracks there). */
+async function negotiate(a, b, { trickle: useTrickle = true, beforeAnswer = () => {} } = {}) {
   if (useTrickle) {
     trickle(a, b);
     trickle(b, a);
     await a.setLocalDescription(await a.createOffer());
     await b.setRemoteDescription(a.localDescription);
+    beforeAnswer();
     await b.setLocalDescription(await b.createAnswer());
     await a.setRemoteDescription(b.localDescription);
   } else {
     await a.setLocalDescription(await a.createOffer());
     await waitGatheringComplete(a);
     await b.setRemoteDescription(a.localDescription);
+    beforeAnswer();
     await b.setLocalDescription(await b.createAnswer());
     await waitGatheringComplete(b);
     await a.setRemoteDescription(b.localDescription);

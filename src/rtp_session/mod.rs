@@ -674,7 +674,7 @@ impl Inner {
     fn check_security(&self, msg: &SDPMessage) -> PcResult<()> {
         if profile::answers(msg, self.profile)?.iter().any(|(_, k)| *k == Security::Dtls) {
             return Err(PcError::invalid_access(
-                "a DTLS-SRTP (WebRTC) description needs webrtcbin: a connection moves there only for a first remote offer applied before any transceiver exists",
+                "a DTLS-SRTP (WebRTC) description needs webrtcbin: a connection moves there only for its first remote offer, before any description is applied",
             ));
         }
         Ok(())
