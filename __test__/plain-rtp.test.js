@@ -10,6 +10,7 @@ const { collectRemote, connect, waitState, once } = require('./helpers/peers');
 const { restrictCodecs } = require('./helpers/sdp');
 const { later, own, peer } = require('./helpers/later');
 const { sleep } = require('./helpers/resources');
+const { rawPhone } = require('./helpers/rtp-phone');
 
 const FREQ_A = 440;
 const FREQ_B = 1250;
@@ -241,40 +242,6 @@ describe('symmetric RTP and latching', () => {
     sink.stop();
   });
 });
-
-/** G.711 μ-law of one 16-bit sample (ITU-T G.711 §A, the segment encoding every codec uses). */
-function mulaw(sample) {
-  const BIAS = 0x84;
-  let sign = 0;
-  let x = sample;
-  if (x < 0) {
-    sign = 0x80;
-    x = -x;
-  }
-  x = Math.min(x, 32635) + BIAS;
-  let exponent = 7;
-  for (let mask = 0x4000; (x & mask) === 0 && exponent > 0; mask >>= 1) exponent--;
-  const mantissa = (x >> (exponent + 3)) & 0x0f;
-  return ~(sign | (exponent << 4) | mantissa) & 0xff;
-}
-
-/** A phone made of a UDP socket: 20 ms PCMU packets of a `freq` tone, from `ssrc`. */
-function rawPhone(freq) {
-  const socket = dgram.createSocket('udp4');
-  let n = 0;
-  const packet = (ssrc, seq, ts) => {
-    const p = Buffer.alloc(12 + 160);
-    p[0] = 0x80;
-    p[1] = 0;
-    p.writeUInt16BE(seq & 0xffff, 2);
-    p.writeUInt32BE(ts >>> 0, 4);
-    p.writeUInt32BE(ssrc, 8);
-    for (let i = 0; i < 160; i++) p[12 + i] = mulaw(Math.round(16000 * Math.sin((2 * Math.PI * freq * (n * 160 + i)) / 8000)));
-    n++;
-    return p;
-  };
-  return { socket, packet };
-}
 
 test('a phone that changes its SSRC mid-call is followed without a gap; garbage from it is dropped and counted', async () => {
   const phone = rawPhone(FREQ_A);

@@ -6,9 +6,6 @@
 // must hear that recording (compared sample by sample with the pcap decoded by GStreamer) and
 // the digit.
 
-const { spawn } = require('child_process');
-const fs = require('fs');
-const os = require('os');
 const path = require('path');
 const { nonstandard } = require('../dist');
 const { useSipWorld, sipBridge } = require('./helpers/sip-bridge');
@@ -17,26 +14,13 @@ const { decodePcmaPcap, matchRecording } = require('./helpers/waveform');
 const { freePort, waitFor, sleep } = require('./helpers/resources');
 const { later } = require('./helpers/later');
 
+const { runSipp, scenario } = require('./helpers/sipp');
+
 const PCAPS = '/usr/share/sip-tester';
-const scenario = (name) => path.join(__dirname, 'fixtures', 'sipp', `${name}.xml`);
 const BRIDGE_TONE = 700;
 const PLAIN = { rtpProfile: 'RTP/AVP', localAddresses: ['127.0.0.1'] };
 
 const world = useSipWorld();
-
-/** Run sipp to completion (killed by PID after the test whatever happens); resolves with its exit code and error log. */
-function runSipp(args) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gstpc-sipp-'));
-  const errors = path.join(dir, 'errors.log');
-  const child = spawn('sipp', [...args, '-nostdin', '-trace_err', '-error_file', errors, '-timeout', '40s', '-timeout_error'], { cwd: dir, stdio: 'ignore' });
-  later(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  return new Promise((resolve) => {
-    child.on('exit', (code) => resolve({ code, errors: fs.existsSync(errors) ? fs.readFileSync(errors, 'utf8') : '' }));
-  });
-}
 
 /**
  * Every voiced 250 ms of `reference` is in what `collector` got (helpers/waveform.js); a window

@@ -23,6 +23,7 @@ DEB_PACKAGES=(
   util-linux
   kamailio
   kamailio-websocket-modules
+  kamailio-tls-modules     # Kamailio's SIP over TLS, the TLS peer of __test__/sip-transport.test.js
   sip-tester               # sipp: the plain-RTP caller and callee in __test__/sipp.test.js
   baresip                  # a SIP phone for __test__/baresip.test.js (plain RTP and SDES)
   espeak-ng                # npm run bench: the voice every stack encodes (bench/speech.js)

@@ -79,7 +79,9 @@ function canConnect(port) {
  * @param {number} [opts.timeoutMs=10000] how long to wait for the WS port
  * @param {number} [opts.logLevel] Kamailio `debug` level (default 1 = errors; 3 = debug)
  * @param {string[]} [opts.defines] extra `-A` defines (e.g. ['FOO=1'])
- * @returns {Promise<{wsUrl: string, udpPort: number, wsPort: number, pid: number,
+ * @param {{cert: string, key: string}} [opts.tls] PEM files: also listen for SIP over TLS (tlsPort)
+ * @param {string} [opts.password] challenge every REGISTER (digest); every user has this password
+ * @returns {Promise<{wsUrl: string, udpPort: number, wsPort: number, tlsPort?: number, pid: number,
  *   stop: () => Promise<void>, log: () => string}>}
  */
 async function startKamailio(opts = {}) {
@@ -89,8 +91,19 @@ async function startKamailio(opts = {}) {
   }
   installExitHook();
 
-  const [udpPort, wsPort] = await freePorts(2);
+  const [udpPort, wsPort, tlsPort] = await freePorts(opts.tls ? 3 : 2);
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kamailio-'));
+  const defines = [...(opts.defines ?? [])];
+  if (opts.tls) {
+    // The server presents opts.tls; clients are not asked for a certificate.
+    const tlsConfig = path.join(runDir, 'tls.cfg');
+    fs.writeFileSync(
+      tlsConfig,
+      `[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\nprivate_key = ${opts.tls.key}\ncertificate = ${opts.tls.cert}\n\n[client:default]\nverify_certificate = no\nrequire_certificate = no\n`,
+    );
+    defines.push(`TLS_PORT=${tlsPort}`, `TLS_CONFIG="${tlsConfig}"`);
+  }
+  if (opts.password) defines.push(`AUTH_PASSWORD="${opts.password}"`);
   const args = [
     '-DD', // foreground, no fork of the main process
     '-E', // log to stderr
@@ -104,7 +117,7 @@ async function startKamailio(opts = {}) {
     '-A', `WS_PORT=${wsPort}`,
   ];
   if (opts.logLevel != null) args.push('-A', `LOG_LEVEL=${opts.logLevel}`);
-  for (const d of opts.defines ?? []) args.push('-A', d);
+  for (const d of defines) args.push('-A', d);
 
   const child = spawn(KAMAILIO_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
@@ -179,6 +192,7 @@ async function startKamailio(opts = {}) {
     wsUrl: `ws://${HOST}:${wsPort}`,
     udpPort,
     wsPort,
+    tlsPort: opts.tls ? tlsPort : undefined,
     pid: child.pid,
     stop,
     log: () => logBuf,

@@ -8,3 +8,5 @@ export type { GstSessionDescriptionHandlerFactoryOptions, LocalMedia } from './s
 export { GstSessionDescriptionHandler } from './SessionDescriptionHandler.mjs'
 export { offerRefusal } from './offerRefusal.mjs'
 export type { OfferRefusal } from './offerRefusal.mjs'
+export { SipTransport } from './transport/SipTransport.mjs'
+export type { SipTransportOptions, SipTransportStats, SipTransportDrops, ListenAddress } from './transport/SipTransport.mjs'
