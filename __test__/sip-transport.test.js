@@ -42,7 +42,7 @@ const uri = (s) => sip.UserAgent.makeURI(s);
  * A SIP.js user agent on SipTransport whose calls run on plain-RTP connections sending a
  * BRIDGE_TONE; `onInvite` gets its INVITEs. Stopped after the test.
  */
-async function bridgeAgent({ user = 'bridge', transportOptions, onInvite, password = PASSWORD }) {
+async function bridgeAgent({ user = 'bridge', transportOptions, onInvite, delegate = {}, password = PASSWORD }) {
   const tone = own(new ToneSource({ frequency: BRIDGE_TONE, amplitude: 0.5 }));
   const factory = gstSip.sessionDescriptionHandlerFactory({ media: () => tone.track, peerConnectionConfiguration: PLAIN });
   const handlers = [];
@@ -58,7 +58,7 @@ async function bridgeAgent({ user = 'bridge', transportOptions, onInvite, passwo
       handlers.push(sdh);
       return sdh;
     },
-    delegate: onInvite ? { onInvite } : {},
+    delegate: onInvite ? { ...delegate, onInvite } : delegate,
   });
   later(() => ua.stop());
   await ua.start();
@@ -81,8 +81,11 @@ async function expectAudioBothWays(phone, atBridge) {
   expectToneWindows(atBridge, PHONE_TONE, PROBES.filter((f) => f !== PHONE_TONE), 1000);
 }
 
+/** Resolves when `session` is established (at once if it is), rejects if it ends first or within 10 s. */
 function established(session) {
   return new Promise((resolve, reject) => {
+    if (session.state === sip.SessionState.Established) resolve();
+    setTimeout(() => reject(new Error(`the session is ${session.state} after 10 s`)), 10000);
     session.stateChange.addListener((state) => {
       if (state === sip.SessionState.Established) resolve();
       if (state === sip.SessionState.Terminated) reject(new Error('the session ended before it was established'));
@@ -108,6 +111,32 @@ const canConnect = (port) =>
     s.once('connect', () => (s.destroy(), resolve(true)));
     s.once('error', () => resolve(false));
   });
+
+/**
+ * A UDP relay on 127.0.0.1 in front of `targetPort` that loses the first datagram starting with
+ * `method` (a request line) on its way there; everything else goes through both ways.
+ */
+async function lossyRelay(targetPort, method) {
+  const socket = dgram.createSocket('udp4');
+  const relay = { port: 0, lost: 0 };
+  let client = null;
+  socket.on('message', (m, from) => {
+    if (from.port === targetPort) {
+      if (client) socket.send(m, client.port, client.address);
+      return;
+    }
+    client = from;
+    if (relay.lost === 0 && m.toString('latin1').startsWith(`${method} `)) {
+      relay.lost++;
+      return;
+    }
+    socket.send(m, targetPort, '127.0.0.1');
+  });
+  await new Promise((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  relay.port = socket.address().port;
+  later(() => socket.close());
+  return relay;
+}
 
 const MODES = [
   ['UDP', 'u1', 'udp'],
@@ -165,5 +194,228 @@ describe.each(MODES)('sipp over %s, no proxy', (name, mode, transport) => {
     await expectAudioBothWays(phone, atBridge);
     await invitation.bye();
     expect(await sipp).toEqual({ code: 0, errors: '' });
+  });
+});
+
+/** A Registerer for `agent` with `expires`; resolves once registered (rejects when refused). */
+async function register(agent, expires = 600) {
+  const registerer = new sip.Registerer(agent.ua, { expires });
+  await new Promise((resolve, reject) => {
+    registerer.stateChange.addListener((s) => s === sip.RegistererState.Registered && resolve());
+    registerer.register({ requestDelegate: { onReject: (r) => reject(new Error(`REGISTER refused: ${r.message.statusCode}`)) } }).catch(reject);
+  });
+  return registerer;
+}
+
+/** Resolves with the final status of a MESSAGE from `agent` to `target`. */
+function message(agent, target, body = 'hello') {
+  return new Promise((resolve, reject) => {
+    new sip.Messager(agent.ua, uri(target), body)
+      .message({ requestDelegate: { onAccept: (r) => resolve(r.message.statusCode), onReject: (r) => resolve(r.message.statusCode) } })
+      .catch(reject);
+  });
+}
+
+/** Counts the requests `agent`'s transport sends, by method. */
+function countRequests(agent) {
+  const counts = {};
+  const send = agent.transport.send.bind(agent.transport);
+  agent.transport.send = (text) => {
+    const method = /^([A-Z]+) sip/.exec(text)?.[1];
+    if (method) counts[method] = (counts[method] ?? 0) + 1;
+    return send(text);
+  };
+  return counts;
+}
+
+describe('Kamailio as registrar, digest authentication', () => {
+  let kamailio;
+  beforeAll(async () => {
+    kamailio = await startKamailio({ tls: certs, password: PASSWORD });
+  });
+  afterAll(() => kamailio?.stop());
+  const server = {
+    UDP: () => `sip:127.0.0.1:${kamailio.udpPort};transport=udp`,
+    TCP: () => `sip:127.0.0.1:${kamailio.wsPort};transport=tcp`,
+    TLS: () => `sips:127.0.0.1:${kamailio.tlsPort}`,
+  };
+
+  test.each(['UDP', 'TCP', 'TLS'])('over %s: registers, refreshes before expiry, takes requests from the registrar, unregisters on stop', async (name) => {
+    const got = [];
+    const alice = await bridgeAgent({
+      user: `alice${name}`,
+      transportOptions: { server: server[name](), tls: { ca: certs.caPem } },
+      delegate: { onMessage: (m) => (got.push(m.request.body), m.accept()) },
+    });
+    const sent = countRequests(alice);
+    const registerer = await register(alice, 3);
+    // SIP.js refreshes at 99 % of the 3 s granted; the registration must never lapse.
+    const states = [];
+    registerer.stateChange.addListener((s) => states.push(s));
+    await sleep(4000);
+    expect(states).toEqual([]);
+    expect(registerer.state).toBe(sip.RegistererState.Registered);
+    expect(sent.REGISTER).toBeGreaterThanOrEqual(3); // challenged, authorized, refreshed
+
+    const bob = await bridgeAgent({ user: 'bob', transportOptions: { server: server.UDP() } });
+    expect(await message(bob, `sip:alice${name}@127.0.0.1`, `to ${name}`)).toBe(200);
+    expect(got).toEqual([`to ${name}`]);
+
+    await alice.ua.stop(); // SIP.js unregisters its registerers, then disconnects the transport
+    expect(await message(bob, `sip:alice${name}@127.0.0.1`)).toBe(404);
+  });
+
+  test('a wrong password is refused', async () => {
+    const eve = await bridgeAgent({ user: 'eve', password: 'wrong', transportOptions: { server: server.UDP() } });
+    await expect(register(eve)).rejects.toThrow(/REGISTER refused: (401|403)/);
+  });
+
+  test('TLS: a server whose certificate does not verify is refused unless verification is turned off', async () => {
+    const untrusted = new sip.UserAgent({ uri: uri('sip:mallory@127.0.0.1'), transportConstructor: gstSip.SipTransport, transportOptions: { server: server.TLS() }, logLevel: 'error' });
+    later(() => untrusted.stop());
+    await expect(untrusted.start()).rejects.toThrow(/unable to verify|self.signed|certificate/);
+    expect(untrusted.transport.stats.connections).toBe(0);
+    const named = new sip.UserAgent({ uri: uri('sip:mallory@127.0.0.1'), transportConstructor: gstSip.SipTransport, transportOptions: { server: server.TLS(), tls: { ca: certs.caPem, servername: 'sip.example.org' } }, logLevel: 'error' });
+    later(() => named.stop());
+    await expect(named.start()).rejects.toThrow(/altnames|does not match|Hostname/);
+    const unverified = await bridgeAgent({ user: 'mallory', transportOptions: { server: server.TLS(), tls: { rejectUnauthorized: false } } });
+    await register(unverified);
+  });
+
+  test('SimpleUser over UDP calls the bridge, holds and unholds', async () => {
+    installGlobals();
+    globalThis.window ??= { addEventListener() {}, removeEventListener() {} };
+    const invitations = [];
+    const bob = await bridgeAgent({ user: 'bobsimple', transportOptions: { server: server.UDP() }, onInvite: (i) => (invitations.push(i), i.accept()) });
+    await register(bob);
+    const carol = own(new ToneSource({ frequency: PHONE_TONE, amplitude: 0.5 }));
+    const simple = new sip.Web.SimpleUser(server.UDP(), {
+      aor: 'sip:carol@127.0.0.1',
+      userAgentOptions: {
+        logLevel: 'error',
+        transportConstructor: gstSip.SipTransport,
+        authorizationUsername: 'carol',
+        authorizationPassword: PASSWORD,
+        sessionDescriptionHandlerFactory: gstSip.sessionDescriptionHandlerFactory({ media: () => carol.track, peerConnectionConfiguration: PLAIN }),
+      },
+    });
+    later(() => simple.disconnect());
+    await simple.connect();
+    await simple.register();
+    await simple.call('sip:bobsimple@127.0.0.1');
+    const invitation = await waitFor(() => invitations[0], 10000, 20, 'the INVITE at bob');
+    await established(invitation);
+    const atBob = await hear(bob.handlers[0]);
+    await waitFor(() => atBob.durationMs >= 1200, 5000, 50, 'carol heard at bob');
+    expectToneWindows(atBob, PHONE_TONE, [BRIDGE_TONE], 1000);
+    const pc = simple.session.sessionDescriptionHandler.peerConnection;
+    // hold() and unhold() resolve once the re-INVITE is sent; its answer comes after.
+    const direction = (want) => waitFor(() => pc.getTransceivers()[0].currentDirection === want, 5000, 20, `carol ${want}`);
+    await simple.hold();
+    await direction('sendonly'); // SIP.js holds with a sendonly offer
+    expect(bob.handlers[0].gstPeerConnection.getTransceivers()[0].currentDirection).toBe('recvonly');
+    await simple.unhold();
+    await direction('sendrecv');
+    atBob.reset();
+    await waitFor(() => atBob.durationMs >= 1200, 5000, 50, 'carol heard at bob after unhold');
+    expectToneWindows(atBob, PHONE_TONE, [BRIDGE_TONE], 1000);
+    await simple.hangup();
+  });
+});
+
+describe('UDP retransmission (RFC 3261 §17), which SIP.js leaves to the transport', () => {
+  test('the first INVITE is lost on the way to sipp: the call is set up after one T1, not after 32 s', async () => {
+    const phone = await rtpPhone(PHONE_TONE);
+    later(phone.close);
+    const sippPort = await freePort('udp');
+    const sipp = runSipp(['-sf', scenario('uas-auth'), '-t', 'u1', '-i', '127.0.0.1', '-p', String(sippPort), '-key', 'rtp_port', String(phone.port), '-key', 'pw', PASSWORD, '-m', '1']);
+    const relay = await lossyRelay(sippPort, 'INVITE');
+    const agent = await bridgeAgent({ transportOptions: { server: `sip:127.0.0.1:${relay.port};transport=udp` } });
+    const { inviter, setupMs } = await call(agent, `sip:sipp@127.0.0.1:${sippPort}`);
+    console.log(`UDP: INVITE → 200 OK with the first INVITE lost: ${setupMs.toFixed(1)} ms`);
+    expect(relay.lost).toBe(1);
+    expect(setupMs).toBeGreaterThanOrEqual(450); // Timer A: T1 = 500 ms
+    expect(setupMs).toBeLessThan(1500);
+    expect(agent.transport.stats.retransmissions).toBeGreaterThanOrEqual(1);
+    const atBridge = await hear(agent.handlers[0]);
+    await expectAudioBothWays(phone, atBridge);
+    await inviter.bye();
+    expect(await sipp).toEqual({ code: 0, errors: '' });
+  });
+
+  test('the first REGISTER is lost on the way to Kamailio: registered after one T1', async () => {
+    const kamailio = await startKamailio({ password: PASSWORD });
+    later(() => kamailio.stop());
+    const relay = await lossyRelay(kamailio.udpPort, 'REGISTER');
+    const agent = await bridgeAgent({ user: 'lossy', transportOptions: { server: `sip:127.0.0.1:${relay.port};transport=udp` } });
+    const t0 = performance.now();
+    await register(agent);
+    const ms = performance.now() - t0;
+    console.log(`UDP: REGISTER → 200 OK (with a 401 round) with the first REGISTER lost: ${ms.toFixed(1)} ms`);
+    expect(relay.lost).toBe(1);
+    expect(ms).toBeGreaterThanOrEqual(450); // Timer E: T1 = 500 ms
+    expect(ms).toBeLessThan(1500);
+  });
+
+  test('as UAS: a non-2xx final response is sent again until its ACK (Timer G); a retransmitted BYE gets the same 200, not 481', async () => {
+    const agent = await bridgeAgent({
+      transportOptions: { listen: { udp: { host: '127.0.0.1' } } },
+      onInvite: (invitation) => (invitation.request.getHeader('Subject') === 'refuse' ? invitation.reject({ statusCode: 486 }) : invitation.accept()),
+    });
+    const port = agent.transport.addresses.UDP.port;
+    const phone = await rtpPhone(PHONE_TONE);
+    later(phone.close);
+    // A hand-written UAC on a socket: it sends what a phone would, and loses what the test says.
+    const uac = dgram.createSocket('udp4');
+    later(() => uac.close());
+    await new Promise((resolve) => uac.bind(0, '127.0.0.1', resolve));
+    const got = [];
+    uac.on('message', (m) => got.push({ at: performance.now(), text: m.toString() }));
+    const local = `127.0.0.1:${uac.address().port}`;
+    const request = (method, { branch, callId, cseq, toTag = '', subject = '', sdp = '' }) =>
+      [
+        `${method} sip:bridge@127.0.0.1:${port} SIP/2.0`,
+        `Via: SIP/2.0/UDP ${local};branch=${branch};rport`,
+        `From: <sip:uac@${local}>;tag=uac1`,
+        `To: <sip:bridge@127.0.0.1:${port}>${toTag}`,
+        `Call-ID: ${callId}`,
+        `CSeq: ${cseq} ${method}`,
+        `Contact: <sip:uac@${local}>`,
+        'Max-Forwards: 70',
+        ...(subject ? [`Subject: ${subject}`] : []),
+        ...(sdp ? ['Content-Type: application/sdp'] : []),
+        `Content-Length: ${Buffer.byteLength(sdp)}`,
+        '',
+        sdp,
+      ].join('\r\n');
+    const send = (text) => uac.send(text, port, '127.0.0.1');
+    const sdp = `v=0\r\no=uac 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${phone.port} RTP/AVP 0\r\n`;
+
+    // 486 without ACK: sent again at T1, 2·T1 … (Timer G) until the ACK.
+    const t0 = performance.now();
+    send(request('INVITE', { branch: 'z9hG4bKrefuse', callId: 'refuse@uac', cseq: 1, subject: 'refuse', sdp }));
+    await sleep(1800);
+    const busy = got.filter((g) => g.text.startsWith('SIP/2.0 486'));
+    expect(busy.map((g) => Math.round((g.at - t0) / 100) * 100)).toEqual([0, 500, 1500]);
+    const toTag = /^To: .*(;tag=[^;\r]+)/m.exec(busy[0].text)[1];
+    send(request('ACK', { branch: 'z9hG4bKrefuse', callId: 'refuse@uac', cseq: 1, toTag }));
+    await sleep(2500);
+    expect(got.filter((g) => g.text.startsWith('SIP/2.0 486')).length).toBe(3); // the ACK stopped them
+
+    // A call, then a BYE whose 200 the UAC "loses": its retransmission is answered 200 again.
+    got.length = 0;
+    send(request('INVITE', { branch: 'z9hG4bKcall', callId: 'call@uac', cseq: 1, sdp }));
+    const ok = await waitFor(() => got.find((g) => g.text.startsWith('SIP/2.0 200')), 5000, 10, '200 OK');
+    const callTag = /^To: .*(;tag=[^;\r]+)/m.exec(ok.text)[1];
+    send(request('ACK', { branch: 'z9hG4bKack', callId: 'call@uac', cseq: 1, toTag: callTag }));
+    await sleep(300);
+    got.length = 0;
+    const bye = request('BYE', { branch: 'z9hG4bKbye', callId: 'call@uac', cseq: 2, toTag: callTag });
+    send(bye);
+    await waitFor(() => got.some((g) => g.text.startsWith('SIP/2.0 200')), 5000, 10, '200 to BYE');
+    send(bye);
+    await sleep(300);
+    expect(got.map((g) => g.text.split('\r\n')[0])).toEqual(['SIP/2.0 200 OK', 'SIP/2.0 200 OK']);
+    expect(agent.transport.stats.absorbed).toBeGreaterThanOrEqual(1);
   });
 });
