@@ -42,8 +42,8 @@ const uri = (s) => sip.UserAgent.makeURI(s);
  * A SIP.js user agent on SipTransport whose calls run on plain-RTP connections sending a
  * BRIDGE_TONE; `onInvite` gets its INVITEs. Stopped after the test.
  */
-async function bridgeAgent({ user = 'bridge', transportOptions, onInvite, delegate = {}, password = PASSWORD }) {
-  const tone = own(new ToneSource({ frequency: BRIDGE_TONE, amplitude: 0.5 }));
+async function bridgeAgent({ user = 'bridge', transportOptions, onInvite, delegate = {}, password = PASSWORD, frequency = BRIDGE_TONE }) {
+  const tone = own(new ToneSource({ frequency, amplitude: 0.5 }));
   const factory = gstSip.sessionDescriptionHandlerFactory({ media: () => tone.track, peerConnectionConfiguration: PLAIN });
   const handlers = [];
   const ua = new sip.UserAgent({
@@ -265,6 +265,68 @@ describe('Kamailio as registrar, digest authentication', () => {
     expect(await message(bob, `sip:alice${name}@127.0.0.1`)).toBe(404);
   });
 
+  test('a call over TLS through the registrar: INVITE, answer, audio both ways, BYE', async () => {
+    const invitations = [];
+    const tls = { ca: certs.caPem };
+    const callee = await bridgeAgent({ user: 'calleetls', frequency: PHONE_TONE, transportOptions: { server: server.TLS(), tls }, onInvite: (i) => (invitations.push(i), i.accept()) });
+    await register(callee);
+    const caller = await bridgeAgent({ user: 'callertls', transportOptions: { server: server.TLS(), tls } });
+    await register(caller);
+    const { inviter, setupMs } = await call(caller, 'sip:calleetls@127.0.0.1');
+    console.log(`TLS through Kamailio: INVITE → 200 OK in ${setupMs.toFixed(1)} ms`);
+    const invitation = await waitFor(() => invitations[0], 5000, 20, 'the INVITE at the callee');
+    const [atCaller, atCallee] = await Promise.all([hear(caller.handlers[0]), hear(callee.handlers[0])]);
+    await waitFor(() => atCaller.durationMs >= 1200 && atCallee.durationMs >= 1200, 5000, 50, 'audio both ways');
+    expectToneWindows(atCaller, PHONE_TONE, [BRIDGE_TONE], 1000);
+    expectToneWindows(atCallee, BRIDGE_TONE, [PHONE_TONE], 1000);
+    await inviter.bye();
+    await waitFor(() => invitation.state === sip.SessionState.Terminated, 5000, 20, 'the BYE at the callee');
+  });
+
+  test('a request too large for UDP goes over TCP to the same server (RFC 3261 §18.1.1), and fails clearly when it cannot', async () => {
+    const got = [];
+    const bob = await bridgeAgent({ user: 'bigbob', transportOptions: { server: server.UDP() }, delegate: { onMessage: (m) => (got.push(m.request.body.length), m.accept()) } });
+    await register(bob);
+    const alice = await bridgeAgent({ user: 'bigalice', transportOptions: { server: server.UDP() } });
+    expect(await message(alice, 'sip:bigbob@127.0.0.1', 'z'.repeat(3000))).toBe(200);
+    expect(got).toEqual([3000]);
+    expect(alice.transport.stats.connections).toBe(1); // the TCP connection it opened
+    // A UDP server with nothing on TCP behind it: the send fails with the reason.
+    const silent = await freePort('udp');
+    const lonely = await bridgeAgent({ user: 'lonely', transportOptions: { server: `sip:127.0.0.1:${silent};transport=udp` } });
+    await expect(lonely.transport.send(`MESSAGE sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP h.invalid;branch=z9hG4bKbig\r\nCall-ID: big\r\nCSeq: 1 MESSAGE\r\nContent-Length: 2000\r\n\r\n${'z'.repeat(2000)}`)).rejects.toThrow(/larger than 1300 bytes must go over TCP \(RFC 3261 §18\.1\.1\), and .*failed/);
+  });
+
+  test('TCP: a dropped server connection is made again (with backoff), and requests flow again', async () => {
+    // A TCP hop the test can cut, in front of Kamailio.
+    const cut = new Set();
+    const hop = net.createServer((inbound) => {
+      const outbound = net.connect({ host: '127.0.0.1', port: kamailio.wsPort });
+      cut.add(inbound);
+      inbound.pipe(outbound).pipe(inbound);
+      const end = () => (inbound.destroy(), outbound.destroy(), cut.delete(inbound));
+      inbound.on('error', end).on('close', end);
+      outbound.on('error', end).on('close', end);
+    });
+    later(() => hop.close());
+    await new Promise((resolve) => hop.listen(0, '127.0.0.1', resolve));
+    const dave = await bridgeAgent({ user: 'dave', transportOptions: { server: `sip:127.0.0.1:${hop.address().port};transport=tcp`, reconnectDelay: { initial: 200 } } });
+    const states = [];
+    dave.transport.stateChange.addListener((s) => states.push(s));
+    await register(dave);
+    const bob = await bridgeAgent({ user: 'bob2', transportOptions: { server: server.UDP() }, delegate: { onMessage: (m) => m.accept() } });
+    await register(bob);
+    for (const socket of cut) socket.destroy();
+    const t0 = performance.now();
+    await waitFor(() => dave.transport.isConnected() && states.length >= 3, 5000, 10, 'reconnected');
+    const ms = performance.now() - t0;
+    expect(states).toEqual(['Disconnected', 'Connecting', 'Connected']);
+    expect(ms).toBeGreaterThanOrEqual(150);
+    // Requests flow over the new connection. (Calls to dave would need it registered again, as
+    // SimpleUser does on reconnect, and a registrar that reaches it through the hop, RFC 5626.)
+    expect(await message(dave, 'sip:bob2@127.0.0.1')).toBe(200);
+  });
+
   test('a wrong password is refused', async () => {
     const eve = await bridgeAgent({ user: 'eve', password: 'wrong', transportOptions: { server: server.UDP() } });
     await expect(register(eve)).rejects.toThrow(/REGISTER refused: (401|403)/);
@@ -417,5 +479,130 @@ describe('UDP retransmission (RFC 3261 §17), which SIP.js leaves to the transpo
     await sleep(300);
     expect(got.map((g) => g.text.split('\r\n')[0])).toEqual(['SIP/2.0 200 OK', 'SIP/2.0 200 OK']);
     expect(agent.transport.stats.absorbed).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('bad input from the network: dropped and counted, never thrown', () => {
+  /** A MESSAGE to the bridge as a peer at `local` would send it over `transport`. */
+  const messageTo = (port, transport, local, body, branch = `z9hG4bK${crypto.randomBytes(4).toString('hex')}`) =>
+    [
+      `MESSAGE sip:bridge@127.0.0.1:${port} SIP/2.0`,
+      `Via: SIP/2.0/${transport} ${local};branch=${branch};rport`,
+      `From: <sip:peer@${local}>;tag=p1`,
+      `To: <sip:bridge@127.0.0.1:${port}>`,
+      `Call-ID: ${branch}@peer`,
+      'CSeq: 1 MESSAGE',
+      'Max-Forwards: 70',
+      'Content-Type: text/plain',
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      '',
+      body,
+    ].join('\r\n');
+
+  test('UDP: 20 000 datagrams of garbage, truncated, headless, oversized and stray messages; then a real one', async () => {
+    const got = [];
+    const agent = await bridgeAgent({
+      transportOptions: { listen: { udp: { host: '127.0.0.1' } }, maxMessageSize: 4096 },
+      delegate: { onMessage: (m) => (got.push(m.request.body), m.accept()) },
+    });
+    const port = agent.transport.addresses.UDP.port;
+    const peer = dgram.createSocket('udp4');
+    later(() => peer.close());
+    await new Promise((resolve) => peer.bind(0, '127.0.0.1', resolve));
+    const local = `127.0.0.1:${peer.address().port}`;
+    const replies = [];
+    peer.on('message', (m) => replies.push(m.toString()));
+    const valid = messageTo(port, 'UDP', local, 'x'.repeat(40));
+    const kinds = {
+      malformed: [
+        () => crypto.randomBytes(200),
+        () => Buffer.from('INVITE sip:bridge@127.0.0.1 SIP/2.0\r\n\r\n'), // no Via, CSeq, Call-ID
+        () => Buffer.from(valid.replace('Content-Length: 40', 'Content-Length: 400')), // body shorter than its length
+        () => Buffer.from(valid.replace('CSeq: 1 MESSAGE', 'CSeq: one')),
+        () => Buffer.from(`${valid.slice(0, 60)}\r\n\u0000\u0001: x\r\n\r\n`),
+      ],
+      oversized: [() => Buffer.alloc(5000, 0x41)],
+      stray: [() => Buffer.from(`SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 10.9.9.9:5060;branch=z9hG4bKnotours\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: x\r\nCSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n`)],
+      keepAlive: [() => Buffer.from('\r\n\r\n')],
+    };
+    const plan = Object.entries(kinds).flatMap(([kind, makers]) => makers.map((make) => [kind, make]));
+    const sent = { malformed: 0, oversized: 0, stray: 0, keepAlive: 0 };
+    const judged = () => {
+      const d = agent.transport.stats.dropped;
+      return d.malformed + d.oversized + d.stray;
+    };
+    const rss0 = rssBytes(process.pid);
+    for (let i = 0; i < 20000; i++) {
+      const [kind, make] = plan[i % plan.length];
+      peer.send(make(), port, '127.0.0.1');
+      sent[kind]++;
+      // Paced by what the transport has judged, so the kernel's socket buffer drops none.
+      if (i % 100 === 99) await waitFor(() => judged() >= sent.malformed + sent.oversized + sent.stray, 5000, 1, `datagram ${i} judged`);
+    }
+    await waitFor(() => judged() >= sent.malformed + sent.oversized + sent.stray, 10000, 10, 'every datagram judged');
+    const { dropped } = agent.transport.stats;
+    expect({ malformed: dropped.malformed, oversized: dropped.oversized, stray: dropped.stray }).toEqual({ malformed: sent.malformed, oversized: sent.oversized, stray: sent.stray });
+    expect(got).toEqual([]);
+    expect(replies).toEqual([]);
+    expect(rssBytes(process.pid) - rss0).toBeLessThan(32 * 1024 * 1024);
+
+    peer.send(valid, port, '127.0.0.1');
+    await waitFor(() => replies.length > 0, 5000, 10, 'the reply to a real MESSAGE');
+    expect(replies[0].split('\r\n')[0]).toBe('SIP/2.0 200 OK');
+    expect(got).toEqual(['x'.repeat(40)]);
+  });
+
+  test('TCP: a message in 1-byte pieces, keep-alive pings, garbage, no Content-Length, a Content-Length that never arrives, oversized', async () => {
+    const got = [];
+    const agent = await bridgeAgent({
+      transportOptions: { listen: { tcp: { host: '127.0.0.1' } }, maxMessageSize: 4096, incompleteMessageTimeout: 300 },
+      delegate: { onMessage: (m) => (got.push(m.request.body), m.accept()) },
+    });
+    const port = agent.transport.addresses.TCP.port;
+    /** A connection to the bridge; `data` is everything it got, `closed` resolves when the bridge closes it. */
+    const connect = async () => {
+      const socket = net.connect({ host: '127.0.0.1', port });
+      later(() => socket.destroy());
+      await new Promise((resolve) => socket.once('connect', resolve));
+      const c = { socket, data: '', closed: new Promise((resolve) => socket.once('close', resolve)), local: `127.0.0.1:${socket.localPort}` };
+      socket.on('data', (d) => (c.data += d.toString()));
+      socket.on('error', () => {});
+      return c;
+    };
+
+    const a = await connect();
+    a.socket.write('\r\n\r\n'); // RFC 5626 ping: answered with one CRLF
+    await waitFor(() => a.data === '\r\n', 2000, 10, 'the pong');
+    for (const byte of Buffer.from(messageTo(port, 'TCP', a.local, 'piece by piece'))) {
+      a.socket.write(Buffer.from([byte]));
+      if (byte === 0x0a) await sleep(1);
+    }
+    await waitFor(() => a.data.includes('SIP/2.0 200 OK'), 5000, 10, 'the 200 on the same connection');
+    a.socket.write('NOT SIP AT ALL\r\nContent-Length: 0\r\n\r\n'); // framed but not SIP: dropped, connection kept
+    a.socket.write(messageTo(port, 'TCP', a.local, 'after garbage'));
+    await waitFor(() => got.length === 2, 5000, 10, 'the message after the garbage');
+    expect(got).toEqual(['piece by piece', 'after garbage']);
+    expect(agent.transport.stats.dropped.malformed).toBe(1);
+
+    const unframed = await connect();
+    unframed.socket.write(messageTo(port, 'TCP', unframed.local, 'x').replace(/Content-Length: \d+\r\n/, ''));
+    await unframed.closed;
+
+    const short = await connect();
+    short.socket.write(messageTo(port, 'TCP', short.local, 'x').replace('Content-Length: 1', 'Content-Length: 100'));
+    const t0 = performance.now();
+    await short.closed;
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(250);
+
+    const huge = await connect();
+    huge.socket.write(messageTo(port, 'TCP', huge.local, 'x').replace('Content-Length: 1', 'Content-Length: 1000000'));
+    await huge.closed;
+    const endless = await connect();
+    endless.socket.write(`MESSAGE sip:bridge@127.0.0.1 SIP/2.0\r\nX-Long: ${'y'.repeat(6000)}`); // headers that never end
+    await endless.closed;
+
+    expect(agent.transport.stats.dropped).toEqual({ malformed: 1, oversized: 2, unframed: 1, incomplete: 1, stray: 0, connections: 0 });
+    expect(got).toEqual(['piece by piece', 'after garbage']);
+    await waitFor(() => agent.transport.stats.connections === 1, 2000, 10, 'only the good connection left open');
   });
 });
