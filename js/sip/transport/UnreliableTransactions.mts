@@ -120,7 +120,7 @@ export class UnreliableTransactions {
     return true
   }
 
-  /** A request that came in from `from`; false when it is a retransmission answered or absorbed here. */
+  /** A request that came in; false when it is a retransmission answered or absorbed here. */
   requestReceived(message: SipMessage): boolean {
     const key = message.transactionKey
     const tx = this.server.get(key)
