@@ -327,6 +327,28 @@ describe('Kamailio as registrar, digest authentication', () => {
     expect(await message(dave, 'sip:bob2@127.0.0.1')).toBe(200);
   });
 
+  test('TCP keep-alives (RFC 5626 §4.4.1): Kamailio answers our pings and the connection stays; a server that never answers is left', async () => {
+    const kept = await bridgeAgent({ user: 'keeper', transportOptions: { server: server.TCP(), keepAliveInterval: 200, keepAliveTimeout: 150 } });
+    const states = [];
+    kept.transport.stateChange.addListener((s) => states.push(s));
+    await sleep(1200);
+    expect(states).toEqual([]);
+    expect(kept.transport.isConnected()).toBe(true);
+
+    // A server that takes the connection and says nothing: no pong, so the connection is closed.
+    const pings = [];
+    const mute = net.createServer((socket) => socket.on('data', (d) => pings.push(d.toString())));
+    later(() => mute.close());
+    await new Promise((resolve) => mute.listen(0, '127.0.0.1', resolve));
+    const left = await bridgeAgent({ user: 'leaver', transportOptions: { server: `sip:127.0.0.1:${mute.address().port};transport=tcp`, keepAliveInterval: 200, keepAliveTimeout: 150, reconnectDelay: { initial: 60000 } } });
+    const leftStates = [];
+    left.transport.stateChange.addListener((s) => leftStates.push(s));
+    const t0 = performance.now();
+    await waitFor(() => leftStates.includes('Disconnected'), 2000, 10, 'the silent connection closed');
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(300); // one interval, then the pong's timeout
+    expect(pings).toEqual(['\r\n\r\n']);
+  });
+
   test('a wrong password is refused', async () => {
     const eve = await bridgeAgent({ user: 'eve', password: 'wrong', transportOptions: { server: server.UDP() } });
     await expect(register(eve)).rejects.toThrow(/REGISTER refused: (401|403)/);
