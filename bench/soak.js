@@ -30,7 +30,7 @@ const v8 = require('node:v8');
 const vm = require('node:vm');
 const { GstPeerConnection, ToneSource, nonstandard } = require('..');
 const { threadCount, fdCount, rssBytes } = require('../__test__/helpers/resources');
-const { goertzelPower, rms } = require('../__test__/helpers/audio');
+const { detectTone } = require('../__test__/helpers/audio');
 
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 30);
 const PAIRS = Number(process.env.SOAK_PAIRS ?? 20);
@@ -86,8 +86,7 @@ function listener(frequency) {
   };
   l.toneRight = () => {
     const last = Float32Array.from({ length: l.tail.length }, (_, i) => l.tail[(l.at + i) % l.tail.length]);
-    const level = rms(last);
-    return level > 0.01 && goertzelPower(last, 48000, frequency) / 2 / (level * level) > 0.9;
+    return detectTone(last, 48000, frequency, { minRms: 0.01, minToneFraction: 0.9 }).present;
   };
   return l;
 }
