@@ -122,6 +122,33 @@ describe('calls between Node user agents (our SessionDescriptionHandler)', () =>
     for (const pc of [...alice.connections, ...bob.connections]) expect(pc.signalingState).toBe('closed');
   }, 60000);
 
+  test("the far end's media vanishes for good: disconnected, failed after 30 s of silence, and the call ends with BYE", async () => {
+    const alice = await gstUser('alice');
+    const bob = await gstUser('bob');
+    const { inviter, invitation } = await call(alice, bob);
+    const atAlice = await listen(inviter.sessionDescriptionHandler);
+    expect(await hears(atAlice, FREQ.bob)).toBe(true);
+    const pc = inviter.sessionDescriptionHandler.peerConnection;
+    const states = [];
+    const t0 = Date.now();
+    pc.addEventListener('connectionstatechange', () => states.push([pc.connectionState, Date.now() - t0]));
+    let byeReason;
+    invitation.delegate = { onBye: (bye) => (byeReason = bye.request.getHeader('Reason')) };
+    // Bob's media goes away without a word in SIP (a crashed media process, a dead path).
+    invitation.sessionDescriptionHandler.peerConnection.close();
+    await waitSessionState(invitation, sip.SessionState.Terminated, 40000);
+    await waitSessionState(inviter, sip.SessionState.Terminated, 5000);
+    console.log(`media lost for good: alice's states ${JSON.stringify(states)} (ms after bob's media went), BYE Reason: ${byeReason}`);
+    // close() changes the state to 'closed' without an event (webrtc-pc §4.4.1.4 close).
+    expect(states.map((s) => s[0])).toEqual(['disconnected', 'failed']);
+    expect(pc.connectionState).toBe('closed');
+    expect(states[0][1]).toBeLessThan(4000);
+    expect(states[1][1]).toBeGreaterThanOrEqual(30000);
+    expect(states[1][1]).toBeLessThan(32000);
+    expect(byeReason).toBe('Q.850;cause=41;text="media connection failed"');
+    for (const c of [...alice.connections, ...bob.connections]) expect(c.signalingState).toBe('closed');
+  }, 60000);
+
   test('hold and unhold by re-INVITE; a re-INVITE rejected with 488 rolls back and the next one works', async () => {
     const alice = await gstUser('alice');
     const bob = await gstUser('bob');

@@ -15,6 +15,7 @@ import { RTCRtpReceiver } from './w3c/RTCRtpReceiver'
 import { RTCRtpTransceiver } from './w3c/RTCRtpTransceiver'
 import { RTCDtlsTransport } from './w3c/RTCDtlsTransport'
 import { RTCError } from './w3c/RTCError'
+import { RTCErrorEvent } from './w3c/RTCErrorEvent'
 import { RTCIceTransport } from './w3c/RTCIceTransport'
 import { RTCTrackEvent } from './w3c/RTCTrackEvent'
 import { RTCPeerConnectionIceEvent } from './w3c/RTCPeerConnectionIceEvent'
@@ -34,6 +35,7 @@ export function installGlobals(): void {
     RTCRtpTransceiver,
     RTCDtlsTransport,
     RTCError,
+    RTCErrorEvent,
     RTCIceTransport,
     RTCTrackEvent,
     RTCPeerConnectionIceEvent,

@@ -27,14 +27,7 @@ const dgram = require('dgram');
 const cfg = JSON.parse(process.argv[2]);
 
 // Deterministic deviates: mulberry32, and Box–Muller for normal ones.
-let state = (cfg.seed ?? 1) >>> 0;
-function uniform() {
-  state = (state + 0x6d2b79f5) >>> 0;
-  let t = state;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
+const uniform = require('./mulberry32').mulberry32(cfg.seed ?? 1);
 function normal() {
   const u = 1 - uniform();
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * uniform());

@@ -46,6 +46,8 @@ export interface NativeEventTarget {
    * §5.5, §5.6), then the connection fires its own.
    */
   transportChanged(what: 'gathering' | 'ice' | 'dtls'): void
+  /** The DTLS transport failed for the given RTCErrorDetailType (webrtc-pc §5.5.1): fire its `error`. */
+  dtlsFailed(detail: string): void
 }
 
 export function routeNativeEvent(ev: NativeEvent, target: NativeEventTarget): void {
@@ -104,6 +106,11 @@ export function routeNativeEvent(ev: NativeEvent, target: NativeEventTarget): vo
       states.connectionState = state
       target.transportChanged('dtls')
       target.dispatchEvent(new Event('connectionstatechange'))
+      break
+    }
+    case 'dtlserror': {
+      if (typeof ev.errorCode !== 'string') return warnMalformed(ev)
+      target.dtlsFailed(ev.errorCode)
       break
     }
     case 'dtmf': {

@@ -7,6 +7,7 @@ import { Invitation, type Session, type SessionDescriptionHandlerFactory } from 
 import { checkOffer, installGlobals, MediaStream, MediaStreamTrack } from '../index.js'
 import type { RTCConfiguration as GstConfiguration } from '../index.js'
 import { GstSessionDescriptionHandler } from './SessionDescriptionHandler.mjs'
+import { endOnMediaFailure } from './endOnMediaFailure.mjs'
 
 export type LocalMedia = MediaStreamTrack | MediaStreamTrack[] | MediaStream | null | undefined
 
@@ -19,6 +20,11 @@ export interface GstSessionDescriptionHandlerFactoryOptions {
   iceGatheringTimeout?: number
   /** Receive jitter buffer (ms); also settable in peerConnectionConfiguration. */
   jitterBufferLatency?: number
+  /**
+   * End an established call with BYE when its media connection fails (`connectionState`
+   * 'failed': the far end silent for 30 s, or its DTLS certificate refused). Default true.
+   */
+  endOnMediaFailure?: boolean
 }
 
 /**
@@ -69,10 +75,12 @@ export function sessionDescriptionHandlerFactory(options: GstSessionDescriptionH
       ...(options.jitterBufferLatency !== undefined ? { jitterBufferLatency: options.jitterBufferLatency } : {}),
     })
     const logger = session.userAgent.getLogger('sip.SessionDescriptionHandler')
-    return new GstSessionDescriptionHandler(
+    const handler = new GstSessionDescriptionHandler(
       logger,
       mediaStreamFactory as unknown as ConstructorParameters<typeof GstSessionDescriptionHandler>[1],
       { iceGatheringTimeout: timeout, peerConnectionConfiguration: peerConnectionConfiguration as never },
     )
+    if (options.endOnMediaFailure ?? true) endOnMediaFailure(session, handler.gstPeerConnection)
+    return handler
   }
 }

@@ -31,7 +31,7 @@ export class RTCDtlsTransport extends EventTarget {
     return dtlsStateOf(this.#states.connectionState)
   }
 
-  /** webrtcbin 1.22 does not expose the peer's certificate. */
+  /** Empty: the peer's certificate is checked natively against the SDP fingerprint (src/workarounds/fingerprint.rs), not handed to JS. */
   getRemoteCertificates(): ArrayBuffer[] {
     return []
   }

@@ -37,6 +37,8 @@ import { RTCRtpSender } from './RTCRtpSender'
 import type { RTCRtpTransceiver } from './RTCRtpTransceiver'
 import { RTCSessionDescription } from './RTCSessionDescription'
 import { RTCDtlsTransport, type RTCDtlsTransportState } from './RTCDtlsTransport'
+import { RTC_ERROR_DETAILS, RTCError, type RTCErrorDetailType } from './RTCError'
+import { RTCErrorEvent } from './RTCErrorEvent'
 import { RTCIceTransport, type RTCIceRole } from './RTCIceTransport'
 import { parseStatsReport, RTCStatsReport, selectStats, type StatsSelector } from './RTCStatsReport'
 import { RTCTrackEvent, type RTCTrackEventInit } from './RTCTrackEvent'
@@ -194,6 +196,11 @@ export class GstPeerConnection extends EventTarget {
       dispatchEvent: (event: Event): boolean => this.dispatchEvent(event),
       localCandidatesChanged: (): void => this.#refreshDescriptions(LOCAL_DESCRIPTION_GETTERS),
       transportChanged: (what): void => this.#transportChanged(what),
+      dtlsFailed: (detail: string): void => {
+        const errorDetail = (RTC_ERROR_DETAILS as readonly string[]).includes(detail) ? (detail as RTCErrorDetailType) : 'dtls-failure'
+        const message = errorDetail === 'fingerprint-failure' ? "The peer's DTLS certificate does not match the remote description's fingerprint" : 'DTLS failed'
+        this.#dtlsTransport.dispatchEvent(new RTCErrorEvent('error', { error: new RTCError({ errorDetail }, message) }))
+      },
     }
     this.#route = nativeEventRouter(events)
     this.#open(sessionFor(toNativeConfig(this.#configuration)))

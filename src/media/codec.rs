@@ -194,6 +194,17 @@ impl Codec {
         }
     }
 
+    /// Opus in-band FEC (RFC 6716 §2.1.7, RFC 7587 §3.3) for the loss the receiver reports:
+    /// libopus adds LBRR data (a low-rate copy of the previous frame) only when told to expect
+    /// loss, and spends more of the bitrate on it the more it expects, as libwebrtc does from
+    /// RTCP. `fec`: the receiver said `useinbandfec=1`. Other codecs have nothing to set.
+    pub fn expect_loss(&self, encoder: &gst::Element, percent: u32, fec: bool) {
+        if self == &OPUS {
+            encoder.set_property("inband-fec", fec && percent > 0);
+            encoder.set_property("packet-loss-percentage", percent.min(100) as i32);
+        }
+    }
+
     /// webrtc-pc §5.2 RTCRtpCodec: `audio/<name>` (Opus in lower case, as RFC 7587 registers
     /// it; the RFC 3551 names as registered), and the fmtp line we offer.
     pub fn mime_type(&self) -> String {

@@ -8,6 +8,7 @@ pub mod codec;
 pub mod dtmf_receive;
 pub mod dtmf_send;
 pub mod file_source;
+pub mod loss_report;
 pub mod mixer;
 pub mod opus;
 pub mod playout;

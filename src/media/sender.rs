@@ -29,6 +29,8 @@ struct Encoding {
     payloader: gst::Element,
     /// capsfilter, encoder, payloader, in stream order.
     elements: Vec<gst::Element>,
+    /// The answer's fmtp for `pt` says `useinbandfec=1` (RFC 7587 §7).
+    fec: bool,
 }
 
 /// A random SSRC (RFC 3550 §8.1: chosen at random so that two sources rarely collide); never 0.
@@ -62,6 +64,8 @@ pub struct SendChain {
     dtmf: DtmfInjector,
     /// Packet duration in ms for the next encoder (`set_ptime`; RFC 3551 §4.5 default 20).
     ptime: std::sync::atomic::AtomicU32,
+    /// The loss the receiver last reported, in percent (`report_loss`), for a new encoder too.
+    loss_percent: std::sync::atomic::AtomicU32,
 }
 
 impl SendChain {
@@ -96,6 +100,7 @@ impl SendChain {
             encoding_params: Mutex::new((true, None)),
             dtmf,
             ptime: std::sync::atomic::AtomicU32::new(DEFAULT_PTIME_MS),
+            loss_percent: std::sync::atomic::AtomicU32::new(0),
         })
     }
 
@@ -119,7 +124,8 @@ impl SendChain {
         let payloader = elements[2].clone();
         pipeline.add_many(&elements).map_err(|e| e.to_string())?;
         gst::Element::link_many(&elements).map_err(|e| e.to_string())?;
-        let old = current.replace(Encoding { codec, pt, ptime, payloader, elements: elements.clone() });
+        codec.expect_loss(&elements[1], self.loss_percent.load(Ordering::Relaxed), false);
+        let old = current.replace(Encoding { codec, pt, ptime, payloader, elements: elements.clone(), fec: false });
         drop(current);
 
         // Relink when no buffer is in flight between resample and webrtcbin: at once if
@@ -168,10 +174,33 @@ impl SendChain {
             Some((c, pt)) => self.set_codec(c, pt).map_err(|e| format!("cannot switch the sender to {}: {e}", c.encoding_name)),
             None => Ok(()),
         };
+        if let Some((_, pt)) = negotiated {
+            self.set_fec(crate::sdp::fmtp_param(answer, mline, pt, "useinbandfec").as_deref() == Some("1"));
+        }
         let dtmf = negotiated.and_then(|(c, _)| crate::sdp::telephone_event::negotiated(answer, mline, c.clock_rate).map(|pt| (pt, c.clock_rate)));
         self.dtmf.configure(dtmf);
         self.set_active(send);
         switched
+    }
+
+    fn set_fec(&self, fec: bool) {
+        if let Some(enc) = self.encoding.lock().ok().as_mut().and_then(|e| e.as_mut()) {
+            enc.fec = fec;
+            enc.codec.expect_loss(&enc.elements[1], self.loss_percent.load(Ordering::Relaxed), fec);
+        }
+    }
+
+    /// The fraction of our packets the receiver last reported lost (RTCP receiver report,
+    /// RFC 3550 §6.4.1), for the encoder's loss protection (`Codec::expect_loss`).
+    pub fn report_loss(&self, fraction: f64) {
+        let percent = (fraction * 100.0).ceil().clamp(0.0, 100.0) as u32;
+        if self.loss_percent.swap(percent, Ordering::Relaxed) == percent {
+            return;
+        }
+        gst::debug!(crate::log::CAT, "ssrc {:08x}: the receiver reports {percent} % loss", self.ssrc);
+        if let Some(enc) = self.encoding.lock().ok().as_ref().and_then(|e| e.as_ref()) {
+            enc.codec.expect_loss(&enc.elements[1], percent, enc.fec);
+        }
     }
 
     /// The packet duration the peer asked for (`a=ptime`), for the next `set_codec`, which

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use gst::prelude::*;
 use crate::workarounds::consent::{self, Verdict};
+use crate::workarounds::fingerprint::{self, Decide, Decision, OnMismatch};
 use crate::events::NativeEvent;
 use crate::states::{IceConnectionState, IceGatheringState, PeerConnectionState};
 
@@ -68,6 +69,7 @@ impl Inner {
         if let Some(bin) = self.webrtc().ok().and_then(|w| w.downcast::<gst::Bin>().ok()) {
             self.consent.probe_sources(&bin);
         }
+        self.gate_media();
         if !self.consent.start_once() {
             return;
         }
@@ -75,12 +77,17 @@ impl Inner {
         consent::every_second(move || weak.upgrade().is_some_and(|inner| inner.consent_tick()));
     }
 
-    pub(super) fn consent_tick(&self) -> bool {
+    pub(super) fn consent_tick(self: &Arc<Self>) -> bool {
         if self.lock().closed || !self.consent.is_running() {
             return false;
         }
         if let Some(bin) = self.webrtc().ok().and_then(|w| w.downcast::<gst::Bin>().ok()) {
             self.consent.probe_sources(&bin);
+        }
+        self.gate_media();
+        if self.fingerprint_gate.failed() {
+            // Failed for good (webrtc-pc §5.5.1): silence after it changes nothing.
+            return true;
         }
         let (ice, lost) = {
             let st = self.lock();
@@ -90,7 +97,9 @@ impl Inner {
         use PeerConnectionState as Pc;
         // Consent decides both states at once (webrtc-pc §4.3.3: the connection state follows its
         // one ICE transport here).
-        let next = match consent::verdict(self.consent.silence()) {
+        self.consent.sample();
+        self.feed_loss();
+        let next = match consent::verdict(self.consent.silence(), self.consent.streaming()) {
             Verdict::Alive if lost => Some((Ice::Connected, Pc::Connected, false)),
             Verdict::Disconnected if ice.is_up() => Some((Ice::Disconnected, Pc::Disconnected, true)),
             Verdict::Failed if ice != Ice::Failed && (lost || ice.is_up()) => Some((Ice::Failed, Pc::Failed, true)),
@@ -104,7 +113,59 @@ impl Inner {
         true
     }
 
+    /// The loss each of our streams' receivers reported, to its encoder (`media::loss_report`).
+    fn feed_loss(&self) {
+        let senders: Vec<Arc<crate::media::sender::SendChain>> = self.lock().transceivers.iter().filter_map(|t| t.sender.clone()).collect();
+        if senders.is_empty() {
+            return;
+        }
+        let Some(bin) = self.webrtc().ok().and_then(|w| w.downcast::<gst::Bin>().ok()) else { return };
+        for (ssrc, fraction) in crate::media::loss_report::reported(&bin) {
+            if let Some(sender) = senders.iter().find(|s| s.ssrc() == ssrc) {
+                sender.report_loss(fraction);
+            }
+        }
+    }
+
+    /// Gate the media of every transport webrtcbin has made so far on the fingerprint check
+    /// (`workarounds::fingerprint`). Called when a description is applied (transports are made
+    /// there, before ICE can connect) and with the consent probes.
+    pub(super) fn gate_media(self: &Arc<Self>) {
+        let Some(bin) = self.webrtc().ok().and_then(|w| w.downcast::<gst::Bin>().ok()) else { return };
+        let weak = Arc::downgrade(self);
+        let decide: Decide = Arc::new(move || weak.upgrade().map_or(Decision::Pending, |inner| inner.fingerprint_decision()));
+        let weak = Arc::downgrade(self);
+        let on_mismatch: OnMismatch = Arc::new(move || {
+            if let Some(inner) = weak.upgrade() {
+                inner.fingerprint_failed();
+            }
+        });
+        self.fingerprint_gate.install(&bin, &decide, &on_mismatch);
+    }
+
+    /// On a streaming thread, while media waits: the peer's certificates against the remote
+    /// description's fingerprints.
+    fn fingerprint_decision(&self) -> Decision {
+        let Some(bin) = self.webrtc().ok().and_then(|w| w.downcast::<gst::Bin>().ok()) else { return Decision::Pending };
+        let certificates = fingerprint::peer_certificates(&bin);
+        let expected = self.lock().negotiation.remote().map(|(_, sdp)| fingerprint::of_description(sdp));
+        fingerprint::decide(&certificates, expected.as_deref())
+    }
+
+    /// webrtc-pc §5.5.1: the DTLS transport fails with "fingerprint-failure", and with it the
+    /// connection (§4.3.3); ICE stays as it is.
+    fn fingerprint_failed(&self) {
+        if self.lock().closed {
+            return;
+        }
+        self.events.emit(NativeEvent { error_code: Some("fingerprint-failure".into()), ..NativeEvent::new("dtlserror") });
+        self.set_connection(PeerConnectionState::Failed);
+    }
+
     pub(super) fn set_connection(&self, state: PeerConnectionState) {
+        if self.fingerprint_gate.failed() && !matches!(state, PeerConnectionState::Failed | PeerConnectionState::Closed) {
+            return;
+        }
         {
             let mut st = self.lock();
             if st.closed || st.connection == state {

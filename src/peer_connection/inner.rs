@@ -11,6 +11,7 @@ use gst_webrtc::{
 };
 use napi_derive::napi;
 use crate::workarounds::consent::Consent;
+use crate::workarounds::fingerprint;
 use crate::error::{PcError, PcResult};
 use crate::events::EventSink;
 use crate::workarounds::in_flight::InFlight;
@@ -121,6 +122,8 @@ pub struct Inner {
     /// Size limits on what the remote side sends (sdp::limits).
     pub(super) limits: Limits,
     pub(super) consent: Consent,
+    /// Media waits for the peer's certificate to match the SDP (`workarounds::fingerprint`).
+    pub(super) fingerprint_gate: Arc<fingerprint::Gate>,
     /// Promises handed to webrtcbin, settled by close() if webrtcbin has not (in_flight.rs).
     pub(super) in_flight: InFlight,
 }

@@ -107,6 +107,7 @@ impl NativePeerConnection {
             has_ice_servers,
             limits: Limits::from_native(config.limits.as_ref()),
             consent: Consent::default(),
+            fingerprint_gate: Default::default(),
             in_flight: InFlight::default(),
         });
         connect_signals(&inner, &webrtc);
@@ -393,7 +394,7 @@ impl NativePeerConnection {
     pub fn get_stats(&self, request_id: u32) {
         // No lock of ours is held here: get-stats takes webrtcbin's own lock.
         match self.inner.webrtc() {
-            Ok(webrtc) => crate::stats::request(&webrtc, &self.inner.in_flight, self.inner.events.clone(), request_id),
+            Ok(webrtc) => crate::stats::request(&webrtc, &self.inner.in_flight, self.inner.events.clone(), request_id, self.inner.fingerprint_gate.failed()),
             Err(e) => self.fail(request_id, e),
         }
     }

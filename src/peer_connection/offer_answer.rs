@@ -68,6 +68,11 @@ impl Inner {
         if start_guard {
             schedule_gathering_guard(self);
         }
+        if side == Side::Remote {
+            self.fingerprint_gate.reconsider();
+        }
+        self.consent.renegotiated();
+        self.gate_media();
         if no_transport {
             // A later m-section gets a transport of its own, and a new gathering cycle.
             self.lock().local_ufrag = None;

@@ -29,6 +29,18 @@ pub fn has_attr(media: &gst_sdp::SDPMediaRef, key: &str) -> bool {
     media.attributes().any(|a| a.key() == key)
 }
 
+/// Parameter `name` of `a=fmtp:<pt> k=v;k=v` in m-section `mline` (RFC 8866 §6.15; names are
+/// case-insensitive, RFC 7587 §7).
+pub fn fmtp_param(msg: &gst_sdp::SDPMessageRef, mline: u32, pt: u32, name: &str) -> Option<String> {
+    let media = msg.media(mline)?;
+    let prefix = format!("{pt} ");
+    let params = media.attributes().filter(|a| a.key() == "fmtp").find_map(|a| a.value()?.strip_prefix(&prefix).map(str::to_owned))?;
+    params.split(';').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+    })
+}
+
 /// Sets attribute `key` of m-section `media` to `value`: the first such line is replaced, or
 /// one is added.
 pub fn set_attr(media: &mut gst_sdp::SDPMediaRef, key: &str, value: &str) {

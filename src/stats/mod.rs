@@ -80,9 +80,15 @@ pub use context::{Context, PadInfo, TransportInfo};
 use object::StatsObject;
 
 /// Emit webrtcbin's `get-stats` and answer `request_id` with the converted report.
-/// The caller must not hold any lock of ours (webrtcbin takes its own).
-pub fn request(webrtc: &gst::Element, in_flight: &InFlight, events: EventSink, request_id: u32) {
-    let ctx = Context::collect(webrtc);
+/// The caller must not hold any lock of ours (webrtcbin takes its own). `fingerprint_failed`:
+/// the connection refused the peer's certificate (webrtcbin's DTLS state does not know).
+pub fn request(webrtc: &gst::Element, in_flight: &InFlight, events: EventSink, request_id: u32, fingerprint_failed: bool) {
+    let mut ctx = Context::collect(webrtc);
+    if fingerprint_failed {
+        for t in ctx.transports.values_mut() {
+            t.dtls_state = "failed";
+        }
+    }
     let promise = in_flight.promise(move |reply| match reply {
         Ok(Some(s)) if !s.has_field("error") => {
             gst::debug!(crate::log::CAT, "get-stats reply {s}");

@@ -8,6 +8,16 @@
 //! Silence beyond `DISCONNECTED_AFTER` reports `disconnected` (as browsers do after a few
 //! missed consent checks); beyond `FAILED_AFTER` (RFC 7675 §5.1: consent expires after
 //! 30 s) reports `failed`. Traffic that resumes before that restores `connected`.
+//!
+//! How long silence must last depends on what the peer was sending. RTCP alone comes at
+//! randomised intervals of up to 1.5 × 5 s / 1.22 ≈ 6.2 s (RFC 3550 §6.3.1 with the 5 s
+//! minimum), so a peer that only reports is `disconnected` after `DISCONNECTED_AFTER` (8 s).
+//! A peer that was streaming — at least `STREAMING_PACKETS` packets in the last second
+//! before the silence, i.e. RTP — and then goes completely quiet has lost its path, or
+//! stopped sending without renegotiating: `disconnected` after `STREAMING_DISCONNECTED_AFTER`
+//! (2.5 s, Chrome's receive timeout for a weak connection), so an outage of a few seconds
+//! shows as `disconnected` → `connected`, as in browsers. A new description resets the
+//! measure (the peer may stop sending because of it: hold, `inactive`).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,6 +26,9 @@ use std::time::{Duration, Instant};
 use gst::prelude::*;
 
 pub const DISCONNECTED_AFTER: Duration = Duration::from_secs(8);
+pub const STREAMING_DISCONNECTED_AFTER: Duration = Duration::from_millis(2500);
+/// Packets in a second that mean RTP is flowing (audio sends 50; RTCP alone, under 1).
+const STREAMING_PACKETS: u64 = 10;
 pub const FAILED_AFTER: Duration = Duration::from_secs(30);
 const POLL: gst::ClockTime = gst::ClockTime::from_seconds(1);
 
@@ -27,10 +40,12 @@ pub enum Verdict {
     Failed,
 }
 
-pub fn verdict(silence: Duration) -> Verdict {
+/// `streaming`: the peer was sending RTP when it went quiet (see the module comment).
+pub fn verdict(silence: Duration, streaming: bool) -> Verdict {
+    let disconnected_after = if streaming { STREAMING_DISCONNECTED_AFTER } else { DISCONNECTED_AFTER };
     if silence >= FAILED_AFTER {
         Verdict::Failed
-    } else if silence >= DISCONNECTED_AFTER {
+    } else if silence >= disconnected_after {
         Verdict::Disconnected
     } else {
         Verdict::Alive
@@ -40,13 +55,23 @@ pub fn verdict(silence: Duration) -> Verdict {
 pub struct Consent {
     start: Instant,
     last_rx_ms: Arc<AtomicU64>,
+    packets: Arc<AtomicU64>,
+    /// `packets` at the previous `sample()`.
+    sampled: AtomicU64,
+    streaming: AtomicBool,
     probed: Mutex<Vec<gst::glib::WeakRef<gst::Pad>>>,
     running: AtomicBool,
 }
 
 impl Default for Consent {
     fn default() -> Self {
-        Self { start: Instant::now(), last_rx_ms: Arc::new(AtomicU64::new(0)), probed: Mutex::new(Vec::new()), running: AtomicBool::new(false) }
+        Self {
+            start: Instant::now(),
+            last_rx_ms: Arc::new(AtomicU64::new(0)),
+            packets: Arc::new(AtomicU64::new(0)),
+            sampled: AtomicU64::new(0),
+            streaming: AtomicBool::new(false),
+            probed: Mutex::new(Vec::new()), running: AtomicBool::new(false) }
     }
 }
 
@@ -76,12 +101,35 @@ impl Consent {
             }
             let start = self.start;
             let last = self.last_rx_ms.clone();
+            let packets = self.packets.clone();
             pad.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST, move |_, _| {
                 last.store(start.elapsed().as_millis() as u64, Ordering::Relaxed);
+                packets.fetch_add(1, Ordering::Relaxed);
                 gst::PadProbeReturn::Ok
             });
             probed.push(pad.downgrade());
         }
+    }
+
+    /// Once a second (the consent tick): whether the peer was streaming over the last second.
+    /// Only updated while packets are arriving (the last 200 ms had one): a second that ends in
+    /// silence says nothing about the peer's rate, so the verdict uses what it did before.
+    pub fn sample(&self) {
+        let now = self.packets.load(Ordering::Relaxed);
+        let before = self.sampled.swap(now, Ordering::Relaxed);
+        if self.silence() < Duration::from_millis(200) {
+            self.streaming.store(now.wrapping_sub(before) >= STREAMING_PACKETS, Ordering::Relaxed);
+        }
+    }
+
+    pub fn streaming(&self) -> bool {
+        self.streaming.load(Ordering::Relaxed)
+    }
+
+    /// A description was applied: what the peer sends may change with it.
+    pub fn renegotiated(&self) {
+        self.streaming.store(false, Ordering::Relaxed);
+        self.sampled.store(self.packets.load(Ordering::Relaxed), Ordering::Relaxed);
     }
 
     /// Returns true if the caller should start the periodic check (only once).
@@ -120,9 +168,12 @@ mod tests {
 
     #[test]
     fn verdicts() {
-        assert_eq!(verdict(Duration::from_secs(1)), Verdict::Alive);
-        assert_eq!(verdict(Duration::from_secs(9)), Verdict::Disconnected);
-        assert_eq!(verdict(Duration::from_secs(31)), Verdict::Failed);
+        assert_eq!(verdict(Duration::from_secs(1), false), Verdict::Alive);
+        assert_eq!(verdict(Duration::from_secs(3), false), Verdict::Alive);
+        assert_eq!(verdict(Duration::from_secs(3), true), Verdict::Disconnected);
+        assert_eq!(verdict(Duration::from_secs(9), false), Verdict::Disconnected);
+        assert_eq!(verdict(Duration::from_secs(31), false), Verdict::Failed);
+        assert_eq!(verdict(Duration::from_secs(31), true), Verdict::Failed);
     }
 
     #[test]

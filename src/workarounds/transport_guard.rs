@@ -38,6 +38,8 @@ use std::sync::{Arc, LazyLock, Mutex};
 
 use gst::prelude::*;
 
+use super::consume;
+
 static CAT: LazyLock<gst::DebugCategory> = LazyLock::new(|| {
     gst::DebugCategory::new("gstpc-transport-guard", gst::DebugColorFlags::empty(), Some("Drops datagrams dtlsdec or srtpdec cannot take safely"))
 });
@@ -150,14 +152,6 @@ pub fn srtcp_ssrc_lookup_asserts(data: &[u8]) -> bool {
         }
     }
     false
-}
-
-/// Drop a buffer in a pad probe: consumed and Handled, not Drop — gstreamer-rs hands the
-/// probe the buffer out of the probe info, and 1.22's chain path then unrefs the info's NULL
-/// after a Drop (a GLib CRITICAL per dropped datagram; measured with fuzz finding d57a36e0ff).
-fn consume(info: &mut gst::PadProbeInfo) -> gst::PadProbeReturn {
-    drop(info.take_buffer());
-    gst::PadProbeReturn::Handled
 }
 
 /// Makes sure one of `srtpdec`'s source pads has a stream-start before a buffer from `sink`
