@@ -605,6 +605,23 @@ describe('media timeout (mediaTimeout: 1000 ms)', () => {
     await back;
   });
 
+  test('a peer that goes silent for good: disconnected after the timeout, failed after twice it', async () => {
+    const { a, b } = tonePeers({ mediaTimeout: 1000 });
+    await call(a, b);
+    await sleep(500);
+    const states = [];
+    let silentAt = 0;
+    b.addEventListener('connectionstatechange', () => states.push([b.connectionState, Date.now() - silentAt]));
+    await a.getSenders()[0].replaceTrack(null);
+    silentAt = Date.now();
+    await waitState(b, 'connectionState', 'failed', 5000);
+    expect(states.map((s) => s[0])).toEqual(['disconnected', 'failed']);
+    expect(states[0][1]).toBeGreaterThanOrEqual(900);
+    expect(states[1][1]).toBeGreaterThanOrEqual(1900);
+    expect(states[1][1]).toBeLessThan(3500);
+    expect(b.iceConnectionState).toBe('failed');
+  });
+
   test('no first packet within twice the timeout fails the session', async () => {
     const a = plainPeer({ mediaTimeout: 1000 });
     a.addTransceiver('audio');

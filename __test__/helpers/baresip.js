@@ -13,7 +13,7 @@ const fs = require('fs');
 const net = require('net');
 const os = require('os');
 const path = require('path');
-const { freePort, waitFor } = require('./resources');
+const { freePortBlock, waitFor } = require('./resources');
 const { later } = require('./later');
 
 /** 16-bit PCM samples of a WAV file, as floats in [-1, 1], with its rate (first channel). */
@@ -44,8 +44,9 @@ async function startBaresip({ kamailioUdpPort, user, frequency, codec, mediaenc 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gstpc-baresip-'));
   const snd = path.join(dir, 'snd');
   fs.mkdirSync(snd);
-  const sipPort = await freePort('udp');
-  const ctrlPort = await freePort('tcp');
+  // sip_listen binds UDP and TCP on sipPort and SIP over TLS on sipPort + 1.
+  const sipPort = await freePortBlock(2);
+  const ctrlPort = await freePortBlock(1);
   fs.writeFileSync(
     path.join(dir, 'config'),
     [

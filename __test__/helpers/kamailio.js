@@ -81,6 +81,8 @@ function canConnect(port) {
  * @param {string[]} [opts.defines] extra `-A` defines (e.g. ['FOO=1'])
  * @param {{cert: string, key: string}} [opts.tls] PEM files: also listen for SIP over TLS (tlsPort)
  * @param {string} [opts.password] challenge every REGISTER (digest); every user has this password
+ * @param {string} [opts.config] another configuration file (it must listen for SIP over TCP on
+ *   UDP_PORT: readiness is checked there instead of on WS_PORT)
  * @returns {Promise<{wsUrl: string, udpPort: number, wsPort: number, tlsPort?: number, pid: number,
  *   stop: () => Promise<void>, log: () => string}>}
  */
@@ -107,7 +109,7 @@ async function startKamailio(opts = {}) {
   const args = [
     '-DD', // foreground, no fork of the main process
     '-E', // log to stderr
-    '-f', CONFIG,
+    '-f', opts.config ?? CONFIG,
     '-Y', runDir, // runtime dir (instead of /var/run/kamailio)
     '-P', path.join(runDir, 'kamailio.pid'),
     '-w', runDir, // working dir (core files etc.)
@@ -177,7 +179,7 @@ async function startKamailio(opts = {}) {
       const why = spawnError ? `spawn error: ${spawnError.message}` : `exit ${JSON.stringify(exitInfo)}`;
       throw new Error(`kamailio exited during startup (${why}); args: ${args.join(' ')}\n${logBuf}`);
     }
-    if (await canConnect(wsPort)) break;
+    if (await canConnect(opts.config ? udpPort : wsPort)) break;
     if (Date.now() > deadline) {
       await stop();
       throw new Error(

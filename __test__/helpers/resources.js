@@ -115,4 +115,34 @@ async function freePort(kind = 'udp') {
   return port;
 }
 
-module.exports = { threadCount, fdCount, rssBytes, cpuTimes, waitFor, clockTicks, sleep, freePort };
+/**
+ * The first of `count` consecutive loopback ports free for both UDP and TCP, for a peer that
+ * binds several ports from one setting (baresip's `sip_listen P`: UDP and TCP on P, TLS on
+ * P + 1). Taken below the kernel's ephemeral range, where no process binding port 0 (a browser's
+ * or Kamailio's outgoing connection, an RTP socket) can take one of them before the peer binds.
+ */
+async function freePortBlock(count) {
+  const [ephemeralLow] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+  const bindBoth = async (port) => {
+    const udp = dgram.createSocket('udp4');
+    const tcp = net.createServer();
+    const ok = await Promise.all([
+      new Promise((r) => udp.once('error', () => r(false)).bind(port, '127.0.0.1', () => r(true))),
+      new Promise((r) => tcp.once('error', () => r(false)).listen(port, '127.0.0.1', () => r(true))),
+    ]);
+    return { ok: ok.every(Boolean), release: () => Promise.all([new Promise((r) => udp.close(() => r())).catch(() => {}), new Promise((r) => tcp.close(() => r()))]) };
+  };
+  for (;;) {
+    const base = 20000 + Math.floor(Math.random() * (ephemeralLow - 20000 - count));
+    const held = [];
+    for (let p = base; p < base + count; p++) {
+      const b = await bindBoth(p);
+      held.push(b);
+      if (!b.ok) break;
+    }
+    await Promise.all(held.map((b) => b.release().catch(() => {})));
+    if (held.length === count && held.every((b) => b.ok)) return base;
+  }
+}
+
+module.exports = { threadCount, fdCount, rssBytes, cpuTimes, waitFor, clockTicks, sleep, freePort, freePortBlock };

@@ -17,8 +17,9 @@
 //! `connecting` once both descriptions are there and `connected` when the first RTP packet
 //! arrives. The media timeout (`media_timeout`, checked every second on GStreamer's clock
 //! thread) stands in for ICE consent: silence on every sendrecv stream for `mediaTimeout`
-//! makes the session `disconnected` (and `connected` again when RTP resumes), no first packet
-//! within twice that makes it `failed`. A stream on hold or inactive is never timed out.
+//! makes the session `disconnected` (and `connected` again when RTP resumes); silence for
+//! twice that, or no first packet within twice that, makes it `failed`. A stream on hold or
+//! inactive is never timed out.
 
 pub mod description;
 mod srtp;
@@ -888,6 +889,9 @@ impl Inner {
             let next = match st.ice {
                 IceConnectionState::Checking if last == 0 && silent > 2 * timeout => Some(IceConnectionState::Failed),
                 IceConnectionState::Connected if silent > timeout => Some(IceConnectionState::Disconnected),
+                // Gone for good (a phone that crashed, a path that stays down): failed, as a
+                // WebRTC connection is after 30 s without consent (RFC 7675 §5.1).
+                IceConnectionState::Disconnected if silent > 2 * timeout => Some(IceConnectionState::Failed),
                 IceConnectionState::Disconnected if silent <= timeout && last > 0 => Some(IceConnectionState::Connected),
                 _ => None,
             };

@@ -60,6 +60,26 @@ export interface SipTransportOptions {
   reconnectDelay?: { initial?: number; max?: number }
   /** Incoming TCP/TLS connections held at once; more are closed. Default 1024. */
   maxConnections?: number
+  /**
+   * Called for every incoming request before SIP.js sees it; an answer is sent at once,
+   * statelessly (RFC 3261 §8.2.7), and SIP.js never sees the request. For what SIP.js answers
+   * by itself: a health probe's OPTIONS answered 503 while draining (SIP.js always says 200).
+   */
+  screen?: (request: ScreenedRequest) => ScreenAnswer | undefined
+}
+
+/** What `screen` sees of a request. */
+export interface ScreenedRequest {
+  method: string
+  requestUri: string
+  /** The first value of a header (case-insensitive name, compact forms too). */
+  header(name: string): string | undefined
+}
+
+export interface ScreenAnswer {
+  statusCode: number
+  reasonPhrase: string
+  extraHeaders?: string[]
 }
 
 /** Messages dropped by the transport, by reason; all counted, none thrown. */
@@ -562,7 +582,15 @@ export class SipTransport implements Transport {
         remember(this.callConnections, message.callId, source.connection)
       }
       if (source.protocol === 'UDP' && !this.udpTransactions?.requestReceived(message)) return
-      this.deliver(message.withTopVia({ ...via, params }))
+      const request = message.withTopVia({ ...via, params })
+      const answer = this.options.screen?.({ method: message.method ?? '', requestUri: message.requestUri ?? '', header: (name) => message.header(name) })
+      if (answer) {
+        this.sendResponse(request.statelessResponse(answer.statusCode, answer.reasonPhrase, answer.extraHeaders)).catch((error: Error) => {
+          this.logger.warn(`SipTransport: the screened ${message.method} could not be answered: ${error.message}`)
+        })
+        return
+      }
+      this.deliver(request)
       return
     }
     if (!this.sentBy.has(`${via.host}:${via.port}`) || this.placeholder === undefined) {

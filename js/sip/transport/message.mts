@@ -142,6 +142,17 @@ export class SipMessage {
     return new SipMessage(this.startLine, headers, this.body)
   }
 
+  /**
+   * A response to this request made without SIP.js (RFC 3261 §8.2.6.2: Via, From, Call-ID and
+   * CSeq copied, To copied with a tag added when it has none; no Contact, no body).
+   */
+  statelessResponse(statusCode: number, reasonPhrase: string, extraHeaders: string[] = []): SipMessage {
+    const copied = this.headers.filter((line) => ['via', 'from', 'call-id', 'cseq'].includes(canonicalName(line.slice(0, line.indexOf(':')))))
+    let to = `To: ${this.header('to') ?? ''}`
+    if (!/;\s*tag=/i.test(to)) to += `;tag=${Math.random().toString(36).slice(2, 12)}`
+    return new SipMessage(`SIP/2.0 ${statusCode} ${reasonPhrase}`, [...copied, to, ...extraHeaders], Buffer.alloc(0))
+  }
+
   /** The message on the wire, Content-Length set to the body's byte length (§18.3, §20.14). */
   toBuffer(): Buffer {
     const headers = this.headers.filter((line) => canonicalName(line.slice(0, line.indexOf(':'))) !== 'content-length')
