@@ -22,9 +22,9 @@ const { later } = require('./helpers/later');
 const ROOT = path.join(__dirname, '..');
 const WORKER = path.join(ROOT, 'examples', 'worker', 'worker.mjs');
 const KAMAILIO_CFG = path.join(ROOT, 'examples', 'worker', 'kamailio', 'kamailio.cfg');
-const TONES = { w1: 440, w2: 660, w3: 880 };
+const TONES = { w1: 440, w2: 660, w3: 880, w4: 1500 };
 const PHONE_TONE = 1250;
-const PROBES = [440, 660, 880, 1250, 2000];
+const PROBES = [440, 660, 880, 1250, 1500, 2000];
 const PLAIN = { rtpProfile: 'RTP/AVP', localAddresses: ['127.0.0.1'] };
 
 let sip;
@@ -81,6 +81,19 @@ function get(w, urlPath) {
       res.on('data', (d) => (body += d));
       res.on('end', () => resolve({ status: res.statusCode, body, type: res.headers['content-type'] }));
     }).on('error', reject);
+  });
+}
+
+function request(w, method, urlPath, body) {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request({ host: '127.0.0.1', port: w.httpPort, path: urlPath, method, headers: data ? { 'content-type': 'application/json' } : {} }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode, body: text }));
+    });
+    req.on('error', reject);
+    req.end(data);
   });
 }
 
@@ -239,6 +252,43 @@ test('20 calls through the dispatcher are spread over both workers; a sample car
   await waitFor(async () => (await callsOf(workers.w1)).length + (await callsOf(workers.w2)).length === 0, 10000, 100, 'both workers empty');
 }, 120000);
 
+test('POST /calls dials out through Kamailio to a phone, with the worker’s audio; DELETE /calls/:id hangs up with BYE', async () => {
+  const invitations = [];
+  const port = await freePort('udp');
+  const erin = new sip.UserAgent({
+    uri: sip.UserAgent.makeURI('sip:erin@127.0.0.1'),
+    transportConstructor: gstSip.SipTransport,
+    transportOptions: { listen: { udp: { host: '127.0.0.1', port } } },
+    logLevel: 'error',
+    sessionDescriptionHandlerFactory: gstSip.sessionDescriptionHandlerFactory({ media: () => phoneTone.track, peerConnectionConfiguration: PLAIN }),
+    delegate: { onInvite: (inv) => invitations.push(inv) },
+  });
+  await erin.start();
+  later(() => erin.stop());
+  const t0 = Date.now();
+  const posted = await request(workers.w1, 'POST', '/calls', { to: `sip:erin@127.0.0.1:${port}` });
+  expect(posted.status).toBe(202);
+  const { id } = JSON.parse(posted.body);
+  const invitation = await waitFor(() => invitations[0], 10000, 20, 'the dial-out INVITE');
+  // It came through Kamailio (Record-Route), so the dialog stays in Kamailio's path.
+  expect(invitation.request.getHeader('Record-Route')).toContain(`127.0.0.1:${kamailio.udpPort}`);
+  await invitation.accept();
+  await established(invitation);
+  const setupMs = Date.now() - t0;
+  expect(await whoAnswered(invitation)).toBe('w1');
+  expect((await callsOf(workers.w1)).map((c) => [c.id, c.direction, c.state])).toEqual([[id, 'outbound', 'established']]);
+  const deleted = await request(workers.w1, 'DELETE', `/calls/${encodeURIComponent(id)}`);
+  expect(deleted.status).toBe(204);
+  await terminated(invitation, 5000);
+  expect(await callsOf(workers.w1)).toEqual([]);
+  expect((await request(workers.w1, 'DELETE', `/calls/${encodeURIComponent(id)}`)).status).toBe(404);
+  expect((await request(workers.w1, 'POST', '/calls', { to: 'not a uri' })).status).toBe(400);
+  const m = parsePrometheus((await get(workers.w1, '/metrics')).body);
+  expect(metric(m, 'bridge_calls_total', { direction: 'outbound', result: 'answered' })).toBe(1);
+  expect(metric(m, 'bridge_call_setup_seconds_count', { direction: 'outbound' })).toBe(1);
+  console.log(`scale-out: dial-out through Kamailio: POST /calls → established ${setupMs} ms`);
+}, 60000);
+
 test('a worker at its call limit answers OPTIONS, INVITE and /health with 503 and Retry-After', async () => {
   const w3 = await startWorker('w3', { port: await freePort('tcp'), env: { WORKER_MAX_CALLS: '1', WORKER_RETRY_AFTER: '7' } });
   later(() => kill(w3));
@@ -374,3 +424,41 @@ test('SIGTERM drains a worker: its calls continue, no new call reaches it, the c
   await hangUpAll([...sessions, ...during]);
   delete workers.w2;
 }, 120000);
+
+test('a worker that registers (WORKER_REGISTER=1) is reachable through a registrar, and unregisters when it exits', async () => {
+  const registrar = await startKamailio();
+  later(() => registrar.stop());
+  const w4 = await startWorker('w4', {
+    port: await freePort('tcp'),
+    env: { WORKER_PROXY: `sip:127.0.0.1:${registrar.udpPort};transport=udp`, WORKER_REGISTER: '1', WORKER_USER: 'bridge-w4' },
+  });
+  later(() => kill(w4));
+  const ua = new sip.UserAgent({
+    uri: sip.UserAgent.makeURI('sip:frank@127.0.0.1'),
+    transportConstructor: gstSip.SipTransport,
+    transportOptions: { server: `sip:127.0.0.1:${registrar.udpPort};transport=udp`, listen: { udp: { host: '127.0.0.1', port: 0 } } },
+    logLevel: 'error',
+    sessionDescriptionHandlerFactory: gstSip.sessionDescriptionHandlerFactory({ media: () => phoneTone.track, peerConnectionConfiguration: PLAIN }),
+  });
+  await ua.start();
+  later(() => ua.stop());
+  const call = async () => {
+    const inviter = new sip.Inviter(ua, sip.UserAgent.makeURI('sip:bridge-w4@127.0.0.1'));
+    let response;
+    await inviter.invite({ requestDelegate: { onReject: (r) => (response = r.message) } });
+    await established(inviter).catch(() => {});
+    return { inviter, response };
+  };
+  const first = await call();
+  expect(first.inviter.state).toBe(sip.SessionState.Established);
+  expect(await whoAnswered(first.inviter)).toBe('w4');
+  await first.inviter.bye();
+  await waitFor(async () => (await callsOf(w4)).length === 0, 5000, 50, 'w4 empty');
+  kill(w4, 'SIGTERM');
+  const exit = await w4.exited;
+  expect(exit.code).toBe(0);
+  // The registrar no longer knows it: a call gets 404.
+  const second = await call();
+  expect(second.inviter.state).toBe(sip.SessionState.Terminated);
+  expect(second.response?.statusCode).toBe(404);
+}, 60000);
