@@ -1,6 +1,7 @@
 //! The loss our receivers report: the fraction-lost field of the RTCP receiver report blocks
 //! about our own SSRCs (RFC 3550 §6.4.1), as rtpbin's sessions keep it per source. Read once a
-//! second (the consent tick) to set each sender's loss protection (`SendChain::report_loss`).
+//! fifth consent tick (RTCP reports come every few seconds) to set each sender's loss protection
+//! (`SendChain::report_loss`).
 
 use gst::glib;
 use gst::prelude::*;

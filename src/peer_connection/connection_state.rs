@@ -84,7 +84,6 @@ impl Inner {
         if let Some(bin) = self.webrtc().ok().and_then(|w| w.downcast::<gst::Bin>().ok()) {
             self.consent.probe_sources(&bin);
         }
-        self.gate_media();
         if self.fingerprint_gate.failed() {
             // Failed for good (webrtc-pc §5.5.1): silence after it changes nothing.
             return true;
@@ -97,8 +96,9 @@ impl Inner {
         use PeerConnectionState as Pc;
         // Consent decides both states at once (webrtc-pc §4.3.3: the connection state follows its
         // one ICE transport here).
-        self.consent.sample();
-        self.feed_loss();
+        if self.consent.sample() {
+            self.feed_loss();
+        }
         let next = match consent::verdict(self.consent.silence(), self.consent.streaming()) {
             Verdict::Alive if lost => Some((Ice::Connected, Pc::Connected, false)),
             Verdict::Disconnected if ice.is_up() => Some((Ice::Disconnected, Pc::Disconnected, true)),
@@ -128,8 +128,8 @@ impl Inner {
     }
 
     /// Gate the media of every transport webrtcbin has made so far on the fingerprint check
-    /// (`workarounds::fingerprint`). Called when a description is applied (transports are made
-    /// there, before ICE can connect) and with the consent probes.
+    /// (`workarounds::fingerprint`). Called when a description is applied (webrtcbin makes the
+    /// transports there, before ICE can connect) and when ICE connects.
     pub(super) fn gate_media(self: &Arc<Self>) {
         let Some(bin) = self.webrtc().ok().and_then(|w| w.downcast::<gst::Bin>().ok()) else { return };
         let weak = Arc::downgrade(self);
