@@ -22,6 +22,8 @@ export const {
   RtpForwarder,
   FileSource,
   TrackRecorder,
+  AudioPlayer,
+  AudioPlayerEvent,
   nonstandard,
   installGlobals,
 } = cjs

@@ -45,6 +45,8 @@ export type { RtpForwarderOptions, RtpForwarderStats } from './media/RtpForwarde
 export type { RtpCodecName } from './media/rtpOptions'
 export { FileSource } from './media/FileSource'
 export type { FileSourceOptions } from './media/FileSource'
+export { AudioPlayer, AudioPlayerEvent } from './media/AudioPlayer'
+export type { AudioPlayerOptions, AudioChunkFormat, AudioPlayerEventInit } from './media/AudioPlayer'
 export { TrackRecorder } from './media/TrackRecorder'
 export type { TrackRecorderOptions } from './media/TrackRecorder'
 export { installGlobals } from './installGlobals'

@@ -31,6 +31,8 @@ export type NativeRtpForwarder = Native.NativeRtpForwarder
 export type NativeRtpForwarderStats = Native.NativeRtpForwarderStats
 export type NativeFileSource = Native.NativeFileSource
 export type NativeTrackRecorder = Native.NativeTrackRecorder
+export type NativeAudioPlayer = Native.NativeAudioPlayer
+export type NativePlayerEvent = Native.NativePlayerEvent
 
 // GLib 2.74 (Debian 12, with GStreamer 1.22) still has GSlice's magazine allocator, which
 // keeps per-thread caches of freed blocks; webrtcbin runs ~8 threads per connection, so the
@@ -55,5 +57,6 @@ export const NativeUdpRtpSource = native.NativeUdpRtpSource
 export const NativeRtpForwarder = native.NativeRtpForwarder
 export const NativeFileSource = native.NativeFileSource
 export const NativeTrackRecorder = native.NativeTrackRecorder
+export const NativeAudioPlayer = native.NativeAudioPlayer
 export const audioCodecCapabilities = native.audioCodecCapabilities
 export const offerKeying = native.offerKeying

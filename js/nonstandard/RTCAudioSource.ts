@@ -11,7 +11,10 @@ export interface RTCAudioData {
   bitsPerSample?: number
   /** Default 1. */
   channelCount?: number
-  /** Default sampleRate / 100, i.e. a 10 ms frame (as in wrtc). */
+  /**
+   * Default samples.length / channelCount. wrtc accepts only 10 ms frames; any length works
+   * here (the samples are pushed into the track at once; for a paced queue see AudioPlayer).
+   */
   numberOfFrames?: number
 }
 
@@ -36,7 +39,8 @@ export class RTCAudioSource {
     const bitsPerSample = data.bitsPerSample ?? 16
     if (bitsPerSample !== 16) throw new TypeError('bitsPerSample must be 16')
     const channelCount = positiveInteger(data.channelCount ?? 1, 'channelCount')
-    const numberOfFrames = positiveInteger(data.numberOfFrames ?? sampleRate / 100, 'numberOfFrames')
+    if (samples.length === 0 || samples.length % channelCount !== 0) throw new TypeError('samples.length must be a positive multiple of channelCount')
+    const numberOfFrames = positiveInteger(data.numberOfFrames ?? samples.length / channelCount, 'numberOfFrames')
     if (samples.length !== numberOfFrames * channelCount) {
       throw new TypeError(`samples.length (${samples.length}) must equal numberOfFrames * channelCount (${numberOfFrames * channelCount})`)
     }

@@ -8,28 +8,25 @@
 //!
 //! Timing: one tick every 10 ms takes exactly one 480-sample frame from every FIFO (an empty
 //! FIFO contributes silence, it never stalls the mix), mixes (`mix.rs`) and pushes one frame to
-//! every output, timestamped continuously (PTS = frame index × 10 ms). Ticks are a periodic
-//! async id on GStreamer's SystemClock (monotonic), so they run on GStreamer's single clock
-//! thread, shared by all mixers and by the consent checks (`consent.rs`): no thread per mixer
-//! (the budget is ≤ 3 threads per connection), and a tick costs microseconds (see the report /
-//! `bench/mixer.js`). GstSystemClock re-arms a periodic entry at `previous + interval`, so a
-//! late tick is caught up and the mixer produces exactly 100 frames per second on average.
+//! every output, timestamped continuously (PTS = frame index × 10 ms). Ticks come from
+//! `ticker.rs` (GStreamer's single clock thread, shared by all mixers, players and the consent
+//! checks): no thread per mixer (the budget is ≤ 3 threads per connection), and a tick costs
+//! microseconds (`bench/mixer.js`).
 //! A mixer ticks only while it has outputs and is not stopped; while ticking, the clock entry
 //! holds the mixer alive, so an output track in use keeps sounding even if JS dropped the mixer.
 
-pub mod convert;
 pub mod fifo;
 pub mod mix;
 
 use std::sync::{Arc, Mutex, Weak};
 
-use gst::prelude::*;
 use gst_audio::AudioInfo;
 use napi_derive::napi;
 
-use self::convert::Converter;
+use super::convert::{self, Converter};
 use self::fifo::{InputFifo, Read, FRAME};
 use self::mix::{Acc, Frame};
+use super::ticker::Ticker;
 use super::track::{NativeTrack, TrackCore};
 use super::{raw_caps, RATE};
 use crate::runtime;
@@ -150,8 +147,7 @@ pub struct NativeMixerInputStats {
 
 pub struct MixerCore {
     state: Mutex<State>,
-    /// The running periodic clock entry with its generation (to tell a stale callback apart).
-    ticker: Mutex<(u64, Option<gst::PeriodicClockId>)>,
+    ticker: Ticker,
 }
 
 fn frame_to_buffer(frame: &Frame, index: u64) -> Option<gst::Buffer> {
@@ -243,7 +239,7 @@ impl MixerCore {
                 scratch: Box::new([0; FRAME]),
                 caps: raw_caps(RATE, 1),
             }),
-            ticker: Mutex::new((0, None)),
+            ticker: Ticker::default(),
         })
     }
 
@@ -338,31 +334,12 @@ impl MixerCore {
     }
 
     fn ensure_ticking(self: &Arc<Self>) {
-        let Ok(mut ticker) = self.ticker.lock() else { return };
-        if ticker.1.is_some() {
-            return;
-        }
-        let clock = gst::SystemClock::obtain();
-        let id = clock.new_periodic_id(clock.time() + TICK, TICK);
-        ticker.0 += 1;
-        let generation = ticker.0;
         let mixer = self.clone();
-        let scheduled = id.wait_async(move |_, _, _| {
-            // Nothing may unwind into GStreamer's C clock thread.
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| mixer.on_tick(generation)));
-        });
-        if scheduled.is_ok() {
-            ticker.1 = Some(id);
-        }
+        self.ticker.ensure(TICK, move || mixer.on_tick());
     }
 
-    fn on_tick(&self, generation: u64) {
-        // The ticker lock is held across the tick so that "no outputs → stop ticking" and
-        // "new output → start ticking" cannot interleave into an output with no ticker.
-        let Ok(mut ticker) = self.ticker.lock() else { return };
-        if ticker.0 != generation || ticker.1.is_none() {
-            return; // a stale callback of an entry already unscheduled
-        }
+    /// One frame to every output; false (stop ticking) once there is no output left.
+    fn on_tick(&self) -> bool {
         let pushes = match self.state.lock() {
             Ok(mut st) => {
                 st.outputs.retain(|o| !o.track.is_ended());
@@ -376,31 +353,20 @@ impl MixerCore {
             }
             Err(_) => None,
         };
-        match pushes {
-            Some(pushes) => {
-                for (track, sample) in pushes {
-                    track.push(&sample);
-                }
-            }
-            None => {
-                if let Some(id) = ticker.1.take() {
-                    id.unschedule();
-                }
-            }
+        let Some(pushes) = pushes else { return false };
+        for (track, sample) in pushes {
+            track.push(&sample);
         }
+        true
     }
 
     pub fn is_ticking(&self) -> bool {
-        self.ticker.lock().map(|t| t.1.is_some()).unwrap_or(false)
+        self.ticker.is_running()
     }
 
     /// Detach every input, end every output track, stop ticking. Idempotent.
     pub fn stop(&self) {
-        if let Ok(mut ticker) = self.ticker.lock() {
-            if let Some(id) = ticker.1.take() {
-                id.unschedule();
-            }
-        }
+        self.ticker.stop();
         let outputs = match self.state.lock() {
             Ok(mut st) => {
                 st.stopped = true;

@@ -1,10 +1,12 @@
 //! Server-side media: tracks (fan-out hubs of raw audio), their native sources and sinks,
 //! and the per-connection send/receive chains around webrtcbin.
 
+pub mod audio_player;
 pub mod audio_sink;
 pub mod audio_source;
 pub mod bus;
 pub mod codec;
+pub mod convert;
 pub mod dtmf_receive;
 pub mod dtmf_send;
 pub mod file_source;
@@ -21,6 +23,7 @@ pub mod rtp_header;
 pub mod rtp_ingress;
 pub mod rtp_parameters;
 pub mod sender;
+pub mod ticker;
 pub mod tone;
 pub mod tsm;
 pub mod track;

@@ -1,9 +1,10 @@
-//! Input format conversion to the mixer's 48 kHz mono S16.
+//! Conversion of any raw audio format to the internal 48 kHz mono S16 (mixer inputs, player
+//! input).
 //!
 //! Native tracks already carry that format and are taken as is. Anything else (an
 //! `RTCAudioSource` fed 16 kHz or stereo PCM) goes through GStreamer's own `GstAudioConverter`
 //! — the engine behind `audioconvert` and `audioresample` (channel mixing, windowed-sinc
-//! resampling with its filter history kept across buffers) — called directly in the producer's
+//! resampling with its filter history kept across buffers) — called directly in the caller's
 //! thread: no pipeline, no extra thread, no queue. gstreamer-rs 0.25 has no safe binding for
 //! it, hence the small FFI surface below.
 
@@ -19,8 +20,8 @@ pub struct Converter {
     in_bpf: usize,
 }
 
-// SAFETY: a GstAudioConverter is plain memory with no thread affinity; the mixer only ever
-// uses it under its input's mutex.
+// SAFETY: a GstAudioConverter is plain memory with no thread affinity; each owner uses it
+// under its own mutex.
 unsafe impl Send for Converter {}
 
 /// True when samples in this format go to the FIFO unconverted.
