@@ -13,6 +13,7 @@ const vm = require('vm');
 
 const { ToneSource, UdpRtpSource, RtpForwarder, FileSource, TrackRecorder, nonstandard } = require('../dist');
 const { FrameCollector, detectTone, expectToneWindows } = require('./helpers/audio');
+const { parseWav } = require('./helpers/wav');
 const { createPeer, connect, once } = require('./helpers/peers');
 const { threadCount, waitFor } = require('./helpers/resources');
 
@@ -298,32 +299,6 @@ describe('RtpForwarder', () => {
     expect(() => new RtpForwarder(t.track, { address: '127.0.0.1', port: 9 })).toThrow(/ended/);
   });
 });
-
-function parseWav(buf) {
-  expect(buf.toString('ascii', 0, 4)).toBe('RIFF');
-  expect(buf.readUInt32LE(4)).toBe(buf.length - 8);
-  expect(buf.toString('ascii', 8, 12)).toBe('WAVE');
-  let off = 12;
-  let fmt;
-  while (off + 8 <= buf.length) {
-    const id = buf.toString('ascii', off, off + 4);
-    const size = buf.readUInt32LE(off + 4);
-    if (id === 'fmt ') {
-      fmt = {
-        format: buf.readUInt16LE(off + 8),
-        channels: buf.readUInt16LE(off + 10),
-        rate: buf.readUInt32LE(off + 12),
-        bits: buf.readUInt16LE(off + 22),
-      };
-    } else if (id === 'data') {
-      const data = buf.subarray(off + 8, off + 8 + size);
-      const samples = new Int16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length));
-      return { fmt, size, samples };
-    }
-    off += 8 + size + (size & 1);
-  }
-  throw new Error('no data chunk');
-}
 
 describe('TrackRecorder and FileSource', () => {
   let dir;

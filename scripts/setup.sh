@@ -26,7 +26,8 @@ DEB_PACKAGES=(
   kamailio-tls-modules     # Kamailio's SIP over TLS, the TLS peer of __test__/sip-transport.test.js
   sip-tester               # sipp: the plain-RTP caller and callee in __test__/sipp.test.js
   baresip                  # a SIP phone for __test__/baresip.test.js (plain RTP and SDES)
-  espeak-ng                # npm run bench: the voice every stack encodes (bench/speech.js)
+  espeak-ng                # speech for the bench and the voice-agent tests (bench/speech.js)
+  gstreamer1.0-plugins-base-apps  # gst-discoverer-1.0: the recording tests check files with it
 )
 
 MIN_RUST_VERSION="1.92"

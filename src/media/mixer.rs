@@ -15,16 +15,16 @@
 //! A mixer ticks only while it has outputs and is not stopped; while ticking, the clock entry
 //! holds the mixer alive, so an output track in use keeps sounding even if JS dropped the mixer.
 
+pub mod feed;
 pub mod fifo;
 pub mod mix;
 
 use std::sync::{Arc, Mutex, Weak};
 
-use gst_audio::AudioInfo;
 use napi_derive::napi;
 
-use super::convert::{self, Converter};
-use self::fifo::{InputFifo, Read, FRAME};
+use self::feed::Feed;
+use self::fifo::{Read, FRAME};
 use self::mix::{Acc, Frame};
 use super::ticker::Ticker;
 use super::track::{NativeTrack, TrackCore};
@@ -35,50 +35,6 @@ const TICK: gst::ClockTime = gst::ClockTime::from_mseconds(10);
 /// Gain is a linear amplitude factor (as Web Audio's GainNode); the cap keeps the i32
 /// accumulator far from overflow (see `mix.rs`).
 pub const MAX_GAIN: f64 = 16.0;
-
-/// Producer side of one input: conversion state and the FIFO. Locked by the producer's thread
-/// for each buffer and by the tick for each read — never while holding another lock but the
-/// mixer state (order: ticker → state → feed).
-#[derive(Default)]
-struct Feed {
-    fifo: InputFifo,
-    /// Caps of the last buffer seen and how to take it: None = native format, as is.
-    caps: Option<(gst::Caps, Option<Converter>)>,
-    scratch: Vec<i16>,
-}
-
-impl Feed {
-    fn accept(&mut self, sample: &gst::Sample) {
-        let (Some(buffer), Some(caps)) = (sample.buffer(), sample.caps()) else { return };
-        let same = self.caps.as_ref().is_some_and(|(c, _)| c.as_ptr() == caps.as_ptr() || c.as_ref() == caps);
-        if !same {
-            let Ok(info) = AudioInfo::from_caps(caps) else { return };
-            let converter = if convert::is_native(&info) {
-                None
-            } else {
-                match Converter::new(&info) {
-                    Ok(c) => Some(c),
-                    Err(_) => return, // an unconvertible format contributes silence
-                }
-            };
-            self.caps = Some((caps.to_owned(), converter));
-        }
-        let Ok(map) = buffer.map_readable() else { return };
-        let Some((_, converter)) = self.caps.as_mut() else { return };
-        match converter {
-            None => {
-                self.scratch.clear();
-                self.scratch.extend(map.as_slice().chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])));
-            }
-            Some(c) => {
-                if !c.convert(map.as_slice(), &mut self.scratch) {
-                    return;
-                }
-            }
-        }
-        self.fifo.push(&self.scratch);
-    }
-}
 
 struct Input {
     id: u32,
