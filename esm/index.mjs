@@ -24,6 +24,8 @@ export const {
   TrackRecorder,
   AudioPlayer,
   AudioPlayerEvent,
+  VoiceProcessor,
+  VoiceActivityEvent,
   nonstandard,
   installGlobals,
 } = cjs

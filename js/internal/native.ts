@@ -32,6 +32,8 @@ export type NativeRtpForwarderStats = Native.NativeRtpForwarderStats
 export type NativeFileSource = Native.NativeFileSource
 export type NativeTrackRecorder = Native.NativeTrackRecorder
 export type NativeAudioPlayer = Native.NativeAudioPlayer
+export type NativeVoiceProcessor = Native.NativeVoiceProcessor
+export type NativeVoiceEvent = Native.NativeVoiceEvent
 export type NativePlayerEvent = Native.NativePlayerEvent
 
 // GLib 2.74 (Debian 12, with GStreamer 1.22) still has GSlice's magazine allocator, which
@@ -58,5 +60,6 @@ export const NativeRtpForwarder = native.NativeRtpForwarder
 export const NativeFileSource = native.NativeFileSource
 export const NativeTrackRecorder = native.NativeTrackRecorder
 export const NativeAudioPlayer = native.NativeAudioPlayer
+export const NativeVoiceProcessor = native.NativeVoiceProcessor
 export const audioCodecCapabilities = native.audioCodecCapabilities
 export const offerKeying = native.offerKeying

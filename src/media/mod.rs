@@ -29,6 +29,7 @@ pub mod tsm;
 pub mod track;
 pub mod track_io;
 pub mod udp_rtp_source;
+pub mod voice;
 pub mod workers;
 
 /// The raw format every native producer emits: 10 ms of 48 kHz mono S16LE per buffer.

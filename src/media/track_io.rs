@@ -74,12 +74,23 @@ pub fn live_appsrc() -> gst_app::AppSrc {
 /// contiguously (encoders and wavenc want no gaps from jitter), resyncing to the clock
 /// after a real pause of the producer (> 80 ms): the gap then shows in the timestamps,
 /// where `audiorate` or an encoder's DTX can deal with it.
-#[derive(Default)]
 pub struct Retimer {
     next_pts: Mutex<Option<gst::ClockTime>>,
+    resync: gst::ClockTime,
+}
+
+impl Default for Retimer {
+    fn default() -> Self {
+        Self::with_resync(RESYNC)
+    }
 }
 
 impl Retimer {
+    /// Resyncing to the clock whenever arrival is off by more than `resync`.
+    pub fn with_resync(resync: gst::ClockTime) -> Self {
+        Self { next_pts: Mutex::new(None), resync }
+    }
+
     /// The sample's buffer (sharing its memory: no sample copy) stamped for `now`, and its caps.
     pub fn retime(&self, sample: &gst::Sample, now: gst::ClockTime) -> Option<(gst::Buffer, gst::Caps)> {
         let (buffer, caps) = (sample.buffer()?, sample.caps()?);
@@ -89,7 +100,7 @@ impl Retimer {
         let pts = {
             let mut next = self.next_pts.lock().ok()?;
             let pts = match *next {
-                Some(p) if now.absdiff(p) < RESYNC => p,
+                Some(p) if now.absdiff(p) < self.resync => p,
                 _ => now,
             };
             *next = Some(pts + duration);

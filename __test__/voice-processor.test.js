@@ -1,0 +1,206 @@
+'use strict';
+
+// VoiceProcessor (issue 22): echo cancellation against the agent's own voice, noise
+// suppression and voice activity on a received track, with real GStreamer (webrtcdsp) and
+// espeak-ng speech. Levels compare the processor's input and output over the same stretch of
+// audio: both are collected from the moment the processor starts.
+
+const { AudioPlayer, RTCPeerConnection, VoiceProcessor, nonstandard } = require('../dist');
+const { FrameCollector } = require('./helpers/audio');
+const { later, own } = require('./helpers/later');
+const { sleep, waitFor } = require('./helpers/resources');
+const { mulaw, unmulaw } = require('./helpers/rtp-phone');
+const { say, pinkNoise, levelDb } = require('./helpers/voices');
+
+jest.setTimeout(90_000);
+
+const AGENT_TEXT = 'Thank you for calling. I can help you with your booking, your invoice, or a new order. Please tell me what you need, and I will find the right answer for you.';
+const PHONE_TEXT = 'Hello, I would like to change the date of my flight to next Tuesday please, and keep the same seat.';
+
+/** Collects `track` (48 kHz) from now on; stopped after the test. */
+function collect(track) {
+  const collector = new FrameCollector();
+  const sink = own(new nonstandard.RTCAudioSink(track));
+  sink.ondata = collector.push;
+  return collector;
+}
+
+/** [fromMs, toMs) of a 48 kHz collection. */
+const span = (samples, fromMs, toMs) => samples.subarray(Math.round(fromMs * 48), Math.round(toMs * 48));
+
+/** Start of the first 10 ms with sound (above −50 dBFS), ms. */
+function firstSound(samples) {
+  for (let i = 0; i + 480 <= samples.length; i += 480) if (levelDb(samples.subarray(i, i + 480)) > -50) return i / 48;
+  return -1;
+}
+
+/**
+ * A phone on plain RTP (PCMU): what it hears comes back 80 ms later, 10 dB down (a hybrid's
+ * echo), and `ownVoiceAfterMs` after it first hears the agent it starts speaking `voice`
+ * (8 kHz) over it. Its clock is the agent's: one packet back per packet received.
+ */
+async function echoingPhone(player, voice, ownVoiceAfterMs) {
+  const dgram = require('node:dgram');
+  const socket = dgram.createSocket('udp4');
+  await new Promise((r) => socket.bind(0, '127.0.0.1', r));
+  const pc = own(new RTCPeerConnection({ rtpProfile: 'RTP/AVP', localAddresses: ['127.0.0.1'] }));
+  pc.addTrack(player.track);
+  const remote = new Promise((r) => pc.addEventListener('track', (e) => r(e.track), { once: true }));
+  const offer = `v=0\r\no=phone 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${socket.address().port} RTP/AVP 0\r\na=sendrecv\r\n`;
+  await pc.setRemoteDescription({ type: 'offer', sdp: offer });
+  await pc.setLocalDescription(await pc.createAnswer());
+  const port = Number(/^m=audio (\d+) /m.exec(pc.localDescription.sdp)[1]);
+  let seq = 0;
+  let heardAgentAt = -1;
+  let packets = 0;
+  let spoken = 0;
+  let closed = false;
+  const timers = new Set();
+  socket.on('message', (m) => {
+    if (m.length <= 12) return;
+    const pcm = new Int16Array(m.length - 12);
+    for (let i = 0; i < pcm.length; i++) pcm[i] = unmulaw(m[12 + i]);
+    packets++;
+    if (heardAgentAt < 0 && pcm.some((s) => Math.abs(s) > 300)) heardAgentAt = packets;
+    const speaking = heardAgentAt >= 0 && (packets - heardAgentAt) * 20 >= ownVoiceAfterMs;
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      if (closed) return;
+      const out = Buffer.alloc(12 + pcm.length);
+      out[0] = 0x80;
+      out.writeUInt16BE(seq & 0xffff, 2);
+      out.writeUInt32BE((seq * 160) >>> 0, 4);
+      out.writeUInt32BE(0x4242, 8);
+      seq++;
+      for (let i = 0; i < pcm.length; i++) {
+        const own = speaking && spoken < voice.length ? voice[spoken++] : 0;
+        out[12 + i] = mulaw(Math.max(-32768, Math.min(32767, Math.round(pcm[i] * 0.316 + own))));
+      }
+      socket.send(out, port, '127.0.0.1');
+    }, 80);
+    timers.add(timer);
+  });
+  later(() => {
+    closed = true;
+    for (const t of timers) clearTimeout(t);
+    socket.close();
+  });
+  return { remote: await remote };
+}
+
+test('echo: a phone returns the agent 80 ms later and 10 dB down under its own speech; the processed track has the echo ≥ 20 dB down and the phone alone within 3 dB', async () => {
+  const agent = say(AGENT_TEXT, { voice: 'en-us', rate: 48000 });
+  const phoneVoice = say(PHONE_TEXT, { voice: 'en+f3', rate: 8000 });
+  const player = own(new AudioPlayer());
+  // The phone talks over the agent from 5 s into the agent's speech (double talk), then alone.
+  const { remote } = await echoingPhone(player, phoneVoice, 5000);
+  const processor = own(new VoiceProcessor(remote, { reference: player.track }));
+  const starts = [];
+  processor.addEventListener('speechstart', (e) => starts.push(e.timeMs));
+  const input = collect(remote);
+  const output = collect(processor.track);
+  await sleep(300);
+  player.enqueue(agent, { sampleRate: 48000 });
+  const agentMs = (agent.length / 48000) * 1000;
+  const phoneMs = (phoneVoice.length / 8000) * 1000;
+  await sleep(5000 + phoneMs + 1000);
+
+  const raw = input.samples();
+  const done = output.samples();
+  const t0 = firstSound(raw);
+  expect(t0).toBeGreaterThan(0);
+  // The canceller needs the echo delay (measured from 2 s of the agent) and then converges.
+  const echoOnly = [t0 + 3000, t0 + 4800];
+  const doubleTalk = [t0 + 5300, t0 + agentMs - 300];
+  const phoneAlone = [t0 + agentMs + 300, t0 + 5000 + phoneMs - 300];
+  const erle = levelDb(span(raw, ...echoOnly)) - levelDb(span(done, ...echoOnly));
+  const phoneChange = levelDb(span(done, ...phoneAlone)) - levelDb(span(raw, ...phoneAlone));
+  const doubleTalkChange = levelDb(span(done, ...doubleTalk)) - levelDb(span(raw, ...doubleTalk));
+  console.log(`echo delay ${processor.echoDelayMs} ms; ERLE ${erle.toFixed(1)} dB; phone alone ${phoneChange.toFixed(1)} dB; double talk ${doubleTalkChange.toFixed(1)} dB`);
+  expect(processor.echoDelayMs).toBeGreaterThan(80);
+  expect(processor.echoDelayMs).toBeLessThan(300);
+  expect(erle).toBeGreaterThanOrEqual(20);
+  expect(Math.abs(phoneChange)).toBeLessThanOrEqual(3);
+  // Once converged, the agent's own echo is no barge-in.
+  expect(starts.filter((t) => t > echoOnly[0] && t < echoOnly[1])).toEqual([]);
+});
+
+test('noise suppression: pink noise under speech is ≥ 10 dB down once converged, the speech keeps its level', async () => {
+  const speech = say(PHONE_TEXT, { voice: 'en+f3', rate: 48000 });
+  const total = 48000 * 6 + speech.length + 48000 * 3;
+  const signal = pinkNoise(total, -38, 7);
+  for (let i = 0; i < speech.length; i++) signal[48000 * 6 + i] = Math.max(-32768, Math.min(32767, signal[48000 * 6 + i] + speech[i]));
+  const player = own(new AudioPlayer({ highWaterMs: 60_000, lowWaterMs: 1000 }));
+  const processor = own(new VoiceProcessor(player.track, { noiseSuppression: 'moderate', voiceActivity: false }));
+  const input = collect(player.track);
+  const output = collect(processor.track);
+  player.enqueue(signal, { sampleRate: 48000 });
+  await waitFor(() => player.queuedMs === 0, 30_000, 100);
+  await sleep(300);
+  const raw = input.samples();
+  const done = output.samples();
+  const t0 = firstSound(raw);
+  const speechMs = (speech.length / 48000) * 1000;
+  const noiseAfter = [t0 + 6000 + speechMs + 500, t0 + 6000 + speechMs + 2800];
+  const during = [t0 + 6000 + 200, t0 + 6000 + speechMs - 200];
+  const noiseDown = levelDb(span(raw, ...noiseAfter)) - levelDb(span(done, ...noiseAfter));
+  const speechChange = levelDb(span(done, ...during)) - levelDb(span(raw, ...during));
+  console.log(`noise floor down ${noiseDown.toFixed(1)} dB; speech ${speechChange.toFixed(1)} dB`);
+  expect(noiseDown).toBeGreaterThanOrEqual(10);
+  expect(Math.abs(speechChange)).toBeLessThanOrEqual(3);
+});
+
+test('voice activity: speechstart/speechend within 100 ms of each spoken phrase, none on silence or on noise alone', async () => {
+  const phrases = ['Hello there.', 'Please call me back tomorrow.', 'Yes, that is right.'].map((t) => say(t, { voice: 'en+f3', rate: 48000 }));
+  const gap = () => new Int16Array(48000);
+  const noise = pinkNoise(48000 * 3, -30, 11);
+  const parts = [gap(), phrases[0], gap(), phrases[1], gap(), noise, gap(), phrases[2], gap()];
+  const signal = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+  // Where each phrase's sound starts and ends in the signal (10 ms frames above −45 dBFS), ms.
+  const truth = [];
+  let at = 0;
+  for (const p of parts) {
+    signal.set(p, at);
+    if (phrases.includes(p)) {
+      const frames = [];
+      for (let i = 0; i + 480 <= p.length; i += 480) if (levelDb(p.subarray(i, i + 480)) > -45) frames.push(i);
+      truth.push([(at + frames[0]) / 48, (at + frames[frames.length - 1] + 480) / 48]);
+    }
+    at += p.length;
+  }
+  const player = own(new AudioPlayer({ highWaterMs: 60_000, lowWaterMs: 1000 }));
+  const processor = own(new VoiceProcessor(player.track, { noiseSuppression: 'moderate' }));
+  const input = collect(player.track);
+  const events = [];
+  for (const type of ['speechstart', 'speechend']) processor.addEventListener(type, (e) => events.push([type, e.timeMs]));
+  player.enqueue(signal, { sampleRate: 48000 });
+  await waitFor(() => player.queuedMs === 0, 30_000, 100);
+  await sleep(500);
+  // The processor's media time is the input's: the first non-zero sample places the signal.
+  const raw = input.samples();
+  const offset = raw.findIndex((s) => s !== 0) / 48 - signal.findIndex((s) => s !== 0) / 48;
+  const segments = truth.map(([s, e]) => [s + offset, e + offset]);
+  console.log(`phrases ${JSON.stringify(segments.map(([s, e]) => [Math.round(s), Math.round(e)]))}; events ${JSON.stringify(events)}`);
+  for (const [s, e] of segments) {
+    expect({ phrase: [s, e], start: events.some(([type, t]) => type === 'speechstart' && Math.abs(t - s) <= 100) }).toEqual({ phrase: [s, e], start: true });
+    expect({ phrase: [s, e], end: events.some(([type, t]) => type === 'speechend' && Math.abs(t - e) <= 100) }).toEqual({ phrase: [s, e], end: true });
+  }
+  // Every event belongs to a phrase: none on the silences, none on the 3 s of noise.
+  const stray = events.filter(([, t]) => !segments.some(([s, e]) => t >= s - 100 && t <= e + 100));
+  expect(stray).toEqual([]);
+});
+
+test('bad arguments: echo cancellation needs a reference; levels and flags are checked', () => {
+  const player = own(new AudioPlayer());
+  expect(() => new VoiceProcessor(player.track, { echoCancellation: true })).toThrow(TypeError);
+  expect(() => new VoiceProcessor(player.track, { noiseSuppression: 'max' })).toThrow(TypeError);
+  expect(() => new VoiceProcessor(player.track, { voiceActivity: 'yes' })).toThrow(TypeError);
+  expect(() => new VoiceProcessor({}, {})).toThrow(TypeError);
+  const processor = new VoiceProcessor(player.track, { noiseSuppression: false });
+  expect(processor.echoDelayMs).toBeNull();
+  processor.stop();
+  expect(processor.track.readyState).toBe('ended');
+  const ended = new AudioPlayer();
+  ended.stop();
+  expect(() => new VoiceProcessor(ended.track)).toThrow(expect.objectContaining({ name: 'InvalidStateError' }));
+});

@@ -1,0 +1,222 @@
+//! How long after we send the agent's voice (the reference) its echo comes back in the
+//! caller's audio: the phone line's round trip plus the far end's hybrid or acoustic path,
+//! unknown and different on every call.
+//!
+//! webrtcdsp's echo canceller (webrtc-audio-processing 0.3's AEC) only converges when the
+//! reference is aligned with the echo within its short filter: with the reference stamped when
+//! it was sent, an 80 ms echo path left ≥ 13 dB of echo, and the library's own delay-agnostic
+//! mode did not find an 80 ms delay in 36 s. So the delay is measured here, by normalized
+//! cross-correlation of the two signals: both are reduced to 2 kHz (10 ms frames averaged in
+//! blocks of 24 samples: speech's energy is below 1 kHz) and written on a common time axis by
+//! arrival time, then every second the last 1.5 s of capture is correlated against the
+//! reference at every lag up to `MAX_DELAY_MS`, twice a second. An estimate is adopted when
+//! the peak is clear and two in a row agree within 6 ms.
+
+use std::collections::VecDeque;
+
+const RATE: usize = 2000;
+const DECIMATE: usize = 24;
+/// Positions kept: the window plus the largest lag plus slack.
+const KEEP: usize = 4 * RATE;
+const WINDOW: usize = 3 * RATE / 2;
+pub const MAX_DELAY_MS: usize = 500;
+const MAX_LAG: usize = MAX_DELAY_MS * RATE / 1000;
+/// Estimate once per this many capture positions (0.5 s): a receiver's playout delay that
+/// grows at its start (1 % of real time here, `media/playout.rs`) moves the echo by 5 ms
+/// between estimates.
+const EVERY: usize = RATE / 2;
+/// A peak of normalized correlation below this is no evidence (no echo, or double talk).
+const MIN_PEAK: f64 = 0.35;
+/// Consecutive estimates this close (6 ms) agree: the echo path moves, slowly.
+const AGREE: usize = 6 * RATE / 1000;
+
+/// Samples on a common 2 kHz time axis: position = arrival time × 2 kHz.
+struct Lane {
+    /// Position of `values[0]`.
+    start: u64,
+    values: VecDeque<f32>,
+}
+
+impl Lane {
+    fn new() -> Self {
+        Self { start: 0, values: VecDeque::new() }
+    }
+
+    fn end(&self) -> u64 {
+        self.start + self.values.len() as u64
+    }
+
+    /// Writes `values` at position `at` (gaps become silence; a late frame overlapping what
+    /// is there is placed after it: arrival jitter of a few ms must not erase audio).
+    fn write(&mut self, at: u64, values: &[f32]) {
+        if self.values.is_empty() {
+            self.start = at;
+        }
+        let end = self.end();
+        if at > end {
+            let gap = (at - end) as usize;
+            if gap > KEEP {
+                self.values.clear();
+                self.start = at;
+            } else {
+                self.values.extend(std::iter::repeat(0.0).take(gap));
+            }
+        }
+        self.values.extend(values.iter().copied());
+        while self.values.len() > KEEP {
+            self.values.pop_front();
+            self.start += 1;
+        }
+    }
+
+    fn get(&self, pos: u64) -> f32 {
+        if pos < self.start {
+            return 0.0;
+        }
+        self.values.get((pos - self.start) as usize).copied().unwrap_or(0.0)
+    }
+}
+
+pub struct EchoDelay {
+    reference: Lane,
+    capture: Lane,
+    since: usize,
+    candidate: Option<usize>,
+    /// The adopted delay, in 2 kHz samples.
+    adopted: Option<usize>,
+}
+
+impl Default for EchoDelay {
+    fn default() -> Self {
+        Self { reference: Lane::new(), capture: Lane::new(), since: 0, candidate: None, adopted: None }
+    }
+}
+
+fn decimate(frame: &[i16]) -> Vec<f32> {
+    frame.chunks(DECIMATE).map(|c| c.iter().map(|&s| s as f32).sum::<f32>() / c.len() as f32 / 32768.0).collect()
+}
+
+fn position(arrival_ns: u64) -> u64 {
+    arrival_ns / (1_000_000_000 / RATE as u64)
+}
+
+impl EchoDelay {
+    /// A frame of the agent's voice (48 kHz mono), as it was sent.
+    pub fn reference(&mut self, arrival_ns: u64, frame: &[i16]) {
+        self.reference.write(position(arrival_ns), &decimate(frame));
+    }
+
+    /// A frame of the caller's audio (48 kHz mono), as it arrived; may update the estimate.
+    pub fn capture(&mut self, arrival_ns: u64, frame: &[i16]) {
+        let values = decimate(frame);
+        self.since += values.len();
+        self.capture.write(position(arrival_ns), &values);
+        if self.since >= EVERY && self.capture.values.len() >= WINDOW {
+            self.since = 0;
+            self.estimate();
+        }
+    }
+
+    /// The adopted delay in ms, once there is one.
+    pub fn delay_ms(&self) -> Option<f64> {
+        self.adopted.map(|lag| lag as f64 * 1000.0 / RATE as f64)
+    }
+
+    fn estimate(&mut self) {
+        let end = self.capture.end();
+        let from = end - WINDOW as u64;
+        let c: Vec<f32> = (from..end).map(|p| self.capture.get(p)).collect();
+        let c_energy: f64 = c.iter().map(|&x| (x as f64) * (x as f64)).sum();
+        if c_energy < 1e-6 {
+            return;
+        }
+        // Reference over [from − MAX_LAG, end): index k of r is position from − MAX_LAG + k.
+        let base = from.saturating_sub(MAX_LAG as u64);
+        let r: Vec<f32> = (base..end).map(|p| self.reference.get(p)).collect();
+        let offset = (from - base) as usize;
+        let mut best = (0.0f64, 0usize);
+        // Energy of the reference window at lag 0, slid towards larger lags incrementally.
+        let mut r_energy: f64 = r[offset..offset + WINDOW].iter().map(|&x| (x as f64) * (x as f64)).sum();
+        for lag in 0..=offset.min(MAX_LAG) {
+            let start = offset - lag;
+            if lag > 0 {
+                let enter = r[start] as f64;
+                let leave = r[start + WINDOW] as f64;
+                r_energy += enter * enter - leave * leave;
+            }
+            if r_energy < 1e-6 {
+                continue;
+            }
+            let dot: f64 = c.iter().zip(&r[start..start + WINDOW]).map(|(&a, &b)| a as f64 * b as f64).sum();
+            let ncc = dot / (c_energy * r_energy.max(1e-12)).sqrt();
+            if ncc > best.0 {
+                best = (ncc, lag);
+            }
+        }
+        if best.0 < MIN_PEAK {
+            self.candidate = None;
+            return;
+        }
+        let lag = best.1;
+        if self.candidate.is_some_and(|c| c.abs_diff(lag) <= AGREE) {
+            self.adopted = Some(lag);
+        }
+        self.candidate = Some(lag);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Noise-like "speech": a deterministic pseudo-random signal, bursty like syllables.
+    fn voice(n: usize, seed: u32) -> Vec<i16> {
+        let mut x = seed;
+        (0..n)
+            .map(|i| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                let envelope = if (i / 9600) % 3 == 2 { 0.0 } else { 1.0 };
+                ((x as i32 >> 20) as f32 * 4.0 * envelope) as i16
+            })
+            .collect()
+    }
+
+    #[test]
+    fn finds_an_echo_delay_under_double_talk() {
+        let agent = voice(48_000 * 6, 7);
+        let caller = voice(48_000 * 6, 99);
+        let delay = 48 * 137; // 137 ms
+        let mut d = EchoDelay::default();
+        for f in 0..600 {
+            let t = f as u64 * 10_000_000 + 1_000_000_000;
+            let frame = &agent[f * 480..(f + 1) * 480];
+            d.reference(t, frame);
+            let echo: Vec<i16> = (0..480)
+                .map(|i| {
+                    let k = (f * 480 + i) as isize - delay as isize;
+                    let e = if k >= 0 { agent[k as usize] as f32 * 0.316 } else { 0.0 };
+                    let own = if f > 300 { caller[f * 480 + i] as f32 * 0.3 } else { 0.0 };
+                    (e + own) as i16
+                })
+                .collect();
+            d.capture(t + 3_000_000, &echo); // arrival jitter: 3 ms late
+        }
+        let ms = d.delay_ms().expect("an estimate");
+        assert!((ms - 140.0).abs() <= 2.0, "{ms}");
+    }
+
+    #[test]
+    fn no_estimate_without_echo() {
+        let agent = voice(48_000 * 4, 7);
+        let caller = voice(48_000 * 4, 99);
+        let mut d = EchoDelay::default();
+        for f in 0..400 {
+            let t = f as u64 * 10_000_000;
+            d.reference(t, &agent[f * 480..(f + 1) * 480]);
+            d.capture(t, &caller[f * 480..(f + 1) * 480]);
+        }
+        assert_eq!(d.delay_ms(), None);
+    }
+}
