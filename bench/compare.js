@@ -7,7 +7,7 @@
 //
 // Knobs (environment): BENCH_ROUNDS (3), BENCH_NS ("10,50,100,200"), BENCH_SECONDS (10),
 // BENCH_CYCLES (1000), BENCH_SPEECH_N (10), BENCH_STACKS ("gst,gst-plain,wrtc,werift"),
-// BENCH_SKIP ("setup,concurrent,capacity,speech,latency,mixer,cycles", any of them).
+// BENCH_SKIP ("setup,concurrent,capacity,speech,latency,mixer,voice,cycles", any of them).
 
 const fs = require('node:fs');
 const os = require('node:os');
@@ -213,6 +213,15 @@ async function main() {
     results.mixer = await require('./mixer').main();
   }
 
+  if (!SKIP.has('voice')) {
+    log('voice agents: VoiceProcessor CPU per call; AudioPlayer clear() and mark timings at the wire');
+    try {
+      results.voice = await require('./voice').main();
+    } catch (e) {
+      failures.push(`voice bench failed: ${e.message}`);
+    }
+  }
+
   // Continuity gate at N = 50 (median over rounds).
   const at50 = results.concurrent[OURS]?.[50];
   if (at50 && median(at50.map((x) => x.continuity)) < 0.99) failures.push(`continuity at N=50 below 99 %`);
@@ -351,6 +360,20 @@ function report(results, failures) {
     lines.push('| inputs | outputs | CPU % (min / median / max) | median per input |', '|---|---|---|---|');
     for (const r of results.mixer) lines.push(`| ${r.inputs} | ${r.outputs} | ${r.min.toFixed(2)} / **${r.median.toFixed(2)}** / ${r.max.toFixed(2)} | ${r.perInput.toFixed(3)} |`);
     lines.push('');
+  }
+
+  if (results.voice) {
+    const { cpu, wire } = results.voice;
+    const row = (name, v) => `| ${name} | ${v.min.toFixed(1)} / **${v.median.toFixed(1)}** / ${v.max.toFixed(1)} |`;
+    lines.push('## Voice agents (our addon): VoiceProcessor cost, AudioPlayer timings at the wire', '');
+    lines.push(`bench/voice.js: ${cpu.calls} calls at once, each a looped speech file as the caller and another as the agent (the reference); CPU over ${cpu.seconds} s, % of one core per call, above the same calls with no processor (${cpu.none.toFixed(1)} % in all).`, '');
+    lines.push('| VoiceProcessor | CPU % per call |', '|---|---|');
+    lines.push(`| everything off (its pipeline alone) | ${cpu.offPerCall.toFixed(2)} |`);
+    lines.push(`| echo cancellation + noise suppression (moderate) + voice activity | **${cpu.fullPerCall.toFixed(2)}** |`, '');
+    lines.push(`AudioPlayer over plain RTP (PCMU, 20 ms packets) to a phone made of a UDP socket, ${wire.trials} trials: clear() → the last packet with sound at the phone; a mark event → the first packet of the audio after the mark (negative: the event came first).`, '');
+    lines.push('| timing | ms (min / median / max) |', '|---|---|');
+    lines.push(row('clear() → silence at the phone', wire.clear));
+    lines.push(row('mark event − its audio at the wire', wire.mark), '');
   }
 
   if (Object.keys(results.cycles).length) {

@@ -14,6 +14,8 @@
 
 use std::collections::VecDeque;
 
+use super::dot;
+
 const RATE: usize = 2000;
 const DECIMATE: usize = 24;
 /// Positions kept: the window plus the largest lag plus slack.
@@ -147,7 +149,8 @@ impl EchoDelay {
             if r_energy < 1e-6 {
                 continue;
             }
-            let dot: f64 = c.iter().zip(&r[start..start + WINDOW]).map(|(&a, &b)| a as f64 * b as f64).sum();
+            // f32 products (vectorized): the window's sum needs no more precision than a peak pick.
+            let dot = dot(&c, &r[start..start + WINDOW]) as f64;
             let ncc = dot / (c_energy * r_energy.max(1e-12)).sqrt();
             if ncc > best.0 {
                 best = (ncc, lag);

@@ -14,6 +14,8 @@
 
 use std::collections::VecDeque;
 
+use super::dot;
+
 const ONSET: usize = 2;
 pub const HANGOVER_FRAMES: usize = 8;
 const FLOOR_FRAMES: usize = 150;
@@ -56,18 +58,15 @@ fn dbfs(frame: &[i16]) -> f64 {
 
 /// Peak normalized autocorrelation over pitch lags 2.5–15 ms (20–120 samples at 8 kHz).
 fn periodicity(x: &VecDeque<f32>) -> f64 {
-    let x: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+    let (a, b) = x.as_slices();
+    let x: Vec<f32> = a.iter().chain(b).copied().collect();
     let mut best: f64 = 0.0;
     for lag in 20..=120 {
         let n = x.len() - lag;
-        let (mut dot, mut a, mut b) = (0.0, 0.0, 0.0);
-        for i in 0..n {
-            dot += x[i] * x[i + lag];
-            a += x[i] * x[i];
-            b += x[i + lag] * x[i + lag];
-        }
-        if a > 0.0 && b > 0.0 {
-            best = best.max(dot / (a * b).sqrt());
+        let (head, tail) = (&x[..n], &x[lag..]);
+        let (d, ea, eb) = (dot(head, tail) as f64, dot(head, head) as f64, dot(tail, tail) as f64);
+        if ea > 0.0 && eb > 0.0 {
+            best = best.max(d / (ea * eb).sqrt());
         }
     }
     best
