@@ -8,9 +8,10 @@
 //! mode did not find an 80 ms delay in 36 s. So the delay is measured here, by normalized
 //! cross-correlation of the two signals: both are reduced to 2 kHz (10 ms frames averaged in
 //! blocks of 24 samples: speech's energy is below 1 kHz) and written on a common time axis by
-//! arrival time, then every second the last 1.5 s of capture is correlated against the
-//! reference at every lag up to `MAX_DELAY_MS`, twice a second. An estimate is adopted when
-//! the peak is clear and two in a row agree within 6 ms.
+//! arrival time, then four times a second the last second of capture is correlated against
+//! the reference at every lag up to `MAX_DELAY_MS`. A first estimate is adopted when the peak is
+//! clear and two in a row agree within 8 ms; after that a clear estimate within 25 ms of the
+//! adopted delay is followed at once (the path drifting), a larger jump once confirmed.
 
 use std::collections::VecDeque;
 
@@ -20,17 +21,20 @@ const RATE: usize = 2000;
 const DECIMATE: usize = 24;
 /// Positions kept: the window plus the largest lag plus slack.
 const KEEP: usize = 4 * RATE;
-const WINDOW: usize = 3 * RATE / 2;
+const WINDOW: usize = RATE;
 pub const MAX_DELAY_MS: usize = 500;
 const MAX_LAG: usize = MAX_DELAY_MS * RATE / 1000;
-/// Estimate once per this many capture positions (0.5 s): a receiver's playout delay that
-/// grows at its start (1 % of real time here, `media/playout.rs`) moves the echo by 5 ms
+/// Estimate once per this many capture positions (0.25 s): a receiver's playout delay that
+/// grows at its start (1 % of real time here, `media/playout.rs`) moves the echo by 2.5 ms
 /// between estimates.
-const EVERY: usize = RATE / 2;
+const EVERY: usize = RATE / 4;
 /// A peak of normalized correlation below this is no evidence (no echo, or double talk).
 const MIN_PEAK: f64 = 0.35;
-/// Consecutive estimates this close (6 ms) agree: the echo path moves, slowly.
-const AGREE: usize = 6 * RATE / 1000;
+/// Consecutive estimates this close (8 ms) agree: the echo path moves, slowly.
+const AGREE: usize = 8 * RATE / 1000;
+/// Once a delay is adopted, a clear estimate this close to it (25 ms) is followed at once: the
+/// path drifting; a larger jump must be confirmed by the next estimate.
+const FOLLOW: usize = 25 * RATE / 1000;
 
 /// Samples on a common 2 kHz time axis: position = arrival time × 2 kHz.
 struct Lane {
@@ -161,7 +165,8 @@ impl EchoDelay {
             return;
         }
         let lag = best.1;
-        if self.candidate.is_some_and(|c| c.abs_diff(lag) <= AGREE) {
+        let follows = self.adopted.is_some_and(|a| a.abs_diff(lag) <= FOLLOW);
+        if follows || self.candidate.is_some_and(|c| c.abs_diff(lag) <= AGREE) {
             self.adopted = Some(lag);
         }
         self.candidate = Some(lag);
