@@ -259,6 +259,22 @@ describe('AudioPlayer contract', () => {
     expect(events[1][1]).toBeLessThanOrEqual(100);
   });
 
+  test('the track stopped from outside: pending marks fire cleared, after the marks already sent, and the player refuses audio', async () => {
+    const player = own(new AudioPlayer());
+    const marks = [];
+    player.addEventListener('mark', (e) => marks.push([e.name, e.cleared]));
+    player.enqueue(new Int16Array(480 * 3).fill(1000), { sampleRate: 48000 });
+    player.mark('sent');
+    player.enqueue(new Int16Array(48000).fill(1000), { sampleRate: 48000 });
+    player.mark('pending');
+    await waitFor(() => marks.length === 1, 2000);
+    player.track.stop();
+    await sleep(50);
+    expect(marks).toEqual([['sent', false], ['pending', true]]);
+    expect(() => player.enqueue(new Int16Array(4), { sampleRate: 8000 })).toThrow(expect.objectContaining({ name: 'InvalidStateError' }));
+    expect(() => player.mark('x')).toThrow(expect.objectContaining({ name: 'InvalidStateError' }));
+  });
+
   test('bad input is a TypeError; a stopped player refuses audio and ends its track', () => {
     const player = new AudioPlayer();
     expect(() => player.enqueue([1, 2, 3], { sampleRate: 8000 })).toThrow(TypeError);

@@ -92,16 +92,22 @@ describe('track controls', () => {
   });
 });
 
+/** An RTCAudioSource's track sent from A to B, connected; `atB` collects what B hears. */
+async function sourceCall() {
+  const a = peer();
+  const b = peer();
+  const source = new nonstandard.RTCAudioSource();
+  const track = source.createTrack();
+  a.addTrack(track);
+  const atB = collectRemote(b);
+  await connect(a, b);
+  await atB.ready;
+  return { source, track, atB };
+}
+
 describe('RTCAudioSource → peer → RTCAudioSink', () => {
   test('a generated two-tone signal arrives intact', async () => {
-    const a = peer();
-    const b = peer();
-    const source = new nonstandard.RTCAudioSource();
-    const track = source.createTrack();
-    a.addTrack(track);
-    const atB = collectRemote(b);
-    await connect(a, b);
-    await atB.ready;
+    const { source, track, atB } = await sourceCall();
     // 16 kHz mono frames from JS, as a voice agent would push them: resampled natively.
     const rate = 16000;
     const frame = rate / 100;
@@ -125,6 +131,37 @@ describe('RTCAudioSource → peer → RTCAudioSink', () => {
       expect(detectTone(audio, 48000, f, { otherFreqs: [800, 2000, 300] }).present).toBe(true);
     }
     expect(() => source.onData({ samples: new Int16Array(10), sampleRate: rate, bitsPerSample: 16, channelCount: 1, numberOfFrames: frame })).toThrow(TypeError);
+    track.stop();
+  });
+});
+
+describe('RTCAudioSource frame lengths', () => {
+  // wrtc accepts only 10 ms frames; here any length goes (numberOfFrames defaults to
+  // samples.length / channelCount), pushed into the track at once as wrtc does.
+  test('7 ms chunks of 24 kHz stereo with no numberOfFrames arrive as a continuous tone', async () => {
+    const { source, track, atB } = await sourceCall();
+    const rate = 24000;
+    const chunk = (rate * 7) / 1000;
+    const mono = sine(FREQ_A, rate, 4000, { amplitude: 0.4 });
+    let sent = 0;
+    const started = performance.now();
+    const timer = setInterval(() => {
+      // Every chunk owed by now, so the average rate is real time whatever the timer does.
+      const owed = Math.floor(((performance.now() - started) * rate) / 1000);
+      while (sent + chunk <= Math.min(owed + chunk, mono.length)) {
+        const samples = new Int16Array(chunk * 2);
+        for (let i = 0; i < chunk; i++) samples[2 * i] = samples[2 * i + 1] = mono[sent + i];
+        source.onData({ samples, sampleRate: rate, channelCount: 2 });
+        sent += chunk;
+      }
+    }, 5);
+    try {
+      await sleep(3500);
+    } finally {
+      clearInterval(timer);
+    }
+    assertHears(atB.collector, FREQ_A, 2000);
+    expect(() => source.onData({ samples: new Int16Array(3), sampleRate: rate, channelCount: 2 })).toThrow(TypeError);
     track.stop();
   });
 });

@@ -126,6 +126,17 @@ test('the last track ending finalizes the file; a silent channel (null) records 
   await recorder.stop(); // resolves at once: already final
 });
 
+test('three channels, one per track', async () => {
+  const tones = ALL.map((frequency) => own(new ToneSource({ frequency })));
+  const file = path.join(dir, 'three.wav');
+  const recorder = new TrackRecorder(tones.map((t) => t.track), { path: file });
+  await sleep(800);
+  await recorder.stop();
+  const { fmt, samples } = parseWav(fs.readFileSync(file));
+  expect(fmt.channels).toBe(3);
+  ALL.forEach((f, c) => expect(heardIn(channel(samples, 3, c), 100, 700)).toEqual([String(f)]));
+});
+
 test('bad arguments', () => {
   const tone = own(new ToneSource({ frequency: CALLER }));
   const file = path.join(dir, 'bad.wav');

@@ -203,6 +203,14 @@ test('bad arguments: echo cancellation needs a reference; levels and flags are c
   expect(processor.echoDelayMs).toBeNull();
   processor.stop();
   expect(processor.track.readyState).toBe('ended');
+  // The input ending ends the processed track, which fires 'ended'.
+  const input = new AudioPlayer();
+  const follows = new VoiceProcessor(input.track, { noiseSuppression: false });
+  let fired = false;
+  follows.track.addEventListener('ended', () => (fired = true));
+  input.stop();
+  expect(follows.track.readyState).toBe('ended');
+  expect(fired).toBe(true);
   const ended = new AudioPlayer();
   ended.stop();
   expect(() => new VoiceProcessor(ended.track)).toThrow(expect.objectContaining({ name: 'InvalidStateError' }));

@@ -69,7 +69,13 @@ export class AudioPlayer extends EventTarget {
     const highWaterMs = nonNegative(options?.highWaterMs ?? 5000, 'highWaterMs')
     const lowWaterMs = nonNegative(options?.lowWaterMs ?? Math.min(1000, highWaterMs / 2), 'lowWaterMs')
     if (lowWaterMs >= highWaterMs) throw new TypeError('lowWaterMs must be below highWaterMs')
-    this.#native = callNative(() => new NativeAudioPlayer(highWaterMs, lowWaterMs, (event) => this.#onEvent(event)))
+    // The native side holds the callback for good (a threadsafe function is a GC root): it
+    // holds this object weakly, so a player JS dropped can be collected.
+    const self = new WeakRef(this)
+    this.#native = callNative(() => new NativeAudioPlayer(highWaterMs, lowWaterMs, (event) => {
+      const player = self.deref()
+      if (player) player.#onEvent(event)
+    }))
     this.#track = new MediaStreamTrack(callNative(() => this.#native.track()), { label: 'AudioPlayer' })
   }
 

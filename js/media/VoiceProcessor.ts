@@ -16,6 +16,11 @@ export type NoiseSuppressionLevel = 'low' | 'moderate' | 'high' | 'very-high'
 export interface VoiceProcessorOptions {
   /** Remove the echo of `reference` (default: true when a reference is given). */
   echoCancellation?: boolean
+  /**
+   * How hard the canceller suppresses residual echo (default 'high'). Lower levels keep more of
+   * the caller while both talk and leave more echo (measured in docs/voice-agents.md).
+   */
+  echoSuppression?: 'low' | 'moderate' | 'high'
   /** true means 'moderate' (default true). */
   noiseSuppression?: boolean | NoiseSuppressionLevel
   /** webrtcdsp's digital gain control (default false: it lifts the caller by ~10 dB). */
@@ -64,14 +69,33 @@ export class VoiceProcessor extends EventTarget {
     else if (ns === false) noiseSuppression = 'off'
     else if (typeof ns === 'string' && LEVELS.has(ns)) noiseSuppression = ns
     else throw new TypeError("noiseSuppression must be a boolean or 'low', 'moderate', 'high', 'very-high'")
+    const echoSuppression = options?.echoSuppression ?? 'high'
+    if (echoSuppression !== 'low' && echoSuppression !== 'moderate' && echoSuppression !== 'high') {
+      throw new TypeError("echoSuppression must be 'low', 'moderate' or 'high'")
+    }
     const native = {
       echoCancellation,
+      echoSuppression,
       noiseSuppression,
       autoGainControl: flag(options?.autoGainControl, 'autoGainControl', false),
       voiceActivity: flag(options?.voiceActivity, 'voiceActivity', true),
     }
-    this.#native = callNative(() => new NativeVoiceProcessor(input, reference, native, (e) => this.#onEvent(e)))
-    this.#track = new MediaStreamTrack(callNative(() => this.#native.track()), { label: 'VoiceProcessor' })
+    // The native side holds the callback for good (a threadsafe function is a GC root): it
+    // holds this object weakly, so a processor JS dropped can be collected.
+    const self = new WeakRef(this)
+    this.#native = callNative(() => new NativeVoiceProcessor(input, reference, native, (e) => {
+      const processor = self.deref()
+      if (processor) processor.#onEvent(e)
+    }))
+    const output = new MediaStreamTrack(callNative(() => this.#native.track()), { label: 'VoiceProcessor' })
+    this.#track = output
+    // The input ending ends the output natively; its JS track follows (mediacapture-main
+    // §4.3.1.2: 'ended' fires). Held weakly for the same reason.
+    const weakOutput = new WeakRef(output)
+    track.addEventListener('ended', () => {
+      const out = weakOutput.deref()
+      if (out) endTrack(out, true)
+    }, { once: true })
   }
 
   /** The processed audio. */

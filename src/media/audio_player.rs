@@ -13,7 +13,7 @@
 //! Positions (marks, `playedMs`) count samples of the 48 kHz queue since the player started.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use gst_audio::{AudioFormat, AudioInfo};
 use napi::bindgen_prelude::Int16Array;
@@ -25,6 +25,7 @@ use super::convert::{self, Converter};
 use super::ticker::Ticker;
 use super::track::{NativeTrack, TrackCore};
 use super::{raw_caps, FRAME_SAMPLES, RATE};
+use crate::error::{coded, PcError};
 use crate::runtime;
 
 const FRAME: usize = FRAME_SAMPLES as usize;
@@ -162,46 +163,76 @@ impl Queue {
 
 pub struct PlayerCore {
     queue: Mutex<Queue>,
+    /// Taken before the queue lock is released by whoever hands events to JS, so that events
+    /// from the tick and from JS calls reach JS in the order the queue produced them.
+    emitting: Mutex<()>,
     track: Weak<TrackCore>,
     caps: gst::Caps,
     on_event: ThreadsafeFunction<NativePlayerEvent, napi::Unknown<'static>, NativePlayerEvent, Status, false, true>,
     ticker: Ticker,
 }
 
+type Result<T> = napi::Result<T, &'static str>;
+
+fn failure(message: &str) -> napi::Error<&'static str> {
+    napi::Error::new("GenericFailure", message.to_owned())
+}
+
+fn invalid(message: &str) -> napi::Error<&'static str> {
+    napi::Error::new("InvalidArg", message.to_owned())
+}
+
 impl PlayerCore {
-    fn lock(&self) -> napi::Result<std::sync::MutexGuard<'_, Queue>> {
-        self.queue.lock().map_err(|_| napi::Error::from_reason("player state poisoned"))
+    fn lock(&self) -> Result<MutexGuard<'_, Queue>> {
+        self.queue.lock().map_err(|_| failure("player state poisoned"))
     }
 
-    /// Hands the events gathered under the lock to JS (called without the lock).
-    fn emit(&self, events: Vec<Event>, played: u64, queued: usize) {
-        for e in events {
-            let event = NativePlayerEvent { kind: e.kind.to_owned(), name: e.name, cleared: e.cleared, played_ms: ms(played), queued_ms: ms(queued as u64) };
+    /// Takes the events gathered under the queue lock and hands over from the queue lock to
+    /// the emit lock; `emit` then sends them (and what the caller does in between, the tick's
+    /// push, stays ordered with them).
+    fn hand_over<'a>(&'a self, mut q: MutexGuard<'a, Queue>) -> (Option<MutexGuard<'a, ()>>, Vec<NativePlayerEvent>) {
+        let (played, queued) = (ms(q.played), ms(q.samples.len() as u64));
+        let events = std::mem::take(&mut q.events)
+            .into_iter()
+            .map(|e| NativePlayerEvent { kind: e.kind.to_owned(), name: e.name, cleared: e.cleared, played_ms: played, queued_ms: queued })
+            .collect();
+        let guard = self.emitting.lock().ok();
+        drop(q);
+        (guard, events)
+    }
+
+    fn emit(&self, events: Vec<NativePlayerEvent>) {
+        for event in events {
             self.on_event.call(event, ThreadsafeFunctionCallMode::NonBlocking);
         }
-    }
-
-    fn take_events(q: &mut Queue) -> (Vec<Event>, u64, usize) {
-        (std::mem::take(&mut q.events), q.played, q.samples.len())
     }
 
     /// One tick: false once the track is gone or ended (the ticker then stops).
     fn tick(&self) -> bool {
         let Some(track) = self.track.upgrade().filter(|t| !t.is_ended()) else { return false };
         let mut frame = [0i16; FRAME];
-        let (index, events) = match self.queue.lock() {
-            Ok(mut q) => {
-                q.next_frame(&mut frame);
-                q.frame_index += 1;
-                (q.frame_index - 1, Self::take_events(&mut q))
-            }
-            Err(_) => return false,
-        };
+        let Ok(mut q) = self.queue.lock() else { return false };
+        q.next_frame(&mut frame);
+        let index = q.frame_index;
+        q.frame_index += 1;
+        let (_emitting, events) = self.hand_over(q);
         if let Some(buffer) = frame_buffer(&frame, index) {
             track.push(&gst::Sample::builder().buffer(&buffer).caps(&self.caps).build());
         }
-        self.emit(events.0, events.1, events.2);
+        self.emit(events);
         true
+    }
+
+    /// The track ended: queued audio is dropped and pending marks are reported `cleared`.
+    fn ended(&self) {
+        self.ticker.stop();
+        let Ok(mut q) = self.queue.lock() else { return };
+        q.samples.clear();
+        for (_, name) in std::mem::take(&mut q.marks) {
+            q.events.push(Event { kind: "mark", name: Some(name), cleared: true });
+        }
+        let (_emitting, events) = self.hand_over(q);
+        self.emit(events);
     }
 }
 
@@ -230,15 +261,16 @@ impl NativeAudioPlayer {
         high_water_ms: f64,
         low_water_ms: f64,
         on_event: ThreadsafeFunction<NativePlayerEvent, napi::Unknown<'static>, NativePlayerEvent, Status, false, true>,
-    ) -> napi::Result<Self> {
-        runtime::init_or_throw()?;
+    ) -> Result<Self> {
+        runtime::init_or_throw().map_err(|e| failure(&e.reason))?;
         if !(low_water_ms >= 0.0 && high_water_ms > low_water_ms && high_water_ms.is_finite()) {
-            return Err(napi::Error::new(Status::InvalidArg, "lowWaterMs must be ≥ 0 and below highWaterMs"));
+            return Err(invalid("lowWaterMs must be ≥ 0 and below highWaterMs"));
         }
         let samples_in = |ms: f64| (ms * RATE as f64 / 1000.0).round() as usize;
         let track = TrackCore::new("audio");
         let core = Arc::new(PlayerCore {
             queue: Mutex::new(Queue::new(samples_in(high_water_ms), samples_in(low_water_ms))),
+            emitting: Mutex::new(()),
             track: Arc::downgrade(&track),
             caps: raw_caps(RATE, 1),
             on_event,
@@ -251,7 +283,7 @@ impl NativeAudioPlayer {
         let weak = Arc::downgrade(&core);
         track.on_stop(move || {
             if let Some(core) = weak.upgrade() {
-                core.ticker.stop();
+                core.ended();
             }
         });
         Ok(Self { track, core })
@@ -265,21 +297,22 @@ impl NativeAudioPlayer {
     /// Queue interleaved S16 samples; returns false when the queue is at or above the high
     /// water mark (a `lowwater` event follows once it has played down to the low one).
     #[napi]
-    pub fn enqueue(&self, samples: Int16Array, sample_rate: u32, channel_count: u32) -> napi::Result<bool> {
+    pub fn enqueue(&self, samples: Int16Array, sample_rate: u32, channel_count: u32) -> Result<bool> {
         if !(1..=8).contains(&channel_count) || sample_rate == 0 || sample_rate > 384_000 {
-            return Err(napi::Error::new(Status::InvalidArg, "invalid sampleRate or channelCount"));
+            return Err(invalid("invalid sampleRate or channelCount"));
         }
         if samples.len() % channel_count as usize != 0 {
-            return Err(napi::Error::new(Status::InvalidArg, "samples.length must be a multiple of channelCount"));
+            return Err(invalid("samples.length must be a multiple of channelCount"));
         }
-        let (events, below) = {
-            let mut q = self.core.lock()?;
+        if self.track.is_ended() {
+            return Err(coded(PcError::invalid_state("the player's track has ended")));
+        }
+        let mut q = self.core.lock()?;
+        let below = {
             let key = (sample_rate, channel_count);
             if q.input.as_ref().map(|(k, _)| *k) != Some(key) {
-                let info = AudioInfo::builder(AudioFormat::S16le, sample_rate, channel_count)
-                    .build()
-                    .map_err(|e| napi::Error::new(Status::InvalidArg, e.to_string()))?;
-                let converter = if convert::is_native(&info) { None } else { Some(Converter::new(&info).map_err(|e| napi::Error::new(Status::InvalidArg, e))?) };
+                let info = AudioInfo::builder(AudioFormat::S16le, sample_rate, channel_count).build().map_err(|_| invalid("unsupported audio format"))?;
+                let converter = if convert::is_native(&info) { None } else { Some(Converter::new(&info).map_err(|_| invalid("unsupported audio format"))?) };
                 q.input = Some((key, converter));
             }
             let q = &mut *q;
@@ -291,7 +324,7 @@ impl NativeAudioPlayer {
                 Some(c) => {
                     let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
                     if !c.convert(&bytes, &mut q.scratch) {
-                        return Err(napi::Error::from_reason("audio conversion failed"));
+                        return Err(failure("audio conversion failed"));
                     }
                     q.samples.extend(q.scratch.iter().copied());
                     q.scratch.len()
@@ -303,15 +336,19 @@ impl NativeAudioPlayer {
                 q.above_high = true;
                 q.event("highwater");
             }
-            (PlayerCore::take_events(q), below)
+            below
         };
-        self.core.emit(events.0, events.1, events.2);
+        let (_emitting, events) = self.core.hand_over(q);
+        self.core.emit(events);
         Ok(below)
     }
 
     /// A `mark` event once everything queued before this call has been sent.
     #[napi]
-    pub fn mark(&self, name: String) -> napi::Result<()> {
+    pub fn mark(&self, name: String) -> Result<()> {
+        if self.track.is_ended() {
+            return Err(coded(PcError::invalid_state("the player's track has ended")));
+        }
         let mut q = self.core.lock()?;
         let at = q.written;
         q.marks.push_back((at, name));
@@ -321,9 +358,9 @@ impl NativeAudioPlayer {
     /// Drops everything queued; the audio being played fades out within the next frame.
     /// Pending marks are reported at once with `cleared`. Returns the ms dropped.
     #[napi]
-    pub fn clear(&self) -> napi::Result<f64> {
-        let (events, dropped) = {
-            let mut q = self.core.lock()?;
+    pub fn clear(&self) -> Result<f64> {
+        let mut q = self.core.lock()?;
+        let dropped = {
             let q = &mut *q;
             let dropped = q.samples.len();
             if q.playing && q.fade.is_empty() {
@@ -340,29 +377,27 @@ impl NativeAudioPlayer {
                 q.events.push(Event { kind: "mark", name: Some(name), cleared: true });
             }
             q.below_low();
-            (PlayerCore::take_events(q), dropped)
+            dropped
         };
-        self.core.emit(events.0, events.1, events.2);
+        let (_emitting, events) = self.core.hand_over(q);
+        self.core.emit(events);
         Ok(ms(dropped as u64))
     }
 
     #[napi(getter)]
-    pub fn queued_ms(&self) -> napi::Result<f64> {
+    pub fn queued_ms(&self) -> Result<f64> {
         Ok(ms(self.core.lock()?.samples.len() as u64))
     }
 
     #[napi(getter)]
-    pub fn played_ms(&self) -> napi::Result<f64> {
+    pub fn played_ms(&self) -> Result<f64> {
         Ok(ms(self.core.lock()?.played))
     }
 
-    /// Ends the track (and the ticks); queued audio is dropped.
+    /// Ends the track (and the ticks); queued audio is dropped, pending marks fire `cleared`.
     #[napi]
     pub fn stop(&self) {
         self.track.stop();
-        if let Ok(mut q) = self.core.queue.lock() {
-            q.samples.clear();
-        }
     }
 }
 

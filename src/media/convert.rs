@@ -72,6 +72,45 @@ impl Converter {
     }
 }
 
+/// Samples of any raw format as 48 kHz mono S16, buffer after buffer of one stream: the
+/// converter is made when the caps change and keeps its filter history across buffers.
+#[derive(Default)]
+pub struct ToNative {
+    /// Caps of the last buffer seen and how to take it: None = native format, as is.
+    caps: Option<(gst::Caps, Option<Converter>)>,
+}
+
+impl ToNative {
+    /// The sample's audio into `out` (cleared first); false when it has none or its format
+    /// cannot be converted.
+    pub fn convert(&mut self, sample: &gst::Sample, out: &mut Vec<i16>) -> bool {
+        let (Some(buffer), Some(caps)) = (sample.buffer(), sample.caps()) else { return false };
+        let same = self.caps.as_ref().is_some_and(|(c, _)| c.as_ptr() == caps.as_ptr() || c.as_ref() == caps);
+        if !same {
+            let Ok(info) = AudioInfo::from_caps(caps) else { return false };
+            let converter = if is_native(&info) {
+                None
+            } else {
+                match Converter::new(&info) {
+                    Ok(c) => Some(c),
+                    Err(_) => return false,
+                }
+            };
+            self.caps = Some((caps.to_owned(), converter));
+        }
+        let Ok(map) = buffer.map_readable() else { return false };
+        let Some((_, converter)) = self.caps.as_mut() else { return false };
+        match converter {
+            None => {
+                out.clear();
+                out.extend(map.as_slice().chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])));
+                true
+            }
+            Some(c) => c.convert(map.as_slice(), out),
+        }
+    }
+}
+
 impl Drop for Converter {
     fn drop(&mut self) {
         // SAFETY: created by gst_audio_converter_new, freed once.

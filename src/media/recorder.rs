@@ -242,9 +242,20 @@ impl NativeTrackRecorder {
     }
 }
 
+/// A recorder JS dropped without `stop()` finalizes its file then, as `stop()` would: the
+/// pipeline must stay referenced until end-of-stream has reached the file (dropping it while
+/// PLAYING would leave a WAV without sizes), so a thread of its own holds it and waits.
 impl Drop for NativeTrackRecorder {
     fn drop(&mut self) {
-        self.inner.finish();
+        let inner = self.inner.clone();
+        let spawned = std::thread::Builder::new().name("gstpc-release".into()).spawn(move || {
+            if let Err(e) = inner.finish_and_wait() {
+                gst::warning!(crate::log::CAT, "a dropped recorder: {e}");
+            }
+        });
+        if spawned.is_err() {
+            self.inner.finish();
+        }
     }
 }
 

@@ -7,7 +7,9 @@
 //!
 //! The tick runs with the ticker's lock held, so "nothing left to do → stop ticking" (the tick
 //! returning false) and "new work → `ensure`" cannot interleave into work with no ticker. A
-//! tick must therefore never call `ensure` or `stop` on its own ticker.
+//! tick must therefore never call `ensure` or `stop` on its own ticker. What the tick closure
+//! holds may be dropped on the clock thread when the ticker stops: nothing reachable from it
+//! may schedule clock entries in its Drop.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
@@ -54,8 +56,12 @@ impl Ticker {
             if entry.generation != generation || entry.id.is_none() {
                 return;
             }
-            // Nothing may unwind into GStreamer's C clock thread.
-            let go_on = catch_unwind(AssertUnwindSafe(&tick)).unwrap_or(false);
+            // Nothing may unwind into GStreamer's C clock thread. A tick that panicked stops
+            // its ticker (its state may be half-updated); that is a bug, so it is logged.
+            let go_on = catch_unwind(AssertUnwindSafe(&tick)).unwrap_or_else(|_| {
+                gst::error!(crate::log::CAT, "a 10 ms tick panicked: its producer stops");
+                false
+            });
             if !go_on {
                 if let Some(id) = entry.id.take() {
                     id.unschedule();

@@ -144,21 +144,26 @@ impl TrackCore {
         self.ended.load(Ordering::Acquire)
     }
 
-    /// Register producer teardown to run when the track stops.
+    /// Register producer teardown to run when the track stops (at once, on this thread, if it
+    /// has already stopped). The test and the push happen under the hooks' lock, which `end`
+    /// sets `ended` under: a hook is never pushed after the hooks were handed out.
     pub fn on_stop(&self, f: impl FnOnce() + Send + 'static) {
+        let Ok(mut hooks) = self.on_stop.lock() else { return };
         if self.is_ended() {
+            drop(hooks);
             f();
-        } else if let Ok(mut hooks) = self.on_stop.lock() {
+        } else {
             hooks.push(Box::new(f));
         }
     }
 
     /// Marks the track ended and hands out its stop hooks: the first time only.
     fn end(&self) -> Option<Vec<Box<dyn FnOnce() + Send>>> {
+        let mut hooks = self.on_stop.lock().ok()?;
         if self.ended.swap(true, Ordering::AcqRel) {
             return None;
         }
-        Some(self.on_stop.lock().map(|mut h| std::mem::take(&mut *h)).unwrap_or_default())
+        Some(std::mem::take(&mut *hooks))
     }
 
     pub fn stop(&self) {

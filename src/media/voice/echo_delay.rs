@@ -7,8 +7,8 @@
 //! it was sent, an 80 ms echo path left ≥ 13 dB of echo, and the library's own delay-agnostic
 //! mode did not find an 80 ms delay in 36 s. So the delay is measured here, by normalized
 //! cross-correlation of the two signals: both are reduced to 2 kHz (10 ms frames averaged in
-//! blocks of 24 samples: speech's energy is below 1 kHz) and written on a common time axis by
-//! arrival time, then four times a second the last second of capture is correlated against
+//! blocks of 24 samples: speech's energy is below 1 kHz) and written on a common time axis (the
+//! reference by arrival, the capture at the timestamps the echo probe matches), then four times a second the last second of capture is correlated against
 //! the reference at every lag up to `MAX_DELAY_MS`. A first estimate is adopted when the peak is
 //! clear and two in a row agree within 8 ms; after that a clear estimate within 25 ms of the
 //! adopted delay is followed at once (the path drifting), a larger jump once confirmed.
@@ -32,6 +32,8 @@ const EVERY: usize = RATE / 4;
 const MIN_PEAK: f64 = 0.35;
 /// Consecutive estimates this close (8 ms) agree: the echo path moves, slowly.
 const AGREE: usize = 8 * RATE / 1000;
+/// A frame this far (20 ms) behind a lane's end re-anchors it.
+const REANCHOR: u64 = (20 * RATE / 1000) as u64;
 /// Once a delay is adopted, a clear estimate this close to it (25 ms) is followed at once: the
 /// path drifting; a larger jump must be confirmed by the next estimate.
 const FOLLOW: usize = 25 * RATE / 1000;
@@ -52,11 +54,16 @@ impl Lane {
         self.start + self.values.len() as u64
     }
 
-    /// Writes `values` at position `at` (gaps become silence; a late frame overlapping what
-    /// is there is placed after it: arrival jitter of a few ms must not erase audio).
+    /// Writes `values` at position `at` (gaps become silence; a frame overlapping the end by
+    /// a little, arrival jitter, is placed after it; one far behind the end re-anchors the lane
+    /// there, so a burst after a stall does not leave it ahead of time for good).
     fn write(&mut self, at: u64, values: &[f32]) {
-        if self.values.is_empty() {
+        if self.values.is_empty() || at < self.start {
+            self.values.clear();
             self.start = at;
+        }
+        if at + REANCHOR < self.end() {
+            self.values.truncate((at - self.start) as usize);
         }
         let end = self.end();
         if at > end {
@@ -112,15 +119,27 @@ impl EchoDelay {
         self.reference.write(position(arrival_ns), &decimate(frame));
     }
 
-    /// A frame of the caller's audio (48 kHz mono), as it arrived; may update the estimate.
-    pub fn capture(&mut self, arrival_ns: u64, frame: &[i16]) {
+    /// A frame of the caller's audio (48 kHz mono) at its timestamp. Returns, four times a
+    /// second, the windows to correlate: `Window::correlate` runs outside the lock the
+    /// caller holds on this (the reference arrives on GStreamer's clock thread when it comes
+    /// from a player or a mixer, which must not wait for a correlation).
+    pub fn capture(&mut self, pts_ns: u64, frame: &[i16]) -> Option<Window> {
         let values = decimate(frame);
         self.since += values.len();
-        self.capture.write(position(arrival_ns), &values);
-        if self.since >= EVERY && self.capture.values.len() >= WINDOW {
-            self.since = 0;
-            self.estimate();
+        self.capture.write(position(pts_ns), &values);
+        if self.since < EVERY || self.capture.values.len() < WINDOW {
+            return None;
         }
+        self.since = 0;
+        let end = self.capture.end();
+        let from = end - WINDOW as u64;
+        // Reference over [from − MAX_LAG, end): index k of r is position from − MAX_LAG + k.
+        let base = from.saturating_sub(MAX_LAG as u64);
+        Some(Window {
+            capture: (from..end).map(|p| self.capture.get(p)).collect(),
+            reference: (base..end).map(|p| self.reference.get(p)).collect(),
+            offset: (from - base) as usize,
+        })
     }
 
     /// The adopted delay in ms, once there is one.
@@ -128,21 +147,38 @@ impl EchoDelay {
         self.adopted.map(|lag| lag as f64 * 1000.0 / RATE as f64)
     }
 
-    fn estimate(&mut self) {
-        let end = self.capture.end();
-        let from = end - WINDOW as u64;
-        let c: Vec<f32> = (from..end).map(|p| self.capture.get(p)).collect();
-        let c_energy: f64 = c.iter().map(|&x| (x as f64) * (x as f64)).sum();
-        if c_energy < 1e-6 {
+    /// Takes the best lag of a window (None: no clear peak).
+    pub fn update(&mut self, lag: Option<usize>) {
+        let Some(lag) = lag else {
+            self.candidate = None;
             return;
+        };
+        let follows = self.adopted.is_some_and(|a| a.abs_diff(lag) <= FOLLOW);
+        if follows || self.candidate.is_some_and(|c| c.abs_diff(lag) <= AGREE) {
+            self.adopted = Some(lag);
         }
-        // Reference over [from − MAX_LAG, end): index k of r is position from − MAX_LAG + k.
-        let base = from.saturating_sub(MAX_LAG as u64);
-        let r: Vec<f32> = (base..end).map(|p| self.reference.get(p)).collect();
-        let offset = (from - base) as usize;
+        self.candidate = Some(lag);
+    }
+}
+
+/// The last second of capture and the reference it may echo.
+pub struct Window {
+    capture: Vec<f32>,
+    reference: Vec<f32>,
+    offset: usize,
+}
+
+impl Window {
+    /// The lag (2 kHz samples) of the clearest normalized correlation peak, if clear enough.
+    pub fn correlate(&self) -> Option<usize> {
+        let (c, r, offset) = (&self.capture, &self.reference, self.offset);
+        let c_energy = dot(c, c) as f64;
+        if c_energy < 1e-6 {
+            return None;
+        }
         let mut best = (0.0f64, 0usize);
         // Energy of the reference window at lag 0, slid towards larger lags incrementally.
-        let mut r_energy: f64 = r[offset..offset + WINDOW].iter().map(|&x| (x as f64) * (x as f64)).sum();
+        let mut r_energy = dot(&r[offset..offset + WINDOW], &r[offset..offset + WINDOW]) as f64;
         for lag in 0..=offset.min(MAX_LAG) {
             let start = offset - lag;
             if lag > 0 {
@@ -154,22 +190,12 @@ impl EchoDelay {
                 continue;
             }
             // f32 products (vectorized): the window's sum needs no more precision than a peak pick.
-            let dot = dot(&c, &r[start..start + WINDOW]) as f64;
-            let ncc = dot / (c_energy * r_energy.max(1e-12)).sqrt();
+            let ncc = dot(c, &r[start..start + WINDOW]) as f64 / (c_energy * r_energy).sqrt();
             if ncc > best.0 {
                 best = (ncc, lag);
             }
         }
-        if best.0 < MIN_PEAK {
-            self.candidate = None;
-            return;
-        }
-        let lag = best.1;
-        let follows = self.adopted.is_some_and(|a| a.abs_diff(lag) <= FOLLOW);
-        if follows || self.candidate.is_some_and(|c| c.abs_diff(lag) <= AGREE) {
-            self.adopted = Some(lag);
-        }
-        self.candidate = Some(lag);
+        (best.0 >= MIN_PEAK).then_some(best.1)
     }
 }
 
@@ -209,7 +235,9 @@ mod tests {
                     (e + own) as i16
                 })
                 .collect();
-            d.capture(t + 3_000_000, &echo); // arrival jitter: 3 ms late
+            if let Some(w) = d.capture(t + 3_000_000, &echo) {
+                d.update(w.correlate()); // arrival jitter: 3 ms late
+            }
         }
         let ms = d.delay_ms().expect("an estimate");
         assert!((ms - 140.0).abs() <= 2.0, "{ms}");
@@ -223,7 +251,9 @@ mod tests {
         for f in 0..400 {
             let t = f as u64 * 10_000_000;
             d.reference(t, &agent[f * 480..(f + 1) * 480]);
-            d.capture(t, &caller[f * 480..(f + 1) * 480]);
+            if let Some(w) = d.capture(t, &caller[f * 480..(f + 1) * 480]) {
+                d.update(w.correlate());
+            }
         }
         assert_eq!(d.delay_ms(), None);
     }

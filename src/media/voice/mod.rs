@@ -19,8 +19,10 @@
 //! the caller alone within 0.2 dB; gain control on raised the caller by 10 dB (off by
 //! default); delay-agnostic=true: 1–4 dB (off); extended-filter: no measurable effect.
 //!
-//! Threads: the input and reference consumers run on their producers' threads (appsrc push,
-//! the delay estimate once a second, ~3 ms); the canceller, the VAD and the output track's
+//! Threads: the input and reference consumers run on their producers' threads (appsrc push;
+//! the input's also runs the delay correlation, four times a second, outside the lock the
+//! reference's consumer takes: that one often runs on GStreamer's clock thread, in a player's
+//! or mixer's tick, which must not wait); the canceller, the VAD and the output track's
 //! consumers run on the capture appsrc's streaming thread; events reach JS through one
 //! threadsafe function, in order.
 
@@ -31,7 +33,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use gst::prelude::*;
-use gst_audio::AudioInfo;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
 use napi_derive::napi;
@@ -39,6 +40,7 @@ use napi_derive::napi;
 use self::echo_delay::EchoDelay;
 use self::vad::{Change, Vad};
 use super::bus::{set_state_or_error, BusWatch};
+use super::convert::ToNative;
 use super::track::{NativeTrack, TrackCore};
 use super::track_io::Retimer;
 use super::{raw_caps, FRAME_SAMPLES, RATE};
@@ -71,6 +73,8 @@ const RESTAMP: gst::ClockTime = gst::ClockTime::from_mseconds(3);
 #[napi(object)]
 pub struct NativeVoiceOptions {
     pub echo_cancellation: bool,
+    /// The canceller's residual-echo suppression: "low", "moderate" or "high".
+    pub echo_suppression: String,
     /// "off", "low", "moderate", "high" or "very-high".
     pub noise_suppression: String,
     pub auto_gain_control: bool,
@@ -92,6 +96,8 @@ struct Attached {
 
 struct Processor {
     pipeline: gst::Pipeline,
+    /// Kept so that errors after the start are recorded (`BusWatch` drops every message).
+    _watch: BusWatch,
     delay: Arc<Mutex<EchoDelay>>,
     attached: Mutex<Vec<Attached>>,
 }
@@ -106,15 +112,6 @@ impl Processor {
         }
         let _ = self.pipeline.set_state(gst::State::Null);
     }
-}
-
-fn samples_of(sample: &gst::Sample) -> Option<Vec<i16>> {
-    let info = AudioInfo::from_caps(sample.caps()?).ok()?;
-    if info.rate() != RATE || info.channels() != 1 || info.format() != gst_audio::AudioFormat::S16le {
-        return None;
-    }
-    let map = sample.buffer()?.map_readable().ok()?;
-    Some(map.as_slice().chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect())
 }
 
 fn live_src() -> gst_app::AppSrc {
@@ -148,6 +145,9 @@ impl NativeVoiceProcessor {
         }
         if options.echo_cancellation && reference.is_none() {
             return Err(coded(PcError::type_error("echoCancellation needs the reference track (what is sent to this caller)")));
+        }
+        if !["low", "moderate", "high"].contains(&options.echo_suppression.as_str()) {
+            return Err(coded(PcError::type_error("echoSuppression must be 'low', 'moderate' or 'high'")));
         }
         let levels = ["off", "low", "moderate", "high", "very-high"];
         if !levels.contains(&options.noise_suppression.as_str()) {
@@ -191,7 +191,7 @@ fn build(input: &Arc<TrackCore>, reference: Option<&Arc<TrackCore>>, options: &N
         dsp.set_property_from_str("noise-suppression-level", &options.noise_suppression);
     }
     if options.echo_cancellation {
-        dsp.set_property_from_str("echo-suppression-level", "high");
+        dsp.set_property_from_str("echo-suppression-level", &options.echo_suppression);
         dsp.set_property("probe", &probe_name);
     }
     let sink = gst_app::AppSink::builder().caps(&raw_caps(RATE, 1)).sync(false).build();
@@ -211,11 +211,11 @@ fn build(input: &Arc<TrackCore>, reference: Option<&Arc<TrackCore>>, options: &N
 
     let output = TrackCore::new("audio");
     let delay = Arc::new(Mutex::new(EchoDelay::default()));
-    let processor = Arc::new(Processor { pipeline: pipeline.clone(), delay: delay.clone(), attached: Mutex::new(Vec::new()) });
 
     // Output: the processed audio into the output track, through the VAD.
     let weak_out = Arc::downgrade(&output);
-    let vad = Mutex::new((Vad::default(), Vec::<i16>::new()));
+    // The VAD state: the detector, audio not yet a whole frame, the format conversion.
+    let vad = Mutex::new((Vad::default(), Vec::<i16>::new(), ToNative::default(), Vec::<i16>::new()));
     let voice_activity = options.voice_activity;
     let on_event = Arc::new(on_event);
     sink.set_callbacks(
@@ -223,9 +223,11 @@ fn build(input: &Arc<TrackCore>, reference: Option<&Arc<TrackCore>>, options: &N
             .new_sample(move |sink| {
                 let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
                 if voice_activity {
-                    if let (Some(samples), Ok(mut vad)) = (samples_of(&sample), vad.lock()) {
-                        let (detector, pending) = &mut *vad;
-                        pending.extend_from_slice(&samples);
+                    if let Ok(mut vad) = vad.lock() {
+                        let (detector, pending, format, scratch) = &mut *vad;
+                        if format.convert(&sample, scratch) {
+                            pending.extend_from_slice(scratch);
+                        }
                         let mut at = 0;
                         while pending.len() - at >= FRAME {
                             if let Some(change) = detector.push(&pending[at..at + FRAME]) {
@@ -251,24 +253,35 @@ fn build(input: &Arc<TrackCore>, reference: Option<&Arc<TrackCore>>, options: &N
             .build(),
     );
 
-    set_state_or_error(&pipeline, &BusWatch::install(&pipeline), gst::State::Playing)?;
+    let watch = BusWatch::install(&pipeline);
+    set_state_or_error(&pipeline, &watch, gst::State::Playing)?;
+    let processor = Arc::new(Processor { pipeline: pipeline.clone(), _watch: watch, delay: delay.clone(), attached: Mutex::new(Vec::new()) });
 
     let mut attached = Vec::new();
-    // Capture: stamped on arrival; measured against the reference for the echo delay.
+    // Capture: stamped on arrival; measured at those stamps (the ones the probe matches)
+    // against the reference for the echo delay.
     {
         let retimer = Retimer::default();
         let src = capture.clone();
         let delay = delay.clone();
-        let estimate = reference_src.is_some();
+        let estimate = Mutex::new((reference_src.is_some(), ToNative::default(), Vec::<i16>::new()));
         let consumer = input.add_consumer(Arc::new(move |sample: &gst::Sample| {
             let Some(now) = src.current_running_time() else { return };
-            if estimate {
-                if let (Some(samples), Ok(mut d)) = (samples_of(sample), delay.lock()) {
-                    d.capture(now.nseconds(), &samples);
-                }
+            let Some((buffer, caps)) = retimer.retime(sample, now) else { return };
+            let pts = buffer.pts().unwrap_or(now);
+            let _ = src.push_sample(&gst::Sample::builder().buffer(&buffer).caps(&caps).build());
+            let Ok(mut estimate) = estimate.lock() else { return };
+            let (on, format, scratch) = &mut *estimate;
+            if !*on || !format.convert(sample, scratch) {
+                return;
             }
-            if let Some((buffer, caps)) = retimer.retime(sample, now) {
-                let _ = src.push_sample(&gst::Sample::builder().buffer(&buffer).caps(&caps).build());
+            let window = delay.lock().ok().and_then(|mut d| d.capture(pts.nseconds(), scratch));
+            // The correlation runs without the lock the reference's consumer takes.
+            if let Some(window) = window {
+                let lag = window.correlate();
+                if let Ok(mut d) = delay.lock() {
+                    d.update(lag);
+                }
             }
         }));
         attached.push(Attached { track: input.clone(), consumer });
@@ -277,12 +290,14 @@ fn build(input: &Arc<TrackCore>, reference: Option<&Arc<TrackCore>>, options: &N
     if let (Some(src), Some(reference)) = (reference_src, reference) {
         let retimer = Retimer::with_resync(RESTAMP);
         let delay = delay.clone();
+        let format = Mutex::new((ToNative::default(), Vec::<i16>::new()));
         let consumer = reference.add_consumer(Arc::new(move |sample: &gst::Sample| {
             let Some(now) = src.current_running_time() else { return };
             let echo = {
-                let Ok(mut d) = delay.lock() else { return };
-                if let Some(samples) = samples_of(sample) {
-                    d.reference(now.nseconds(), &samples);
+                let (Ok(mut format), Ok(mut d)) = (format.lock(), delay.lock()) else { return };
+                let (format, scratch) = &mut *format;
+                if format.convert(sample, scratch) {
+                    d.reference(now.nseconds(), scratch);
                 }
                 d.delay_ms()
             };
