@@ -215,3 +215,54 @@ test('bad arguments: echo cancellation needs a reference; levels and flags are c
   ended.stop();
   expect(() => new VoiceProcessor(ended.track)).toThrow(expect.objectContaining({ name: 'InvalidStateError' }));
 });
+
+test('players and processors JS drops without stop() are released: their threads end and their objects are collected', () => {
+  const { spawnSync } = require('node:child_process');
+  const path = require('node:path');
+  const script = `
+    const fs = require('node:fs');
+    const { AudioPlayer, VoiceProcessor } = require(${JSON.stringify(path.join(__dirname, '..', 'dist'))});
+    const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+    const threads = () => fs.readdirSync('/proc/self/task').length;
+    let collected = 0;
+    const registry = new FinalizationRegistry(() => collected++);
+    async function settle() {
+      for (let i = 0; i < 5; i++) { global.gc(); await sleep(200); }
+    }
+    function make() {
+      const caller = new AudioPlayer();
+      const agent = new AudioPlayer();
+      const processor = new VoiceProcessor(caller.track, { reference: agent.track });
+      processor.onspeechstart = () => {};
+      caller.enqueue(new Int16Array(4800).fill(500), { sampleRate: 48000 });
+      agent.mark('m');
+      for (const o of [caller, agent, processor]) registry.register(o, 0);
+    }
+    (async () => {
+      // What lives for the process comes first: GLib keeps finished streaming threads in a
+      // pool ("pool-…") for reuse.
+      const p = new AudioPlayer();
+      const warm = new VoiceProcessor(p.track, { reference: p.track });
+      await sleep(300);
+      warm.stop();
+      p.stop();
+      await settle();
+      const before = threads();
+      for (let i = 0; i < 10; i++) make();
+      await sleep(500);
+      const during = threads();
+      await settle();
+      await sleep(1000);
+      await settle();
+      console.log(JSON.stringify({ before, during, after: threads(), collected }));
+      process.exit(0);
+    })().catch((e) => { console.error(e); process.exit(2); });
+  `;
+  const res = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  expect(res.stderr).toBe('');
+  expect(res.status).toBe(0);
+  const { before, during, after, collected } = JSON.parse(res.stdout.trim().split('\n').pop());
+  expect(during).toBeGreaterThanOrEqual(before + 20); // two streaming threads per processor
+  expect(after).toBeLessThanOrEqual(before);
+  expect(collected).toBe(30);
+});

@@ -7,6 +7,7 @@
 
 import { callNative, invalidState } from '../internal/errors'
 import { defineEventHandlerAttributes, type EventHandler } from '../internal/eventHandlers'
+import { weakCallback } from '../internal/weakCallback'
 import { NativeAudioPlayer, type NativeAudioPlayer as NativeAudioPlayerHandle, type NativePlayerEvent } from '../internal/native'
 import { endTrack, MediaStreamTrack } from '../w3c/MediaStreamTrack'
 import type { EventInit } from '../w3c/webrtcTypes'
@@ -69,13 +70,9 @@ export class AudioPlayer extends EventTarget {
     const highWaterMs = nonNegative(options?.highWaterMs ?? 5000, 'highWaterMs')
     const lowWaterMs = nonNegative(options?.lowWaterMs ?? Math.min(1000, highWaterMs / 2), 'lowWaterMs')
     if (lowWaterMs >= highWaterMs) throw new TypeError('lowWaterMs must be below highWaterMs')
-    // The native side holds the callback for good (a threadsafe function is a GC root): it
-    // holds this object weakly, so a player JS dropped can be collected.
-    const self = new WeakRef(this)
-    this.#native = callNative(() => new NativeAudioPlayer(highWaterMs, lowWaterMs, (event) => {
-      const player = self.deref()
-      if (player) player.#onEvent(event)
-    }))
+    // The native side holds the callback for good: it holds this player weakly.
+    const onEvent = weakCallback(this, AudioPlayer.#dispatch)
+    this.#native = callNative(() => new NativeAudioPlayer(highWaterMs, lowWaterMs, onEvent))
     this.#track = new MediaStreamTrack(callNative(() => this.#native.track()), { label: 'AudioPlayer' })
   }
 
@@ -134,6 +131,10 @@ export class AudioPlayer extends EventTarget {
   declare ondrain: EventHandler<AudioPlayerEvent>
   declare onhighwater: EventHandler<AudioPlayerEvent>
   declare onlowwater: EventHandler<AudioPlayerEvent>
+
+  static #dispatch(player: AudioPlayer, e: NativePlayerEvent): void {
+    player.#onEvent(e)
+  }
 
   #onEvent(e: NativePlayerEvent): void {
     this.dispatchEvent(new AudioPlayerEvent(e.kind, { name: e.name ?? undefined, cleared: e.cleared, playedMs: e.playedMs, queuedMs: e.queuedMs }))

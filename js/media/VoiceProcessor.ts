@@ -7,6 +7,7 @@
 
 import { callNative } from '../internal/errors'
 import { defineEventHandlerAttributes, type EventHandler } from '../internal/eventHandlers'
+import { weakCallback } from '../internal/weakCallback'
 import { NativeVoiceProcessor, type NativeVoiceEvent, type NativeVoiceProcessor as NativeVoiceProcessorHandle } from '../internal/native'
 import { endTrack, MediaStreamTrack, nativeTrackOf } from '../w3c/MediaStreamTrack'
 import type { EventInit } from '../w3c/webrtcTypes'
@@ -80,22 +81,22 @@ export class VoiceProcessor extends EventTarget {
       autoGainControl: flag(options?.autoGainControl, 'autoGainControl', false),
       voiceActivity: flag(options?.voiceActivity, 'voiceActivity', true),
     }
-    // The native side holds the callback for good (a threadsafe function is a GC root): it
-    // holds this object weakly, so a processor JS dropped can be collected.
-    const self = new WeakRef(this)
-    this.#native = callNative(() => new NativeVoiceProcessor(input, reference, native, (e) => {
-      const processor = self.deref()
-      if (processor) processor.#onEvent(e)
-    }))
+    // The native side holds the callback for good: it holds this processor weakly.
+    const onEvent = weakCallback(this, VoiceProcessor.#dispatch)
+    this.#native = callNative(() => new NativeVoiceProcessor(input, reference, native, onEvent))
     const output = new MediaStreamTrack(callNative(() => this.#native.track()), { label: 'VoiceProcessor' })
     this.#track = output
     // The input ending ends the output natively; its JS track follows (mediacapture-main
-    // §4.3.1.2: 'ended' fires). Held weakly for the same reason.
-    const weakOutput = new WeakRef(output)
-    track.addEventListener('ended', () => {
-      const out = weakOutput.deref()
-      if (out) endTrack(out, true)
-    }, { once: true })
+    // §4.3.1.2: 'ended' fires). The input may outlive this processor: held weakly too.
+    track.addEventListener('ended', weakCallback(output, VoiceProcessor.#inputEnded), { once: true })
+  }
+
+  static #dispatch(processor: VoiceProcessor, e: NativeVoiceEvent): void {
+    processor.#onEvent(e)
+  }
+
+  static #inputEnded(output: MediaStreamTrack): void {
+    endTrack(output, true)
   }
 
   /** The processed audio. */

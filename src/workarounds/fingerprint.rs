@@ -161,12 +161,13 @@ impl Gate {
         if self.decision.load(Ordering::Acquire) == VERIFIED {
             return true;
         }
-        let first_bytes: Vec<Option<u8>> = match &info.data {
-            Some(gst::PadProbeData::Buffer(b)) => vec![first_byte(b)],
-            Some(gst::PadProbeData::BufferList(l)) => l.iter().map(first_byte).collect(),
+        // No allocation per packet: this runs for every datagram until DTLS is verified.
+        let media = match &info.data {
+            Some(gst::PadProbeData::Buffer(b)) => first_byte(b).is_some_and(is_media),
+            Some(gst::PadProbeData::BufferList(l)) => l.iter().any(|b| first_byte(b).is_some_and(is_media)),
             _ => return true,
         };
-        if !first_bytes.iter().any(|b| b.is_some_and(is_media)) {
+        if !media {
             return !self.failed();
         }
         self.allows_media(decide, on_mismatch)
