@@ -27,6 +27,7 @@
 //! threadsafe function, in order.
 
 pub mod echo_delay;
+pub mod echo_guard;
 pub mod vad;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,6 +39,7 @@ use napi::Status;
 use napi_derive::napi;
 
 use self::echo_delay::EchoDelay;
+use self::echo_guard::EchoGuard;
 use self::vad::{Change, Vad};
 use super::bus::{set_state_or_error, BusWatch};
 use super::convert::ToNative;
@@ -59,6 +61,12 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
         }
     }
     lanes.iter().sum::<f32>() + tail
+}
+
+/// Level of 16-bit samples, dBFS.
+pub(crate) fn dbfs(samples: &[i16]) -> f64 {
+    let ms = samples.iter().map(|&s| (s as f64 / 32768.0).powi(2)).sum::<f64>() / samples.len().max(1) as f64;
+    10.0 * (ms + 1e-12).log10()
 }
 
 static NEXT_PROBE: AtomicU64 = AtomicU64::new(1);
@@ -211,6 +219,7 @@ fn build(input: &Arc<TrackCore>, reference: Option<&Arc<TrackCore>>, options: &N
 
     let output = TrackCore::new("audio");
     let delay = Arc::new(Mutex::new(EchoDelay::default()));
+    let guard = Arc::new(Mutex::new(EchoGuard::default()));
 
     // Output: the processed audio into the output track, through the VAD.
     let weak_out = Arc::downgrade(&output);
@@ -218,6 +227,7 @@ fn build(input: &Arc<TrackCore>, reference: Option<&Arc<TrackCore>>, options: &N
     let vad = Mutex::new((Vad::default(), Vec::<i16>::new(), ToNative::default(), Vec::<i16>::new()));
     let voice_activity = options.voice_activity;
     let on_event = Arc::new(on_event);
+    let vad_guard = guard.clone();
     sink.set_callbacks(
         gst_app::AppSinkCallbacks::builder()
             .new_sample(move |sink| {
@@ -225,12 +235,15 @@ fn build(input: &Arc<TrackCore>, reference: Option<&Arc<TrackCore>>, options: &N
                 if voice_activity {
                     if let Ok(mut vad) = vad.lock() {
                         let (detector, pending, format, scratch) = &mut *vad;
+                        let mut echo = false;
                         if format.convert(&sample, scratch) {
                             pending.extend_from_slice(scratch);
+                            let pts = sample.buffer().and_then(|b| b.pts());
+                            echo = pts.is_some_and(|pts| vad_guard.lock().is_ok_and(|g| g.is_echo(pts.nseconds(), dbfs(scratch))));
                         }
                         let mut at = 0;
                         while pending.len() - at >= FRAME {
-                            if let Some(change) = detector.push(&pending[at..at + FRAME]) {
+                            if let Some(change) = detector.push(&pending[at..at + FRAME], echo) {
                                 let (kind, time_ms) = match change {
                                     Change::Start(f) => ("speechstart", f as f64 * 10.0),
                                     Change::End(f) => ("speechend", (f + 1) as f64 * 10.0),
@@ -264,6 +277,7 @@ fn build(input: &Arc<TrackCore>, reference: Option<&Arc<TrackCore>>, options: &N
         let retimer = Retimer::default();
         let src = capture.clone();
         let delay = delay.clone();
+        let guard = guard.clone();
         let estimate = Mutex::new((reference_src.is_some(), ToNative::default(), Vec::<i16>::new()));
         let consumer = input.add_consumer(Arc::new(move |sample: &gst::Sample| {
             let Some(now) = src.current_running_time() else { return };
@@ -274,6 +288,9 @@ fn build(input: &Arc<TrackCore>, reference: Option<&Arc<TrackCore>>, options: &N
             let (on, format, scratch) = &mut *estimate;
             if !*on || !format.convert(sample, scratch) {
                 return;
+            }
+            if let Ok(mut g) = guard.lock() {
+                g.input(pts.nseconds(), dbfs(scratch));
             }
             let window = delay.lock().ok().and_then(|mut d| d.capture(pts.nseconds(), scratch));
             // The correlation runs without the lock the reference's consumer takes.
@@ -290,16 +307,21 @@ fn build(input: &Arc<TrackCore>, reference: Option<&Arc<TrackCore>>, options: &N
     if let (Some(src), Some(reference)) = (reference_src, reference) {
         let retimer = Retimer::with_resync(RESTAMP);
         let delay = delay.clone();
+        let guard = guard.clone();
         let format = Mutex::new((ToNative::default(), Vec::<i16>::new()));
         let consumer = reference.add_consumer(Arc::new(move |sample: &gst::Sample| {
             let Some(now) = src.current_running_time() else { return };
             let echo = {
                 let (Ok(mut format), Ok(mut d)) = (format.lock(), delay.lock()) else { return };
                 let (format, scratch) = &mut *format;
+                let echo = d.delay_ms();
                 if format.convert(sample, scratch) {
                     d.reference(now.nseconds(), scratch);
+                    if let Ok(mut g) = guard.lock() {
+                        g.reference(now.nseconds(), dbfs(scratch), echo.map(|ms| (ms * 1e6) as u64));
+                    }
                 }
-                d.delay_ms()
+                echo
             };
             // Until the delay is known the reference goes in as sent: the canceller then
             // catches what it can of a short echo path.

@@ -14,7 +14,7 @@
 
 use std::collections::VecDeque;
 
-use super::dot;
+use super::{dbfs, dot};
 
 const ONSET: usize = 2;
 pub const HANGOVER_FRAMES: usize = 8;
@@ -51,11 +51,6 @@ impl Default for Vad {
     }
 }
 
-fn dbfs(frame: &[i16]) -> f64 {
-    let ms = frame.iter().map(|&s| (s as f64 / 32768.0).powi(2)).sum::<f64>() / frame.len().max(1) as f64;
-    10.0 * (ms + 1e-12).log10()
-}
-
 /// Peak normalized autocorrelation over pitch lags 2.5–15 ms (20–120 samples at 8 kHz).
 fn periodicity(x: &VecDeque<f32>) -> f64 {
     let (a, b) = x.as_slices();
@@ -73,8 +68,9 @@ fn periodicity(x: &VecDeque<f32>) -> f64 {
 }
 
 impl Vad {
-    /// One 10 ms frame at 48 kHz; returns a change of state, if any.
-    pub fn push(&mut self, frame: &[i16]) -> Option<Change> {
+    /// One 10 ms frame at 48 kHz; returns a change of state, if any. `echo`: the frame is
+    /// residual echo (`echo_guard.rs`), never voiced.
+    pub fn push(&mut self, frame: &[i16], echo: bool) -> Option<Change> {
         let index = self.frame;
         self.frame += 1;
         let level = dbfs(frame);
@@ -96,7 +92,7 @@ impl Vad {
             self.history.pop_front();
         }
         let loud = level >= floor + ABOVE_FLOOR_DB && level >= MIN_DBFS;
-        let voiced = loud && self.history.len() == HISTORY && periodicity(&self.history) >= MIN_PERIODICITY;
+        let voiced = loud && !echo && self.history.len() == HISTORY && periodicity(&self.history) >= MIN_PERIODICITY;
         if voiced {
             self.run += 1;
             self.silent = 0;
@@ -157,7 +153,7 @@ mod tests {
             }
         };
         let mut vad = Vad::default();
-        let changes: Vec<_> = frames(signal, 200).iter().filter_map(|f| vad.push(f)).collect();
+        let changes: Vec<_> = frames(signal, 200).iter().filter_map(|f| vad.push(f, false)).collect();
         assert_eq!(changes.len(), 2, "{changes:?}");
         let Change::Start(s) = changes[0] else { panic!("{changes:?}") };
         let Change::End(e) = changes[1] else { panic!("{changes:?}") };
@@ -169,7 +165,7 @@ mod tests {
     fn loud_noise_starting_abruptly_is_not_speech() {
         let signal = |i: usize| if i < 48_000 { 0.0005 * noise(i) } else { 0.3 * noise(i) };
         let mut vad = Vad::default();
-        let changes: Vec<_> = frames(signal, 400).iter().filter_map(|f| vad.push(f)).collect();
+        let changes: Vec<_> = frames(signal, 400).iter().filter_map(|f| vad.push(f, false)).collect();
         assert_eq!(changes, vec![]);
     }
 }
