@@ -96,3 +96,9 @@ test('npm pack → fresh app: strict nodenext type-check without skipLibCheck, t
   const cjs = JSON.parse(run(process.execPath, ['out/cjs.cjs'], app).trim());
   expect(cjs).toEqual({ type: 'offer', audio: true });
 }, 120_000);
+
+test('the ESM entry exports every name the CommonJS one does', async () => {
+  const cjs = require('../dist');
+  const esm = await import(require('node:url').pathToFileURL(require('node:path').join(__dirname, '..', 'esm', 'index.mjs')).href);
+  expect(Object.keys(cjs).filter((name) => !(name in esm))).toEqual([]);
+});

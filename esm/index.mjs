@@ -12,6 +12,13 @@ export const {
   RTCRtpSender,
   RTCRtpReceiver,
   RTCRtpTransceiver,
+  RTCDTMFSender,
+  RTCDTMFToneChangeEvent,
+  RTCDTMFEvent,
+  RTCDtlsTransport,
+  RTCIceTransport,
+  RTCError,
+  RTCErrorEvent,
   RTCPeerConnectionIceEvent,
   RTCTrackEvent,
   RTCStatsReport,
@@ -28,6 +35,7 @@ export const {
   VoiceActivityEvent,
   nonstandard,
   installGlobals,
+  checkOffer,
 } = cjs
 
 export default cjs
