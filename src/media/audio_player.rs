@@ -65,8 +65,7 @@ struct Queue {
     /// Input format of the last chunk and its converter (None: already 48 kHz mono S16).
     input: Option<((u32, u32), Option<Converter>)>,
     scratch: Vec<i16>,
-    /// Samples ever queued / sent (the fade after `clear()` counts as sent).
-    written: u64,
+    /// Samples sent (the fade after `clear()` counts as sent).
     played: u64,
     marks: VecDeque<(u64, String)>,
     /// Samples to fade out at the next tick (set by `clear()`).
@@ -86,7 +85,6 @@ impl Queue {
             samples: VecDeque::new(),
             input: None,
             scratch: Vec::new(),
-            written: 0,
             played: 0,
             marks: VecDeque::new(),
             fade: Vec::new(),
@@ -98,6 +96,11 @@ impl Queue {
             frame_index: 0,
             events: Vec::new(),
         }
+    }
+
+    /// The position after everything queued: what was sent, what waits, what fades out.
+    fn written(&self) -> u64 {
+        self.played + self.samples.len() as u64 + self.fade.len() as u64
     }
 
     fn event(&mut self, kind: &'static str) {
@@ -316,21 +319,16 @@ impl NativeAudioPlayer {
                 q.input = Some((key, converter));
             }
             let q = &mut *q;
-            let added = match q.input.as_mut().and_then(|(_, c)| c.as_mut()) {
-                None => {
-                    q.samples.extend(samples.iter().copied());
-                    samples.len()
-                }
+            match q.input.as_mut().and_then(|(_, c)| c.as_mut()) {
+                None => q.samples.extend(samples.iter().copied()),
                 Some(c) => {
                     let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
                     if !c.convert(&bytes, &mut q.scratch) {
                         return Err(failure("audio conversion failed"));
                     }
                     q.samples.extend(q.scratch.iter().copied());
-                    q.scratch.len()
                 }
-            };
-            q.written += added as u64;
+            }
             let below = q.samples.len() < q.high_water;
             if !below && !q.above_high {
                 q.above_high = true;
@@ -350,7 +348,7 @@ impl NativeAudioPlayer {
             return Err(coded(PcError::invalid_state("the player's track has ended")));
         }
         let mut q = self.core.lock()?;
-        let at = q.written;
+        let at = q.written();
         q.marks.push_back((at, name));
         Ok(())
     }
@@ -372,7 +370,6 @@ impl NativeAudioPlayer {
             q.input = None;
             q.playing = false;
             q.waited = 0;
-            q.written = q.played + q.fade.len() as u64;
             for (_, name) in std::mem::take(&mut q.marks) {
                 q.events.push(Event { kind: "mark", name: Some(name), cleared: true });
             }
@@ -411,7 +408,6 @@ mod tests {
 
     fn push(q: &mut Queue, n: usize, value: i16) {
         q.samples.extend(std::iter::repeat(value).take(n));
-        q.written += n as u64;
     }
 
     #[test]
@@ -434,9 +430,9 @@ mod tests {
     fn a_mark_fires_with_the_frame_that_carries_its_point() {
         let mut q = queue();
         push(&mut q, 700, 1);
-        q.marks.push_back((q.written, "mid".into()));
+        q.marks.push_back((q.written(), "mid".into()));
         push(&mut q, 3 * FRAME - 700, 1);
-        q.marks.push_back((q.written, "end".into()));
+        q.marks.push_back((q.written(), "end".into()));
         let mut f = [0; FRAME];
         let mut fired = Vec::new();
         for _ in 0..4 {
