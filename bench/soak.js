@@ -30,6 +30,7 @@
 const v8 = require('node:v8');
 const vm = require('node:vm');
 const { GstPeerConnection, ToneSource, nonstandard } = require('..');
+const { nativeHeap } = require('../index.js'); // the binding the line above loaded
 const { threadCount, fdCount, rssBytes } = require('../__test__/helpers/resources');
 const { detectTone } = require('../__test__/helpers/audio');
 
@@ -68,6 +69,9 @@ async function collect() {
 
 /** RSS outside V8's heap: V8 grows its heap lazily, which is not the calls' memory. */
 const nativeRss = () => rssBytes() - process.memoryUsage().heapTotal;
+// The C heap's bytes in use, without Node's ArrayBuffers (audio frames awaiting collection),
+// which malloc holds too: what a leak in the addon, GStreamer or its libraries would grow.
+const heapInUse = () => nativeHeap().inUse - process.memoryUsage().arrayBuffers;
 
 /** The receiving end of one side: arrival gaps, and the last 200 ms of audio. */
 function listener(frequency) {
@@ -137,15 +141,16 @@ function endCall(call) {
   for (const pc of call.pcs) pc.close();
 }
 
-function slopeMbPerHour(samples) {
+/** Least-squares slope of `samples[i][key]` (bytes) over `samples[i].t` (ms), in MB/hour. */
+function slopeMbPerHour(samples, key = 'rss') {
   if (samples.length < 3) return 0;
   const n = samples.length;
   const mx = samples.reduce((s, p) => s + p.t, 0) / n;
-  const my = samples.reduce((s, p) => s + p.rss, 0) / n;
+  const my = samples.reduce((s, p) => s + p[key], 0) / n;
   let num = 0;
   let den = 0;
   for (const p of samples) {
-    num += (p.t - mx) * (p.rss - my);
+    num += (p.t - mx) * (p[key] - my);
     den += (p.t - mx) ** 2;
   }
   return ((num / den) * 3600 * 1000) / 1e6; // bytes per ms → MB per hour
@@ -166,10 +171,10 @@ async function main() {
   const rss = [];
   const sampler = setInterval(() => {
     const t = performance.now() - t0;
-    if (t >= WARMUP_S * 1000) rss.push({ t, rss: nativeRss(), calls: totals.calls });
+    if (t >= WARMUP_S * 1000) rss.push({ t, rss: nativeRss(), inUse: heapInUse(), calls: totals.calls });
     if (process.env.SOAK_TRACE) {
       const m = process.memoryUsage();
-      console.error(`${(t / 1000).toFixed(0)} s: RSS ${(rssBytes() / 1e6).toFixed(1)} MB, outside V8's heap ${(nativeRss() / 1e6).toFixed(1)} MB (JS heap ${(m.heapTotal / 1e6).toFixed(1)}, external ${(m.external / 1e6).toFixed(1)}), ${threadCount()} threads, ${totals.calls} calls`);
+      console.error(`${(t / 1000).toFixed(0)} s: RSS ${(rssBytes() / 1e6).toFixed(1)} MB, outside V8's heap ${(nativeRss() / 1e6).toFixed(1)} MB (JS heap ${(m.heapTotal / 1e6).toFixed(1)}, external ${(m.external / 1e6).toFixed(1)}); C heap in use ${(heapInUse() / 1e6).toFixed(1)} MB, free in its arenas ${(nativeHeap().free / 1e6).toFixed(1)} MB; ${threadCount()} threads, ${totals.calls} calls`);
     }
   }, 5000);
 
@@ -230,6 +235,7 @@ async function main() {
     onTime: Number(onTime.toFixed(5)),
     worstCallOnTime: Number(totals.worstOnTime.toFixed(4)),
     nativeRssMb: { afterWarmup: rss.length ? Math.round(rss[0].rss / 1e6) : null, end: rss.length ? Math.round(rss.at(-1).rss / 1e6) : null, slopeMbPerHour: Number(slope.toFixed(1)), mbPerCall: Number(mbPerCall.toFixed(3)), measuredMinutes: Number((measuredMs / 60000).toFixed(1)) },
+    cHeapInUseMb: { afterWarmup: rss.length ? Math.round(rss[0].inUse / 1e6) : null, end: rss.length ? Math.round(rss.at(-1).inUse / 1e6) : null, slopeMbPerHour: Number(slopeMbPerHour(rss, 'inUse').toFixed(1)) },
     threads: { idle: idle.threads, after: after.threads },
     fds: { idle: idle.fds, after: after.fds },
     jsHeapUsedMb: { idle: Number((idle.heapUsed / 1e6).toFixed(1)), after: Number((heapUsedAfter / 1e6).toFixed(1)) },

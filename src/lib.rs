@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod events;
+pub mod heap;
 pub mod ice;
 pub mod log;
 pub mod media;

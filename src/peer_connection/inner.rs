@@ -18,7 +18,7 @@ use crate::workarounds::in_flight::InFlight;
 use crate::media::sender::SendChain;
 use crate::media::track::TrackCore;
 use crate::negotiation::{Negotiation, SdpType, Side, SignalingState};
-use crate::runtime::{self};
+use crate::heap;
 use crate::sdp::local::{self, LocalCandidate};
 use crate::sdp::limits::Limits;
 use crate::sdp::to_text;
@@ -261,7 +261,7 @@ impl Inner {
                     bus.unset_sync_handler();
                 }
                 drop(media);
-                runtime::trim_heap_soon();
+                heap::trim_soon();
             });
         }
     }

@@ -1029,6 +1029,8 @@ impl Inner {
         if let Some(pipeline) = pipeline {
             crate::teardown::submit(move || {
                 let _ = pipeline.set_state(gst::State::Null);
+                drop(pipeline);
+                crate::heap::trim_soon();
             });
         }
     }
