@@ -163,7 +163,7 @@ async function main() {
   endCall(await startCall(tones));
   await sleep(3000);
   await collect();
-  const idle = { threads: threadCount(), fds: fdCount(), heapUsed: process.memoryUsage().heapUsed };
+  const idle = { threads: threadCount(), fds: fdCount(), heapUsed: process.memoryUsage().heapUsed, cHeap: heapInUse() };
 
   const t0 = performance.now();
   const end = t0 + MINUTES * 60000;
@@ -220,6 +220,7 @@ async function main() {
   }
   await collect();
   const heapUsedAfter = process.memoryUsage().heapUsed;
+  const cHeapAfter = heapInUse();
   const onTime = totals.liveMs ? 1 - totals.missingMs / totals.liveMs : 0;
   const slope = slopeMbPerHour(rss);
   const measuredMs = rss.length > 1 ? rss.at(-1).t - rss[0].t : 0;
@@ -235,7 +236,7 @@ async function main() {
     onTime: Number(onTime.toFixed(5)),
     worstCallOnTime: Number(totals.worstOnTime.toFixed(4)),
     nativeRssMb: { afterWarmup: rss.length ? Math.round(rss[0].rss / 1e6) : null, end: rss.length ? Math.round(rss.at(-1).rss / 1e6) : null, slopeMbPerHour: Number(slope.toFixed(1)), mbPerCall: Number(mbPerCall.toFixed(3)), measuredMinutes: Number((measuredMs / 60000).toFixed(1)) },
-    cHeapInUseMb: { afterWarmup: rss.length ? Math.round(rss[0].inUse / 1e6) : null, end: rss.length ? Math.round(rss.at(-1).inUse / 1e6) : null, slopeMbPerHour: Number(slopeMbPerHour(rss, 'inUse').toFixed(1)) },
+    cHeapInUseMb: { idle: Number((idle.cHeap / 1e6).toFixed(1)), afterLastCall: Number((cHeapAfter / 1e6).toFixed(1)), afterWarmup: rss.length ? Math.round(rss[0].inUse / 1e6) : null, end: rss.length ? Math.round(rss.at(-1).inUse / 1e6) : null, slopeMbPerHour: Number(slopeMbPerHour(rss, 'inUse').toFixed(1)) },
     threads: { idle: idle.threads, after: after.threads },
     fds: { idle: idle.fds, after: after.fds },
     jsHeapUsedMb: { idle: Number((idle.heapUsed / 1e6).toFixed(1)), after: Number((heapUsedAfter / 1e6).toFixed(1)) },

@@ -21,7 +21,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
 use napi_derive::napi;
 
-use super::convert::{self, Converter};
+use super::convert::ToNative;
 use super::ticker::Ticker;
 use super::track::{NativeTrack, TrackCore};
 use super::{raw_caps, FRAME_SAMPLES, RATE};
@@ -62,8 +62,8 @@ struct Event {
 
 struct Queue {
     samples: VecDeque<i16>,
-    /// Input format of the last chunk and its converter (None: already 48 kHz mono S16).
-    input: Option<((u32, u32), Option<Converter>)>,
+    /// The chunks' conversion to 48 kHz mono S16 (its resampler history spans chunks).
+    input: ToNative,
     scratch: Vec<i16>,
     /// Samples sent (the fade after `clear()` counts as sent).
     played: u64,
@@ -83,7 +83,7 @@ impl Queue {
     fn new(high_water: usize, low_water: usize) -> Self {
         Self {
             samples: VecDeque::new(),
-            input: None,
+            input: ToNative::default(),
             scratch: Vec::new(),
             played: 0,
             marks: VecDeque::new(),
@@ -312,23 +312,16 @@ impl NativeAudioPlayer {
         }
         let mut q = self.core.lock()?;
         let below = {
-            let key = (sample_rate, channel_count);
-            if q.input.as_ref().map(|(k, _)| *k) != Some(key) {
-                let info = AudioInfo::builder(AudioFormat::S16le, sample_rate, channel_count).build().map_err(|_| invalid("unsupported audio format"))?;
-                let converter = if convert::is_native(&info) { None } else { Some(Converter::new(&info).map_err(|_| invalid("unsupported audio format"))?) };
-                q.input = Some((key, converter));
-            }
+            let info = AudioInfo::builder(AudioFormat::S16le, sample_rate, channel_count).build().map_err(|_| invalid("unsupported audio format"))?;
+            // SAFETY: any i16 slice is a valid u8 slice of twice its length (u8 has no
+            // alignment); they are S16LE's bytes on the little-endian hosts the addon runs on,
+            // as the converter's own 48 kHz S16LE output is read as i16 there too.
+            let bytes = unsafe { std::slice::from_raw_parts(samples.as_ptr() as *const u8, samples.len() * 2) };
             let q = &mut *q;
-            match q.input.as_mut().and_then(|(_, c)| c.as_mut()) {
-                None => q.samples.extend(samples.iter().copied()),
-                Some(c) => {
-                    let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
-                    if !c.convert(&bytes, &mut q.scratch) {
-                        return Err(failure("audio conversion failed"));
-                    }
-                    q.samples.extend(q.scratch.iter().copied());
-                }
+            if !q.input.convert_bytes(&info, bytes, &mut q.scratch) {
+                return Err(invalid("unsupported audio format"));
             }
+            q.samples.extend(q.scratch.iter().copied());
             let below = q.samples.len() < q.high_water;
             if !below && !q.above_high {
                 q.above_high = true;
@@ -367,7 +360,7 @@ impl NativeAudioPlayer {
             }
             q.samples.clear();
             // The resampler's history belongs to the audio just dropped.
-            q.input = None;
+            q.input = ToNative::default();
             q.playing = false;
             q.waited = 0;
             for (_, name) in std::mem::take(&mut q.marks) {

@@ -72,12 +72,14 @@ impl Converter {
     }
 }
 
-/// Samples of any raw format as 48 kHz mono S16, buffer after buffer of one stream: the
-/// converter is made when the caps change and keeps its filter history across buffers.
+/// Audio of any raw format as 48 kHz mono S16, chunk after chunk of one stream: the converter
+/// is made when the format changes and keeps its filter history across chunks.
 #[derive(Default)]
 pub struct ToNative {
-    /// Caps of the last buffer seen and how to take it: None = native format, as is.
-    caps: Option<(gst::Caps, Option<Converter>)>,
+    /// Caps of the last sample seen by `convert`: unchanged caps are not parsed again.
+    caps: Option<gst::Caps>,
+    /// The input format and how to take it: None = native format, as is.
+    format: Option<(AudioInfo, Option<Converter>)>,
 }
 
 impl ToNative {
@@ -85,28 +87,55 @@ impl ToNative {
     /// cannot be converted.
     pub fn convert(&mut self, sample: &gst::Sample, out: &mut Vec<i16>) -> bool {
         let (Some(buffer), Some(caps)) = (sample.buffer(), sample.caps()) else { return false };
-        let same = self.caps.as_ref().is_some_and(|(c, _)| c.as_ptr() == caps.as_ptr() || c.as_ref() == caps);
+        let same = self.caps.as_ref().is_some_and(|c| c.as_ptr() == caps.as_ptr() || c.as_ref() == caps);
         if !same {
             let Ok(info) = AudioInfo::from_caps(caps) else { return false };
-            let converter = if is_native(&info) {
-                None
-            } else {
-                match Converter::new(&info) {
-                    Ok(c) => Some(c),
-                    Err(_) => return false,
-                }
-            };
-            self.caps = Some((caps.to_owned(), converter));
+            if !self.take(&info) {
+                self.caps = None;
+                return false;
+            }
+            self.caps = Some(caps.to_owned());
         }
         let Ok(map) = buffer.map_readable() else { return false };
-        let Some((_, converter)) = self.caps.as_mut() else { return false };
-        match converter {
-            None => {
+        self.run(map.as_slice(), out)
+    }
+
+    /// Interleaved `bytes` of `info`'s format into `out` (cleared first); false when that
+    /// format cannot be converted.
+    pub fn convert_bytes(&mut self, info: &AudioInfo, bytes: &[u8], out: &mut Vec<i16>) -> bool {
+        self.caps = None;
+        self.take(info) && self.run(bytes, out)
+    }
+
+    /// Makes `info` the input format (a converter for it unless native).
+    fn take(&mut self, info: &AudioInfo) -> bool {
+        if self.format.as_ref().is_some_and(|(current, _)| current == info) {
+            return true;
+        }
+        let converter = if is_native(info) {
+            None
+        } else {
+            match Converter::new(info) {
+                Ok(c) => Some(c),
+                Err(_) => {
+                    self.format = None;
+                    return false;
+                }
+            }
+        };
+        self.format = Some((info.clone(), converter));
+        true
+    }
+
+    fn run(&mut self, bytes: &[u8], out: &mut Vec<i16>) -> bool {
+        match self.format.as_mut() {
+            None => false,
+            Some((_, None)) => {
                 out.clear();
-                out.extend(map.as_slice().chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])));
+                out.extend(bytes.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])));
                 true
             }
-            Some(c) => c.convert(map.as_slice(), out),
+            Some((_, Some(c))) => c.convert(bytes, out),
         }
     }
 }
@@ -149,5 +178,23 @@ mod tests {
         assert!(c.convert(&input, &mut out));
         assert_eq!(out.len(), 480);
         assert!(out.iter().all(|&s| (s - 1000).abs() <= 2), "{:?}", &out[..4]);
+    }
+
+    #[test]
+    fn to_native_follows_the_format_of_each_chunk() {
+        gst::init().unwrap();
+        let native = AudioInfo::builder(AudioFormat::S16le, RATE, 1).build().unwrap();
+        let stereo = AudioInfo::builder(AudioFormat::S16le, RATE, 2).build().unwrap();
+        let mut t = ToNative::default();
+        let mut out = Vec::new();
+        let mono: Vec<u8> = (0..480i16).flat_map(|i| i.to_le_bytes()).collect();
+        assert!(t.convert_bytes(&native, &mono, &mut out));
+        assert_eq!(out, (0..480).collect::<Vec<i16>>(), "native audio is taken as is");
+        let pairs: Vec<u8> = (0..480).flat_map(|_| [(-500i16).to_le_bytes(), (-500i16).to_le_bytes()]).flatten().collect();
+        assert!(t.convert_bytes(&stereo, &pairs, &mut out));
+        assert_eq!(out.len(), 480);
+        assert!(out.iter().all(|&s| (s + 500).abs() <= 2), "{:?}", &out[..4]);
+        assert!(t.convert_bytes(&native, &mono, &mut out));
+        assert_eq!(out[479], 479);
     }
 }

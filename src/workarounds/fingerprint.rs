@@ -19,7 +19,7 @@
 //! Media also waits while no remote description is known (an offerer whose answer has not
 //! arrived although the answerer's DTLS already reached it): there is nothing to verify against.
 
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
 use gst::glib;
@@ -97,13 +97,12 @@ const MISMATCH: u8 = 2;
 /// streaming thread, only while the decision is pending.
 pub struct Gate {
     decision: AtomicU8,
-    failed_reported: AtomicBool,
     probed: Mutex<Probed>,
 }
 
 impl Default for Gate {
     fn default() -> Self {
-        Self { decision: AtomicU8::new(PENDING), failed_reported: AtomicBool::new(false), probed: Mutex::new(Probed::default()) }
+        Self { decision: AtomicU8::new(PENDING), probed: Mutex::new(Probed::default()) }
     }
 }
 
@@ -145,8 +144,8 @@ impl Gate {
             }
             Decision::Pending => false,
             Decision::Mismatch => {
-                self.decision.store(MISMATCH, Ordering::Release);
-                if !self.failed_reported.swap(true, Ordering::AcqRel) {
+                // The thread that moves the decision to MISMATCH reports it, once.
+                if self.decision.swap(MISMATCH, Ordering::AcqRel) != MISMATCH {
                     gst::warning!(CAT, "the peer's DTLS certificate matches no fingerprint of the remote description: media blocked, connection failed");
                     on_mismatch();
                 }
