@@ -1,6 +1,6 @@
 'use strict';
 
-// The short soak: bench/soak.js (npm run soak runs it for 30 minutes) for 3 minutes with
+// The short soak: bench/soak.js (npm run soak runs it for 60 minutes) for 3 minutes with
 // calls ending and starting continuously, in a process of its own so its RSS, threads and
 // fds are the calls' alone. Its gates: 0 dropped calls, every call's tone right at its end,
 // on-time audio ≥ 99.9 %, threads and fds back to idle after the last call, RSS after warm-up
