@@ -103,7 +103,7 @@ async function echoingPhone(player, voice, ownVoiceAfterMs) {
   return { remote: await remote };
 }
 
-test('echo: a phone returns the agent 80 ms later and 10 dB down under its own speech; the processed track has the echo ≥ 20 dB down and the phone alone within 3 dB', async () => {
+test('echo: a phone returns the agent 80 ms later and 10 dB down under its own speech; the processed track has the echo ≥ 20 dB down and the phone within 3 dB, alone and while both talk', async () => {
   const agent = say(AGENT_TEXT, { voice: 'en-us', rate: 48000 });
   const phoneVoice = say(PHONE_TEXT, { voice: 'en+f3', rate: 8000 });
   const player = own(new AudioPlayer());
@@ -143,6 +143,7 @@ test('echo: a phone returns the agent 80 ms later and 10 dB down under its own s
   expect(processor.echoDelayMs).toBeLessThan(300);
   expect(erle).toBeGreaterThanOrEqual(20);
   expect(Math.abs(phoneChange)).toBeLessThanOrEqual(3);
+  expect(Math.abs(doubleTalkChange)).toBeLessThanOrEqual(3);
   // Once converged, the agent's own echo is no barge-in.
   expect(starts.filter((t) => t > echoOnly[0] && t < echoOnly[1])).toEqual([]);
 });
@@ -281,7 +282,7 @@ test('players and processors JS drops without stop() are released: their threads
   expect(res.stderr).toBe('');
   expect(res.status).toBe(0);
   const { before, during, after, collected } = JSON.parse(res.stdout.trim().split('\n').pop());
-  expect(during).toBeGreaterThanOrEqual(before + 20); // two streaming threads per processor
+  expect(during).toBeGreaterThanOrEqual(before + 10); // one streaming thread per processor
   expect(after).toBeLessThanOrEqual(before);
   expect(collected).toBe(30);
 });

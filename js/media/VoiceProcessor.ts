@@ -2,7 +2,7 @@
  * A received track cleaned up for speech recognition: the agent's own voice (`reference`, what
  * is sent to this caller) removed from what the caller's line returns, noise suppressed,
  * optionally gain-controlled, as a new track; `speechstart`/`speechend` from voice activity.
- * GStreamer's webrtcdsp/webrtcechoprobe; native side: src/media/voice/.
+ * WebRTC's AEC3 echo canceller and GStreamer's webrtcdsp; native side: src/media/voice/.
  */
 
 import { callNative } from '../internal/errors'
@@ -17,11 +17,6 @@ export type NoiseSuppressionLevel = 'low' | 'moderate' | 'high' | 'very-high'
 export interface VoiceProcessorOptions {
   /** Remove the echo of `reference` (default: true when a reference is given). */
   echoCancellation?: boolean
-  /**
-   * How hard the canceller suppresses residual echo (default 'high'). Lower levels keep more of
-   * the caller while both talk and leave more echo (measured in docs/voice-agents.md).
-   */
-  echoSuppression?: 'low' | 'moderate' | 'high'
   /** true means 'moderate' (default true). */
   noiseSuppression?: boolean | NoiseSuppressionLevel
   /** webrtcdsp's digital gain control (default false: it lifts the caller by ~10 dB). */
@@ -70,13 +65,8 @@ export class VoiceProcessor extends EventTarget {
     else if (ns === false) noiseSuppression = 'off'
     else if (typeof ns === 'string' && LEVELS.has(ns)) noiseSuppression = ns
     else throw new TypeError("noiseSuppression must be a boolean or 'low', 'moderate', 'high', 'very-high'")
-    const echoSuppression = options?.echoSuppression ?? 'high'
-    if (echoSuppression !== 'low' && echoSuppression !== 'moderate' && echoSuppression !== 'high') {
-      throw new TypeError("echoSuppression must be 'low', 'moderate' or 'high'")
-    }
     const native = {
       echoCancellation,
-      echoSuppression,
       noiseSuppression,
       autoGainControl: flag(options?.autoGainControl, 'autoGainControl', false),
       voiceActivity: flag(options?.voiceActivity, 'voiceActivity', true),

@@ -1,6 +1,6 @@
 //! Residual echo is not the caller speaking.
 //!
-//! Whatever the canceller leaves of the agent's echo (more at lower `echoSuppression`, and for a
+//! Whatever the canceller leaves of the agent's echo (more while it adapts, and for a
 //! moment after the echo path moves) is speech-like, and would read as the caller barging in.
 //! While the reference's echo is due (the agent spoke `echo delay` ago), a processed frame that
 //! is `MARGIN_DB` or more below the same moment of the unprocessed input is taken as residual

@@ -2,35 +2,32 @@
 //! own voice removed, noise suppressed, optional gain control — as a new track, with
 //! `speechstart`/`speechend` events from voice activity (`vad.rs`).
 //!
-//! Pipeline (one per processor, its own two streaming threads):
+//! Pipeline (one per processor, its own streaming thread):
 //! ```text
-//! input track ─▶ appsrc ─▶ audioconvert ─▶ audioresample ─▶ webrtcdsp ─▶ appsink ─▶ output track (+ VAD)
-//! reference track ─▶ appsrc ─▶ audioconvert ─▶ audioresample ─▶ webrtcechoprobe ─▶ fakesink
+//! input track ─▶ appsrc ─▶ audioconvert ─▶ audioresample ─▶ capsfilter ─[canceller]─▶ webrtcdsp ─▶ appsink ─▶ output track (+ VAD)
+//! reference track ─▶ canceller::RenderTimeline
 //! ```
-//! Both appsrcs stamp buffers in the pipeline's running time on arrival (`track_io::Retimer`);
-//! the reference is stamped `echo delay` later, at the moment its echo comes back
-//! (`echo_delay.rs` measures it), because the probe hands the canceller the reference frame
-//! whose running time matches each capture frame's (gstwebrtcechoprobe.cpp,
-//! gst_webrtc_echo_probe_read), and webrtc-audio-processing 0.3's canceller only covers a short
-//! misalignment. The reference therefore reaches the probe long before the frame that needs it.
+//! The input is stamped in the pipeline's running time on arrival (`track_io::Retimer`), the
+//! reference too, on the same clock, into the render timeline. The echo canceller is AEC3
+//! (`canceller.rs`), run in a pad probe on the capsfilter's source pad; webrtcdsp does noise
+//! suppression and gain control only (webrtc-audio-processing 0.3's canceller, webrtcdsp's own,
+//! lost the caller by 3–4 dB while both talk and needed the delay measured for it).
+//! `echo_delay.rs` still measures the delay, for `echoDelayMs` and for the residual-echo guard
+//! of the voice activity detector (`echo_guard.rs`). Gain control raised the caller by 10 dB
+//! (off by default).
 //!
-//! Settings measured on this build (webrtc-audio-processing 0.3, an 80 ms echo path at −10 dB,
-//! espeak-ng voices): echo-suppression-level=high with an aligned reference: ERLE ≈ 24 dB and
-//! the caller alone within 0.2 dB; gain control on raised the caller by 10 dB (off by
-//! default); delay-agnostic=true: 1–4 dB (off); extended-filter: no measurable effect.
-//!
-//! Threads: the input and reference consumers run on their producers' threads (appsrc push;
-//! the input's also runs the delay correlation, four times a second, outside the lock the
-//! reference's consumer takes: that one often runs on GStreamer's clock thread, in a player's
-//! or mixer's tick, which must not wait); the canceller, the VAD and the output track's
-//! consumers run on the capture appsrc's streaming thread; events reach JS through one
+//! Threads: the input and reference consumers run on their producers' threads (appsrc push,
+//! timeline write; the input's also runs the delay correlation, four times a second, outside
+//! the lock the reference's consumer takes: that one often runs on GStreamer's clock thread, in
+//! a player's or mixer's tick, which must not wait); the canceller, the VAD and the output
+//! track's consumers run on the capture appsrc's streaming thread; events reach JS through one
 //! threadsafe function, in order.
 
+pub mod canceller;
 pub mod echo_delay;
 pub mod echo_guard;
 pub mod vad;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use gst::prelude::*;
@@ -38,6 +35,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
 use napi_derive::napi;
 
+use self::canceller::{Canceller, RenderTimeline};
 use self::echo_delay::EchoDelay;
 use self::echo_guard::EchoGuard;
 use self::vad::{Change, Vad};
@@ -69,20 +67,11 @@ pub(crate) fn dbfs(samples: &[i16]) -> f64 {
     10.0 * (ms + 1e-12).log10()
 }
 
-static NEXT_PROBE: AtomicU64 = AtomicU64::new(1);
 const FRAME: usize = FRAME_SAMPLES as usize;
-/// The reference is placed this much before the measured echo: the canceller's filter models
-/// a causal echo path, so a reference a little early costs nothing and one late by arrival
-/// jitter would cost the cancellation.
-const EARLY: gst::ClockTime = gst::ClockTime::from_mseconds(8);
-/// A reference stamp moves to a new delay estimate at once when it is this far off.
-const RESTAMP: gst::ClockTime = gst::ClockTime::from_mseconds(3);
 
 #[napi(object)]
 pub struct NativeVoiceOptions {
     pub echo_cancellation: bool,
-    /// The canceller's residual-echo suppression: "low", "moderate" or "high".
-    pub echo_suppression: String,
     /// "off", "low", "moderate", "high" or "very-high".
     pub noise_suppression: String,
     pub auto_gain_control: bool,
@@ -154,9 +143,6 @@ impl NativeVoiceProcessor {
         if options.echo_cancellation && reference.is_none() {
             return Err(coded(PcError::type_error("echoCancellation needs the reference track (what is sent to this caller)")));
         }
-        if !["low", "moderate", "high"].contains(&options.echo_suppression.as_str()) {
-            return Err(coded(PcError::type_error("echoSuppression must be 'low', 'moderate' or 'high'")));
-        }
         let levels = ["off", "low", "moderate", "high", "very-high"];
         if !levels.contains(&options.noise_suppression.as_str()) {
             return Err(coded(PcError::type_error(format!("noiseSuppression must be one of {levels:?}"))));
@@ -184,12 +170,34 @@ impl NativeVoiceProcessor {
     }
 }
 
+/// The echo canceller on `native`'s source pad (10 ms frames of `raw_caps(RATE, 1)`), on the
+/// capture streaming thread.
+fn install_canceller(native: &gst::Element, timeline: Arc<Mutex<RenderTimeline>>) -> Result<(), String> {
+    let pad = native.static_pad("src").ok_or("capsfilter has no source pad")?;
+    let canceller = Mutex::new((Canceller::default(), Vec::<i16>::new()));
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+        let Some(gst::PadProbeData::Buffer(buffer)) = info.data.as_mut() else { return gst::PadProbeReturn::Ok };
+        let (Some(pts), Ok(mut canceller)) = (buffer.pts(), canceller.lock()) else { return gst::PadProbeReturn::Ok };
+        let (canceller, samples) = &mut *canceller;
+        let buffer = buffer.make_mut();
+        let Ok(mut map) = buffer.map_writable() else { return gst::PadProbeReturn::Ok };
+        let bytes = map.as_mut_slice();
+        samples.clear();
+        samples.extend(bytes.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])));
+        canceller.process(canceller::position(pts.nseconds()), samples, &timeline);
+        for (b, s) in bytes.chunks_exact_mut(2).zip(samples.iter()) {
+            b.copy_from_slice(&s.to_le_bytes());
+        }
+        gst::PadProbeReturn::Ok
+    });
+    Ok(())
+}
+
 fn build(input: &Arc<TrackCore>, reference: Option<&Arc<TrackCore>>, options: &NativeVoiceOptions, on_event: ThreadsafeFunction<NativeVoiceEvent, napi::Unknown<'static>, NativeVoiceEvent, Status, false, true>) -> Result<(Arc<Processor>, Arc<TrackCore>), String> {
     let pipeline = gst::Pipeline::new();
-    let probe_name = format!("gstpc-echo-probe-{}", NEXT_PROBE.fetch_add(1, Ordering::Relaxed));
     let capture = live_src();
     let dsp = make("webrtcdsp")?;
-    dsp.set_property("echo-cancel", options.echo_cancellation);
+    dsp.set_property("echo-cancel", false);
     dsp.set_property("gain-control", options.auto_gain_control);
     dsp.set_property("voice-detection", false);
     dsp.set_property("delay-agnostic", false);
@@ -198,24 +206,14 @@ fn build(input: &Arc<TrackCore>, reference: Option<&Arc<TrackCore>>, options: &N
     if suppress {
         dsp.set_property_from_str("noise-suppression-level", &options.noise_suppression);
     }
-    if options.echo_cancellation {
-        dsp.set_property_from_str("echo-suppression-level", &options.echo_suppression);
-        dsp.set_property("probe", &probe_name);
-    }
     let sink = gst_app::AppSink::builder().caps(&raw_caps(RATE, 1)).sync(false).build();
-    chain(&pipeline, &[capture.clone().upcast(), make("audioconvert")?, make("audioresample")?, dsp, make("audioconvert")?, sink.clone().upcast()])?;
-
-    let reference_src = if options.echo_cancellation {
-        let src = live_src();
-        let probe = gst::ElementFactory::make("webrtcechoprobe").name(probe_name.as_str()).build().map_err(|_| "GStreamer element 'webrtcechoprobe' is not available".to_owned())?;
-        let fakesink = make("fakesink")?;
-        fakesink.set_property("sync", false);
-        fakesink.set_property("async", false);
-        chain(&pipeline, &[src.clone().upcast(), make("audioconvert")?, make("audioresample")?, probe, fakesink])?;
-        Some(src)
-    } else {
-        None
-    };
+    let native = make("capsfilter")?;
+    native.set_property("caps", raw_caps(RATE, 1));
+    chain(&pipeline, &[capture.clone().upcast(), make("audioconvert")?, make("audioresample")?, native.clone(), dsp, make("audioconvert")?, sink.clone().upcast()])?;
+    let timeline = Arc::new(Mutex::new(RenderTimeline::default()));
+    if options.echo_cancellation {
+        install_canceller(&native, timeline.clone())?;
+    }
 
     let output = TrackCore::new("audio");
     let delay = Arc::new(Mutex::new(EchoDelay::default()));
@@ -278,7 +276,7 @@ fn build(input: &Arc<TrackCore>, reference: Option<&Arc<TrackCore>>, options: &N
         let src = capture.clone();
         let delay = delay.clone();
         let guard = guard.clone();
-        let estimate = Mutex::new((reference_src.is_some(), ToNative::default(), Vec::<i16>::new()));
+        let estimate = Mutex::new((options.echo_cancellation, ToNative::default(), Vec::<i16>::new()));
         let consumer = input.add_consumer(Arc::new(move |sample: &gst::Sample| {
             let Some(now) = src.current_running_time() else { return };
             let Some((buffer, caps)) = retimer.retime(sample, now) else { return };
@@ -303,34 +301,28 @@ fn build(input: &Arc<TrackCore>, reference: Option<&Arc<TrackCore>>, options: &N
         }));
         attached.push(Attached { track: input.clone(), consumer });
     }
-    // Reference: stamped when its echo is due back.
-    if let (Some(src), Some(reference)) = (reference_src, reference) {
-        let retimer = Retimer::with_resync(RESTAMP);
+    // Reference: onto the render timeline, stamped like the input (on arrival, contiguous).
+    if let (true, Some(reference)) = (options.echo_cancellation, reference) {
+        let retimer = Retimer::default();
+        let src = capture.clone();
         let delay = delay.clone();
         let guard = guard.clone();
         let format = Mutex::new((ToNative::default(), Vec::<i16>::new()));
         let consumer = reference.add_consumer(Arc::new(move |sample: &gst::Sample| {
             let Some(now) = src.current_running_time() else { return };
-            let echo = {
-                let (Ok(mut format), Ok(mut d)) = (format.lock(), delay.lock()) else { return };
-                let (format, scratch) = &mut *format;
-                let echo = d.delay_ms();
-                if format.convert(sample, scratch) {
-                    d.reference(now.nseconds(), scratch);
-                    if let Ok(mut g) = guard.lock() {
-                        g.reference(now.nseconds(), dbfs(scratch), echo.map(|ms| (ms * 1e6) as u64));
-                    }
-                }
-                echo
-            };
-            // Until the delay is known the reference goes in as sent: the canceller then
-            // catches what it can of a short echo path.
-            let at = match echo {
-                Some(ms) => (now + gst::ClockTime::from_nseconds((ms * 1e6) as u64)).saturating_sub(EARLY),
-                None => now,
-            };
-            if let Some((buffer, caps)) = retimer.retime(sample, at) {
-                let _ = src.push_sample(&gst::Sample::builder().buffer(&buffer).caps(&caps).build());
+            let Some(at) = retimer.retime(sample, now).and_then(|(buffer, _)| buffer.pts()) else { return };
+            let (Ok(mut format), Ok(mut d)) = (format.lock(), delay.lock()) else { return };
+            let (format, scratch) = &mut *format;
+            if !format.convert(sample, scratch) {
+                return;
+            }
+            let echo = d.delay_ms();
+            d.reference(now.nseconds(), scratch);
+            if let Ok(mut g) = guard.lock() {
+                g.reference(now.nseconds(), dbfs(scratch), echo.map(|ms| (ms * 1e6) as u64));
+            }
+            if let Ok(mut t) = timeline.lock() {
+                t.write(canceller::position(at.nseconds()), scratch);
             }
         }));
         attached.push(Attached { track: reference.clone(), consumer });
