@@ -76,7 +76,7 @@ async function collect() {
 const nativeRss = () => rssBytes() - process.memoryUsage().heapTotal;
 // The C heap's bytes in use, without Node's ArrayBuffers (audio frames awaiting collection),
 // which malloc holds too: what a leak in the addon, GStreamer or its libraries would grow.
-const heapInUse = () => nativeHeap().inUse - process.memoryUsage().arrayBuffers;
+const heapInUse = (heap = nativeHeap(), m = process.memoryUsage()) => heap.inUse - m.arrayBuffers;
 
 /** The receiving end of one side: arrival gaps, and the last 200 ms of audio. */
 function listener(frequency) {
@@ -176,10 +176,12 @@ async function main() {
   const rss = [];
   const sampler = setInterval(() => {
     const t = performance.now() - t0;
-    if (t >= WARMUP_S * 1000) rss.push({ t, rss: nativeRss(), inUse: heapInUse(), calls: totals.calls });
+    const heap = nativeHeap();
+    const m = process.memoryUsage();
+    const inUse = heapInUse(heap, m);
+    if (t >= WARMUP_S * 1000) rss.push({ t, rss: nativeRss(), inUse, calls: totals.calls });
     if (process.env.SOAK_TRACE) {
-      const m = process.memoryUsage();
-      console.error(`${(t / 1000).toFixed(0)} s: RSS ${(rssBytes() / 1e6).toFixed(1)} MB, outside V8's heap ${(nativeRss() / 1e6).toFixed(1)} MB (JS heap ${(m.heapTotal / 1e6).toFixed(1)}, external ${(m.external / 1e6).toFixed(1)}); C heap in use ${(heapInUse() / 1e6).toFixed(1)} MB, free in its arenas ${(nativeHeap().free / 1e6).toFixed(1)} MB; ${threadCount()} threads, ${totals.calls} calls`);
+      console.error(`${(t / 1000).toFixed(0)} s: RSS ${(rssBytes() / 1e6).toFixed(1)} MB, outside V8's heap ${(nativeRss() / 1e6).toFixed(1)} MB (JS heap ${(m.heapTotal / 1e6).toFixed(1)}, external ${(m.external / 1e6).toFixed(1)}); C heap in use ${(inUse / 1e6).toFixed(1)} MB, free in its arenas ${(heap.free / 1e6).toFixed(1)} MB (${(heap.releasable / 1e6).toFixed(1)} at their tops, which malloc_trim gives back whole); ${threadCount()} threads, ${totals.calls} calls`);
     }
   }, 5000);
 

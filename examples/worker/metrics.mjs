@@ -50,30 +50,22 @@ export function createMetrics({ workerId, calls, mixer }) {
   };
   let scrape; // one getStats() round per scrape, shared by the metrics below
   const mediaOnce = () => (scrape ??= media().finally(() => setImmediate(() => (scrape = undefined))));
-  new client.Counter({
-    name: 'bridge_rtp_packets_total',
-    help: 'RTP packets of calls, by direction (in: received from callers, out: sent to them)',
-    labelNames: ['direction'],
-    registers: [registry],
-    async collect() {
-      const m = await mediaOnce();
-      this.reset();
-      this.inc({ direction: 'in' }, m.packetsIn);
-      this.inc({ direction: 'out' }, m.packetsOut);
-    },
-  });
-  new client.Counter({
-    name: 'bridge_rtp_bytes_total',
-    help: 'RTP payload bytes of calls, by direction',
-    labelNames: ['direction'],
-    registers: [registry],
-    async collect() {
-      const m = await mediaOnce();
-      this.reset();
-      this.inc({ direction: 'in' }, m.bytesIn);
-      this.inc({ direction: 'out' }, m.bytesOut);
-    },
-  });
+  // A counter by direction of two media totals, read at each scrape.
+  const byDirection = (name, help, inKey, outKey) =>
+    new client.Counter({
+      name,
+      help,
+      labelNames: ['direction'],
+      registers: [registry],
+      async collect() {
+        const m = await mediaOnce();
+        this.reset();
+        this.inc({ direction: 'in' }, m[inKey]);
+        this.inc({ direction: 'out' }, m[outKey]);
+      },
+    });
+  byDirection('bridge_rtp_packets_total', 'RTP packets of calls, by direction (in: received from callers, out: sent to them)', 'packetsIn', 'packetsOut');
+  byDirection('bridge_rtp_bytes_total', 'RTP payload bytes of calls, by direction', 'bytesIn', 'bytesOut');
   new client.Counter({
     name: 'bridge_rtp_packets_lost_total',
     help: 'Packets callers sent that never arrived (RTCP-style cumulative loss)',

@@ -21,7 +21,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
 use napi_derive::napi;
 
-use super::convert::ToNative;
+use super::convert::{ConvertError, ToNative};
 use super::ticker::Ticker;
 use super::track::{NativeTrack, TrackCore};
 use super::{raw_caps, FRAME_SAMPLES, RATE};
@@ -318,10 +318,11 @@ impl NativeAudioPlayer {
             // as the converter's own 48 kHz S16LE output is read as i16 there too.
             let bytes = unsafe { std::slice::from_raw_parts(samples.as_ptr() as *const u8, samples.len() * 2) };
             let q = &mut *q;
-            if !q.input.convert_bytes(&info, bytes, &mut q.scratch) {
-                return Err(invalid("unsupported audio format"));
+            match q.input.append_bytes(&info, bytes, &mut q.scratch, &mut q.samples) {
+                Ok(()) => {}
+                Err(ConvertError::Unsupported) => return Err(invalid("unsupported audio format")),
+                Err(ConvertError::Failed) => return Err(failure("audio conversion failed")),
             }
-            q.samples.extend(q.scratch.iter().copied());
             let below = q.samples.len() < q.high_water;
             if !below && !q.above_high {
                 q.above_high = true;

@@ -72,6 +72,15 @@ impl Converter {
     }
 }
 
+/// Why `ToNative::append_bytes` took nothing.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ConvertError {
+    /// No converter exists from that format.
+    Unsupported,
+    /// The converter refused a chunk.
+    Failed,
+}
+
 /// Audio of any raw format as 48 kHz mono S16, chunk after chunk of one stream: the converter
 /// is made when the format changes and keeps its filter history across chunks.
 #[derive(Default)]
@@ -100,11 +109,23 @@ impl ToNative {
         self.run(map.as_slice(), out)
     }
 
-    /// Interleaved `bytes` of `info`'s format into `out` (cleared first); false when that
-    /// format cannot be converted.
-    pub fn convert_bytes(&mut self, info: &AudioInfo, bytes: &[u8], out: &mut Vec<i16>) -> bool {
+    /// Interleaved `bytes` of `info`'s format appended to `out`, at 48 kHz mono: native audio
+    /// straight in, anything else through the converter and `scratch`.
+    pub fn append_bytes(&mut self, info: &AudioInfo, bytes: &[u8], scratch: &mut Vec<i16>, out: &mut impl Extend<i16>) -> Result<(), ConvertError> {
         self.caps = None;
-        self.take(info) && self.run(bytes, out)
+        if !self.take(info) {
+            return Err(ConvertError::Unsupported);
+        }
+        match self.format.as_mut() {
+            Some((_, Some(c))) => {
+                if !c.convert(bytes, scratch) {
+                    return Err(ConvertError::Failed);
+                }
+                out.extend(scratch.iter().copied());
+            }
+            _ => out.extend(bytes.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]]))),
+        }
+        Ok(())
     }
 
     /// Makes `info` the input format (a converter for it unless native).
@@ -186,15 +207,19 @@ mod tests {
         let native = AudioInfo::builder(AudioFormat::S16le, RATE, 1).build().unwrap();
         let stereo = AudioInfo::builder(AudioFormat::S16le, RATE, 2).build().unwrap();
         let mut t = ToNative::default();
-        let mut out = Vec::new();
+        let (mut out, mut scratch) = (Vec::new(), Vec::new());
         let mono: Vec<u8> = (0..480i16).flat_map(|i| i.to_le_bytes()).collect();
-        assert!(t.convert_bytes(&native, &mono, &mut out));
+        assert_eq!(t.append_bytes(&native, &mono, &mut scratch, &mut out), Ok(()));
         assert_eq!(out, (0..480).collect::<Vec<i16>>(), "native audio is taken as is");
+        assert!(scratch.is_empty(), "native audio is not copied through the scratch buffer");
         let pairs: Vec<u8> = (0..480).flat_map(|_| [(-500i16).to_le_bytes(), (-500i16).to_le_bytes()]).flatten().collect();
-        assert!(t.convert_bytes(&stereo, &pairs, &mut out));
+        out.clear();
+        assert_eq!(t.append_bytes(&stereo, &pairs, &mut scratch, &mut out), Ok(()));
         assert_eq!(out.len(), 480);
         assert!(out.iter().all(|&s| (s + 500).abs() <= 2), "{:?}", &out[..4]);
-        assert!(t.convert_bytes(&native, &mono, &mut out));
-        assert_eq!(out[479], 479);
+        assert_eq!(t.append_bytes(&native, &mono, &mut scratch, &mut out), Ok(()));
+        assert_eq!(out[959], 479);
+        let float = AudioInfo::builder(AudioFormat::F32le, 16000, 1).build().unwrap();
+        assert_eq!(t.append_bytes(&float, &[0; 64], &mut scratch, &mut out), Ok(()), "a converter exists for float audio");
     }
 }

@@ -10,6 +10,10 @@ use crate::states::{IceConnectionState, IceGatheringState, PeerConnectionState};
 
 use super::inner::*;
 
+/// Every this many consent ticks (seconds) the receivers' loss reports reach the encoders:
+/// RTCP receiver reports come every few seconds, so more often would read the same ones.
+const LOSS_FEED_TICKS: u64 = 5;
+
 /// webrtc-pc §5.6 RTCIceTransportState "completed": gathering has finished, the far end has
 /// said it has no more candidates, and every pair is checked. libnice's READY (webrtcbin's
 /// completed) only means the last, and on loopback it comes milliseconds after connected;
@@ -96,7 +100,7 @@ impl Inner {
         use PeerConnectionState as Pc;
         // Consent decides both states at once (webrtc-pc §4.3.3: the connection state follows its
         // one ICE transport here).
-        if self.consent.sample() {
+        if self.consent.sample() % LOSS_FEED_TICKS == 0 {
             self.feed_loss();
         }
         let next = match consent::verdict(self.consent.silence(), self.consent.streaming()) {

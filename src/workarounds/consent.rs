@@ -29,8 +29,6 @@ pub const DISCONNECTED_AFTER: Duration = Duration::from_secs(8);
 pub const STREAMING_DISCONNECTED_AFTER: Duration = Duration::from_millis(2500);
 /// Packets in a second that mean RTP is flowing (audio sends 50; RTCP alone, under 1).
 const STREAMING_PACKETS: u64 = 10;
-/// Every this many consent ticks (seconds), the loss reports are read.
-const LOSS_FEED_TICKS: u64 = 5;
 pub const FAILED_AFTER: Duration = Duration::from_secs(30);
 const POLL: gst::ClockTime = gst::ClockTime::from_seconds(1);
 
@@ -118,16 +116,15 @@ impl Consent {
     /// Once a second (the consent tick): whether the peer was streaming over the last second.
     /// Only updated while packets are arriving (the last 200 ms had one): a second that ends in
     /// silence says nothing about the peer's rate, so the verdict uses what it did before.
-    /// Returns true every `LOSS_FEED_TICKS`th call: RTCP receiver reports come every few
-    /// seconds, so the encoders' loss feed need not run more often than that.
-    pub fn sample(&self) -> bool {
+    /// Returns how many samples came before this one (the consent tick's count).
+    pub fn sample(&self) -> u64 {
         let tick = self.ticks.fetch_add(1, Ordering::Relaxed);
         let now = self.packets.load(Ordering::Relaxed);
         let before = self.sampled.swap(now, Ordering::Relaxed);
         if self.silence() < Duration::from_millis(200) {
             self.streaming.store(now.wrapping_sub(before) >= STREAMING_PACKETS, Ordering::Relaxed);
         }
-        tick % LOSS_FEED_TICKS == 0
+        tick
     }
 
     pub fn streaming(&self) -> bool {
