@@ -17,7 +17,8 @@
 //! much later and the audio stays continuous. Nothing is resampled: delivering 1 % slower than
 //! real time (what this did before) left the consumer to follow it, and the mixer's drift
 //! control then pitch-shifted every new caller by 1 % for 5 s (issue 15). The delay ends within
-//! one minimum period (2.5 ms) below the full latency, never above it. During those seconds
+//! one minimum period (2.5 ms) below the full latency, never above it. A delivered sample that
+//! starts with an inserted period says so in its info (`INSERTED`), for the echo canceller. During those seconds
 //! jitter larger than the current delay reaches the consumer as late frames (a sink plays late
 //! buffers at once), not as loss.
 
@@ -42,6 +43,15 @@ impl Pace {
     /// without running into each other (one 2.5–15 ms period per 50–300 ms).
     pub const CATCH_UP: Pace = Pace(20);
 }
+/// The info of a delivered sample that starts with an inserted period: field `samples`, its
+/// length. The rest of the sample and everything after it play that much later.
+pub const INSERTED: &str = "gstpc-playout-inserted";
+
+/// How many samples at the start of a delivered sample were inserted (0: none).
+pub fn inserted_samples(sample: &gst::Sample) -> u32 {
+    sample.info().filter(|i| i.name() == INSERTED).and_then(|i| i.get::<u32>("samples").ok()).unwrap_or(0)
+}
+
 /// Delivered audio kept for the period search (25 ms).
 const HIST: usize = MAX_LAG + WIN;
 
@@ -158,6 +168,7 @@ impl PlayoutRamp {
         }
         st.remember(out.as_deref().unwrap_or(&x));
         let Some(out) = out else { return sample };
+        let inserted = out.len() - x.len();
         let bytes: Vec<u8> = out.iter().flat_map(|s| s.to_le_bytes()).collect();
         let mut longer = gst::Buffer::from_mut_slice(bytes);
         {
@@ -167,7 +178,10 @@ impl PlayoutRamp {
             b.set_duration(gst::ClockTime::from_nseconds(samples_to_ns(out.len())));
             b.set_flags(buffer.flags());
         }
-        gst::Sample::builder().buffer(&longer).caps_if_some(sample.caps().map(|c| c.to_owned()).as_ref()).segment_if_some(sample.segment()).build()
+        // Consumers that pair this audio with what was sent (the echo canceller) learn that
+        // what follows the period came `inserted` samples later.
+        let info = gst::Structure::builder(INSERTED).field("samples", inserted as u32).build();
+        gst::Sample::builder().buffer(&longer).caps_if_some(sample.caps().map(|c| c.to_owned()).as_ref()).segment_if_some(sample.segment()).info(info).build()
     }
 
     #[cfg(test)]
@@ -307,6 +321,7 @@ mod tests {
         for i in 0..400usize {
             let out = ramp.process(&sink, tone_sample(i * 960, 960, freq, amp, ms(1000 + 20 * i as u64)));
             let got = pcm(&out);
+            assert_eq!(inserted_samples(&out) as usize, got.len() - 960, "the sample says what was inserted");
             heard.extend_from_slice(&got);
             // What was delivered beyond real time is exactly how far ts-offset moved.
             let extra = samples_to_ns(heard.len() - (i + 1) * 960) as i64;

@@ -12,6 +12,7 @@
 //! (`canceller.rs`), run in a pad probe on the capsfilter's source pad; webrtcdsp does noise
 //! suppression and gain control only (webrtc-audio-processing 0.3's canceller, webrtcdsp's own,
 //! lost the caller by 3–4 dB while both talk and needed the delay measured for it).
+//! The input's consumer hands the canceller the periods the receiver inserted (`playout::INSERTED`).
 //! `echo_delay.rs` still measures the delay, for `echoDelayMs` and for the residual-echo guard
 //! of the voice activity detector (`echo_guard.rs`). Gain control raised the caller by 10 dB
 //! (off by default).
@@ -41,6 +42,7 @@ use self::echo_guard::EchoGuard;
 use self::vad::{Change, Vad};
 use super::bus::{set_state_or_error, BusWatch};
 use super::convert::ToNative;
+use super::playout;
 use super::track::{NativeTrack, TrackCore};
 use super::track_io::Retimer;
 use super::{raw_caps, FRAME_SAMPLES, RATE};
@@ -277,10 +279,17 @@ fn build(input: &Arc<TrackCore>, reference: Option<&Arc<TrackCore>>, options: &N
         let delay = delay.clone();
         let guard = guard.clone();
         let estimate = Mutex::new((options.echo_cancellation, ToNative::default(), Vec::<i16>::new()));
+        let timeline = timeline.clone();
         let consumer = input.add_consumer(Arc::new(move |sample: &gst::Sample| {
             let Some(now) = src.current_running_time() else { return };
             let Some((buffer, caps)) = retimer.retime(sample, now) else { return };
             let pts = buffer.pts().unwrap_or(now);
+            let inserted = playout::inserted_samples(sample);
+            if inserted > 0 {
+                if let Ok(mut t) = timeline.lock() {
+                    t.capture_inserted(canceller::position(pts.nseconds()), inserted as u64);
+                }
+            }
             let _ = src.push_sample(&gst::Sample::builder().buffer(&buffer).caps(&caps).build());
             let Ok(mut estimate) = estimate.lock() else { return };
             let (on, format, scratch) = &mut *estimate;
