@@ -41,7 +41,6 @@ export class VoiceActivityEvent extends Event {
   }
 }
 
-const LEVELS: ReadonlySet<string> = new Set(['low', 'moderate', 'high', 'very-high'])
 
 function flag(value: unknown, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback
@@ -63,8 +62,9 @@ export class VoiceProcessor extends EventTarget {
     let noiseSuppression: string
     if (ns === true) noiseSuppression = 'moderate'
     else if (ns === false) noiseSuppression = 'off'
-    else if (typeof ns === 'string' && LEVELS.has(ns)) noiseSuppression = ns
-    else throw new TypeError("noiseSuppression must be a boolean or 'low', 'moderate', 'high', 'very-high'")
+    // The native side checks the level's name (src/media/voice/mod.rs).
+    else if (typeof ns === 'string') noiseSuppression = ns
+    else throw new TypeError("noiseSuppression must be a boolean or a level's name")
     const native = {
       echoCancellation,
       noiseSuppression,
