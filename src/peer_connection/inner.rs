@@ -257,6 +257,17 @@ impl Inner {
         if let Some(media) = media {
             teardown::submit(move || {
                 let _ = media.pipeline.set_state(gst::State::Null);
+                // webrtcbin 1.22 takes its children to READY before it stops its operation
+                // thread: an operation running then (createOffer making a transport bin) adds
+                // an element synced to PAUSED that nothing takes down again, and disposing it
+                // is a GStreamer CRITICAL. Whatever the walk down missed goes to NULL here.
+                for e in media.pipeline.iterate_recurse().into_iter().flatten() {
+                    if e.current_state() != gst::State::Null {
+                        gst::debug!(crate::log::CAT, obj = &e, "still {:?} after the pipeline's NULL", e.current_state());
+                        let _ = e.set_locked_state(false);
+                        let _ = e.set_state(gst::State::Null);
+                    }
+                }
                 if let Some(bus) = media.pipeline.bus() {
                     bus.unset_sync_handler();
                 }
