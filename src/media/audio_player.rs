@@ -240,8 +240,7 @@ impl PlayerCore {
 }
 
 fn frame_buffer(frame: &[i16; FRAME], index: u64) -> Option<gst::Buffer> {
-    let bytes: Vec<u8> = frame.iter().flat_map(|s| s.to_le_bytes()).collect();
-    let mut buffer = gst::Buffer::from_mut_slice(bytes);
+    let mut buffer = gst::Buffer::from_mut_slice(super::pcm::to_bytes(frame));
     {
         let b = buffer.get_mut()?;
         b.set_pts(TICK * index);

@@ -36,7 +36,7 @@ impl Framer {
         }
         let Some(buffer) = sample.buffer() else { return };
         let Ok(map) = buffer.map_readable() else { return };
-        self.pending.extend(map.as_slice().chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])));
+        super::pcm::extend_samples(&mut self.pending, map.as_slice());
         let frame_len = (rate / 100 * channels) as usize;
         if frame_len == 0 {
             return;

@@ -45,8 +45,7 @@ impl NativeAudioSource {
                 }
             }
         };
-        let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
-        let buffer = gst::Buffer::from_mut_slice(bytes);
+        let buffer = gst::Buffer::from_mut_slice(super::pcm::to_bytes(&samples));
         let sample = gst::Sample::builder().buffer(&buffer).caps(&caps).build();
         self.track.push(&sample);
         Ok(())

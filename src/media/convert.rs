@@ -123,7 +123,7 @@ impl ToNative {
                 }
                 out.extend(scratch.iter().copied());
             }
-            _ => out.extend(bytes.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]]))),
+            _ => super::pcm::extend_samples(out, bytes),
         }
         Ok(())
     }
@@ -153,7 +153,7 @@ impl ToNative {
             None => false,
             Some((_, None)) => {
                 out.clear();
-                out.extend(bytes.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])));
+                super::pcm::extend_samples(out, bytes);
                 true
             }
             Some((_, Some(c))) => c.convert(bytes, out),

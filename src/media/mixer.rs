@@ -115,9 +115,7 @@ fn frame_to_buffer(frame: &Frame, index: u64) -> Option<gst::Buffer> {
         b.set_offset(index * FRAME as u64);
         b.set_offset_end((index + 1) * FRAME as u64);
         let mut map = b.map_writable().ok()?;
-        for (d, s) in map.as_mut_slice().chunks_exact_mut(2).zip(frame.iter()) {
-            d.copy_from_slice(&s.to_le_bytes());
-        }
+        super::pcm::write_samples(map.as_mut_slice(), frame);
     }
     Some(buffer)
 }
@@ -481,7 +479,7 @@ mod tests {
         let pushes = mixer.state.lock().unwrap().render();
         let pcm = |s: &gst::Sample| -> Vec<i16> {
             let m = s.buffer().unwrap().map_readable().unwrap();
-            m.as_slice().chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect()
+            crate::media::pcm::samples(m.as_slice())
         };
         let minus = pcm(&pushes[1].1);
         let b_alone = pcm(&tone_frame(FRAME, 1000.0));

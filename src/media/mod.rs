@@ -13,6 +13,7 @@ pub mod file_source;
 pub mod loss_report;
 pub mod mixer;
 pub mod opus;
+pub mod pcm;
 pub mod playout;
 pub mod push_source;
 pub mod receiver;

@@ -27,7 +27,6 @@ use std::sync::Mutex;
 use gst::prelude::*;
 
 use super::tsm::{self, MAX_LAG, MIN_LAG, WIN};
-use super::RATE;
 
 /// How fast a delay grows, as a fraction of stream time (1/divisor).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,11 +87,11 @@ enum Phase {
 }
 
 fn samples_to_ns(n: usize) -> u64 {
-    n as u64 * 1_000_000_000 / u64::from(RATE)
+    super::pcm::duration_of(n as u64)
 }
 
 fn ns_to_samples(ns: u64) -> usize {
-    (ns * u64::from(RATE) / 1_000_000_000) as usize
+    super::pcm::samples_in(ns) as usize
 }
 
 impl PlayoutRamp {
@@ -143,7 +142,7 @@ impl PlayoutRamp {
             Phase::Running(first) => Some(first),
         };
         let Ok(map) = buffer.map_readable() else { return sample };
-        let x: Vec<i16> = map.as_slice().chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();
+        let x = super::pcm::samples(map.as_slice());
         drop(map);
         let full = st.full;
         let remaining = full.saturating_sub(st.inserted);
@@ -169,8 +168,7 @@ impl PlayoutRamp {
         st.remember(out.as_deref().unwrap_or(&x));
         let Some(out) = out else { return sample };
         let inserted = out.len() - x.len();
-        let bytes: Vec<u8> = out.iter().flat_map(|s| s.to_le_bytes()).collect();
-        let mut longer = gst::Buffer::from_mut_slice(bytes);
+        let mut longer = gst::Buffer::from_mut_slice(super::pcm::to_bytes(&out));
         {
             let b = longer.get_mut().expect("new buffer");
             b.set_pts(buffer.pts());
@@ -293,15 +291,14 @@ mod tests {
 
     fn tone_sample(n0: usize, len: usize, freq: f64, amp: f64, pts: gst::ClockTime) -> gst::Sample {
         let pcm = crate::media::tsm::tests::sine(n0, len, freq, amp);
-        let bytes: Vec<u8> = pcm.iter().flat_map(|s| s.to_le_bytes()).collect();
-        let mut buffer = gst::Buffer::from_mut_slice(bytes);
+        let mut buffer = gst::Buffer::from_mut_slice(crate::media::pcm::to_bytes(&pcm));
         buffer.get_mut().unwrap().set_pts(pts);
-        gst::Sample::builder().buffer(&buffer).caps(&crate::media::raw_caps(RATE, 1)).build()
+        gst::Sample::builder().buffer(&buffer).caps(&crate::media::raw_caps(crate::media::RATE, 1)).build()
     }
 
     fn pcm(s: &gst::Sample) -> Vec<i16> {
         let m = s.buffer().unwrap().map_readable().unwrap();
-        m.as_slice().chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect()
+        crate::media::pcm::samples(m.as_slice())
     }
 
     /// 20 ms buffers of a tone: the delay grows by 1 % of stream time in whole periods, the

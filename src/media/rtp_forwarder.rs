@@ -217,7 +217,7 @@ fn start(track: Arc<TrackCore>, target: Target, passthrough: bool) -> Result<Nat
         pipeline.add_many(&elements).map_err(|e| e.to_string())?;
         gst::Element::link_many(&elements).map_err(|e| e.to_string())?;
     } else {
-        appsrc = live_appsrc();
+        appsrc = live_appsrc(gst::ClockTime::from_mseconds(200));
         let convert = make("audioconvert")?;
         let resample = make("audioresample")?;
         let mut elements = vec![appsrc.upcast_ref::<gst::Element>().clone(), convert, resample];

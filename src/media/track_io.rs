@@ -57,13 +57,14 @@ pub fn feed_track(
     );
 }
 
-/// A live appsrc for raw audio from a track (caps come with each sample).
-pub fn live_appsrc() -> gst_app::AppSrc {
+/// A live appsrc for raw audio from a track (caps come with each sample) that holds at most
+/// `queue` of it, dropping the oldest beyond.
+pub fn live_appsrc(queue: gst::ClockTime) -> gst_app::AppSrc {
     gst_app::AppSrc::builder()
         .is_live(true)
         .format(gst::Format::Time)
         .caps(&raw_caps(RATE, 1))
-        .max_time(gst::ClockTime::from_mseconds(200))
+        .max_time(queue)
         .leaky_type(gst_app::AppLeakyType::Downstream)
         .build()
 }

@@ -44,11 +44,6 @@ const KEEP: usize = RATE as usize;
 /// longest is 15 ms, `tsm::MAX_LAG`).
 const HISTORY: u64 = 20 * RATE as u64 / 1000;
 
-/// A running time in ns as a sample position at `RATE`.
-pub fn position(ns: u64) -> u64 {
-    (ns as u128 * RATE as u128 / 1_000_000_000) as u64
-}
-
 /// The reference (the agent's voice as sent) by sample position on the pipeline's running time;
 /// silence where nothing was sent.
 #[derive(Default)]

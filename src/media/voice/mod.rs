@@ -42,7 +42,7 @@ use self::echo_guard::EchoGuard;
 use self::vad::{Change, Vad};
 use super::bus::{set_state_or_error, BusWatch};
 use super::convert::ToNative;
-use super::playout;
+use super::{pcm, playout};
 use super::track::{NativeTrack, TrackCore};
 use super::track_io::Retimer;
 use super::{raw_caps, FRAME_SAMPLES, RATE};
@@ -113,16 +113,6 @@ impl Processor {
     }
 }
 
-fn live_src() -> gst_app::AppSrc {
-    gst_app::AppSrc::builder()
-        .is_live(true)
-        .format(gst::Format::Time)
-        .caps(&raw_caps(RATE, 1))
-        .max_time(gst::ClockTime::from_mseconds(500))
-        .leaky_type(gst_app::AppLeakyType::Downstream)
-        .build()
-}
-
 fn chain(pipeline: &gst::Pipeline, elements: &[gst::Element]) -> Result<(), String> {
     pipeline.add_many(elements).map_err(|e| e.to_string())?;
     gst::Element::link_many(elements).map_err(|e| e.to_string())
@@ -185,11 +175,9 @@ fn install_canceller(native: &gst::Element, timeline: Arc<Mutex<RenderTimeline>>
         let Ok(mut map) = buffer.map_writable() else { return gst::PadProbeReturn::Ok };
         let bytes = map.as_mut_slice();
         samples.clear();
-        samples.extend(bytes.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])));
-        canceller.process(canceller::position(pts.nseconds()), samples, &timeline);
-        for (b, s) in bytes.chunks_exact_mut(2).zip(samples.iter()) {
-            b.copy_from_slice(&s.to_le_bytes());
-        }
+        pcm::extend_samples(samples, bytes);
+        canceller.process(pcm::samples_in(pts.nseconds()), samples, &timeline);
+        pcm::write_samples(bytes, samples);
         gst::PadProbeReturn::Ok
     });
     Ok(())
@@ -197,7 +185,7 @@ fn install_canceller(native: &gst::Element, timeline: Arc<Mutex<RenderTimeline>>
 
 fn build(input: &Arc<TrackCore>, reference: Option<&Arc<TrackCore>>, options: &NativeVoiceOptions, on_event: ThreadsafeFunction<NativeVoiceEvent, napi::Unknown<'static>, NativeVoiceEvent, Status, false, true>) -> Result<(Arc<Processor>, Arc<TrackCore>), String> {
     let pipeline = gst::Pipeline::new();
-    let capture = live_src();
+    let capture = super::track_io::live_appsrc(gst::ClockTime::from_mseconds(500));
     let dsp = make("webrtcdsp")?;
     dsp.set_property("echo-cancel", false);
     dsp.set_property("gain-control", options.auto_gain_control);
@@ -287,7 +275,7 @@ fn build(input: &Arc<TrackCore>, reference: Option<&Arc<TrackCore>>, options: &N
             let inserted = playout::inserted_samples(sample);
             if inserted > 0 {
                 if let Ok(mut t) = timeline.lock() {
-                    t.capture_inserted(canceller::position(pts.nseconds()), inserted as u64);
+                    t.capture_inserted(pcm::samples_in(pts.nseconds()), inserted as u64);
                 }
             }
             let _ = src.push_sample(&gst::Sample::builder().buffer(&buffer).caps(&caps).build());
@@ -331,7 +319,7 @@ fn build(input: &Arc<TrackCore>, reference: Option<&Arc<TrackCore>>, options: &N
                 g.reference(now.nseconds(), dbfs(scratch), echo.map(|ms| (ms * 1e6) as u64));
             }
             if let Ok(mut t) = timeline.lock() {
-                t.write(canceller::position(at.nseconds()), scratch);
+                t.write(pcm::samples_in(at.nseconds()), scratch);
             }
         }));
         attached.push(Attached { track: reference.clone(), consumer });
