@@ -33,9 +33,14 @@ impl Inner {
         let shown = {
             let mut st = self.lock();
             st.ice_agent = state;
-            shown(&st)
+            let shown = shown(&st);
+            if st.closed || st.transportless || st.ice_connection == shown {
+                return;
+            }
+            st.ice_connection = shown;
+            shown
         };
-        self.set_ice_connection(shown);
+        self.events.emit(NativeEvent::state("iceconnectionstatechange", shown.as_str()));
     }
 
     /// Gathering completed or the far end's end-of-candidates arrived: "completed" may now hold.
@@ -167,12 +172,21 @@ impl Inner {
     }
 
     pub(super) fn set_connection(&self, state: PeerConnectionState) {
+        self.update_connection(state, false);
+    }
+
+    /// webrtcbin's own connection state, which is not ours while there is no transport.
+    pub(super) fn on_webrtcbin_connection(&self, state: PeerConnectionState) {
+        self.update_connection(state, true);
+    }
+
+    fn update_connection(&self, state: PeerConnectionState, from_webrtcbin: bool) {
         if self.fingerprint_gate.failed() && !matches!(state, PeerConnectionState::Failed | PeerConnectionState::Closed) {
             return;
         }
         {
             let mut st = self.lock();
-            if st.closed || st.connection == state {
+            if st.closed || st.connection == state || (from_webrtcbin && st.transportless) {
                 return;
             }
             st.connection = state;

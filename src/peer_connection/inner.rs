@@ -98,6 +98,9 @@ pub(super) struct State {
     pub(super) answer_to_apply: Option<(Side, SDPMessage)>,
     /// The last ICE/connection state change was ours (consent lost), not webrtcbin's.
     pub(super) consent_lost: bool,
+    /// The last answer rejected every m-section: there is no transport (webrtc-pc §4.3.2), and
+    /// what webrtcbin still reports of its orphaned one (it goes on closing down) is not ours.
+    pub(super) transportless: bool,
     /// The first mid of the BUNDLE group webrtcbin last got (`webrtcbin_view::keep_bundle_tag`).
     pub(super) webrtcbin_bundle_tag: Option<String>,
     /// Our first offer was rolled back, but webrtcbin still holds it (`rollback::settle`).

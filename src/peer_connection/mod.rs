@@ -102,6 +102,7 @@ impl NativePeerConnection {
                 ice_agent: IceConnectionState::New,
                 connection: PeerConnectionState::New,
                 consent_lost: false,
+                transportless: false,
                 closed: false,
             }),
             has_ice_servers,

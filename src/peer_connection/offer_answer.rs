@@ -62,6 +62,7 @@ impl Inner {
             }
             if let Some(answer) = answer {
                 st.answer_to_apply = Some((side, answer));
+                st.transportless = no_transport;
             }
             state
         };

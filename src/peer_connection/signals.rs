@@ -51,7 +51,7 @@ pub(super) fn connect_signals(inner: &Arc<Inner>, webrtc: &gst::Element) {
     let weak: Weak<Inner> = Arc::downgrade(inner);
     webrtc.connect_notify(Some("connection-state"), move |webrtc, _| {
         let Some(inner) = weak.upgrade() else { return };
-        inner.set_connection(PeerConnectionState::from(webrtc.property::<WebRTCPeerConnectionState>("connection-state")));
+        inner.on_webrtcbin_connection(PeerConnectionState::from(webrtc.property::<WebRTCPeerConnectionState>("connection-state")));
     });
 
     let weak = Arc::downgrade(inner);
