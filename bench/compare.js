@@ -7,7 +7,8 @@
 //
 // Knobs (environment): BENCH_ROUNDS (3), BENCH_NS ("10,50,100,200"), BENCH_SECONDS (10),
 // BENCH_CYCLES (1000), BENCH_SPEECH_N (10), BENCH_STACKS ("gst,gst-plain,wrtc,werift"),
-// BENCH_SKIP ("setup,concurrent,capacity,speech,latency,mixer,voice,cycles", any of them).
+// BENCH_SKIP ("setup,concurrent,capacity,speech,latency,mixer,voice,sip,cycles", any of them),
+// BENCH_SIP_CALLS (10).
 
 const fs = require('node:fs');
 const os = require('node:os');
@@ -222,6 +223,15 @@ async function main() {
     }
   }
 
+  if (!SKIP.has('sip')) {
+    log('SIP calls: INVITE → first audio both ways, plain RTP and WebRTC (our addon only)');
+    try {
+      results.sip = await require('./sip-call').main();
+    } catch (e) {
+      failures.push(`SIP call bench failed: ${e.message}`);
+    }
+  }
+
   // Continuity gate at N = 50 (median over rounds).
   const at50 = results.concurrent[OURS]?.[50];
   if (at50 && median(at50.map((x) => x.continuity)) < 0.99) failures.push(`continuity at N=50 below 99 %`);
@@ -374,6 +384,16 @@ function report(results, failures) {
     lines.push('| timing | ms (min / median / max) |', '|---|---|');
     lines.push(row('clear() → silence at the phone', wire.clear));
     lines.push(row('mark event − its audio at the wire', wire.mark), '');
+  }
+
+  if (results.sip) {
+    const { calls, kinds, results: r } = results.sip;
+    lines.push('## SIP calls (our addon): INVITE → first audio both ways', '');
+    lines.push(`bench/sip-call.js: Kamailio on loopback, two SIP.js user agents in one process, ${calls} calls of each kind one after another; from the caller's invite() to the first audible 10 ms frame at each end.`, '');
+    lines.push('| call | codec answered | at the caller, ms (min / median / max) | at the callee, ms (min / median / max) |', '|---|---|---|---|');
+    const cell = (s) => `${s.min.toFixed(0)} / **${s.median.toFixed(0)}** / ${s.max.toFixed(0)}`;
+    for (const k of Object.keys(r)) lines.push(`| ${kinds[k]} | ${r[k].codec} | ${cell(r[k].caller)} | ${cell(r[k].callee)} |`);
+    lines.push('');
   }
 
   if (Object.keys(results.cycles).length) {
