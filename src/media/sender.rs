@@ -125,7 +125,6 @@ impl SendChain {
         pipeline.add_many(&elements).map_err(|e| e.to_string())?;
         gst::Element::link_many(&elements).map_err(|e| e.to_string())?;
         codec.expect_loss(&elements[1], self.loss_percent.load(Ordering::Relaxed), false);
-        self.source.set_batch(gst::ClockTime::from_mseconds(codec.packet_ms(ptime).into()));
         let old = current.replace(Encoding { codec, pt, ptime, payloader, elements: elements.clone(), fec: false });
         drop(current);
 
