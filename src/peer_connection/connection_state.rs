@@ -29,18 +29,12 @@ fn shown(st: &State) -> IceConnectionState {
 }
 
 impl Inner {
+    /// webrtcbin's ICE connection state, shown unless there is no transport (`State::transportless`).
     pub(super) fn on_ice_agent_state(&self, state: IceConnectionState) {
-        let shown = {
-            let mut st = self.lock();
+        self.update_ice_connection(|st| {
             st.ice_agent = state;
-            let shown = shown(&st);
-            if st.closed || st.transportless || st.ice_connection == shown {
-                return;
-            }
-            st.ice_connection = shown;
-            shown
-        };
-        self.events.emit(NativeEvent::state("iceconnectionstatechange", shown.as_str()));
+            (!st.transportless).then(|| shown(st))
+        });
     }
 
     /// Gathering completed or the far end's end-of-candidates arrived: "completed" may now hold.
@@ -56,13 +50,21 @@ impl Inner {
     }
 
     pub(super) fn set_ice_connection(&self, state: IceConnectionState) {
-        {
+        self.update_ice_connection(|_| Some(state));
+    }
+
+    /// The state `next` decides under the same lock as the change (a state webrtcbin reports
+    /// must not land after an answer that took its transport away), announced once changed.
+    fn update_ice_connection(&self, next: impl FnOnce(&mut State) -> Option<IceConnectionState>) {
+        let state = {
             let mut st = self.lock();
+            let Some(state) = next(&mut st) else { return };
             if st.closed || st.ice_connection == state {
                 return;
             }
             st.ice_connection = state;
-        }
+            state
+        };
         self.events.emit(NativeEvent::state("iceconnectionstatechange", state.as_str()));
     }
 
