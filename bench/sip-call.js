@@ -9,6 +9,7 @@
 
 const { ToneSource, nonstandard } = require('..');
 const { startKamailio } = require('../__test__/helpers/kamailio');
+const { loadSip, makeUserAgent, withTimeout } = require('../__test__/helpers/sip');
 const { audible } = require('./meter');
 const { summary } = require('./stats');
 
@@ -49,33 +50,18 @@ function answeredCodec(sdp) {
   return new RegExp(`^a=rtpmap:${pt} (\\S+)`, 'm').exec(sdp)?.[1] ?? (pt === '0' ? 'PCMU/8000' : `pt ${pt}`);
 }
 
-function within(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not done after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 async function main() {
-  const { UserAgent, Registerer, RegistererState, Inviter } = await import('sip.js');
+  const sip = await loadSip();
   const { sessionDescriptionHandlerFactory } = await import('../dist/sip/index.mjs');
-  globalThis.WebSocket ??= require('ws');
   const kamailio = await startKamailio();
   const tones = [new ToneSource({ frequency: 440 }), new ToneSource({ frequency: 660 })];
   const agents = [];
   const results = {};
   try {
-    const register = async (user, extra) => {
-      const ua = new UserAgent({ uri: UserAgent.makeURI(`sip:${user}@127.0.0.1`), transportOptions: { server: kamailio.wsUrl }, logLevel: 'error', ...extra });
-      agents.push(ua);
-      await ua.start();
-      const registerer = new Registerer(ua);
-      await new Promise((resolve, reject) => {
-        registerer.stateChange.addListener((s) => s === RegistererState.Registered && resolve());
-        registerer.register().catch(reject);
-      });
-      return ua;
+    const register = async (user, options) => {
+      const agent = await makeUserAgent(sip, { wsUrl: kamailio.wsUrl, user, ...options });
+      agents.push(agent);
+      return agent.ua;
     };
     for (const [kind, { config, modifiers }] of Object.entries(KINDS)) {
       const sinks = [];
@@ -91,7 +77,7 @@ async function main() {
       let codec;
       for (let i = 0; i < CALLS; i++) {
         const invited = new Promise((resolve) => (answered = resolve));
-        const inviter = new Inviter(caller, UserAgent.makeURI(`sip:callee-${kind}@127.0.0.1`), { sessionDescriptionHandlerModifiers: modifiers });
+        const inviter = new sip.Inviter(caller, sip.UserAgent.makeURI(`sip:callee-${kind}@127.0.0.1`), { sessionDescriptionHandlerModifiers: modifiers });
         const t0 = performance.now();
         const heardByCallee = invited.then((invitation) => firstAudio(invitation.sessionDescriptionHandler, sinks));
         await inviter.invite();
@@ -99,7 +85,7 @@ async function main() {
           const poll = () => (inviter.sessionDescriptionHandler ? resolve(firstAudio(inviter.sessionDescriptionHandler, sinks)) : setTimeout(poll, 1));
           poll();
         });
-        const [atCaller, atCallee] = await within(Promise.all([heardByCaller, heardByCallee]), CALL_TIMEOUT_MS, `${kind} call ${i + 1}`);
+        const [atCaller, atCallee] = await withTimeout(Promise.all([heardByCaller, heardByCallee]), CALL_TIMEOUT_MS, `${kind} call ${i + 1}`);
         codec = answeredCodec(inviter.sessionDescriptionHandler.peerConnection.remoteDescription.sdp);
         times.caller.push(atCaller - t0);
         times.callee.push(atCallee - t0);
@@ -108,11 +94,10 @@ async function main() {
         await new Promise((r) => setTimeout(r, 200));
       }
       results[kind] = { codec, caller: summary(times.caller), callee: summary(times.callee) };
-      await caller.stop();
-      await callee.stop();
+      for (const agent of agents.splice(0)) await agent.stop();
     }
   } finally {
-    for (const ua of agents) await ua.stop().catch(() => {});
+    for (const agent of agents) await agent.stop();
     tones.forEach((t) => t.stop());
     await kamailio.stop();
   }
