@@ -116,6 +116,20 @@ pub fn by_encoding_name(name: &str) -> Option<&'static Codec> {
 }
 
 impl Codec {
+    /// The audio, in ms, one packet carries when the peer asks for `ptime`: an Opus frame is
+    /// 10, 20, 40 or 60 ms (RFC 6716 §2.1.4), the nearest not above it; the others send `ptime`.
+    pub fn packet_ms(&self, ptime: u32) -> u32 {
+        if self != &OPUS {
+            return ptime;
+        }
+        match ptime {
+            t if t < 20 => 10,
+            t if t < 40 => 20,
+            t if t < 60 => 40,
+            _ => 60,
+        }
+    }
+
     /// capsfilter (mono at the codec's rate) → encoder → payloader: the send chain after
     /// audioconvert/audioresample, shared by connections and RtpForwarder.
     ///
@@ -128,13 +142,7 @@ impl Codec {
         payloader.set_property("pt", pt);
         payloader.set_property("ssrc", ssrc);
         if self == &OPUS {
-            let nick = match ptime {
-                t if t < 20 => "10",
-                t if t < 40 => "20",
-                t if t < 60 => "40",
-                _ => "60",
-            };
-            encoder.set_property_from_str("frame-size", nick);
+            encoder.set_property_from_str("frame-size", &self.packet_ms(ptime).to_string());
             // opusenc defaults to 128 kbit/s, four times what browsers send for a mono voice
             // (RFC 7587 §3.1.1: 28–40 kbit/s is fullband speech at its best).
             encoder.set_property("bitrate", OPUS_BITRATE);

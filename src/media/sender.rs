@@ -125,6 +125,7 @@ impl SendChain {
         pipeline.add_many(&elements).map_err(|e| e.to_string())?;
         gst::Element::link_many(&elements).map_err(|e| e.to_string())?;
         codec.expect_loss(&elements[1], self.loss_percent.load(Ordering::Relaxed), false);
+        self.source.set_packet(gst::ClockTime::from_mseconds(codec.packet_ms(ptime).into()), codec.sample_rate);
         let old = current.replace(Encoding { codec, pt, ptime, payloader, elements: elements.clone(), fec: false });
         drop(current);
 
