@@ -232,3 +232,41 @@ describe('isolation', () => {
     assertHears(atB.collector, FREQ_A, 2000);
   });
 });
+
+describe('RTCAudioSink frames', () => {
+  // The native side hands over all the whole 10 ms frames of a buffer in one crossing; each
+  // still arrives as its own 'data' event with its own samples, in order.
+  test('a 30 ms chunk arrives as three 10 ms events; stop() in a listener drops the rest', async () => {
+    const source = new nonstandard.RTCAudioSource();
+    const track = source.createTrack();
+    const sink = new nonstandard.RTCAudioSink(track);
+    const events = [];
+    sink.ondata = (e) => events.push(e);
+    const push = (first, count) => {
+      const samples = Int16Array.from({ length: count }, (_, i) => first + i);
+      source.onData({ samples, sampleRate: 48000, channelCount: 1 });
+    };
+    push(0, 1440);
+    push(1440, 720); // one frame and a half: the half waits for the next chunk
+    push(2160, 240);
+    for (let i = 0; i < 100 && events.length < 5; i++) await sleep(10);
+    await sleep(50);
+    expect(events.length).toBe(5);
+    events.forEach((e, k) => {
+      expect([e.sampleRate, e.channelCount, e.numberOfFrames, e.bitsPerSample]).toEqual([48000, 1, 480, 16]);
+      expect(e.samples.length).toBe(480);
+      expect(e.samples.buffer.byteLength).toBe(960);
+      expect([e.samples[0], e.samples[479]]).toEqual([k * 480, k * 480 + 479]);
+    });
+    let after = 0;
+    sink.ondata = () => {
+      after += 1;
+      sink.stop();
+    };
+    push(2400, 1440);
+    await sleep(100);
+    expect(after).toBe(1);
+    expect(sink.stopped).toBe(true);
+    track.stop();
+  });
+});

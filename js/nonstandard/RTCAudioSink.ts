@@ -28,10 +28,14 @@ export class RTCAudioSink extends EventTarget {
 
   declare ondata: EventHandler<RTCAudioDataEvent>
 
-  #onFrame(frame: NativeFrame): void {
-    // Frames already queued by the native side when stop() was called are dropped.
-    if (this.#stopped) return
-    this.dispatchEvent(new RTCAudioDataEvent(frame))
+  // The native side hands over every whole 10 ms frame of a buffer at once; each is its own
+  // event with its own copy of the samples. Frames still queued when stop() was called (also
+  // by a listener of an earlier frame) are dropped.
+  #onFrame(frames: NativeFrame): void {
+    const frameLength = frames.numberOfFrames * frames.channelCount
+    for (let at = 0; at < frames.samples.length && !this.#stopped; at += frameLength) {
+      this.dispatchEvent(new RTCAudioDataEvent({ ...frames, samples: frames.samples.slice(at, at + frameLength) }))
+    }
   }
 }
 

@@ -1,4 +1,9 @@
 //! Decoded PCM delivered to JS in 10 ms frames (node-webrtc's `nonstandard.RTCAudioSink`).
+//!
+//! The frames a producer's buffer completes cross to Node in one call (a 20 ms packet: two
+//! frames), which `RTCAudioSink` dispatches one `data` event per frame: each crossing is a
+//! wake-up of Node's loop and a JS object, and the frames of one buffer are there together
+//! anyway.
 
 use std::sync::{Arc, Mutex};
 
@@ -10,6 +15,7 @@ use napi_derive::napi;
 
 use super::track::{NativeTrack, TrackCore};
 
+/// Whole 10 ms frames of `number_of_frames` samples per channel, one after the other.
 #[napi(object)]
 pub struct NativeFrame {
     pub samples: Int16Array,
@@ -26,7 +32,8 @@ struct Framer {
 }
 
 impl Framer {
-    fn feed(&mut self, sample: &gst::Sample, mut emit: impl FnMut(Vec<i16>, u32, u32)) {
+    /// Emits the whole frames now pending, together, if any.
+    fn feed(&mut self, sample: &gst::Sample, emit: impl FnOnce(Vec<i16>, u32, u32)) {
         let Some(info) = sample.caps().and_then(|c| AudioInfo::from_caps(c).ok()) else { return };
         let (rate, channels) = (info.rate(), info.channels());
         if rate != self.rate || channels != self.channels {
@@ -41,10 +48,10 @@ impl Framer {
         if frame_len == 0 {
             return;
         }
-        while self.pending.len() >= frame_len {
-            let rest = self.pending.split_off(frame_len);
-            let frame = std::mem::replace(&mut self.pending, rest);
-            emit(frame, rate, channels);
+        let whole = self.pending.len() / frame_len * frame_len;
+        if whole > 0 {
+            let rest = self.pending.split_off(whole);
+            emit(std::mem::replace(&mut self.pending, rest), rate, channels);
         }
     }
 }
@@ -67,7 +74,7 @@ impl NativeAudioSink {
         let id = track.core.add_consumer(Arc::new(move |sample: &gst::Sample| {
             let Ok(mut framer) = framer.lock() else { return };
             framer.feed(sample, |samples, rate, channels| {
-                let frames = samples.len() as u32 / channels;
+                let frames = rate / 100;
                 tsfn.call(
                     NativeFrame { samples: Int16Array::new(samples), sample_rate: rate, channel_count: channels, number_of_frames: frames },
                     ThreadsafeFunctionCallMode::NonBlocking,
