@@ -139,6 +139,13 @@ test('echo: a phone returns the agent 80 ms later and 10 dB down under its own s
   const phoneDuring = phoneVoice.subarray(Math.round((doubleTalk[0] - phoneAt) * 8), Math.round((doubleTalk[1] - phoneAt) * 8));
   const doubleTalkChange = levelDb(span(done, ...doubleTalk)) - levelDb(phoneDuring);
   console.log(`echo delay ${processor.echoDelayMs} ms; ERLE ${erle.toFixed(1)} dB; phone alone ${phoneChange.toFixed(1)} dB; double talk ${doubleTalkChange.toFixed(1)} dB (phone at t0 + ${(phoneAt - t0).toFixed(1)} ms; input ${(levelDb(span(raw, ...doubleTalk)) - levelDb(phoneDuring)).toFixed(1)} dB)`);
+  // Second by second, to tell a stretch where the canceller dips from a steady offset.
+  const bySecond = [];
+  for (let from = doubleTalk[0]; from + 1000 <= doubleTalk[1]; from += 1000) {
+    const phone = phoneVoice.subarray(Math.round((from - phoneAt) * 8), Math.round((from + 1000 - phoneAt) * 8));
+    bySecond.push((levelDb(span(done, from, from + 1000)) - levelDb(phone)).toFixed(1));
+  }
+  console.log(`double talk by second: ${bySecond.join(' ')} dB`);
   expect(processor.echoDelayMs).toBeGreaterThan(80);
   expect(processor.echoDelayMs).toBeLessThan(300);
   expect(erle).toBeGreaterThanOrEqual(20);
