@@ -98,8 +98,8 @@ impl PushSource {
 ///
 /// The payloader cuts a packet every `packet` of audio counted from the start of the stream
 /// or from its last discontinuity, which the chain marks where our timestamps jump (the
-/// `Retimer` resyncing after a pause, beyond audioresample's tolerance of 1/32 s) or the
-/// caps change. When the chain resamples, audioresample's output lags its input by half its
+/// `Retimer` resyncing after a pause, beyond audioresample's tolerance of 1/32 s), the caps
+/// change or a buffer is flagged DISCONT. When the chain resamples, audioresample's output lags its input by half its
 /// filter (under a millisecond), so packet k is complete only once the input reaches a
 /// little past k × packet: the cut is the first buffer end beyond it. Without resampling
 /// (Opus at 48 kHz, frames of exactly `packet`) the cut is at k × packet itself. A batch
@@ -142,7 +142,9 @@ impl Batches {
             self.close(buffer, caps);
             return true;
         };
-        if self.last.as_ref() != Some(&(pts, caps.clone())) {
+        // A producer's DISCONT (a decoder after a lost packet, on a bridge's relayed track)
+        // passes the Retimer: audioresample restarts at it too.
+        if buffer.flags().contains(gst::BufferFlags::DISCONT) || self.last.as_ref() != Some(&(pts, caps.clone())) {
             self.restart();
         }
         self.last = Some((pts + duration, caps.clone()));
@@ -311,6 +313,11 @@ mod tests {
         assert_eq!(feed(&mut q, &[0, 10, 20, 200, 210, 220], 48_000), [(0, 20), (20, 10), (200, 20)]);
         // New caps: the chain resamples now, so the first buffer goes alone.
         assert_eq!(feed(&mut q, &[230, 240, 250], 16_000), [(220, 10), (230, 10), (240, 20)]);
+        // A buffer flagged DISCONT restarts the count as a jump does.
+        let mut flagged = buffer(260);
+        flagged.make_mut().set_flags(gst::BufferFlags::DISCONT);
+        q.add(flagged, caps(16_000));
+        assert_eq!(feed(&mut q, &[270, 280], 16_000), [(260, 10), (270, 20)]);
         // Without a codec each buffer goes on alone.
         let mut q = Batches::default();
         assert_eq!(feed(&mut q, &[0, 10, 20], 48_000), [(0, 10), (10, 10), (20, 10)]);
