@@ -32,27 +32,26 @@ struct Framer {
 }
 
 impl Framer {
-    /// Emits the whole frames now pending, together, if any.
-    fn feed(&mut self, sample: &gst::Sample, emit: impl FnOnce(Vec<i16>, u32, u32)) {
-        let Some(info) = sample.caps().and_then(|c| AudioInfo::from_caps(c).ok()) else { return };
+    /// The whole frames now pending, together, if any.
+    fn feed(&mut self, sample: &gst::Sample) -> Option<NativeFrame> {
+        let info = sample.caps().and_then(|c| AudioInfo::from_caps(c).ok())?;
         let (rate, channels) = (info.rate(), info.channels());
         if rate != self.rate || channels != self.channels {
             self.pending.clear();
             self.rate = rate;
             self.channels = channels;
         }
-        let Some(buffer) = sample.buffer() else { return };
-        let Ok(map) = buffer.map_readable() else { return };
+        let map = sample.buffer()?.map_readable().ok()?;
         super::pcm::extend_samples(&mut self.pending, map.as_slice());
-        let frame_len = (rate / 100 * channels) as usize;
-        if frame_len == 0 {
-            return;
+        let frame_frames = rate / 100;
+        let frame_len = (frame_frames * channels) as usize;
+        let whole = self.pending.len().checked_div(frame_len)? * frame_len;
+        if whole == 0 {
+            return None;
         }
-        let whole = self.pending.len() / frame_len * frame_len;
-        if whole > 0 {
-            let rest = self.pending.split_off(whole);
-            emit(std::mem::replace(&mut self.pending, rest), rate, channels);
-        }
+        let rest = self.pending.split_off(whole);
+        let samples = std::mem::replace(&mut self.pending, rest);
+        Some(NativeFrame { samples: Int16Array::new(samples), sample_rate: rate, channel_count: channels, number_of_frames: frame_frames })
     }
 }
 
@@ -72,14 +71,11 @@ impl NativeAudioSink {
         let tsfn = Arc::new(on_frame);
         let framer = Mutex::new(Framer { rate: 0, channels: 0, pending: Vec::new() });
         let id = track.core.add_consumer(Arc::new(move |sample: &gst::Sample| {
+            // Called under the framer's lock, so frames reach Node in the order they were cut.
             let Ok(mut framer) = framer.lock() else { return };
-            framer.feed(sample, |samples, rate, channels| {
-                let frames = rate / 100;
-                tsfn.call(
-                    NativeFrame { samples: Int16Array::new(samples), sample_rate: rate, channel_count: channels, number_of_frames: frames },
-                    ThreadsafeFunctionCallMode::NonBlocking,
-                );
-            });
+            if let Some(frames) = framer.feed(sample) {
+                tsfn.call(frames, ThreadsafeFunctionCallMode::NonBlocking);
+            }
         }));
         Self { attached: Mutex::new(Some((track.core.clone(), id))) }
     }

@@ -114,6 +114,9 @@ struct Batches {
     rate: u32,
     /// Audio added since the chain's last discontinuity, in ns.
     phase: u64,
+    /// 1 ns when the chain resamples these caps (its packets complete just past k × packet),
+    /// else 0: set with the first buffer after a restart, as the caps only change at one.
+    lag: u64,
     /// Where the last buffer ended, and its caps: a next buffer elsewhere is a discontinuity.
     last: Option<(gst::ClockTime, gst::Caps)>,
 }
@@ -149,6 +152,10 @@ impl Batches {
         }
         self.last = Some((pts + duration, caps.clone()));
         let start = self.phase;
+        if start == 0 {
+            let rate = caps.structure(0).and_then(|s| s.get::<i32>("rate").ok());
+            self.lag = u64::from(rate != i32::try_from(self.rate).ok());
+        }
         self.phase += duration.nseconds();
         let batch = match self.open.take() {
             Some((mut open, _)) => {
@@ -159,7 +166,7 @@ impl Batches {
             }
             None => buffer,
         };
-        if self.cut_within(start, self.phase, &caps) {
+        if self.cut_within(start, self.phase) {
             self.close(batch, caps);
         } else {
             self.open = Some((batch, caps));
@@ -168,12 +175,11 @@ impl Batches {
     }
 
     /// Whether a packet of the chain completes with the audio between `start` and `end`.
-    fn cut_within(&self, start: u64, end: u64, caps: &gst::Caps) -> bool {
+    fn cut_within(&self, start: u64, end: u64) -> bool {
         if self.packet == 0 {
             return true;
         }
-        let rate = caps.structure(0).and_then(|s| s.get::<i32>("rate").ok());
-        let lag = u64::from(rate != i32::try_from(self.rate).ok());
+        let lag = self.lag;
         // The first cut past `start`: k × packet + lag, with k ≥ 1 when there is no lag.
         let k = if start + 1 > lag { (start + 1 - lag).div_ceil(self.packet) } else { 0 };
         let cut = (k * self.packet + lag).max(1);

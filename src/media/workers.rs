@@ -23,14 +23,23 @@ use std::sync::{Condvar, Mutex, OnceLock};
 pub type Job = Box<dyn FnOnce() + Send>;
 
 struct Pool {
-    jobs: Mutex<VecDeque<Job>>,
+    jobs: Mutex<Queue>,
     ready: Condvar,
+}
+
+/// The jobs waiting, and how many workers wait for one: a job wakes a worker only when one
+/// is idle (a busy worker takes the next job without a wake-up, and on Linux every notify is
+/// a futex syscall, whether or not anyone waits).
+#[derive(Default)]
+struct Queue {
+    jobs: VecDeque<Job>,
+    idle: usize,
 }
 
 fn pool() -> &'static Pool {
     static POOL: OnceLock<&'static Pool> = OnceLock::new();
     POOL.get_or_init(|| {
-        let pool: &'static Pool = Box::leak(Box::new(Pool { jobs: Mutex::new(VecDeque::new()), ready: Condvar::new() }));
+        let pool: &'static Pool = Box::leak(Box::new(Pool { jobs: Mutex::new(Queue::default()), ready: Condvar::new() }));
         let threads = worker_count(std::env::var("GST_PC_MEDIA_WORKERS").ok().as_deref(), std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
         for i in 0..threads {
             let spawned = std::thread::Builder::new().name(format!("gstpc-media-{i}")).spawn(move || work(pool));
@@ -53,15 +62,17 @@ fn worker_count(configured: Option<&str>, cores: usize) -> usize {
 fn work(pool: &'static Pool) {
     loop {
         let job = {
-            let Ok(mut jobs) = pool.jobs.lock() else { return };
+            let Ok(mut queue) = pool.jobs.lock() else { return };
             loop {
-                if let Some(job) = jobs.pop_front() {
+                if let Some(job) = queue.jobs.pop_front() {
                     break job;
                 }
-                jobs = match pool.ready.wait(jobs) {
-                    Ok(j) => j,
+                queue.idle += 1;
+                queue = match pool.ready.wait(queue) {
+                    Ok(q) => q,
                     Err(_) => return,
                 };
+                queue.idle -= 1;
             }
         };
         // A panicking job must not take the worker (and every connection it serves) down.
@@ -74,10 +85,16 @@ fn work(pool: &'static Pool) {
 /// Run `job` on a media worker.
 pub fn spawn(job: Job) {
     let pool = pool();
-    if let Ok(mut jobs) = pool.jobs.lock() {
-        jobs.push_back(job);
+    let idle = match pool.jobs.lock() {
+        Ok(mut queue) => {
+            queue.jobs.push_back(job);
+            queue.idle > 0
+        }
+        Err(_) => return,
+    };
+    if idle {
+        pool.ready.notify_one();
     }
-    pool.ready.notify_one();
 }
 
 #[cfg(test)]
