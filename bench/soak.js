@@ -12,6 +12,9 @@
 //                       with calls starting all the time (docs/performance.md)
 //   SOAK_WARMUP_S (60)  RSS before this is not part of the slope
 //   SOAK_SEED (1)       the call lengths
+//   SOAK_PROFILE        rtpProfile of both sides: unset for WebRTC (ICE + DTLS-SRTP, Opus),
+//                       'RTP/AVP' for the plain-RTP backend (what a trunk or phone call is),
+//                       'RTP/SAVP' for it with SDES-SRTP
 //
 // Judged, per call from its first audible frame to its close: time missing (arrival gaps over
 // 3 frames, as bench/meter.js counts them) over time live — the on-time fraction — and the
@@ -45,7 +48,8 @@ const WARMUP_S = Number(process.env.SOAK_WARMUP_S ?? 60);
 const MAX_MB_PER_HOUR = Number(process.env.SOAK_MAX_MB_PER_HOUR ?? 30);
 const MAX_MB_PER_CALL = Number(process.env.SOAK_MAX_MB_PER_CALL ?? 1);
 const SLOPE_WINDOW_MS = 10 * 60000;
-const CONFIG = { iceServers: [], localAddresses: ['127.0.0.1'] };
+const PROFILE = process.env.SOAK_PROFILE || undefined;
+const CONFIG = { iceServers: [], localAddresses: ['127.0.0.1'], ...(PROFILE && { rtpProfile: PROFILE }) };
 const FREQUENCIES = [440, 660];
 const SETUP_TIMEOUT_MS = 15000;
 
@@ -236,6 +240,7 @@ async function main() {
   const result = {
     minutes: MINUTES,
     pairs: PAIRS,
+    profile: PROFILE ?? 'UDP/TLS/RTP/SAVPF',
     calls: totals.calls,
     dropped: totals.dropped.length,
     droppedReasons: [...new Set(totals.dropped)].slice(0, 5),

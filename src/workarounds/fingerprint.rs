@@ -17,7 +17,8 @@
 //! (`notify::peer-pem`) or a new remote description asks again. `Mismatch` is final: media
 //! stays dropped both ways and the connection owner is told once, to fail the connection.
 //! Media also waits while no remote description is known (an offerer whose answer has not
-//! arrived although the answerer's DTLS already reached it): there is nothing to verify against.
+//! arrived although the answerer's DTLS already reached it), or while it names no fingerprint
+//! (every m-section rejected): there is nothing to verify against.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -231,7 +232,10 @@ pub fn peer_certificates(bin: &gst::Bin) -> Vec<String> {
 
 /// The decision for a connection: every certificate received matches the remote description.
 pub fn decide(certificates: &[String], expected: Option<&[Fingerprint]>) -> Decision {
-    let Some(expected) = expected else { return Decision::Pending };
+    // No fingerprint at all: a description that rejects every m-section (the last transceiver
+    // stopped) leaves no transport to verify, not a mismatch. Media that still arrives on the
+    // transport going away waits; a later description that uses a section decides again.
+    let Some(expected) = expected.filter(|e| !e.is_empty()) else { return Decision::Pending };
     if certificates.is_empty() {
         return Decision::Pending;
     }
@@ -272,6 +276,7 @@ mod tests {
         assert_eq!(decide(std::slice::from_ref(&pem), Some(std::slice::from_ref(&good))), Decision::Verified);
         assert_eq!(decide(std::slice::from_ref(&pem), Some(&[bad])), Decision::Mismatch);
         assert_eq!(decide(&[], Some(&[good.clone()])), Decision::Pending);
+        assert_eq!(decide(std::slice::from_ref(&pem), Some(&[])), Decision::Pending, "every m-section rejected");
         assert_eq!(decide(&[pem], None), Decision::Pending);
         assert!(!matches("garbage", &[good]));
     }
