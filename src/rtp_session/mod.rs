@@ -95,7 +95,10 @@ struct State {
 
 struct Inner {
     pipeline: Mutex<Option<gst::Pipeline>>,
-    rtpbin: gst::Element,
+    /// Weak: the pipeline owns it. Held strongly here it outlived `close()` until V8 collected
+    /// the JS wrapper (rarely, the wrapper being small), with its sessions, jitter buffers and
+    /// buses (each a socketpair in GStreamer 1.22): the plain soak counted them as leaked fds.
+    rtpbin: gst::glib::WeakRef<gst::Element>,
     events: EventSink,
     state: Mutex<State>,
     /// Where our sockets are bound and what `c=` says.
@@ -170,7 +173,7 @@ impl NativeRtpSession {
         }
         let inner = Arc::new(Inner {
             pipeline: Mutex::new(Some(pipeline.clone())),
-            rtpbin: rtpbin.clone(),
+            rtpbin: rtpbin.downgrade(),
             events: EventSink::new(on_event),
             state: Mutex::new(State {
                 negotiation: Negotiation::default(),
@@ -456,7 +459,7 @@ impl NativeRtpSession {
 
     #[napi]
     pub fn jitter_buffer_latency(&self, _transceiver_id: u32) -> Option<u32> {
-        Some(self.inner.rtpbin.property::<u32>("latency"))
+        self.inner.rtpbin.upgrade().map(|rtpbin| rtpbin.property::<u32>("latency"))
     }
 
     #[napi]
@@ -472,6 +475,10 @@ impl Inner {
 
     fn pipeline(&self) -> PcResult<gst::Pipeline> {
         self.pipeline.lock().unwrap_or_else(|p| p.into_inner()).clone().ok_or_else(|| PcError::invalid_state("the RTCPeerConnection is closed"))
+    }
+
+    fn rtpbin(&self) -> PcResult<gst::Element> {
+        self.rtpbin.upgrade().ok_or_else(|| PcError::invalid_state("the RTCPeerConnection is closed"))
     }
 
     /// A wrong state throws on this call (webrtc-pc: a promise rejected on the same task);
@@ -556,7 +563,7 @@ impl Inner {
             self.srtp.lock().unwrap_or_else(|p| p.into_inner()).insert(session, srtp);
         }
         let pipeline = self.pipeline()?;
-        let transport = Arc::new(Transport::bind(&pipeline, &self.rtpbin, session, self.address, self.port_range, secure).map_err(PcError::operation)?);
+        let transport = Arc::new(Transport::bind(&pipeline, &self.rtpbin()?, session, self.address, self.port_range, secure).map_err(PcError::operation)?);
         let weak: Weak<Inner> = Arc::downgrade(self);
         transport.watch(move || {
             if let Some(inner) = weak.upgrade() {
@@ -578,8 +585,9 @@ impl Inner {
         let transport = self.ensure_transport(id, secure)?;
         let session = self.lock().streams.iter().find(|s| s.id == id).map(|s| s.session).ok_or_else(|| PcError::operation(format!("unknown transceiver {id}")))?;
         let pipeline = self.pipeline()?;
-        let sinkpad = self.rtpbin.request_pad_simple(&format!("send_rtp_sink_{session}")).ok_or_else(|| PcError::operation("rtpbin refused a send pad"))?;
-        transport.link_rtp(&self.rtpbin, &format!("send_rtp_src_{session}")).map_err(PcError::operation)?;
+        let rtpbin = self.rtpbin()?;
+        let sinkpad = rtpbin.request_pad_simple(&format!("send_rtp_sink_{session}")).ok_or_else(|| PcError::operation("rtpbin refused a send pad"))?;
+        transport.link_rtp(&rtpbin, &format!("send_rtp_src_{session}")).map_err(PcError::operation)?;
         let chain = Arc::new(SendChain::build(&pipeline, &sinkpad, random_ssrc()).map_err(PcError::operation)?);
         let mut st = self.lock();
         let s = st.streams.iter_mut().find(|s| s.id == id).ok_or_else(|| PcError::operation(format!("unknown transceiver {id}")))?;
@@ -992,10 +1000,11 @@ impl Inner {
                 })
                 .collect()
         };
+        let Some(rtpbin) = self.rtpbin.upgrade() else { return "[]".to_owned() };
         let all: Vec<serde_json::Value> = lines
             .iter()
             .flat_map(|(session, transport, answer, ours)| {
-                let line = stats::Line { session: *session, transport: transport.clone(), answer: answer.as_ref().map(|(m, i)| (&**m, *i)), rtpbin: &self.rtpbin, ours: *ours };
+                let line = stats::Line { session: *session, transport: transport.clone(), answer: answer.as_ref().map(|(m, i)| (&**m, *i)), rtpbin: &rtpbin, ours: *ours };
                 stats::objects(&line, now)
             })
             .collect();
