@@ -9,7 +9,7 @@ const { FrameCollector, expectContinuousTone, expectToneFromNow } = require('./h
 const { collectRemote, connect, waitState, once } = require('./helpers/peers');
 const { restrictCodecs } = require('./helpers/sdp');
 const { later, own, peer } = require('./helpers/later');
-const { sleep } = require('./helpers/resources');
+const { fdCount, sleep, threadCount, waitFor } = require('./helpers/resources');
 const { rawPhone } = require('./helpers/rtp-phone');
 
 const FREQ_A = 440;
@@ -577,6 +577,46 @@ test('both backends in one process: a WebRTC call and a plain-RTP call mixed int
     s2.stop();
     mixer.stop();
   }
+});
+
+test('close() releases what a call holds at once, while the application still holds the connections', async () => {
+  // Held references keep every wrapper alive, so nothing here can be released by V8
+  // collecting a connection: what close() does not free shows up as a surplus.
+  const toneA = own(new ToneSource({ frequency: FREQ_A, amplitude: 0.5 }));
+  const toneB = own(new ToneSource({ frequency: FREQ_B, amplitude: 0.5 }));
+  async function calls(n, { untilReported }) {
+    const held = Array.from({ length: n }, () => {
+      const a = plainPeer();
+      const b = plainPeer();
+      a.addTrack(toneA.track);
+      b.addTrack(toneB.track);
+      return { a, b, atA: collectRemote(a), atB: collectRemote(b) };
+    });
+    await Promise.all(held.map(({ a, b }) => call(a, b)));
+    const sinks = await Promise.all(held.flatMap(({ atA, atB }) => [atA.ready, atB.ready]));
+    // Measured calls last until every session has the peer's RTCP report (RFC 3550 §6.4):
+    // rtpbin holds more once reports flow, so an rtpbin kept past close() shows only then.
+    const reported = async (pc) => [...(await pc.getStats()).values()].some((s) => s.type === 'remote-inbound-rtp' && s.roundTripTime !== undefined);
+    if (untilReported) for (const pc of held.flatMap(({ a, b }) => [a, b])) await waitFor(() => reported(pc), 15000, 100);
+    else await sleep(1000);
+    for (const { sink } of sinks) sink.stop();
+    for (const { a, b } of held) {
+      a.close();
+      b.close();
+    }
+    return held;
+  }
+  // The first round loads plugins and starts GStreamer's and the media workers' shared threads.
+  await calls(4, { untilReported: false });
+  await sleep(500);
+  const fds0 = fdCount();
+  const threads0 = threadCount();
+  const held = await calls(4, { untilReported: true });
+  // Streaming threads and sockets go asynchronously once a pipeline reaches NULL.
+  await waitFor(() => fdCount() <= fds0 && threadCount() <= threads0, 5000, 50).catch(() => {});
+  expect(fdCount()).toBeLessThanOrEqual(fds0);
+  expect(threadCount()).toBeLessThanOrEqual(threads0);
+  expect(held.flatMap(({ a, b }) => [a.connectionState, b.connectionState])).toEqual(Array(8).fill('closed'));
 });
 
 describe('media timeout (mediaTimeout: 1000 ms)', () => {
