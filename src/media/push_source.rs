@@ -99,12 +99,12 @@ impl PushSource {
 /// The payloader cuts a packet every `packet` of audio counted from the start of the stream
 /// or from its last discontinuity, which the chain marks where our timestamps jump (the
 /// `Retimer` resyncing after a pause, beyond audioresample's tolerance of 1/32 s), the caps
-/// change or a buffer is flagged DISCONT. When the chain resamples, audioresample's output lags its input by half its
-/// filter (under a millisecond), so packet k is complete only once the input reaches a
-/// little past k × packet: the cut is the first buffer end beyond it. Without resampling
-/// (Opus at 48 kHz, frames of exactly `packet`) the cut is at k × packet itself. A batch
-/// cut anywhere else holds a complete packet's audio back until the next cut: up to a
-/// buffer (10 ms) of added delay for the rest of the stream.
+/// change or a buffer is flagged DISCONT. When the chain resamples, audioresample's output
+/// lags its input by half its filter (under a millisecond), so packet k is complete only once
+/// the input reaches a little past k × packet: the cut is the first buffer end beyond it.
+/// Without resampling (Opus at 48 kHz, frames of exactly `packet`) the cut is at k × packet
+/// itself. A batch cut anywhere else holds a complete packet's audio back until the next cut:
+/// up to a buffer (10 ms) of added delay for the rest of the stream.
 #[derive(Default)]
 struct Batches {
     ready: VecDeque<(gst::Buffer, gst::Caps)>,
