@@ -71,6 +71,10 @@ async function echoingPhone(player, voice, ownVoiceAfterMs) {
   let spoken = 0;
   let closed = false;
   const timers = new Set();
+  // Time between the phone's packets: this process's event loop stalling (a long garbage
+  // collection) makes its packets late and then bursty, which costs the canceller while both talk.
+  const gaps = [];
+  let lastSent;
   socket.on('message', (m) => {
     if (m.length <= 12) return;
     const pcm = new Int16Array(m.length - 12);
@@ -92,6 +96,9 @@ async function echoingPhone(player, voice, ownVoiceAfterMs) {
         out[12 + i] = mulaw(Math.max(-32768, Math.min(32767, Math.round(pcm[i] * 0.316 + own))));
       }
       socket.send(out, port, '127.0.0.1');
+      const sentAt = performance.now();
+      if (lastSent !== undefined) gaps.push(sentAt - lastSent);
+      lastSent = sentAt;
     }, 80);
     timers.add(timer);
   });
@@ -100,7 +107,7 @@ async function echoingPhone(player, voice, ownVoiceAfterMs) {
     for (const t of timers) clearTimeout(t);
     socket.close();
   });
-  return { remote: await remote };
+  return { remote: await remote, gaps };
 }
 
 test('echo: a phone returns the agent 80 ms later and 10 dB down under its own speech; the processed track has the echo ≥ 20 dB down and the phone within 3 dB, alone and while both talk', async () => {
@@ -108,7 +115,7 @@ test('echo: a phone returns the agent 80 ms later and 10 dB down under its own s
   const phoneVoice = say(PHONE_TEXT, { voice: 'en+f3', rate: 8000 });
   const player = own(new AudioPlayer());
   // The phone talks over the agent from 5 s into the agent's speech (double talk), then alone.
-  const { remote } = await echoingPhone(player, phoneVoice, 5000);
+  const { remote, gaps } = await echoingPhone(player, phoneVoice, 5000);
   const processor = own(new VoiceProcessor(remote, { reference: player.track }));
   const starts = [];
   processor.addEventListener('speechstart', (e) => starts.push(e.timeMs));
@@ -146,6 +153,7 @@ test('echo: a phone returns the agent 80 ms later and 10 dB down under its own s
     bySecond.push((levelDb(span(done, from, from + 1000)) - levelDb(phone)).toFixed(1));
   }
   console.log(`double talk by second: ${bySecond.join(' ')} dB`);
+  console.log(`phone: ${gaps.length} gaps between packets, ${gaps.filter((g) => g > 40).length} over 40 ms, longest ${Math.max(...gaps).toFixed(1)} ms`);
   expect(processor.echoDelayMs).toBeGreaterThan(80);
   expect(processor.echoDelayMs).toBeLessThan(300);
   expect(erle).toBeGreaterThanOrEqual(20);
