@@ -55,6 +55,12 @@ async function expectBothTones(atA, atB) {
 
 const portOf = (sdp) => Number(/^m=audio (\d+) /m.exec(sdp)[1]);
 
+/** pc's stats once the peer has reported on our stream by RTCP (RFC 3550 §6.4), else undefined. */
+async function withPeerReport(pc) {
+  const report = [...(await pc.getStats()).values()];
+  return report.some((s) => s.type === 'remote-inbound-rtp' && s.roundTripTime !== undefined) ? report : undefined;
+}
+
 describe.each([
   ['PCMU', 0],
   ['PCMA', 8],
@@ -94,12 +100,7 @@ test("the peer's a=ptime sets the audio per packet we send (RFC 8866 §6.4)", as
 test('getStats: codec, outbound-rtp, inbound-rtp, and remote-inbound-rtp once the peer reported on our stream', async () => {
   const { a, b } = tonePeers();
   await call(a, b, (sdp) => restrictCodecs(sdp, ['PCMU', 'telephone-event']));
-  let report;
-  for (let i = 0; i < 100; i++) {
-    report = [...(await a.getStats()).values()];
-    if (report.some((s) => s.type === 'remote-inbound-rtp' && s.roundTripTime !== undefined)) break;
-    await sleep(100);
-  }
+  const report = await waitFor(() => withPeerReport(a), 10000, 100);
   const of = (type) => report.filter((s) => s.type === type);
   const [codec] = of('codec');
   expect(codec).toMatchObject({ mimeType: 'audio/PCMU', clockRate: 8000, payloadType: 0 });
@@ -594,10 +595,9 @@ test('close() releases what a call holds at once, while the application still ho
     });
     await Promise.all(held.map(({ a, b }) => call(a, b)));
     const sinks = await Promise.all(held.flatMap(({ atA, atB }) => [atA.ready, atB.ready]));
-    // Measured calls last until every session has the peer's RTCP report (RFC 3550 §6.4):
-    // rtpbin holds more once reports flow, so an rtpbin kept past close() shows only then.
-    const reported = async (pc) => [...(await pc.getStats()).values()].some((s) => s.type === 'remote-inbound-rtp' && s.roundTripTime !== undefined);
-    if (untilReported) for (const pc of held.flatMap(({ a, b }) => [a, b])) await waitFor(() => reported(pc), 15000, 100);
+    // Measured calls last until every session has the peer's RTCP report: rtpbin holds more
+    // once reports flow, so an rtpbin kept past close() shows only then.
+    if (untilReported) for (const pc of held.flatMap(({ a, b }) => [a, b])) await waitFor(() => withPeerReport(pc), 15000, 100);
     else await sleep(1000);
     for (const { sink } of sinks) sink.stop();
     for (const { a, b } of held) {

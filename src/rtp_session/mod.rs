@@ -95,9 +95,8 @@ struct State {
 
 struct Inner {
     pipeline: Mutex<Option<gst::Pipeline>>,
-    /// Weak: the pipeline owns it. Held strongly here it outlived `close()` until V8 collected
-    /// the JS wrapper (rarely, the wrapper being small), with its sessions, jitter buffers and
-    /// buses (each a socketpair in GStreamer 1.22): the plain soak counted them as leaked fds.
+    /// Weak: the pipeline owns it, and `close()` must release it (sessions, jitter buffers,
+    /// their buses: a socketpair each in GStreamer 1.22) while JS may still hold this session.
     rtpbin: gst::glib::WeakRef<gst::Element>,
     events: EventSink,
     state: Mutex<State>,
