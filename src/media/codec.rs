@@ -178,7 +178,9 @@ impl Codec {
         }
         let mono = make("capsfilter")?;
         mono.set_property("caps", gst::Caps::builder("audio/x-raw").field("channels", 1i32).build());
-        Ok(vec![depay, decoder, mono, make("audioconvert")?, make("audioresample")?])
+        let resample = make("audioresample")?;
+        super::steady_resample::install(&resample);
+        Ok(vec![depay, decoder, mono, make("audioconvert")?, resample])
     }
 
     /// Cap the encoder at `max` bit/s (RTCRtpEncodingParameters.maxBitrate); only Opus has a

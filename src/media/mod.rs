@@ -19,6 +19,7 @@ pub mod push_source;
 pub mod receiver;
 pub mod recorder;
 pub mod reorder_wait;
+pub mod steady_resample;
 pub mod rtp_forwarder;
 pub mod rtp_header;
 pub mod rtp_ingress;

@@ -145,8 +145,7 @@ impl Batches {
             self.close(buffer, caps);
             return true;
         };
-        // A producer's DISCONT (a decoder after a lost packet, on a bridge's relayed track)
-        // passes the Retimer: audioresample restarts at it too.
+        // A producer's DISCONT passes the Retimer: audioresample restarts at it too.
         if buffer.flags().contains(gst::BufferFlags::DISCONT) || self.last.as_ref() != Some(&(pts, caps.clone())) {
             self.restart();
         }
