@@ -202,18 +202,57 @@ pub const MAX_LEAD: gst::ClockTime = gst::ClockTime::from_mseconds(120);
 /// G.711 payload with more samples than the timestamp step (RFC 3551 §4.5.14 ties one octet
 /// to one timestamp unit), concealment for more time than a gap lasted — piles up and is
 /// delivered faster than real time. The excess is cut here (its tail), counted in `trimmed`.
+///
+/// A hole in the timestamps normally starts the timeline over at the later PTS (less audio
+/// than time is no harm). But rtpjitterbuffer makes holes of its own: a packet later than its
+/// timestamp plus the latency is taken for a sender's pause and restamped at its arrival, the
+/// burst behind it from there, and the skew estimate then pulls the timestamps back over the
+/// next second or two while the audio, contiguous all along, runs ahead of them by up to the
+/// stall. The RTP packets on their way to the depayloader show both: a restamp (the next
+/// sequence number, the timestamp one packet on, the PTS much further) and the pull-back
+/// (PTS steps shorter than the timestamp steps). What of a restamp is not pulled back yet
+/// (`credit`, at most `MAX_CREDIT`) is taken off the decoder's output timestamps here: the
+/// audio is measured against the time its RTP timestamps give, which the jitter buffer does
+/// not move.
 #[derive(Default)]
 pub struct RealTimeClamp {
-    /// End of the audio let through so far.
-    end: Mutex<Option<gst::ClockTime>>,
+    state: Mutex<ClampState>,
     /// Audio cut, ns.
     pub trimmed: std::sync::atomic::AtomicU64,
 }
 
+#[derive(Default)]
+struct ClampState {
+    /// End of the audio let through so far.
+    end: Option<gst::ClockTime>,
+    /// How much later than their RTP timestamps say the jitter buffer stamps the packets now:
+    /// its restamps less what its skew estimate has pulled back since.
+    credit: gst::ClockTime,
+    /// The last RTP packet: sequence number, timestamp, PTS.
+    last: Option<(u16, u32, gst::ClockTime)>,
+}
+
+/// A restamp smaller than this is the skew estimate's usual step, not a resync.
+const RESTAMP: gst::ClockTime = gst::ClockTime::from_mseconds(10);
+/// The most credit held: the state stays bounded whatever a sender's timing; audio behind a
+/// longer stall may still be cut.
+const MAX_CREDIT: gst::ClockTime = gst::ClockTime::from_seconds(1);
+
 impl RealTimeClamp {
-    /// Clamp the raw audio leaving `pad` (a decoder's src pad).
-    pub fn install(pad: &gst::Pad) -> std::sync::Arc<Self> {
+    /// Clamp the raw audio leaving `pad` (a decoder's src pad), crediting the restamps of the
+    /// RTP packets entering `rtp` (its depayloader's sink pad).
+    pub fn install(pad: &gst::Pad, rtp: &gst::Pad) -> std::sync::Arc<Self> {
         let clamp = std::sync::Arc::new(Self::default());
+        let c = clamp.clone();
+        rtp.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
+            let Some(gst::PadProbeData::Buffer(buffer)) = &info.data else { return gst::PadProbeReturn::Ok };
+            let rate = pad.current_caps().and_then(|caps| caps.structure(0).and_then(|s| s.get::<i32>("clock-rate").ok()));
+            let header = buffer.map_readable().ok().and_then(|m| super::rtp_header::RtpHeader::parse(&m));
+            if let (Some(pts), Some(rate), Some(header)) = (buffer.pts(), rate, header) {
+                c.rtp(header.sequence, header.timestamp, pts, rate.max(1) as u32);
+            }
+            gst::PadProbeReturn::Ok
+        });
         let c = clamp.clone();
         pad.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
             let Some(gst::PadProbeData::Buffer(buffer)) = &mut info.data else { return gst::PadProbeReturn::Ok };
@@ -240,12 +279,34 @@ impl RealTimeClamp {
         clamp
     }
 
+    /// An RTP packet (`seq`, `ts` at `clock_rate`) stamped `pts` is on its way to the decoder.
+    fn rtp(&self, seq: u16, ts: u32, pts: gst::ClockTime, clock_rate: u32) {
+        let Ok(mut s) = self.state.lock() else { return };
+        if let Some((last_seq, last_ts, last_pts)) = s.last {
+            let step = ts.wrapping_sub(last_ts) as i32;
+            if seq == last_seq.wrapping_add(1) && step >= 0 {
+                let rtp = (step as u64).mul_div_floor(1_000_000_000, u64::from(clock_rate)).unwrap_or(0) as i64;
+                let restamp = pts.nseconds() as i64 - last_pts.nseconds() as i64 - rtp;
+                if restamp > RESTAMP.nseconds() as i64 {
+                    s.credit = (s.credit + gst::ClockTime::from_nseconds(restamp as u64)).min(MAX_CREDIT);
+                } else if restamp < 0 {
+                    // The skew estimate pulling the timestamps back.
+                    s.credit = s.credit.saturating_sub(gst::ClockTime::from_nseconds(restamp.unsigned_abs()));
+                }
+            }
+        }
+        s.last = Some((seq, ts, pts));
+    }
+
     /// How many of `frames` frames at `rate` stamped `pts` to let through (None: none).
     fn keep(&self, pts: gst::ClockTime, frames: usize, rate: u32) -> Option<usize> {
         let rate_u = u64::from(rate.max(1));
         let duration = gst::ClockTime::SECOND.mul_div_floor(frames as u64, rate_u)?;
-        let mut end = self.end.lock().ok()?;
-        let start = end.map_or(pts, |e| e.max(pts));
+        let mut s = self.state.lock().ok()?;
+        // The time the packet's RTP timestamp gives, where the jitter buffer restamped it later.
+        let pts = pts.saturating_sub(s.credit);
+        let start = s.end.map_or(pts, |e| e.max(pts));
+        let end = &mut s.end;
         let allowed = (pts + MAX_LEAD).saturating_sub(start).min(duration);
         let keep = (allowed.nseconds() * rate_u / 1_000_000_000) as usize;
         let keep = keep.min(frames);
@@ -283,6 +344,54 @@ mod tests {
         let total: usize = (0..1000).filter_map(|_| c.keep(ms(1000), 960, 48_000)).sum();
         assert_eq!(total, 120 * 48);
         assert_eq!(c.trimmed.load(std::sync::atomic::Ordering::Relaxed), 1000 * 20_000_000 - 120_000_000);
+    }
+
+    /// A 200 ms stall: rtpjitterbuffer restamps the late packet at its arrival, 184 ms later than
+    /// its RTP timestamp says, then pulls the timestamps back by 7 ms a packet. The audio,
+    /// contiguous all along, is all kept; without the RTP packets' credit the tail of the pull
+    /// was cut. A sender's real pause (its RTP timestamps jump with the PTS) earns nothing: a
+    /// lying payload after one is still cut at 120 ms ahead.
+    #[test]
+    fn a_restamp_by_the_jitter_buffer_is_no_hole() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let ms = gst::ClockTime::from_mseconds;
+        let stall = |credited: bool| {
+            let c = RealTimeClamp::default();
+            let (mut pts, mut kept) = (ms(0), 0);
+            for k in 0..100u32 {
+                pts += match k {
+                    0 => ms(0),
+                    25 => ms(204),
+                    26..=51 => ms(13),
+                    _ => ms(20),
+                };
+                if credited {
+                    c.rtp(k as u16, k * 160, pts, 8000);
+                }
+                kept += c.keep(pts, 960, 48_000).unwrap_or(0);
+            }
+            (kept, c.trimmed.load(Relaxed) / 1_000_000)
+        };
+        assert_eq!(stall(true), (100 * 960, 0));
+        let (kept, trimmed) = stall(false);
+        assert!(trimmed >= 50 && kept < 100 * 960, "uncredited: {trimmed} ms cut");
+
+        let c = RealTimeClamp::default();
+        let (mut pts, mut ts, mut kept) = (ms(0), 0u32, 0);
+        for k in 0..80u32 {
+            let step = if k == 25 { 204 } else { 20 };
+            if k > 0 {
+                pts += ms(step);
+                ts += step as u32 * 8;
+            }
+            c.rtp(k as u16, ts, pts, 8000);
+            // From just after the pause, 60 ms of audio per 20 ms packet.
+            let frames = if k > 25 { 2880 } else { 960 };
+            kept += c.keep(pts, frames, 48_000).unwrap_or(0);
+        }
+        // The timestamps span 80 packets of 20 ms and the pause, which has no audio.
+        let lead_ms = (kept as u64 / 48) as i64 - 80 * 20;
+        assert!((lead_ms - 100).abs() <= 20, "ran {lead_ms} ms ahead after a real pause");
     }
 
     fn offset(sink: &gst::Element) -> i64 {

@@ -39,7 +39,7 @@ pub fn link_decoder(pipeline: &gst::Pipeline, pad: &gst::Pad, track: Arc<TrackCo
     let sinkpad = elements[0].static_pad("sink").ok_or("depayloader without sink pad")?;
     // elements: depayloader, decoder, …: the decoder's output may not run ahead of its
     // timestamps (a lying payload, concealment longer than the gap: `RealTimeClamp`).
-    RealTimeClamp::install(&elements[1].static_pad("src").ok_or("decoder without src pad")?);
+    RealTimeClamp::install(&elements[1].static_pad("src").ok_or("decoder without src pad")?, &sinkpad);
     track.set_rtp_caps(caps.clone());
     tap_rtp(jitterbuffer.as_ref(), &sinkpad, s.get::<i32>("payload").ok(), &track);
     pad.link(&sinkpad).map_err(|e| format!("cannot link webrtcbin pad: {e:?}"))?;

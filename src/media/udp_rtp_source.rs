@@ -241,7 +241,8 @@ fn build(address: &str, port: u32, codec: &'static Codec, pt: u32, latency: u32,
     srcpad.add_probe(gst::PadProbeType::BUFFER, move |_, info| filter_packet(info, pt, opus, &c, &w));
     publish_lost(&jitterbuffer, &counters)?;
     // elements: udpsrc, jitter buffer, depayloader, decoder, …
-    let clamp = RealTimeClamp::install(&elements[3].static_pad("src").ok_or("decoder without src pad")?);
+    let depay_sink = elements[2].static_pad("sink").ok_or("depayloader without sink pad")?;
+    let clamp = RealTimeClamp::install(&elements[3].static_pad("src").ok_or("decoder without src pad")?, &depay_sink);
 
     let watch = BusWatch::install(&pipeline);
     // READY opens the socket: a port in use fails here, synchronously.
