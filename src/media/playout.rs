@@ -11,16 +11,20 @@
 //! 50 ms. A delay raised mid-stream for reordering (`reorder_wait.rs`) grows at 5 % (`Pace`).
 //!
 //! The delay grows by inserting whole pitch periods (`media/tsm.rs`, NetEq's preemptive
-//! expand): when the pace's share of the stream time has run ahead of what was inserted by at least 2.5 ms,
-//! one period (2.5–15 ms, where the audio is periodic or quiet) is inserted into the buffer
-//! being delivered and `ts-offset` rises by exactly its length, so the next buffer plays that
-//! much later and the audio stays continuous. Nothing is resampled: delivering 1 % slower than
-//! real time (what this did before) left the consumer to follow it, and the mixer's drift
-//! control then pitch-shifted every new caller by 1 % for 5 s (issue 15). The delay ends within
-//! one minimum period (2.5 ms) below the full latency, never above it. A delivered sample that
-//! starts with an inserted period says so in its info (`INSERTED`), for the echo canceller. During those seconds
-//! jitter larger than the current delay reaches the consumer as late frames (a sink plays late
-//! buffers at once), not as loss.
+//! expand): when the pace's share of the stream time has run ahead of what was inserted by at
+//! least 2.5 ms, one period (2.5–15 ms, where the audio is periodic or quiet) is inserted
+//! before the buffer being delivered and `ts-offset` rises by exactly its length, so the next
+//! buffer plays that much later and the audio stays continuous. The period is a sample of its
+//! own, delivered when the buffer was due, and says so in its info (`INSERTED`, for the echo
+//! canceller); the buffer follows one period later, at its new time (`track_io::feed_track`
+//! waits for it on the sink's clock). Consumers that handle audio as it arrives (a JS sink, a
+//! socket to a speech service) thus get it in real time: a 20 ms packet and a 15 ms period
+//! delivered together would be 35 ms at once and then nothing for 35 ms. Nothing is
+//! resampled: delivering 1 % slower than real time left the consumer to follow it, and the
+//! mixer's drift control then pitch-shifted every new caller by 1 % for 5 s. The delay ends
+//! within one minimum period (2.5 ms) below the full latency, never above it. During those
+//! seconds jitter larger than the current delay reaches the consumer as late frames (a sink
+//! plays late buffers at once), not as loss.
 
 use std::sync::Mutex;
 
@@ -42,11 +46,11 @@ impl Pace {
     /// without running into each other (one 2.5–15 ms period per 50–300 ms).
     pub const CATCH_UP: Pace = Pace(20);
 }
-/// The info of a delivered sample that starts with an inserted period: field `samples`, its
-/// length. The rest of the sample and everything after it play that much later.
+/// The info of a delivered sample that is an inserted period: field `samples`, its length.
+/// Everything after it plays that much later.
 pub const INSERTED: &str = "gstpc-playout-inserted";
 
-/// How many samples at the start of a delivered sample were inserted (0: none).
+/// How many samples of a delivered sample were inserted (0: none; else all of it).
 pub fn inserted_samples(sample: &gst::Sample) -> u32 {
     sample.info().filter(|i| i.name() == INSERTED).and_then(|i| i.get::<u32>("samples").ok()).unwrap_or(0)
 }
@@ -125,12 +129,12 @@ impl PlayoutRamp {
     }
 
     /// Called for each sample the sink renders (48 kHz mono S16, the sink's caps): returns
-    /// the sample to deliver, one pitch period longer when the delay grows now (and then
-    /// moves ts-offset up by that period).
-    pub fn process(&self, sink: &gst::Element, sample: gst::Sample) -> gst::Sample {
-        let Some(buffer) = sample.buffer() else { return sample };
-        let Some(pts) = buffer.pts() else { return sample };
-        let Ok(mut st) = self.state.lock() else { return sample };
+    /// the pitch period to deliver before it when the delay grows now (and then moves
+    /// ts-offset up by that period), which plays in the time the sample was due.
+    pub fn process(&self, sink: &gst::Element, sample: &gst::Sample) -> Option<gst::Sample> {
+        let buffer = sample.buffer()?;
+        let pts = buffer.pts()?;
+        let mut st = self.state.lock().ok()?;
         // Done, the audio still passes through the history: a later `grow` inserts periods
         // that must continue what was delivered last.
         let first = match st.phase {
@@ -141,7 +145,7 @@ impl PlayoutRamp {
             }
             Phase::Running(first) => Some(first),
         };
-        let Ok(map) = buffer.map_readable() else { return sample };
+        let map = buffer.map_readable().ok()?;
         let x = super::pcm::samples(map.as_slice());
         drop(map);
         let full = st.full;
@@ -149,7 +153,7 @@ impl PlayoutRamp {
         let mut out = None;
         let Some(first) = first else {
             st.remember(&x);
-            return sample;
+            return None;
         };
         let owed = ns_to_samples(pts.saturating_sub(first).nseconds() / st.pace.0).min(full);
         if remaining < MIN_LAG {
@@ -166,20 +170,21 @@ impl PlayoutRamp {
             }
         }
         st.remember(out.as_deref().unwrap_or(&x));
-        let Some(out) = out else { return sample };
-        let inserted = out.len() - x.len();
-        let mut longer = gst::Buffer::from_mut_slice(super::pcm::to_bytes(&out));
+        let out = out?;
+        // `out` is the period followed by the whole buffer (tsm::insert_period_vec).
+        let period = &out[..out.len() - x.len()];
+        let mut alone = gst::Buffer::from_mut_slice(super::pcm::to_bytes(period));
         {
-            let b = longer.get_mut().expect("new buffer");
+            let b = alone.get_mut().expect("new buffer");
             b.set_pts(buffer.pts());
             b.set_dts(buffer.dts());
-            b.set_duration(gst::ClockTime::from_nseconds(samples_to_ns(out.len())));
+            b.set_duration(gst::ClockTime::from_nseconds(samples_to_ns(period.len())));
             b.set_flags(buffer.flags());
         }
         // Consumers that pair this audio with what was sent (the echo canceller) learn that
-        // what follows the period came `inserted` samples later.
-        let info = gst::Structure::builder(INSERTED).field("samples", inserted as u32).build();
-        gst::Sample::builder().buffer(&longer).caps_if_some(sample.caps().map(|c| c.to_owned()).as_ref()).segment_if_some(sample.segment()).info(info).build()
+        // what follows the period came that many samples later.
+        let info = gst::Structure::builder(INSERTED).field("samples", period.len() as u32).build();
+        Some(gst::Sample::builder().buffer(&alone).caps_if_some(sample.caps().map(|c| c.to_owned()).as_ref()).segment_if_some(sample.segment()).info(info).build())
     }
 
     #[cfg(test)]
@@ -425,10 +430,15 @@ mod tests {
         let mut heard = Vec::new();
         let mut done_at = None;
         for i in 0..400usize {
-            let out = ramp.process(&sink, tone_sample(i * 960, 960, freq, amp, ms(1000 + 20 * i as u64)));
-            let got = pcm(&out);
-            assert_eq!(inserted_samples(&out) as usize, got.len() - 960, "the sample says what was inserted");
-            heard.extend_from_slice(&got);
+            let sample = tone_sample(i * 960, 960, freq, amp, ms(1000 + 20 * i as u64));
+            if let Some(period) = ramp.process(&sink, &sample) {
+                let got = pcm(&period);
+                assert_eq!(inserted_samples(&period) as usize, got.len(), "the period says it is one");
+                assert_eq!(period.buffer().unwrap().duration(), Some(gst::ClockTime::from_nseconds(samples_to_ns(got.len()))));
+                heard.extend_from_slice(&got);
+            }
+            assert_eq!(inserted_samples(&sample), 0);
+            heard.extend_from_slice(&pcm(&sample));
             // What was delivered beyond real time is exactly how far ts-offset moved.
             let extra = samples_to_ns(heard.len() - (i + 1) * 960) as i64;
             assert_eq!(offset(&sink), -50_000_000 + extra);
@@ -466,8 +476,11 @@ mod tests {
                 ramp.grow(&sink, ms(20), Pace::CATCH_UP);
                 assert_eq!(offset(&sink), -20_000_000);
             }
-            let out = ramp.process(&sink, tone_sample(i * 960, 960, freq, amp, ms(1000 + 20 * i as u64)));
-            heard.extend_from_slice(&pcm(&out));
+            let sample = tone_sample(i * 960, 960, freq, amp, ms(1000 + 20 * i as u64));
+            if let Some(period) = ramp.process(&sink, &sample) {
+                heard.extend_from_slice(&pcm(&period));
+            }
+            heard.extend_from_slice(&pcm(&sample));
             let extra = samples_to_ns(heard.len() - (i + 1) * 960) as i64;
             // (±1 ns: ts-offset is computed from samples still owed, `extra` from samples added.)
             assert!((offset(&sink) - if i < 50 { 0 } else { -20_000_000 + extra }).abs() <= 1, "{i}: {}", offset(&sink));

@@ -41,20 +41,29 @@ pub fn feed_track(
     sink.set_callbacks(
         gst_app::AppSinkCallbacks::builder()
             .new_sample(move |sink| {
-                let mut sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
-                if let Some(ramp) = &ramp {
-                    sample = ramp.process(sink.upcast_ref(), sample);
+                let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                let period = ramp.as_ref().and_then(|ramp| ramp.process(sink.upcast_ref(), &sample));
+                let Some(track) = weak.upgrade() else { return when_gone };
+                if let Some(period) = period {
+                    track.push(&period);
+                    // The sample now plays one period later (the ramp raised ts-offset by it).
+                    // This streaming thread has nothing else to do until then: the next
+                    // buffer is due a whole buffer after that.
+                    wait_out(sink.upcast_ref(), &period);
                 }
-                match weak.upgrade() {
-                    Some(track) => {
-                        track.push(&sample);
-                        Ok(gst::FlowSuccess::Ok)
-                    }
-                    None => when_gone,
-                }
+                track.push(&sample);
+                Ok(gst::FlowSuccess::Ok)
             })
             .build(),
     );
+}
+
+/// Blocks for `sample`'s duration on `sink`'s clock; not at all when the sink has no clock
+/// (not playing) or does not sync.
+fn wait_out(sink: &gst::Element, sample: &gst::Sample) {
+    let Some(duration) = sample.buffer().and_then(|b| b.duration()) else { return };
+    let Some(clock) = sink.clock().filter(|_| sink.property::<bool>("sync")) else { return };
+    let _ = clock.new_single_shot_id(clock.time() + duration).wait();
 }
 
 /// A live appsrc for raw audio from a track (caps come with each sample) that holds at most
@@ -128,4 +137,51 @@ pub fn feed_appsrc(track: &TrackCore, appsrc: &gst_app::AppSrc) -> u64 {
         let sample = gst::Sample::builder().buffer(&buffer).caps(&caps).build();
         let _ = appsrc.push_sample(&sample);
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::media::playout::{inserted_samples, Pace};
+
+    /// A period the ramp inserts reaches the track alone, when its buffer was due, and the
+    /// buffer one period later: a consumer handling audio as it arrives never gets a packet
+    /// and a period at once. (A 100 Hz tone: every period the ramp can take is 10 ms.)
+    #[test]
+    fn a_ramped_sink_delivers_the_inserted_period_before_its_buffer_in_real_time() {
+        gst::init().unwrap();
+        let pipeline = gst::Pipeline::new();
+        let src = gst::ElementFactory::make("audiotestsrc").property("is-live", true).property("freq", 100.0f64).property("volume", 0.4f64).property("samplesperbuffer", 960i32).build().unwrap();
+        let track = TrackCore::new("audio");
+        let ramp = Arc::new(PlayoutRamp::idle());
+        let sink = appsink_into_through(&track, true, Some(ramp.clone()));
+        let caps = gst::ElementFactory::make("capsfilter").property("caps", raw_caps(RATE, 1)).build().unwrap();
+        pipeline.add_many([&src, &caps, sink.upcast_ref()]).unwrap();
+        gst::Element::link_many([&src, &caps, sink.upcast_ref()]).unwrap();
+        let arrivals: Arc<Mutex<Vec<(Instant, u32, usize)>>> = Arc::default();
+        let seen = arrivals.clone();
+        track.add_consumer(Arc::new(move |s: &gst::Sample| {
+            let len = s.buffer().map_or(0, |b| b.size() / 2);
+            seen.lock().unwrap().push((Instant::now(), inserted_samples(s), len));
+        }));
+        pipeline.set_state(gst::State::Playing).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        // 50 ms at 5 % of stream time: a 10 ms period about every 200 ms.
+        ramp.grow(sink.upcast_ref(), gst::ClockTime::from_mseconds(50), Pace::CATCH_UP);
+        std::thread::sleep(Duration::from_millis(1500));
+        pipeline.set_state(gst::State::Null).unwrap();
+        let arrivals = arrivals.lock().unwrap();
+        let periods: Vec<usize> = (0..arrivals.len()).filter(|&i| arrivals[i].1 > 0).collect();
+        assert!(periods.len() >= 4, "{} periods inserted", periods.len());
+        for &i in &periods {
+            let (at, inserted, len) = arrivals[i];
+            assert_eq!((inserted, len), (480, 480), "a period alone, 10 ms");
+            let (next, more, next_len) = arrivals.get(i + 1).copied().expect("the buffer follows its period");
+            assert_eq!((more, next_len), (0, 960), "then the buffer, whole");
+            let waited = next.duration_since(at);
+            assert!(waited >= Duration::from_micros(9500), "the buffer followed its period after {waited:?}, not 10 ms");
+        }
+    }
 }
