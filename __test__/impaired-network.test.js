@@ -74,7 +74,10 @@ async function inbound(pc) {
 /** Windows of the last `ms` without the tone (against the other probes), and the longest arrival gap. */
 function judge(heard, freq, ms) {
   const w = heard.toneOverWindows(freq, 200, PROBES.filter((f) => f !== freq), ms);
-  return { windows: w.windows.length, missing: w.failed, maxGapMs: Math.round(heard.continuity(1000).maxGapMs) };
+  // A window without the tone says why: a level under the floor (a hole) or another probe
+  // within 10 dB (noise, a click).
+  const missing = w.windows.filter((x) => !x.present).map((x) => `${Math.round(x.startMs)} ms: rms ${x.rms.toFixed(4)}, SNR ${x.snrDb.toFixed(1)} dB`);
+  return { windows: w.windows.length, missing, maxGapMs: Math.round(heard.continuity(1000).maxGapMs) };
 }
 
 /** ms from `t0` (hrtime ns) to the first 20 ms delivered after it that carries `freq`. */
