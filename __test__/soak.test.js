@@ -4,8 +4,8 @@
 // calls ending and starting continuously, in a process of its own so its RSS, threads and
 // fds are the calls' alone. Its gates: 0 dropped calls, every call's tone right at its end,
 // on-time audio ≥ 99.9 %, threads and fds back to idle after the last call, RSS after warm-up
-// growing by less than a leaked call would cost. 8 calls at once: with calls starting all the
-// time, 10 is where on-time audio falls to 99.9 % on this machine (docs/performance.md).
+// growing by less than a leaked call would cost. 8 calls at once, npm run soak's default (10 held
+// 99.99 % on this machine: docs/performance.md).
 
 const { spawn } = require('child_process');
 const path = require('path');
