@@ -150,7 +150,7 @@ impl PlayoutRamp {
         drop(map);
         let full = st.full;
         let remaining = full.saturating_sub(st.inserted);
-        let mut out = None;
+        let mut period = None;
         let Some(first) = first else {
             st.remember(&x);
             return None;
@@ -163,17 +163,18 @@ impl PlayoutRamp {
             s.extend_from_slice(&x[..WIN]);
             let m = tsm::find_lag(&s, HIST, -1, MIN_LAG, MAX_LAG.min(x.len()), WIN, remaining);
             if m.usable() {
-                out = Some(tsm::insert_period_vec(&x, &st.hist, m.lag));
+                period = Some(tsm::period_before(&x, &st.hist, m.lag));
                 st.inserted += m.lag;
                 sink.set_property("ts-offset", -(samples_to_ns(full - st.inserted) as i64));
                 gst::debug!(tsm::CAT, "playout delay +{} samples: {} ms grown", m.lag, st.inserted / 48);
             }
         }
-        st.remember(out.as_deref().unwrap_or(&x));
-        let out = out?;
-        // `out` is the period followed by the whole buffer (tsm::insert_period_vec).
-        let period = &out[..out.len() - x.len()];
-        let mut alone = gst::Buffer::from_mut_slice(super::pcm::to_bytes(period));
+        if let Some(period) = &period {
+            st.remember(period);
+        }
+        st.remember(&x);
+        let period = period?;
+        let mut alone = gst::Buffer::from_mut_slice(super::pcm::to_bytes(&period));
         {
             let b = alone.get_mut().expect("new buffer");
             b.set_pts(buffer.pts());

@@ -175,19 +175,18 @@ pub fn drop_period(buf: &mut VecDeque<i16>, lag: usize) {
 /// last, ≥ lag long): the inserted period fades from the upcoming audio (continuing `hist`)
 /// into the last period of `hist` (which the upcoming audio continues).
 pub fn insert_period(buf: &mut VecDeque<i16>, hist: &[i16], lag: usize) {
-    debug_assert!(buf.len() >= lag && hist.len() >= lag);
-    let past = &hist[hist.len() - lag..];
-    let z: Vec<i16> = (0..lag).map(|i| blend(buf[i], past[i], w(i, lag))).collect();
-    for &s in z.iter().rev() {
+    let upcoming: Vec<i16> = buf.iter().take(lag).copied().collect();
+    for &s in period_before(&upcoming, hist, lag).iter().rev() {
         buf.push_front(s);
     }
 }
 
-/// The same as `insert_period` on a plain slice: `hist ++ x` becomes `hist ++ z ++ x`.
-pub fn insert_period_vec(x: &[i16], hist: &[i16], lag: usize) -> Vec<i16> {
-    let mut d: VecDeque<i16> = x.iter().copied().collect();
-    insert_period(&mut d, hist, lag);
-    d.into()
+/// The period `insert_period` puts before `upcoming` (≥ lag long): `hist ++ upcoming` played as
+/// `hist ++ period ++ upcoming`.
+pub fn period_before(upcoming: &[i16], hist: &[i16], lag: usize) -> Vec<i16> {
+    debug_assert!(upcoming.len() >= lag && hist.len() >= lag);
+    let past = &hist[hist.len() - lag..];
+    (0..lag).map(|i| blend(upcoming[i], past[i], w(i, lag))).collect()
 }
 
 /// A periodic continuation of the audio played last (NetEq's Expand, reduced to its core:
