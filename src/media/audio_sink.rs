@@ -13,6 +13,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
 use napi_derive::napi;
 
+use super::caps_cache::CapsCache;
 use super::track::{NativeTrack, TrackCore};
 
 /// Whole 10 ms frames of `number_of_frames` samples per channel, one after the other.
@@ -25,17 +26,20 @@ pub struct NativeFrame {
 }
 
 /// Re-chunks whatever buffer sizes the producer emits into exact 10 ms frames.
+#[derive(Default)]
 struct Framer {
     rate: u32,
     channels: u32,
+    /// Audio short of a whole frame, kept (with its capacity) from one buffer to the next.
     pending: Vec<i16>,
+    /// The samples' rate and channels.
+    format: CapsCache<(u32, u32)>,
 }
 
 impl Framer {
     /// The whole frames now pending, together, if any.
     fn feed(&mut self, sample: &gst::Sample) -> Option<NativeFrame> {
-        let info = sample.caps().and_then(|c| AudioInfo::from_caps(c).ok())?;
-        let (rate, channels) = (info.rate(), info.channels());
+        let &(rate, channels) = self.format.get(sample.caps()?, |c| AudioInfo::from_caps(c).ok().map(|i| (i.rate(), i.channels())))?;
         if rate != self.rate || channels != self.channels {
             self.pending.clear();
             self.rate = rate;
@@ -49,8 +53,9 @@ impl Framer {
         if whole == 0 {
             return None;
         }
-        let rest = self.pending.split_off(whole);
-        let samples = std::mem::replace(&mut self.pending, rest);
+        // One allocation of the frames' exact size (JS takes it over); the rest moves to the
+        // front of `pending`, which keeps its capacity.
+        let samples = self.pending.drain(..whole).collect();
         Some(NativeFrame { samples: Int16Array::new(samples), sample_rate: rate, channel_count: channels, number_of_frames: frame_frames })
     }
 }
@@ -69,7 +74,7 @@ impl NativeAudioSink {
         on_frame: ThreadsafeFunction<NativeFrame, napi::Unknown<'static>, NativeFrame, Status, false, true>,
     ) -> Self {
         let tsfn = Arc::new(on_frame);
-        let framer = Mutex::new(Framer { rate: 0, channels: 0, pending: Vec::new() });
+        let framer = Mutex::new(Framer::default());
         let id = track.core.add_consumer(Arc::new(move |sample: &gst::Sample| {
             // Called under the framer's lock, so frames reach Node in the order they were cut.
             let Ok(mut framer) = framer.lock() else { return };

@@ -13,6 +13,7 @@ use std::ptr::NonNull;
 use gst::glib::translate::ToGlibPtr;
 use gst_audio::{ffi, AudioFormat, AudioInfo};
 
+use crate::media::caps_cache::{same_caps, share};
 use crate::media::RATE;
 
 pub struct Converter {
@@ -96,14 +97,14 @@ impl ToNative {
     /// cannot be converted.
     pub fn convert(&mut self, sample: &gst::Sample, out: &mut Vec<i16>) -> bool {
         let (Some(buffer), Some(caps)) = (sample.buffer(), sample.caps()) else { return false };
-        let same = self.caps.as_ref().is_some_and(|c| c.as_ptr() == caps.as_ptr() || c.as_ref() == caps);
+        let same = self.caps.as_ref().is_some_and(|c| same_caps(c, caps));
         if !same {
             let Ok(info) = AudioInfo::from_caps(caps) else { return false };
             if !self.take(&info) {
                 self.caps = None;
                 return false;
             }
-            self.caps = Some(caps.to_owned());
+            self.caps = Some(share(caps));
         }
         let Ok(map) = buffer.map_readable() else { return false };
         self.run(map.as_slice(), out)

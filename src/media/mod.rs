@@ -5,6 +5,7 @@ pub mod audio_player;
 pub mod audio_sink;
 pub mod audio_source;
 pub mod bus;
+pub mod caps_cache;
 pub mod codec;
 pub mod convert;
 pub mod dtmf_receive;

@@ -30,6 +30,7 @@ use std::sync::Mutex;
 
 use gst::prelude::*;
 
+use super::caps_cache::{pad_rate_and_bpf, CapsCache};
 use super::tsm::{self, MAX_LAG, MIN_LAG, WIN};
 
 /// How fast a delay grows, as a fraction of stream time (1/divisor).
@@ -185,7 +186,7 @@ impl PlayoutRamp {
         // Consumers that pair this audio with what was sent (the echo canceller) learn that
         // what follows the period came that many samples later.
         let info = gst::Structure::builder(INSERTED).field("samples", period.len() as u32).build();
-        Some(gst::Sample::builder().buffer(&alone).caps_if_some(sample.caps().map(|c| c.to_owned()).as_ref()).segment_if_some(sample.segment()).info(info).build())
+        Some(gst::Sample::builder().buffer(&alone).caps_if_some(sample.caps_owned().as_ref()).segment_if_some(sample.segment()).info(info).build())
     }
 
     #[cfg(test)]
@@ -250,9 +251,13 @@ impl RealTimeClamp {
     pub fn install(pad: &gst::Pad, rtp: &gst::Pad) -> std::sync::Arc<Self> {
         let clamp = std::sync::Arc::new(Self::default());
         let c = clamp.clone();
+        let clock_rate = Mutex::new(CapsCache::default());
         rtp.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
             let Some(gst::PadProbeData::Buffer(buffer)) = &info.data else { return gst::PadProbeReturn::Ok };
-            let rate = pad.current_caps().and_then(|caps| caps.structure(0).and_then(|s| s.get::<i32>("clock-rate").ok()));
+            let caps = pad.current_caps();
+            let rate = caps.zip(clock_rate.lock().ok()).and_then(|(caps, mut cache)| {
+                cache.get(&caps, |c| c.structure(0).and_then(|s| s.get::<i32>("clock-rate").ok())).copied()
+            });
             let header = buffer.map_readable().ok().and_then(|m| super::rtp_header::RtpHeader::parse(&m));
             if let (Some(pts), Some(rate), Some(header)) = (buffer.pts(), rate, header) {
                 c.rtp(header.sequence, header.timestamp, pts, rate.max(1) as u32);
@@ -260,17 +265,15 @@ impl RealTimeClamp {
             gst::PadProbeReturn::Ok
         });
         let c = clamp.clone();
+        let format = Mutex::new(CapsCache::default());
         pad.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
             let Some(gst::PadProbeData::Buffer(buffer)) = &mut info.data else { return gst::PadProbeReturn::Ok };
-            let Some(audio) = pad.current_caps().and_then(|caps| gst_audio::AudioInfo::from_caps(&caps).ok()) else {
-                return gst::PadProbeReturn::Ok;
-            };
-            let (Some(pts), bpf) = (buffer.pts(), audio.bpf() as usize) else { return gst::PadProbeReturn::Ok };
+            let (Some(pts), Some((rate, bpf))) = (buffer.pts(), pad_rate_and_bpf(pad, &format)) else { return gst::PadProbeReturn::Ok };
             let frames = buffer.size() / bpf.max(1);
-            match c.keep(pts, frames, audio.rate()) {
+            match c.keep(pts, frames, rate) {
                 Some(keep) if keep == frames => gst::PadProbeReturn::Ok,
                 Some(keep) => {
-                    let rate = u64::from(audio.rate());
+                    let rate = u64::from(rate);
                     let mut cut = match buffer.copy_region(gst::BufferCopyFlags::all(), 0..keep * bpf) {
                         Ok(b) => b,
                         Err(_) => return gst::PadProbeReturn::Drop,

@@ -23,6 +23,8 @@ use std::sync::{Arc, Mutex};
 
 use gst::prelude::*;
 
+use super::caps_cache::{pad_rate_and_bpf, CapsCache};
+
 /// Input stretches remembered for the output: the resampler holds back less than one.
 const SPANS: usize = 16;
 
@@ -64,13 +66,14 @@ pub fn install(resampler: &gst::Element) {
     let (Some(sink), Some(src)) = (resampler.static_pad("sink"), resampler.static_pad("src")) else { return };
     let timeline = Arc::new(Mutex::new(Timeline::default()));
     let input = timeline.clone();
+    let format = Mutex::new(CapsCache::default());
     sink.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM | gst::PadProbeType::EVENT_FLUSH, move |pad, info| {
         match &mut info.data {
             Some(gst::PadProbeData::Buffer(buffer)) => {
-                let Some(audio) = pad.current_caps().and_then(|caps| gst_audio::AudioInfo::from_caps(&caps).ok()) else { return gst::PadProbeReturn::Ok };
+                let Some((rate, bpf)) = pad_rate_and_bpf(pad, &format) else { return gst::PadProbeReturn::Ok };
                 let (Some(pts), Ok(mut timeline)) = (buffer.pts(), input.lock()) else { return gst::PadProbeReturn::Ok };
-                let frames = (buffer.size() / (audio.bpf() as usize).max(1)) as u64;
-                let at = timeline.input(pts, frames, audio.rate());
+                let frames = (buffer.size() / bpf.max(1)) as u64;
+                let at = timeline.input(pts, frames, rate);
                 let buffer = buffer.make_mut();
                 buffer.set_pts(at);
                 buffer.unset_flags(gst::BufferFlags::DISCONT);

@@ -233,7 +233,7 @@ fn silence_like(sample: &gst::Sample) -> Option<gst::Sample> {
         let mut map = b.map_writable().ok()?;
         map.as_mut_slice().fill(0);
     }
-    let caps = sample.caps().map(|c| c.to_owned());
+    let caps = sample.caps_owned();
     let mut builder = gst::Sample::builder().buffer(&buffer);
     if let Some(caps) = &caps {
         builder = builder.caps(caps);

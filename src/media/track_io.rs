@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use gst::prelude::*;
 
+use super::caps_cache::{rate_and_bpf, share, CapsCache};
 use super::playout::PlayoutRamp;
 use super::raw_caps;
 use super::track::TrackCore;
@@ -85,8 +86,15 @@ pub fn live_appsrc(queue: gst::ClockTime) -> gst_app::AppSrc {
 /// after a real pause of the producer (> 80 ms): the gap then shows in the timestamps,
 /// where `audiorate` or an encoder's DTX can deal with it.
 pub struct Retimer {
-    next_pts: Mutex<Option<gst::ClockTime>>,
+    state: Mutex<RetimeState>,
     resync: gst::ClockTime,
+}
+
+#[derive(Default)]
+struct RetimeState {
+    next_pts: Option<gst::ClockTime>,
+    /// The samples' rate and bytes per frame.
+    format: CapsCache<(u32, usize)>,
 }
 
 impl Default for Retimer {
@@ -98,23 +106,23 @@ impl Default for Retimer {
 impl Retimer {
     /// Resyncing to the clock whenever arrival is off by more than `resync`.
     pub fn with_resync(resync: gst::ClockTime) -> Self {
-        Self { next_pts: Mutex::new(None), resync }
+        Self { state: Mutex::default(), resync }
     }
 
     /// The sample's buffer (sharing its memory: no sample copy) stamped for `now`, and its caps.
     pub fn retime(&self, sample: &gst::Sample, now: gst::ClockTime) -> Option<(gst::Buffer, gst::Caps)> {
         let (buffer, caps) = (sample.buffer()?, sample.caps()?);
-        let info = gst_audio::AudioInfo::from_caps(caps).ok()?;
-        let frames = buffer.size() as u64 / info.bpf().max(1) as u64;
-        let duration = gst::ClockTime::SECOND.mul_div_floor(frames, info.rate() as u64).unwrap_or(gst::ClockTime::ZERO);
-        let pts = {
-            let mut next = self.next_pts.lock().ok()?;
-            let pts = match *next {
+        let (pts, duration) = {
+            let mut st = self.state.lock().ok()?;
+            let &(rate, bpf) = st.format.get(caps, rate_and_bpf)?;
+            let frames = (buffer.size() / bpf.max(1)) as u64;
+            let duration = gst::ClockTime::SECOND.mul_div_floor(frames, u64::from(rate)).unwrap_or(gst::ClockTime::ZERO);
+            let pts = match st.next_pts {
                 Some(p) if now.absdiff(p) < self.resync => p,
                 _ => now,
             };
-            *next = Some(pts + duration);
-            pts
+            st.next_pts = Some(pts + duration);
+            (pts, duration)
         };
         let mut out = buffer.copy();
         {
@@ -123,7 +131,7 @@ impl Retimer {
             out.set_dts(gst::ClockTime::NONE);
             out.set_duration(duration);
         }
-        Some((out, caps.to_owned()))
+        Some((out, share(caps)))
     }
 }
 

@@ -388,10 +388,17 @@ fn set_client(sink: &gst::Element, to: SocketAddr) {
     sink.set_property("port", i32::from(to.port()));
 }
 
+/// The address a datagram came from (udpsrc's meta), for every packet: from the address's
+/// bytes, not its text (formatting and parsing an address for every packet showed in the
+/// socket thread's profile).
 fn source_of(buffer: &gst::BufferRef) -> Option<SocketAddr> {
     use gst_net::gio::prelude::*;
+    use gst_net::gio::InetAddressBytes;
     let meta = buffer.meta::<gst_net::NetAddressMeta>()?;
     let addr = meta.addr().downcast::<gst_net::gio::InetSocketAddress>().ok()?;
-    let ip: IpAddr = addr.address().to_str().parse().ok()?;
+    let ip = match addr.address().to_bytes()? {
+        InetAddressBytes::V4(b) => IpAddr::from(*b),
+        InetAddressBytes::V6(b) => IpAddr::from(*b),
+    };
     Some(SocketAddr::new(ip, addr.port()))
 }

@@ -1,0 +1,94 @@
+//! What a streaming thread reads from a stream's caps (a rate, a frame size), parsed once
+//! per caps object rather than for every buffer.
+//!
+//! A stream keeps one caps object until its format changes: a sample's caps and a pad's
+//! current caps are that object, refcounted. Parsing caps looks up string fields through
+//! quarks, and at 50–100 buffers a second per stream it showed in every streaming thread's
+//! profile (the socket's, the jitter buffer's, a producer's fan-out).
+
+use std::sync::Mutex;
+
+use gst::prelude::*;
+
+/// The value `parse` made of the last caps seen, kept while the caps object stays the same.
+pub struct CapsCache<T> {
+    last: Option<(gst::Caps, Option<T>)>,
+}
+
+impl<T> Default for CapsCache<T> {
+    fn default() -> Self {
+        Self { last: None }
+    }
+}
+
+impl<T> CapsCache<T> {
+    /// `parse(caps)`, from the cache when `caps` is the object parsed last. Equal caps in
+    /// another object are parsed again (same answer), which is rare and harmless.
+    pub fn get(&mut self, caps: &gst::CapsRef, parse: impl FnOnce(&gst::CapsRef) -> Option<T>) -> Option<&T> {
+        let hit = self.last.as_ref().is_some_and(|(c, _)| c.as_ptr() == caps.as_ptr());
+        if !hit {
+            self.last = Some((share(caps), parse(caps)));
+        }
+        self.last.as_ref().and_then(|(_, v)| v.as_ref())
+    }
+}
+
+/// The rate and bytes per frame of raw audio caps.
+pub fn rate_and_bpf(caps: &gst::CapsRef) -> Option<(u32, usize)> {
+    gst_audio::AudioInfo::from_caps(caps).ok().map(|i| (i.rate(), i.bpf() as usize))
+}
+
+/// `rate_and_bpf` of the raw audio `pad` carries now, through `cache` (a probe's own).
+pub fn pad_rate_and_bpf(pad: &gst::Pad, cache: &Mutex<CapsCache<(u32, usize)>>) -> Option<(u32, usize)> {
+    let caps = pad.current_caps()?;
+    cache.lock().ok()?.get(&caps, rate_and_bpf).copied()
+}
+
+/// Another reference to `caps` (`CapsRef::to_owned` copies them: a new object, which
+/// neither a cache nor a pointer compare downstream recognises, and a copy per buffer).
+pub fn share(caps: &gst::CapsRef) -> gst::Caps {
+    // SAFETY: `caps` is a live caps object; from_glib_none takes a reference of its own.
+    unsafe { gst::glib::translate::from_glib_none(caps.as_ptr()) }
+}
+
+/// Whether `a` and `b` are the same caps: the same object (a stream's usual case, and a
+/// pointer compare), else equal fields.
+pub fn same_caps(a: &gst::CapsRef, b: &gst::CapsRef) -> bool {
+    a.as_ptr() == b.as_ptr() || a == b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_once_per_caps_object_and_again_when_the_caps_change() {
+        gst::init().unwrap();
+        let mut cache = CapsCache::default();
+        let mut parsed = 0;
+        let rate = |caps: &gst::CapsRef, parsed: &mut i32| {
+            *parsed += 1;
+            caps.structure(0).and_then(|s| s.get::<i32>("rate").ok())
+        };
+        let a = crate::media::raw_caps(48_000, 1);
+        for _ in 0..3 {
+            assert_eq!(cache.get(&a, |c| rate(c, &mut parsed)), Some(&48_000));
+        }
+        assert_eq!(parsed, 1);
+        let b = crate::media::raw_caps(8_000, 1);
+        assert_eq!(cache.get(&b, |c| rate(c, &mut parsed)), Some(&8_000));
+        assert_eq!(parsed, 2);
+        // Caps without the field: None, remembered as such.
+        let none = gst::Caps::builder("audio/x-raw").build();
+        assert_eq!(cache.get(&none, |c| rate(c, &mut parsed)), None);
+        assert_eq!(cache.get(&none, |c| rate(c, &mut parsed)), None);
+        assert_eq!(parsed, 3);
+        let shared = share(&a);
+        assert_eq!(shared.as_ptr(), a.as_ptr(), "a reference, not a copy");
+        assert_eq!(cache.get(&shared, |c| rate(c, &mut parsed)), Some(&48_000));
+        assert_eq!(parsed, 4, "`a` again after `none`");
+        assert_eq!(cache.get(&a, |c| rate(c, &mut parsed)), Some(&48_000));
+        assert_eq!(parsed, 4);
+        assert!(same_caps(&a, &a.clone()) && same_caps(&a, &crate::media::raw_caps(48_000, 1)) && !same_caps(&a, &b));
+    }
+}
