@@ -16,7 +16,6 @@ export type SenderMsid = Native.SenderMsid
 export type CreateInputs = Native.CreateInputs
 export type NativeCodec = Native.NativeCodec
 export type NativeRtpParameters = Native.NativeRtpParameters
-export type NativeFrame = Native.NativeFrame
 export type NativeTrack = Native.NativeTrack
 export type NativePeerConnection = Native.NativePeerConnection
 export type NativeRtpSession = Native.NativeRtpSession

@@ -5,7 +5,13 @@
  * same fields are own properties of an Event subclass (destructuring works).
  */
 
-import type { NativeFrame } from '../internal/native'
+/** What one 10 ms frame's event carries. */
+export interface RTCAudioFrame {
+  samples: Int16Array
+  sampleRate: number
+  channelCount: number
+  numberOfFrames: number
+}
 
 export class RTCAudioDataEvent extends Event {
   readonly samples: Int16Array
@@ -14,7 +20,7 @@ export class RTCAudioDataEvent extends Event {
   readonly channelCount: number
   readonly numberOfFrames: number
 
-  constructor(frame: NativeFrame) {
+  constructor(frame: RTCAudioFrame) {
     super('data')
     this.samples = frame.samples
     this.sampleRate = frame.sampleRate

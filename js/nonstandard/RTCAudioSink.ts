@@ -3,7 +3,7 @@
 import { callNative } from '../internal/errors'
 import { defineEventHandlerAttributes, type EventHandler } from '../internal/eventHandlers'
 import { nativeTrackOf, type MediaStreamTrack } from '../w3c/MediaStreamTrack'
-import { NativeAudioSink, type NativeAudioSink as NativeAudioSinkHandle, type NativeFrame } from '../internal/native'
+import { NativeAudioSink, type NativeAudioSink as NativeAudioSinkHandle } from '../internal/native'
 import { RTCAudioDataEvent } from './RTCAudioDataEvent'
 
 export class RTCAudioSink extends EventTarget {
@@ -13,7 +13,12 @@ export class RTCAudioSink extends EventTarget {
   constructor(track: MediaStreamTrack) {
     super()
     const nativeTrack = nativeTrackOf(track)
-    this.#native = callNative(() => new NativeAudioSink(nativeTrack, (frame) => this.#onFrame(frame)))
+    this.#native = callNative(
+      () =>
+        new NativeAudioSink(nativeTrack, (samples, sampleRate, channelCount, numberOfFrames) =>
+          this.#onFrames(samples, sampleRate, channelCount, numberOfFrames),
+        ),
+    )
   }
 
   get stopped(): boolean {
@@ -28,13 +33,15 @@ export class RTCAudioSink extends EventTarget {
 
   declare ondata: EventHandler<RTCAudioDataEvent>
 
-  // The native side hands over every whole 10 ms frame of a buffer at once; each is its own
-  // event with its own copy of the samples. Frames still queued when stop() was called (also
-  // by a listener of an earlier frame) are dropped.
-  #onFrame(frames: NativeFrame): void {
-    const frameLength = frames.numberOfFrames * frames.channelCount
-    for (let at = 0; at < frames.samples.length && !this.#stopped; at += frameLength) {
-      this.dispatchEvent(new RTCAudioDataEvent({ ...frames, samples: frames.samples.slice(at, at + frameLength) }))
+  // The native side hands over every whole 10 ms frame of a buffer at once (`samples`, each
+  // frame `numberOfFrames` × `channelCount` long); each is its own event with its own copy of
+  // the samples. Frames still queued when stop() was called (also by a listener of an earlier
+  // frame) are dropped.
+  #onFrames(samples: Int16Array, sampleRate: number, channelCount: number, numberOfFrames: number): void {
+    const frameLength = numberOfFrames * channelCount
+    for (let at = 0; at < samples.length && !this.#stopped; at += frameLength) {
+      const frame = samples.slice(at, at + frameLength)
+      this.dispatchEvent(new RTCAudioDataEvent({ samples: frame, sampleRate, channelCount, numberOfFrames }))
     }
   }
 }
