@@ -50,7 +50,7 @@ struct Framer {
 impl Framer {
     /// The whole frames now pending, together, if any.
     fn feed(&mut self, sample: &gst::Sample) -> Option<Frames> {
-        let &(rate, channels) = self.format.get(sample.caps()?, |c| AudioInfo::from_caps(c).ok().map(|i| (i.rate(), i.channels())))?;
+        let &(rate, channels) = self.format.get(&sample.caps_owned()?, |c| AudioInfo::from_caps(c).ok().map(|i| (i.rate(), i.channels())))?;
         if rate != self.rate || channels != self.channels {
             self.pending.clear();
             self.rate = rate;
@@ -85,9 +85,9 @@ impl NativeAudioSink {
     )]
     pub fn new(
         track: &NativeTrack,
-        on_frame: ThreadsafeFunction<Frames, napi::Unknown<'static>, Frames, Status, false, true>,
+        on_frames: ThreadsafeFunction<Frames, napi::Unknown<'static>, Frames, Status, false, true>,
     ) -> Self {
-        let tsfn = Arc::new(on_frame);
+        let tsfn = Arc::new(on_frames);
         let framer = Mutex::new(Framer::default());
         let id = track.core.add_consumer(Arc::new(move |sample: &gst::Sample| {
             // Called under the framer's lock, so frames reach Node in the order they were cut.

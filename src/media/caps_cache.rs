@@ -24,10 +24,15 @@ impl<T> Default for CapsCache<T> {
 impl<T> CapsCache<T> {
     /// `parse(caps)`, from the cache when `caps` is the object parsed last. Equal caps in
     /// another object are parsed again (same answer), which is rare and harmless.
-    pub fn get(&mut self, caps: &gst::CapsRef, parse: impl FnOnce(&gst::CapsRef) -> Option<T>) -> Option<&T> {
+    ///
+    /// Owned caps, not a `&CapsRef`: the cache keeps a reference (a clone), and holding one is
+    /// what keeps the object from being changed in place (`make_mut` copies a shared object)
+    /// or freed and its address reused. `CapsRef::to_owned` would copy instead: a new object
+    /// each time, never a hit. A sample's caps: `Sample::caps_owned`.
+    pub fn get(&mut self, caps: &gst::Caps, parse: impl FnOnce(&gst::CapsRef) -> Option<T>) -> Option<&T> {
         let hit = self.last.as_ref().is_some_and(|(c, _)| c.as_ptr() == caps.as_ptr());
         if !hit {
-            self.last = Some((share(caps), parse(caps)));
+            self.last = Some((caps.clone(), parse(caps)));
         }
         self.last.as_ref().and_then(|(_, v)| v.as_ref())
     }
@@ -42,13 +47,6 @@ pub fn rate_and_bpf(caps: &gst::CapsRef) -> Option<(u32, usize)> {
 pub fn pad_rate_and_bpf(pad: &gst::Pad, cache: &Mutex<CapsCache<(u32, usize)>>) -> Option<(u32, usize)> {
     let caps = pad.current_caps()?;
     cache.lock().ok()?.get(&caps, rate_and_bpf).copied()
-}
-
-/// Another reference to `caps` (`CapsRef::to_owned` copies them: a new object, which
-/// neither a cache nor a pointer compare downstream recognises, and a copy per buffer).
-pub fn share(caps: &gst::CapsRef) -> gst::Caps {
-    // SAFETY: `caps` is a live caps object; from_glib_none takes a reference of its own.
-    unsafe { gst::glib::translate::from_glib_none(caps.as_ptr()) }
 }
 
 /// Whether `a` and `b` are the same caps: the same object (a stream's usual case, and a
@@ -83,7 +81,8 @@ mod tests {
         assert_eq!(cache.get(&none, |c| rate(c, &mut parsed)), None);
         assert_eq!(cache.get(&none, |c| rate(c, &mut parsed)), None);
         assert_eq!(parsed, 3);
-        let shared = share(&a);
+        let sample = gst::Sample::builder().caps(&a).build();
+        let shared = sample.caps_owned().unwrap();
         assert_eq!(shared.as_ptr(), a.as_ptr(), "a reference, not a copy");
         assert_eq!(cache.get(&shared, |c| rate(c, &mut parsed)), Some(&48_000));
         assert_eq!(parsed, 4, "`a` again after `none`");

@@ -13,7 +13,7 @@ use std::ptr::NonNull;
 use gst::glib::translate::ToGlibPtr;
 use gst_audio::{ffi, AudioFormat, AudioInfo};
 
-use crate::media::caps_cache::{same_caps, share};
+use crate::media::caps_cache::same_caps;
 use crate::media::RATE;
 
 pub struct Converter {
@@ -104,7 +104,7 @@ impl ToNative {
                 self.caps = None;
                 return false;
             }
-            self.caps = Some(share(caps));
+            self.caps = sample.caps_owned();
         }
         let Ok(map) = buffer.map_readable() else { return false };
         self.run(map.as_slice(), out)

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use gst::prelude::*;
 
-use super::caps_cache::{rate_and_bpf, share, CapsCache};
+use super::caps_cache::{rate_and_bpf, CapsCache};
 use super::playout::PlayoutRamp;
 use super::raw_caps;
 use super::track::TrackCore;
@@ -111,10 +111,12 @@ impl Retimer {
 
     /// The sample's buffer (sharing its memory: no sample copy) stamped for `now`, and its caps.
     pub fn retime(&self, sample: &gst::Sample, now: gst::ClockTime) -> Option<(gst::Buffer, gst::Caps)> {
-        let (buffer, caps) = (sample.buffer()?, sample.caps()?);
+        // A reference to the sample's caps, not a copy (`CapsCache::get`): a sender compares
+        // them with the last ones for every buffer.
+        let (buffer, caps) = (sample.buffer()?, sample.caps_owned()?);
         let (pts, duration) = {
             let mut st = self.state.lock().ok()?;
-            let &(rate, bpf) = st.format.get(caps, rate_and_bpf)?;
+            let &(rate, bpf) = st.format.get(&caps, rate_and_bpf)?;
             let frames = (buffer.size() / bpf.max(1)) as u64;
             let duration = gst::ClockTime::SECOND.mul_div_floor(frames, u64::from(rate)).unwrap_or(gst::ClockTime::ZERO);
             let pts = match st.next_pts {
@@ -131,7 +133,7 @@ impl Retimer {
             out.set_dts(gst::ClockTime::NONE);
             out.set_duration(duration);
         }
-        Some((out, share(caps)))
+        Some((out, caps))
     }
 }
 
