@@ -40,7 +40,8 @@ export class RTCAudioSink extends EventTarget {
   #onFrames(samples: Int16Array, sampleRate: number, channelCount: number, numberOfFrames: number): void {
     const frameLength = numberOfFrames * channelCount
     for (let at = 0; at < samples.length && !this.#stopped; at += frameLength) {
-      const frame = samples.slice(at, at + frameLength)
+      // A crossing of one frame is that frame's own copy already.
+      const frame = samples.length === frameLength ? samples : samples.slice(at, at + frameLength)
       this.dispatchEvent(new RTCAudioDataEvent({ samples: frame, sampleRate, channelCount, numberOfFrames }))
     }
   }

@@ -30,6 +30,13 @@ pub fn to_bytes(samples: &[i16]) -> Vec<u8> {
     samples.iter().flat_map(|s| s.to_le_bytes()).collect()
 }
 
+/// The S16LE `bytes` read into `out`, as many samples as both hold.
+pub fn read_samples(out: &mut [i16], bytes: &[u8]) {
+    for (s, b) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+        *s = i16::from_le_bytes([b[0], b[1]]);
+    }
+}
+
 /// `samples` written over the S16LE `bytes`, as many as both hold.
 pub fn write_samples(bytes: &mut [u8], samples: &[i16]) {
     for (b, s) in bytes.chunks_exact_mut(2).zip(samples) {
@@ -53,5 +60,8 @@ mod tests {
         let mut again = vec![0u8; bytes.len()];
         write_samples(&mut again, &pcm);
         assert_eq!(again, bytes);
+        let mut read = [7i16; 6];
+        read_samples(&mut read, &bytes);
+        assert_eq!(read, [0, 1, -1, i16::MAX, i16::MIN, 7], "as many as both hold");
     }
 }

@@ -76,10 +76,23 @@ struct Ramp {
 
 impl Ramp {
     fn remember(&mut self, delivered: &[i16]) {
-        let keep = HIST.saturating_sub(delivered.len());
-        self.hist.copy_within(HIST - keep.., 0);
-        let n = HIST - keep;
-        self.hist[keep..].copy_from_slice(&delivered[delivered.len() - n..]);
+        let n = self.make_room(delivered.len());
+        self.hist[HIST - n..].copy_from_slice(&delivered[delivered.len() - n..]);
+    }
+
+    /// `remember` for S16LE bytes, the steady state's every buffer: no sample vector built.
+    fn remember_bytes(&mut self, bytes: &[u8]) {
+        let len = bytes.len() / 2;
+        let n = self.make_room(len);
+        super::pcm::read_samples(&mut self.hist[HIST - n..], &bytes[2 * (len - n)..]);
+    }
+
+    /// Shifts the history left to make room for the newest of `len` samples delivered;
+    /// returns how many of them it keeps (at most `HIST`).
+    fn make_room(&mut self, len: usize) -> usize {
+        let n = len.min(HIST);
+        self.hist.copy_within(n.., 0);
+        n
     }
 }
 
@@ -147,15 +160,15 @@ impl PlayoutRamp {
             Phase::Running(first) => Some(first),
         };
         let map = buffer.map_readable().ok()?;
+        let Some(first) = first else {
+            st.remember_bytes(map.as_slice());
+            return None;
+        };
         let x = super::pcm::samples(map.as_slice());
         drop(map);
         let full = st.full;
         let remaining = full.saturating_sub(st.inserted);
         let mut period = None;
-        let Some(first) = first else {
-            st.remember(&x);
-            return None;
-        };
         let owed = ns_to_samples(pts.saturating_sub(first).nseconds() / st.pace.0).min(full);
         if remaining < MIN_LAG {
             st.phase = Phase::Done;
@@ -331,6 +344,25 @@ impl RealTimeClamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The history keeps the newest `HIST` samples delivered, whether they come as samples or
+    /// as the steady state's bytes, for buffers shorter than, as long as and longer than it.
+    #[test]
+    fn the_history_is_the_same_from_samples_and_from_bytes() {
+        let ramp = || Ramp { phase: Phase::Done, full: 0, pace: Pace::NEW_STREAM, inserted: 0, hist: vec![0; HIST] };
+        let (mut a, mut b) = (ramp(), ramp());
+        let mut next = 0i16;
+        for len in [10, 960, HIST, 3, HIST + 17, 480] {
+            let chunk: Vec<i16> = (0..len).map(|_| {
+                next = next.wrapping_add(1);
+                next
+            }).collect();
+            a.remember(&chunk);
+            b.remember_bytes(&super::super::pcm::to_bytes(&chunk));
+            assert_eq!(a.hist, b.hist, "after {len} samples");
+            assert_eq!(a.hist[HIST - 1], next, "newest last");
+        }
+    }
 
     #[test]
     fn the_clamp_passes_real_time_audio_and_cuts_what_runs_ahead() {
