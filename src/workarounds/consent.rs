@@ -54,7 +54,7 @@ pub fn verdict(silence: Duration, streaming: bool) -> Verdict {
 
 pub struct Consent {
     start: Instant,
-    last_rx_ms: Arc<AtomicU64>,
+    last_rx_us: Arc<AtomicU64>,
     packets: Arc<AtomicU64>,
     /// `packets` at the previous `sample()`.
     sampled: AtomicU64,
@@ -68,7 +68,7 @@ impl Default for Consent {
     fn default() -> Self {
         Self {
             start: Instant::now(),
-            last_rx_ms: Arc::new(AtomicU64::new(0)),
+            last_rx_us: Arc::new(AtomicU64::new(0)),
             packets: Arc::new(AtomicU64::new(0)),
             sampled: AtomicU64::new(0),
             streaming: AtomicBool::new(false),
@@ -80,12 +80,14 @@ impl Default for Consent {
 impl Consent {
     /// Mark "heard from the peer now" (also when ICE connects, so the clock starts there).
     pub fn touch(&self) {
-        self.last_rx_ms.store(self.start.elapsed().as_millis() as u64, Ordering::Relaxed);
+        self.last_rx_us.store(self.start.elapsed().as_micros() as u64, Ordering::Relaxed);
     }
 
+    /// In µs, not ms: whole milliseconds, each truncated, made a silence up to 1 ms short
+    /// count as `FAILED_AFTER`.
     pub fn silence(&self) -> Duration {
-        let now = self.start.elapsed().as_millis() as u64;
-        Duration::from_millis(now.saturating_sub(self.last_rx_ms.load(Ordering::Relaxed)))
+        let now = self.start.elapsed().as_micros() as u64;
+        Duration::from_micros(now.saturating_sub(self.last_rx_us.load(Ordering::Relaxed)))
     }
 
     /// Probe every `nicesrc` of `bin` not probed yet (webrtcbin adds transports lazily).
@@ -102,10 +104,10 @@ impl Consent {
                 continue;
             }
             let start = self.start;
-            let last = self.last_rx_ms.clone();
+            let last = self.last_rx_us.clone();
             let packets = self.packets.clone();
             pad.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST, move |_, _| {
-                last.store(start.elapsed().as_millis() as u64, Ordering::Relaxed);
+                last.store(start.elapsed().as_micros() as u64, Ordering::Relaxed);
                 packets.fetch_add(1, Ordering::Relaxed);
                 gst::PadProbeReturn::Ok
             });
