@@ -13,7 +13,6 @@ use std::ptr::NonNull;
 use gst::glib::translate::ToGlibPtr;
 use gst_audio::{ffi, AudioFormat, AudioInfo};
 
-use crate::media::caps_cache::same_caps;
 use crate::media::RATE;
 
 pub struct Converter {
@@ -97,7 +96,9 @@ impl ToNative {
     /// cannot be converted.
     pub fn convert(&mut self, sample: &gst::Sample, out: &mut Vec<i16>) -> bool {
         let (Some(buffer), Some(caps)) = (sample.buffer(), sample.caps()) else { return false };
-        let same = self.caps.as_ref().is_some_and(|c| same_caps(c, caps));
+        // gst_caps_is_equal answers at once for the same object, the usual case (the stream's
+        // caps, shared): only new caps are compared field by field.
+        let same = self.caps.as_ref().is_some_and(|c| c.as_ref() == caps);
         if !same {
             let Ok(info) = AudioInfo::from_caps(caps) else { return false };
             if !self.take(&info) {

@@ -30,7 +30,7 @@ use std::sync::Mutex;
 
 use gst::prelude::*;
 
-use super::caps_cache::{pad_rate_and_bpf, CapsCache};
+use super::caps_cache::{from_pad, rate_and_bpf, CapsCache};
 use super::tsm::{self, MAX_LAG, MIN_LAG, WIN};
 
 /// How fast a delay grows, as a fraction of stream time (1/divisor).
@@ -267,10 +267,7 @@ impl RealTimeClamp {
         let clock_rate = Mutex::new(CapsCache::default());
         rtp.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
             let Some(gst::PadProbeData::Buffer(buffer)) = &info.data else { return gst::PadProbeReturn::Ok };
-            let caps = pad.current_caps();
-            let rate = caps.zip(clock_rate.lock().ok()).and_then(|(caps, mut cache)| {
-                cache.get(&caps, |c| c.structure(0).and_then(|s| s.get::<i32>("clock-rate").ok())).copied()
-            });
+            let rate = from_pad(pad, &clock_rate, |c| c.structure(0).and_then(|s| s.get::<i32>("clock-rate").ok()));
             let header = buffer.map_readable().ok().and_then(|m| super::rtp_header::RtpHeader::parse(&m));
             if let (Some(pts), Some(rate), Some(header)) = (buffer.pts(), rate, header) {
                 c.rtp(header.sequence, header.timestamp, pts, rate.max(1) as u32);
@@ -281,7 +278,7 @@ impl RealTimeClamp {
         let format = Mutex::new(CapsCache::default());
         pad.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
             let Some(gst::PadProbeData::Buffer(buffer)) = &mut info.data else { return gst::PadProbeReturn::Ok };
-            let (Some(pts), Some((rate, bpf))) = (buffer.pts(), pad_rate_and_bpf(pad, &format)) else { return gst::PadProbeReturn::Ok };
+            let (Some(pts), Some((rate, bpf))) = (buffer.pts(), from_pad(pad, &format, rate_and_bpf)) else { return gst::PadProbeReturn::Ok };
             let frames = buffer.size() / bpf.max(1);
             match c.keep(pts, frames, rate) {
                 Some(keep) if keep == frames => gst::PadProbeReturn::Ok,

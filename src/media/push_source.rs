@@ -19,7 +19,6 @@ use std::sync::{Arc, Mutex};
 
 use gst::prelude::*;
 
-use super::caps_cache::same_caps;
 use super::track::TrackCore;
 use super::track_io::Retimer;
 use super::workers;
@@ -147,8 +146,7 @@ impl Batches {
             return true;
         };
         // A producer's DISCONT passes the Retimer: audioresample restarts at it too.
-        let continues = self.last.as_ref().is_some_and(|(end, last)| *end == pts && same_caps(last, &caps));
-        if buffer.flags().contains(gst::BufferFlags::DISCONT) || !continues {
+        if buffer.flags().contains(gst::BufferFlags::DISCONT) || self.last.as_ref() != Some(&(pts, caps.clone())) {
             self.restart();
         }
         self.last = Some((pts + duration, caps.clone()));
@@ -226,7 +224,7 @@ impl Inner {
             let stream_id = format!("gstpc-send-{}", NEXT_STREAM.fetch_add(1, Ordering::Relaxed));
             self.pad.push_event(gst::event::StreamStart::builder(&stream_id).group_id(gst::GroupId::next()).build());
         }
-        if !current.as_ref().is_some_and(|c| same_caps(c, &caps)) {
+        if current.as_ref() != Some(&caps) {
             self.pad.push_event(gst::event::Caps::new(&caps));
             if current.is_none() {
                 self.pad.push_event(gst::event::Segment::new(&gst::FormattedSegment::<gst::ClockTime>::new()));

@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 
 use gst::prelude::*;
 
-use super::caps_cache::{pad_rate_and_bpf, CapsCache};
+use super::caps_cache::{from_pad, rate_and_bpf, CapsCache};
 
 /// Input stretches remembered for the output: the resampler holds back less than one.
 const SPANS: usize = 16;
@@ -70,7 +70,7 @@ pub fn install(resampler: &gst::Element) {
     sink.add_probe(gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM | gst::PadProbeType::EVENT_FLUSH, move |pad, info| {
         match &mut info.data {
             Some(gst::PadProbeData::Buffer(buffer)) => {
-                let Some((rate, bpf)) = pad_rate_and_bpf(pad, &format) else { return gst::PadProbeReturn::Ok };
+                let Some((rate, bpf)) = from_pad(pad, &format, rate_and_bpf) else { return gst::PadProbeReturn::Ok };
                 let (Some(pts), Ok(mut timeline)) = (buffer.pts(), input.lock()) else { return gst::PadProbeReturn::Ok };
                 let frames = (buffer.size() / bpf.max(1)) as u64;
                 let at = timeline.input(pts, frames, rate);
