@@ -27,13 +27,20 @@ pub fn ensure_init() -> Result<(), String> {
             .map(|(name, pkg)| format!("{name} (apt-get install {pkg})"))
             .collect();
         if missing.is_empty() {
-            // Our own element (the Opus decoder, media::opus).
-            crate::media::opus::register()
+            // Our own elements (the Opus decoder, media::opus; the plain-RTP receive streams'
+            // reordering, media::reorder).
+            crate::media::opus::register().and_then(|()| crate::media::reorder::register())
         } else {
             Err(format!("missing GStreamer elements: {}", missing.join(", ")))
         }
     })
     .clone()
+}
+
+/// Register one of our own elements with GStreamer under `name`, once per process (`cell`
+/// keeps the outcome; gst must be initialised).
+pub fn register_element(cell: &std::sync::OnceLock<Result<(), String>>, name: &str, element: gst::glib::Type) -> Result<(), String> {
+    cell.get_or_init(|| gst::Element::register(None, name, gst::Rank::NONE, element).map_err(|e| format!("registering {name} failed: {e}"))).clone()
 }
 
 /// Converts an init failure into the napi error thrown by constructors.

@@ -48,9 +48,10 @@ function correlation(a, aStart, b, bStart, n) {
  * How faithfully `received48k` (48 kHz; decimated to 8 kHz, since what came from an 8 kHz codec
  * has nothing above 4 kHz) carries `reference` (8 kHz). The two are aligned once by their 20 ms
  * energy envelopes; then each voiced 250 ms window of the reference is matched where it best
- * correlates, within 80 ms of where the previous one was. The receive path starts playing at
- * once and grows its playout delay to the configured one by inserting pitch periods
- * (src/media/playout.rs), so the offset may only grow, by at most that delay.
+ * correlates, within 80 ms of where the previous one was. A receive path may start playing at
+ * once and grow its playout delay by inserting pitch periods (src/media/playout.rs, WebRTC), so
+ * the offset may only grow, by at most that delay; a plain-RTP stream is played on arrival
+ * (src/media/reorder/), and its offset stays.
  * Returns `{ windows: [{ atMs, r, offsetMs }], median, worst, driftMs }`.
  */
 function matchRecording(reference, received48k) {
@@ -59,9 +60,14 @@ function matchRecording(reference, received48k) {
   const frame = 160;
   const refEnv = envelope(reference, frame);
   const recEnv = envelope(received, frame);
+  // The recording may end up to ~11 ms short of the reference even when nothing is lost: the
+  // resampler holds back its filter's delay, and RTCAudioSink hands out whole 10 ms frames. So
+  // the coarse alignment lets the reference run past the recording's end by up to TAIL frames
+  // (correlating where they overlap); every window below is still matched in full.
+  const TAIL = 2;
   let coarse = { lag: -1, r: -1 };
-  for (let lag = 0; lag + refEnv.length <= recEnv.length; lag++) {
-    const r = correlation(refEnv, 0, recEnv, lag, refEnv.length);
+  for (let lag = 0; lag + refEnv.length <= recEnv.length + TAIL; lag++) {
+    const r = correlation(refEnv, 0, recEnv, lag, Math.min(refEnv.length, recEnv.length - lag));
     if (r > coarse.r) coarse = { lag, r };
   }
   const result = { windows: [], median: 0, worst: 0, driftMs: 0 };

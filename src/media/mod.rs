@@ -19,6 +19,7 @@ pub mod playout;
 pub mod push_source;
 pub mod receiver;
 pub mod recorder;
+pub mod reorder;
 pub mod reorder_wait;
 pub mod steady_resample;
 pub mod rtp_forwarder;

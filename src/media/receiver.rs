@@ -12,21 +12,34 @@ use super::rtp_header::RtpHeader;
 use super::track::TrackCore;
 use super::{raw_caps, RATE};
 
-pub fn link_decoder(pipeline: &gst::Pipeline, pad: &gst::Pad, track: Arc<TrackCore>) -> Result<(), String> {
+/// When a receive stream's decoded audio reaches its track.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Playout {
+    /// At its time plus the pipeline's latency (webrtcbin's rtpjitterbuffer, whose latency is a
+    /// playout delay only at a sink synced to the clock): a steady pace against jitter.
+    Delayed,
+    /// As soon as it is in order (`media::reorder` in front): no sink thread waits on the
+    /// clock, and the track's consumers absorb the jitter.
+    OnArrival,
+}
+
+pub fn link_decoder(pipeline: &gst::Pipeline, pad: &gst::Pad, track: Arc<TrackCore>, playout: Playout) -> Result<(), String> {
     let caps = pad.current_caps().or_else(|| Some(pad.query_caps(None))).ok_or("pad without caps")?;
     let s = caps.structure(0).ok_or("empty caps")?;
     let name = s.get::<&str>("encoding-name").map_err(|_| "caps without encoding-name")?;
     let codec = by_encoding_name(name).ok_or_else(|| format!("no decoder for {name}"))?;
-    // Synchronised to the clock: rtpjitterbuffer forwards in-order packets at once, so its
-    // `latency` only becomes a playout delay (absorbing network jitter) at a syncing sink.
+    let delayed = playout == Playout::Delayed;
+    // Delayed: synchronised to the clock, since rtpjitterbuffer forwards in-order packets at
+    // once and its `latency` only becomes a playout delay (absorbing network jitter) at a
+    // syncing sink.
     // Not async: a sink that prerolls makes the playing pipeline lose its state for a moment,
     // and an element added in that moment (the next pad's chain) can miss going to PLAYING.
-    let sink = gst_app::AppSink::builder().caps(&raw_caps(RATE, 1)).sync(true).async_(false).build();
+    let sink = gst_app::AppSink::builder().caps(&raw_caps(RATE, 1)).sync(delayed).async_(false).build();
     let jitterbuffer = crate::workarounds::jitter_buffer::serving(pad);
     // The whole playout delay (the pinned pipeline latency: jitter buffer + headroom) is
     // ramped: a late buffer is played at once, never dropped, so starting at no delay at all
     // costs nothing.
-    let ramp = pipeline.latency().and_then(|l| PlayoutRamp::start(sink.upcast_ref(), l));
+    let ramp = pipeline.latency().filter(|_| delayed).and_then(|l| PlayoutRamp::start(sink.upcast_ref(), l));
     // webrtcbin's other streams go on when this receiver's track is gone: no EOS from here.
     super::track_io::feed_track(&sink, &track, ramp.map(Arc::new), Ok(gst::FlowSuccess::Ok));
     let mut elements = codec.decode_chain()?;
@@ -43,6 +56,9 @@ pub fn link_decoder(pipeline: &gst::Pipeline, pad: &gst::Pad, track: Arc<TrackCo
     track.set_rtp_caps(caps.clone());
     tap_rtp(jitterbuffer.as_ref(), &sinkpad, s.get::<i32>("payload").ok(), &track);
     pad.link(&sinkpad).map_err(|e| format!("cannot link webrtcbin pad: {e:?}"))?;
+    if !delayed {
+        return Ok(());
+    }
     // A non-async sink joins without the pipeline redistributing latency (that happens on
     // async-done), so the new sink would play at latency 0: give it the pinned latency.
     // Not on this streaming thread: the latency query walks the whole pipeline.

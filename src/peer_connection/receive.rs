@@ -63,7 +63,7 @@ impl Inner {
             }
             // webrtcbin exposes the pad when the stream's first packet arrives: media has
             // arrived, which unmutes the receiver's track (webrtc-pc §4.4.1.5, §5.3.1).
-            Some((id, track)) => link_decoder(&pipeline, pad, track)
+            Some((id, track)) => link_decoder(&pipeline, pad, track, receiver::Playout::Delayed)
                 .map(|()| self.events.emit(NativeEvent { transceiver_id: Some(id), ..NativeEvent::new("receiving") })),
             None => Err("RTP pad for an unknown transceiver".to_owned()),
         };

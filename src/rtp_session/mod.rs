@@ -206,6 +206,9 @@ impl NativeRtpSession {
                 Some(element.to_value())
             });
         }
+        // Each stream's jitter buffer: ordering on the socket's thread, no thread of its own
+        // (`media::reorder`). rtpbin gives it `latency` as the wait for a missing packet.
+        rtpbin.connect("request-jitterbuffer", false, |_| Some(make(crate::media::reorder::NAME).ok().to_value()));
         let weak = Arc::downgrade(&inner);
         // Signal handlers answer with a value of the signal's type, None included: glib-rs
         // panics on a missing return value (across C, an abort).
@@ -223,7 +226,6 @@ impl NativeRtpSession {
                 inner.on_src_pad(pad);
             }
         });
-        pipeline.set_latency(gst::ClockTime::from_mseconds(u64::from(jitter) + crate::peer_connection::PLAYOUT_HEADROOM_MS));
         pipeline.set_state(gst::State::Playing).map_err(napi_err)?;
         Ok(Self { inner })
     }
@@ -942,7 +944,7 @@ impl Inner {
                     }),
                 )
             }
-            Some((_, track)) => receiver::link_decoder(&pipeline, pad, track),
+            Some((_, track)) => receiver::link_decoder(&pipeline, pad, track, receiver::Playout::OnArrival),
             None => Err("RTP pad of an unknown session".to_owned()),
         };
         if let Err(e) = result {

@@ -18,8 +18,6 @@ use gst::prelude::*;
 
 pub const DECODER: &str = "gstpc-opusdec";
 
-static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
-
 /// Whether `payload` is an Opus packet libopus can frame (RFC 6716 §3.1 TOC byte, §3.2 frame
 /// count and lengths) of at most 120 ms (§3.2.5): what the receive paths check before a packet
 /// reaches the jitter buffer, so a bad one becomes a (time-bounded) lost packet.
@@ -29,12 +27,8 @@ pub fn valid_packet(payload: &[u8]) -> bool {
 
 /// Register the element (once per process; gst must be initialised).
 pub fn register() -> Result<(), String> {
-    REGISTERED
-        .get_or_init(|| {
-            gst::Element::register(None, DECODER, gst::Rank::NONE, decoder::OpusDecoder::static_type())
-                .map_err(|e| format!("registering the Opus decoder failed: {e}"))
-        })
-        .clone()
+    static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
+    crate::runtime::register_element(&REGISTERED, DECODER, decoder::OpusDecoder::static_type())
 }
 
 #[cfg(test)]
