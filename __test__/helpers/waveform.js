@@ -60,18 +60,22 @@ function matchRecording(reference, received48k) {
   const frame = 160;
   const refEnv = envelope(reference, frame);
   const recEnv = envelope(received, frame);
-  // The recording may end up to ~11 ms short of the reference even when nothing is lost: the
-  // resampler holds back its filter's delay, and RTCAudioSink hands out whole 10 ms frames. So
-  // the coarse alignment lets the reference run past the recording's end by up to TAIL frames
-  // (correlating where they overlap); every window below is still matched in full.
+  // The recording may lack the reference's first packet or two (HEAD frames): a plain-RTP
+  // stream is delivered as it arrives, and a sink attached when the track appears can come after
+  // the first packet when the sender starts at once (sipp plays as soon as it has sent its ACK
+  // or its 200 OK). It may end up to ~11 ms short (TAIL frames): the resampler holds back its
+  // filter's delay and RTCAudioSink hands out whole 10 ms frames. The coarse alignment
+  // correlates where the two overlap; every voiced window below is still matched in full.
+  const HEAD = 4;
   const TAIL = 2;
-  let coarse = { lag: -1, r: -1 };
-  for (let lag = 0; lag + refEnv.length <= recEnv.length + TAIL; lag++) {
-    const r = correlation(refEnv, 0, recEnv, lag, Math.min(refEnv.length, recEnv.length - lag));
+  let coarse = { lag: -HEAD - 1, r: -1 };
+  for (let lag = -HEAD; lag + refEnv.length <= recEnv.length + TAIL; lag++) {
+    const from = Math.max(0, -lag);
+    const r = correlation(refEnv, from, recEnv, lag + from, Math.min(refEnv.length, recEnv.length - lag) - from);
     if (r > coarse.r) coarse = { lag, r };
   }
   const result = { windows: [], median: 0, worst: 0, driftMs: 0 };
-  if (coarse.lag < 0) return result;
+  if (coarse.lag < -HEAD) return result;
   const win = 2000;
   const search = 640; // 80 ms
   const sorted = [...refEnv].sort((x, y) => x - y);

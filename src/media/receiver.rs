@@ -35,7 +35,9 @@ pub fn link_decoder(pipeline: &gst::Pipeline, pad: &gst::Pad, track: Arc<TrackCo
     // Not async: a sink that prerolls makes the playing pipeline lose its state for a moment,
     // and an element added in that moment (the next pad's chain) can miss going to PLAYING.
     let sink = gst_app::AppSink::builder().caps(&raw_caps(RATE, 1)).sync(delayed).async_(false).build();
-    let jitterbuffer = crate::workarounds::jitter_buffer::serving(pad);
+    // The encoded tap's place (`tap_rtp`): before webrtcbin's jitter buffer; on arrival, no
+    // jitter buffer holds packets back, and the depayloader is as early.
+    let jitterbuffer = if delayed { crate::workarounds::jitter_buffer::serving(pad) } else { None };
     // The whole playout delay (the pinned pipeline latency: jitter buffer + headroom) is
     // ramped: a late buffer is played at once, never dropped, so starting at no delay at all
     // costs nothing.
@@ -79,8 +81,9 @@ pub fn link_decoder(pipeline: &gst::Pipeline, pad: &gst::Pad, track: Arc<TrackCo
 /// sink that waits for the packet's playout time, and only then takes the next one, so a tap
 /// there saw every packet most of a playout delay late (the bridge's WebRTC → RTP leg paid
 /// it). The jitter buffer's sink pad carries every payload type of the SSRC (telephone-events
-/// too): only `pt` passes. Where the walk to the jitter buffer fails (another GStreamer
-/// layout), the tap falls back to `depay_sink`.
+/// too): only `pt` passes. A stream played on arrival (`Playout::OnArrival`: packets leave
+/// `media::reorder` as they come, in order) is tapped at `depay_sink`, as is one whose walk to
+/// the jitter buffer fails (another GStreamer layout).
 fn tap_rtp(jitterbuffer: Option<&gst::Element>, depay_sink: &gst::Pad, pt: Option<i32>, track: &Arc<TrackCore>) {
     // The probe sees every packet of every receiver; only a track with an RTP consumer (a
     // passthrough forwarder, rare) is worth mapping and parsing them for.

@@ -2,10 +2,11 @@
 //!
 //! Threads: a packet is ordered and pushed on, through the whole receive chain, on the thread
 //! that brought it (udpsrc's). Only while a gap is open is a deadline scheduled on the
-//! pipeline's clock; it runs on GStreamer's clock thread, gives up on the gap and pushes the
-//! held packets from there. `push` serialises the two (one stream, pushed by one thread at a
-//! time, in order), and is always taken before `state`; neither is held while the
-//! `request-pt-map` signal runs (rtpbin's handler takes the session's locks).
+//! pipeline's clock; when it fires, GStreamer's clock thread hands it to a media worker
+//! (`media/workers.rs`), which gives up on the gap and pushes the held packets on. `push`
+//! serialises the two (one stream, pushed by one thread at a time, in order), and is always
+//! taken before `state`; neither is held while the `request-pt-map` signal runs (rtpbin's
+//! handler takes the session's locks).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -31,8 +32,9 @@ mod imp {
     #[derive(Default)]
     struct State {
         order: Order<gst::Buffer>,
-        /// Clock rate by payload type: from the caps, else asked of rtpbin (`request-pt-map`).
-        rates: HashMap<u8, u32>,
+        /// Clock rate by payload type, None for telephone-events (off the timeline): from the
+        /// caps, else asked of rtpbin (`request-pt-map`).
+        rates: HashMap<u8, Option<u32>>,
         /// The deadline scheduled (running time, ns) and its clock entry.
         armed: Option<(u64, gst::SingleShotClockId)>,
     }
@@ -164,14 +166,15 @@ mod imp {
             self.obj().current_running_time().map_or(0, gst::ClockTime::nseconds)
         }
 
-        /// The clock rate of payload type `pt`; None when nobody knows it (the packet cannot be
-        /// timed, and no decoder downstream would take it either).
-        fn clock_rate(&self, pt: u8) -> Option<u32> {
+        /// The clock rate of payload type `pt` (None inside: a telephone-event); None when
+        /// nobody knows it (the packet cannot be timed, and no decoder downstream would take
+        /// it either).
+        fn clock_rate(&self, pt: u8) -> Option<Option<u32>> {
             if let Some(&rate) = lock(&self.state).rates.get(&pt) {
                 return Some(rate);
             }
             let caps = self.obj().emit_by_name::<Option<gst::Caps>>("request-pt-map", &[&u32::from(pt)])?;
-            let rate = caps.structure(0)?.get::<i32>("clock-rate").ok().and_then(|r| u32::try_from(r).ok()).filter(|&r| r > 0)?;
+            let rate = timeline_rate(caps.structure(0)?)?;
             lock(&self.state).rates.insert(pt, rate);
             Some(rate)
         }
@@ -211,10 +214,17 @@ mod imp {
             };
             let id = clock.new_single_shot_id(base + gst::ClockTime::from_nseconds(at));
             let weak = obj.downgrade();
+            // The clock's thread only hands the release to a media worker: it is shared by every
+            // tick in the process, and the release pushes through the whole receive chain
+            // (possibly building one, for a payload type's first packet) and may wait for the
+            // socket's thread to finish a push.
             if id.wait_async(move |_, _, _| {
-                if let Some(obj) = weak.upgrade() {
-                    obj.imp().deadline(at);
-                }
+                let weak = weak.clone();
+                crate::media::workers::spawn(Box::new(move || {
+                    if let Some(obj) = weak.upgrade() {
+                        obj.imp().deadline(at);
+                    }
+                }));
             })
             .is_ok()
             {
@@ -225,7 +235,8 @@ mod imp {
             released
         }
 
-        /// The clock thread: the gap whose deadline was `at` is given up on.
+        /// A media worker, once the clock reached `at`: the gap whose deadline that was is given
+        /// up on.
         fn deadline(&self, at: u64) {
             let wait = self.wait_ns();
             let _push = lock(&self.push);
@@ -275,31 +286,39 @@ mod imp {
                     gst::Pad::event_default(pad, Some(&*self.obj()), event)
                 }
                 EventView::Caps(c) => {
-                    let s = c.caps().structure(0);
-                    let rate = s.and_then(|s| s.get::<i32>("clock-rate").ok()).and_then(|r| u32::try_from(r).ok()).filter(|&r| r > 0);
-                    let pt = s.and_then(|s| s.get::<i32>("payload").ok()).and_then(|p| u8::try_from(p).ok());
-                    if let (Some(rate), Some(pt)) = (rate, pt) {
-                        lock(&self.state).rates.insert(pt, rate);
+                    if let Some(s) = c.caps().structure(0) {
+                        let pt = s.get::<i32>("payload").ok().and_then(|p| u8::try_from(p).ok());
+                        if let (Some(pt), Some(rate)) = (pt, timeline_rate(s)) {
+                            lock(&self.state).rates.insert(pt, rate);
+                        }
                     }
-                    let _push = lock(&self.push);
-                    gst::Pad::event_default(pad, Some(&*self.obj()), event)
+                    self.forward_in_order(pad, event)
                 }
-                EventView::Eos(_) => {
-                    let _push = lock(&self.push);
-                    let held = {
-                        let mut st = lock(&self.state);
-                        st.disarm();
-                        st.order.drain()
-                    };
-                    let _ = self.push_released(held);
-                    gst::Pad::event_default(pad, Some(&*self.obj()), event)
-                }
-                _ if event.is_serialized() => {
-                    let _push = lock(&self.push);
-                    gst::Pad::event_default(pad, Some(&*self.obj()), event)
-                }
+                // FLUSH_STOP follows FLUSH_START's reset: nothing is held.
+                _ if event.is_serialized() => self.forward_in_order(pad, event),
                 _ => gst::Pad::event_default(pad, Some(&*self.obj()), event),
             }
         }
+
+        /// A serialized event (caps, segment, EOS, …) goes on after the packets that came
+        /// before it: what is held leaves first, its gaps given up on.
+        fn forward_in_order(&self, pad: &gst::Pad, event: gst::Event) -> bool {
+            let _push = lock(&self.push);
+            let held = {
+                let mut st = lock(&self.state);
+                st.disarm();
+                st.order.drain()
+            };
+            let _ = self.push_released(held);
+            gst::Pad::event_default(pad, Some(&*self.obj()), event)
+        }
+    }
+
+    /// The clock rate a payload type's packets are timed at: None (off the timeline) for a
+    /// telephone-event, whose packets all carry their event's start (RFC 4733 §2.5.1.2).
+    fn timeline_rate(s: &gst::StructureRef) -> Option<Option<u32>> {
+        let rate = s.get::<i32>("clock-rate").ok().and_then(|r| u32::try_from(r).ok()).filter(|&r| r > 0)?;
+        let event = s.get::<&str>("encoding-name").is_ok_and(|n| n.eq_ignore_ascii_case("TELEPHONE-EVENT"));
+        Some((!event).then_some(rate))
     }
 }

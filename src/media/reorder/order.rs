@@ -12,10 +12,16 @@
 //! - Timestamps come from the RTP timestamps (RFC 3550 §5.1: the sampling instant), anchored at
 //!   the arrival of the stream's first packet: the audio and its timestamps stay contiguous
 //!   whatever the network's jitter, as a jitter buffer's output is. The anchor moves to a
-//!   packet's arrival when that is more than `PAUSE` later than its timestamp says (a sender
-//!   that paused without advancing its timestamps), when its clock rate changes, or when its
-//!   timestamp jumps back before the anchor; a sender's clock running fast is never corrected
-//!   backwards, which would overlap audio.
+//!   packet's arrival when its timestamp would put it more than `PAUSE` before its arrival (a
+//!   sender that paused without advancing its timestamps, a slow clock: a hole, which costs
+//!   nothing) or more than `AHEAD` after it (a timestamp jump, a fast clock, a first packet
+//!   that came late), when its timestamp runs backwards or its clock rate changes. A decoder's
+//!   output stamped earlier than audio already let through is cut beyond
+//!   `playout::MAX_LEAD` (`RealTimeClamp`, which keeps a receive stream in real time); `AHEAD`
+//!   is half of it, so a re-anchoring never cuts by itself, and a sender's excess audio (a
+//!   fast clock) is cut where it builds up, as behind a jitter buffer. Packets off the
+//!   timeline (telephone-events, whose packets all carry their event's start, RFC 4733
+//!   §2.5.1.2) are stamped with their arrival and move nothing.
 
 use std::collections::BTreeMap;
 
@@ -25,10 +31,11 @@ pub const MAX_DROPOUT: i64 = 3000;
 /// At most this many packets are held behind gaps (over a second of 20 ms packets): beyond it
 /// the oldest gap is given up on at once.
 pub const MAX_HELD: usize = 64;
-/// A packet arriving this much later than its timestamp says re-anchors the timeline.
+/// How far behind its arrival a packet's timestamp may put it before the timeline is
+/// re-anchored.
 pub const PAUSE_NS: u64 = 1_000_000_000;
-/// A timestamp this far ahead of the packet's arrival is a jump, not a fast clock.
-pub const JUMP_NS: u64 = 60_000_000_000;
+/// How far ahead of its arrival.
+pub const AHEAD_NS: u64 = crate::media::playout::MAX_LEAD.nseconds() / 2;
 
 /// Extended sequence numbers start here so that a restart below the first never goes negative.
 const EXT_BASE: i64 = 1 << 32;
@@ -36,7 +43,7 @@ const EXT_BASE: i64 = 1 << 32;
 struct Held<B> {
     arrival: u64,
     ts: u32,
-    rate: u32,
+    rate: Option<u32>,
     item: B,
 }
 
@@ -56,9 +63,9 @@ pub struct Output<B> {
 
 #[derive(Default)]
 struct Timeline {
-    /// (arrival ns, extended timestamp) of the anchor packet, and the clock rate.
+    /// (arrival ns, extended timestamp, clock rate) of the anchor packet.
     anchor: Option<(u64, i64, u32)>,
-    /// Extended timestamp of the last packet released.
+    /// Extended timestamp and RTP timestamp of the last packet stamped.
     last: i64,
     last_ts: u32,
 }
@@ -70,18 +77,20 @@ impl Timeline {
             Some(_) => self.last + i64::from(ts.wrapping_sub(self.last_ts) as i32),
             None => i64::from(ts),
         };
+        let on_line = self.anchor.and_then(|(at, anchor_ts, anchor_rate)| {
+            if anchor_rate != rate || ext < self.last {
+                return None;
+            }
+            let since = u64::try_from(u128::try_from(ext - anchor_ts).ok()? * 1_000_000_000 / u128::from(rate)).ok()?;
+            let pts = at.checked_add(since)?;
+            (arrival <= pts.saturating_add(PAUSE_NS) && pts <= arrival.saturating_add(AHEAD_NS)).then_some(pts)
+        });
         self.last = ext;
         self.last_ts = ts;
-        if let Some((at, anchor_ts, anchor_rate)) = self.anchor {
-            if anchor_rate == rate && ext >= anchor_ts {
-                let pts = at + ((ext - anchor_ts) as u64).saturating_mul(1_000_000_000) / u64::from(rate);
-                if arrival <= pts.saturating_add(PAUSE_NS) && pts <= arrival.saturating_add(JUMP_NS) {
-                    return pts;
-                }
-            }
-        }
-        self.anchor = Some((arrival, ext, rate));
-        arrival
+        on_line.unwrap_or_else(|| {
+            self.anchor = Some((arrival, ext, rate));
+            arrival
+        })
     }
 }
 
@@ -105,8 +114,9 @@ impl<B> Default for Order<B> {
 }
 
 impl<B> Order<B> {
-    /// A packet arrived (`arrival` in ns, on the clock deadlines are given on).
-    pub fn packet(&mut self, seq: u16, ts: u32, rate: u32, arrival: u64, wait: u64, item: B) -> Output<B> {
+    /// A packet arrived (`arrival` in ns, on the clock deadlines are given on), of a payload
+    /// type with clock `rate`, or None for one off the timeline.
+    pub fn packet(&mut self, seq: u16, ts: u32, rate: Option<u32>, arrival: u64, wait: u64, item: B) -> Output<B> {
         let mut released = Vec::new();
         let next = *self.next.get_or_insert(EXT_BASE + i64::from(seq));
         let ext = next + i64::from(seq.wrapping_sub(next as u16) as i16);
@@ -144,7 +154,7 @@ impl<B> Order<B> {
     /// Give up on every gap whose deadline has passed at `now`.
     pub fn expire(&mut self, now: u64, wait: u64) -> Output<B> {
         let mut released = Vec::new();
-        while self.held.first_key_value().is_some_and(|(_, h)| h.arrival.saturating_add(wait) <= now) {
+        while self.oldest_arrival().is_some_and(|a| a.saturating_add(wait) <= now) {
             self.give_up_oldest_gap(&mut released);
         }
         self.output(released, wait)
@@ -162,13 +172,20 @@ impl<B> Order<B> {
         *self = Self { dropped: self.dropped, ..Self::default() };
     }
 
+    /// The oldest gap is given up on once the first packet held behind any gap (the missing
+    /// packets were due before it) has waited: the earliest arrival held, not the arrival of
+    /// the lowest sequence number held, which a later reordered packet can be.
+    fn oldest_arrival(&self) -> Option<u64> {
+        self.held.values().map(|h| h.arrival).min()
+    }
+
     fn output(&self, released: Vec<Release<B>>, wait: u64) -> Output<B> {
-        let deadline = self.held.first_key_value().map(|(_, h)| h.arrival.saturating_add(wait));
+        let deadline = self.oldest_arrival().map(|a| a.saturating_add(wait));
         Output { released, deadline }
     }
 
-    fn release(&mut self, ts: u32, rate: u32, arrival: u64, item: B, out: &mut Vec<Release<B>>) {
-        let pts = self.timeline.pts(ts, rate, arrival);
+    fn release(&mut self, ts: u32, rate: Option<u32>, arrival: u64, item: B, out: &mut Vec<Release<B>>) {
+        let pts = rate.map_or(arrival, |rate| self.timeline.pts(ts, rate, arrival));
         out.push(Release { item, pts, discont: std::mem::take(&mut self.discont) });
         if let Some(next) = self.next.as_mut() {
             *next += 1;
@@ -207,7 +224,7 @@ mod tests {
 
     /// Packet `seq` of a 20 ms PCMU stream (160 timestamp units each) arriving at `at_ms`.
     fn send(o: &mut Order<u16>, seq: u16, at_ms: u64) -> (Vec<(u16, u64, bool)>, Option<u64>) {
-        let out = o.packet(seq, u32::from(seq).wrapping_mul(160), 8000, at_ms * MS, WAIT, seq);
+        let out = o.packet(seq, u32::from(seq).wrapping_mul(160), Some(8000), at_ms * MS, WAIT, seq);
         (out.released.into_iter().map(|r| (r.item, r.pts / MS, r.discont)).collect(), out.deadline.map(|d| d / MS))
     }
 
@@ -286,19 +303,57 @@ mod tests {
     }
 
     #[test]
-    fn the_timeline_reanchors_after_a_pause_and_on_a_new_clock_rate_never_backwards_for_a_fast_clock() {
+    fn the_gap_is_timed_from_the_earliest_packet_held_behind_it() {
+        let mut o = Order::default();
+        send(&mut o, 1, 0);
+        assert_eq!(send(&mut o, 5, 20), (vec![], Some(60)));
+        assert_eq!(send(&mut o, 3, 50), (vec![], Some(60)));
+        let got: Vec<u16> = o.expire(60 * MS, WAIT).released.iter().map(|r| r.item).collect();
+        assert_eq!(got, vec![3, 5]);
+    }
+
+    #[test]
+    fn packets_off_the_timeline_are_stamped_at_arrival_and_move_nothing() {
+        let mut o = Order::default();
+        send(&mut o, 1, 1000);
+        // A telephone-event carrying an old timestamp, held over a second.
+        let out = o.packet(2, 0, None, 2500 * MS, WAIT, 2);
+        assert_eq!(out.released.iter().map(|r| r.pts / MS).collect::<Vec<_>>(), vec![2500]);
+        assert_eq!(send(&mut o, 3, 1040).0, vec![(3, 1040, false)]);
+    }
+
+
+    #[test]
+    fn the_timeline_follows_the_timestamps_within_bounds_of_arrival() {
         let mut t = Timeline::default();
-        assert_eq!(t.pts(0, 8000, 1000 * MS), 1000 * MS);
-        // A sender 1 % fast: its timestamps run ahead of arrival, and are kept.
-        assert_eq!(t.pts(160 * 100, 8000, 1000 * MS + 1980 * MS), 1000 * MS + 2000 * MS);
+        let ms = |n: u64| n * MS;
+        assert_eq!(t.pts(0, 8000, ms(1000)), ms(1000));
+        // Jitter: the timestamps, not the arrivals.
+        assert_eq!(t.pts(160, 8000, ms(1035)), ms(1020));
+        assert_eq!(t.pts(320, 8000, ms(1001)), ms(1040));
+        // A sender a little fast: its timestamps run ahead of arrival, up to AHEAD.
+        assert_eq!(t.pts(160 * 50, 8000, ms(1000 + 950)), ms(2000));
+        // Beyond: re-anchored at arrival, a step back RealTimeClamp absorbs.
+        assert_eq!(t.pts(160 * 100, 8000, ms(1000 + 1930)), ms(2930));
         // A 3 s pause without the timestamps advancing: re-anchored at arrival.
-        assert_eq!(t.pts(160 * 101, 8000, 6000 * MS), 6000 * MS);
-        assert_eq!(t.pts(160 * 102, 8000, 6021 * MS), 6020 * MS);
+        assert_eq!(t.pts(160 * 101, 8000, ms(6000)), ms(6000));
+        assert_eq!(t.pts(160 * 102, 8000, ms(6021)), ms(6020));
+        // The timestamps jump 10 s ahead, then come back: re-anchored each time, no jump.
+        assert_eq!(t.pts(160 * 103 + 80_000, 8000, ms(6040)), ms(6040));
+        assert_eq!(t.pts(160 * 104 + 80_000, 8000, ms(6061)), ms(6060));
+        assert_eq!(t.pts(160 * 105, 8000, ms(6080)), ms(6080));
         // Another clock rate (a codec change): re-anchored.
-        assert_eq!(t.pts(5, 48000, 6050 * MS), 6050 * MS);
+        assert_eq!(t.pts(5, 48000, ms(6100)), ms(6100));
+        // A clock 10 % fast: never more than AHEAD in front of arrival.
+        let mut t = Timeline::default();
+        for k in 0..1000u32 {
+            let at = u64::from(k) * ms(18);
+            let pts = t.pts(k * 160, 8000, at);
+            assert!(pts >= at && pts <= at + AHEAD_NS, "packet {k}: {pts} at {at}");
+        }
         // Timestamps wrap.
         let mut t = Timeline::default();
         t.pts(u32::MAX - 79, 8000, 0);
-        assert_eq!(t.pts(80, 8000, 20 * MS), 20 * MS);
+        assert_eq!(t.pts(80, 8000, ms(20)), ms(20));
     }
 }
