@@ -146,7 +146,8 @@ impl Batches {
             return true;
         };
         // A producer's DISCONT passes the Retimer: audioresample restarts at it too.
-        if buffer.flags().contains(gst::BufferFlags::DISCONT) || self.last.as_ref() != Some(&(pts, caps.clone())) {
+        let continues = self.last.as_ref().is_some_and(|(end, last)| *end == pts && *last == caps);
+        if buffer.flags().contains(gst::BufferFlags::DISCONT) || !continues {
             self.restart();
         }
         self.last = Some((pts + duration, caps.clone()));

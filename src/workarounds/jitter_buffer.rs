@@ -30,7 +30,8 @@ pub fn latency(webrtc: &gst::Element, t: &WebRTCRTPTransceiver) -> Option<u32> {
     Some(jb.property::<u32>("latency"))
 }
 
-fn is_jitterbuffer(e: &gst::Element) -> bool {
+/// Whether `e` is an rtpjitterbuffer (not another element rtpbin was given in its place).
+pub fn is_jitterbuffer(e: &gst::Element) -> bool {
     e.factory().is_some_and(|f| f.name() == FACTORY)
 }
 

@@ -51,7 +51,9 @@ pub fn start_fast_rtpbin(rtpbin: &gst::Element) {
         None
     });
     rtpbin.connect("new-jitterbuffer", false, |args| {
-        if let Some(jb) = args.get(1).and_then(|v| v.get::<gst::Element>().ok()) {
+        // Only rtpjitterbuffer holds a first packet back; the plain-RTP backend's
+        // `gstpc-rtpreorder` lets it through at once.
+        if let Some(jb) = args.get(1).and_then(|v| v.get::<gst::Element>().ok()).filter(super::jitter_buffer::is_jitterbuffer) {
             start_at_zero_latency(&jb);
         }
         None

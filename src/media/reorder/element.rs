@@ -45,6 +45,12 @@ mod imp {
                 id.unschedule();
             }
         }
+
+        /// Forget the stream (a flush, leaving PAUSED): nothing held, no deadline.
+        fn forget(&mut self) {
+            self.disarm();
+            self.order.reset();
+        }
     }
 
     pub struct RtpReorder {
@@ -149,9 +155,7 @@ mod imp {
         fn change_state(&self, transition: gst::StateChange) -> Result<gst::StateChangeSuccess, gst::StateChangeError> {
             let ret = self.parent_change_state(transition)?;
             if transition == gst::StateChange::PausedToReady {
-                let mut st = lock(&self.state);
-                st.disarm();
-                st.order.reset();
+                lock(&self.state).forget();
             }
             Ok(ret)
         }
@@ -201,38 +205,38 @@ mod imp {
         /// Schedule the deadline of the oldest open gap (or none). Without a clock (not
         /// playing) nothing can be waited for: the gaps are given up on at once.
         fn arm(&self, mut released: Vec<Release<gst::Buffer>>, deadline: Option<u64>, wait: u64) -> Vec<Release<gst::Buffer>> {
-            let obj = self.obj();
             let mut st = lock(&self.state);
             if st.armed.as_ref().map(|(t, _)| *t) == deadline {
                 return released;
             }
             st.disarm();
             let Some(at) = deadline else { return released };
-            let (Some(clock), Some(base)) = (obj.clock(), obj.base_time()) else {
-                released.extend(st.order.expire(u64::MAX, wait).released);
-                return released;
-            };
-            let id = clock.new_single_shot_id(base + gst::ClockTime::from_nseconds(at));
+            match self.schedule(at) {
+                Some(id) => st.armed = Some((at, id)),
+                None => released.extend(st.order.expire(u64::MAX, wait).released),
+            }
+            released
+        }
+
+        /// A clock entry for running time `at` that gives up on the gap then; None without a
+        /// clock or when the clock refuses it.
+        fn schedule(&self, at: u64) -> Option<gst::SingleShotClockId> {
+            let obj = self.obj();
+            let id = obj.clock()?.new_single_shot_id(obj.base_time()? + gst::ClockTime::from_nseconds(at));
             let weak = obj.downgrade();
             // The clock's thread only hands the release to a media worker: it is shared by every
             // tick in the process, and the release pushes through the whole receive chain
             // (possibly building one, for a payload type's first packet) and may wait for the
             // socket's thread to finish a push.
-            if id.wait_async(move |_, _, _| {
-                let weak = weak.clone();
+            id.wait_async(move |_, _, _| {
                 crate::media::workers::spawn(Box::new(move || {
                     if let Some(obj) = weak.upgrade() {
                         obj.imp().deadline(at);
                     }
                 }));
             })
-            .is_ok()
-            {
-                st.armed = Some((at, id));
-            } else {
-                released.extend(st.order.expire(u64::MAX, wait).released);
-            }
-            released
+            .ok()?;
+            Some(id)
         }
 
         /// A media worker, once the clock reached `at`: the gap whose deadline that was is given
@@ -278,11 +282,7 @@ mod imp {
             use gst::EventView;
             match event.view() {
                 EventView::FlushStart(_) => {
-                    {
-                        let mut st = lock(&self.state);
-                        st.disarm();
-                        st.order.reset();
-                    }
+                    lock(&self.state).forget();
                     gst::Pad::event_default(pad, Some(&*self.obj()), event)
                 }
                 EventView::Caps(c) => {
