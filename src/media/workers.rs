@@ -18,6 +18,7 @@
 
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 
 pub type Job = Box<dyn FnOnce() + Send>;
@@ -25,7 +26,9 @@ pub type Job = Box<dyn FnOnce() + Send>;
 struct Pool {
     jobs: Mutex<Queue>,
     ready: Condvar,
-    workers: usize,
+    /// The workers that started, which the wake rule counts: one counted but never started
+    /// would pass for busy forever, and jobs would wait for a wake-up that never comes.
+    workers: AtomicUsize,
 }
 
 /// Jobs a worker awake (running, or woken and on its way) may have waiting before another is
@@ -65,12 +68,19 @@ fn pool() -> &'static Pool {
     static POOL: OnceLock<&'static Pool> = OnceLock::new();
     POOL.get_or_init(|| {
         let threads = worker_count(std::env::var("GST_PC_MEDIA_WORKERS").ok().as_deref(), std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
-        let pool: &'static Pool = Box::leak(Box::new(Pool { jobs: Mutex::new(Queue::default()), ready: Condvar::new(), workers: threads }));
+        let pool: &'static Pool = Box::leak(Box::new(Pool { jobs: Mutex::new(Queue::default()), ready: Condvar::new(), workers: AtomicUsize::new(0) }));
         for i in 0..threads {
-            let spawned = std::thread::Builder::new().name(format!("gstpc-media-{i}")).spawn(move || work(pool));
-            if let Err(e) = spawned {
-                gst::warning!(crate::log::CAT, "cannot start media worker thread: {e}");
-            }
+            match std::thread::Builder::new().name(format!("gstpc-media-{i}")).spawn(move || work(pool)) {
+                // Final before any job is queued: `spawn` gets the pool once this is done.
+                Ok(_) => pool.workers.fetch_add(1, Ordering::AcqRel),
+                Err(e) => {
+                    gst::warning!(crate::log::CAT, "cannot start media worker thread: {e}");
+                    0
+                }
+            };
+        }
+        if pool.workers.load(Ordering::Acquire) == 0 {
+            gst::error!(crate::log::CAT, "no media worker thread started: media jobs run on the threads that make them");
         }
         pool
     })
@@ -102,20 +112,30 @@ fn work(pool: &'static Pool) {
                 queue.waking = queue.waking.saturating_sub(1);
             }
         };
-        // A panicking job must not take the worker (and every connection it serves) down.
-        if catch_unwind(AssertUnwindSafe(job)).is_err() {
-            gst::warning!(crate::log::CAT, "a media job panicked");
-        }
+        run(job);
+    }
+}
+
+/// A panicking job must not take the worker (and every connection it serves) down.
+fn run(job: Job) {
+    if catch_unwind(AssertUnwindSafe(job)).is_err() {
+        gst::warning!(crate::log::CAT, "a media job panicked");
     }
 }
 
 /// Run `job` on a media worker.
 pub fn spawn(job: Job) {
     let pool = pool();
+    let workers = pool.workers.load(Ordering::Acquire);
+    if workers == 0 {
+        // Late rather than never: the thread that makes a job runs it.
+        run(job);
+        return;
+    }
     let wake = match pool.jobs.lock() {
         Ok(mut queue) => {
             queue.jobs.push_back(job);
-            queue.wake_one(pool.workers)
+            queue.wake_one(workers)
         }
         Err(_) => return,
     };
