@@ -9,7 +9,7 @@ const { startBaresip } = require('./helpers/baresip');
 const { useSipWorld, sipBridge } = require('./helpers/sip-bridge');
 const { FrameCollector, detectTone, expectContinuousTone } = require('./helpers/audio');
 const { waitFor, sleep } = require('./helpers/resources');
-const { later } = require('./helpers/later');
+const { later, own } = require('./helpers/later');
 
 const BRIDGE_TONE = 440;
 const PHONE_TONE = 700;
@@ -51,7 +51,7 @@ describe.each([
 ])('baresip with %s, plain RTP', (codec, pt) => {
   test('the bridge calls it through Kamailio: each side hears the other tone', async () => {
     const name = codec.split('/')[0].toLowerCase();
-    const phone = await startBaresip({ kamailioUdpPort: world.kamailio.udpPort, user: `phone-${name}`, frequency: PHONE_TONE, codec });
+    const phone = own(await startBaresip({ kamailioUdpPort: world.kamailio.udpPort, user: `phone-${name}`, frequency: PHONE_TONE, codec }));
     const { agent } = await bridge(`bridge-${name}`, PLAIN);
     const inviter = new world.sip.Inviter(agent.ua, world.sip.UserAgent.makeURI(`sip:phone-${name}@127.0.0.1`));
     await inviter.invite();
@@ -89,7 +89,7 @@ describe.each(['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32'])('SDES-SRTP
 
   test('the bridge calls baresip, offering only that suite: each side hears the other tone', async () => {
     const user = `phone-out-${suite.slice(-2)}`;
-    const phone = await startBaresip({ kamailioUdpPort: world.kamailio.udpPort, user, frequency: PHONE_TONE, codec: 'PCMU/8000/1', mediaenc: 'srtp-mand' });
+    const phone = own(await startBaresip({ kamailioUdpPort: world.kamailio.udpPort, user, frequency: PHONE_TONE, codec: 'PCMU/8000/1', mediaenc: 'srtp-mand' }));
     const { agent } = await bridge(`bridge-out-${suite.slice(-2)}`, SECURE);
     const inviter = new world.sip.Inviter(agent.ua, world.sip.UserAgent.makeURI(`sip:${user}@127.0.0.1`));
     await inviter.invite();
@@ -102,7 +102,7 @@ describe.each(['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32'])('SDES-SRTP
 
 // Debian's baresip (1.0) offers AES_CM_128_HMAC_SHA1_80 only, so that is the suite of its calls to us.
 test('baresip calls the bridge with SDES-SRTP: each side hears the other tone', async () => {
-  const phone = await startBaresip({ kamailioUdpPort: world.kamailio.udpPort, user: 'phone-in-srtp', frequency: PHONE_TONE, codec: 'PCMU/8000/1', mediaenc: 'srtp-mand' });
+  const phone = own(await startBaresip({ kamailioUdpPort: world.kamailio.udpPort, user: 'phone-in-srtp', frequency: PHONE_TONE, codec: 'PCMU/8000/1', mediaenc: 'srtp-mand' }));
   const { invitations } = await bridge('bridge-in-srtp', { ...PLAIN, rtpProfile: 'RTP/SAVP' });
   await phone.command('dial', 'sip:bridge-in-srtp@127.0.0.1');
   const invitation = await waitFor(() => invitations[0], 10000, 20, 'the INVITE from baresip');
@@ -111,7 +111,7 @@ test('baresip calls the bridge with SDES-SRTP: each side hears the other tone', 
 }, 60000);
 
 test("a bridge that allows only AES_CM_128_HMAC_SHA1_32 refuses baresip's offer with 488 and makes no connection", async () => {
-  const phone = await startBaresip({ kamailioUdpPort: world.kamailio.udpPort, user: 'phone-in-32', frequency: PHONE_TONE, codec: 'PCMU/8000/1', mediaenc: 'srtp-mand' });
+  const phone = own(await startBaresip({ kamailioUdpPort: world.kamailio.udpPort, user: 'phone-in-32', frequency: PHONE_TONE, codec: 'PCMU/8000/1', mediaenc: 'srtp-mand' }));
   const { invitations, handlers } = await bridge('bridge-in-32', { ...PLAIN, rtpProfile: 'RTP/SAVP', srtpCryptoSuites: ['AES_CM_128_HMAC_SHA1_32'] });
   await phone.command('dial', 'sip:bridge-in-32@127.0.0.1');
   const invitation = await waitFor(() => invitations[0], 10000, 20, 'the INVITE from baresip');
@@ -126,7 +126,7 @@ function tonePresentWindows(collector, freq, ms) {
 }
 
 test('hold and resume from each side stop and bring back the audio; DTMF both ways', async () => {
-  const phone = await startBaresip({ kamailioUdpPort: world.kamailio.udpPort, user: 'phone-hold', frequency: PHONE_TONE, codec: 'PCMU/8000/1' });
+  const phone = own(await startBaresip({ kamailioUdpPort: world.kamailio.udpPort, user: 'phone-hold', frequency: PHONE_TONE, codec: 'PCMU/8000/1' }));
   const { agent } = await bridge('bridge-hold', PLAIN);
   const inviter = new world.sip.Inviter(agent.ua, world.sip.UserAgent.makeURI('sip:phone-hold@127.0.0.1'));
   await inviter.invite();

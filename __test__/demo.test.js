@@ -1,8 +1,9 @@
 'use strict';
 
-// The demo (`npm run demo`) runs shortened and must pass its own report: the phone hears the
-// three SFU talkers, the SFU hears the phone, both recordings hold the right tones, and the
-// spectrogram is written.
+// The demo (`npm run demo`) runs shortened and must pass its own report: the WebRTC phone hears
+// the three SFU talkers and the desk phone, the desk phone (baresip, plain RTP) hears the
+// talkers and the WebRTC phone, the SFU hears both phones, every recording holds the right
+// tones, and the spectrogram is written.
 
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -20,8 +21,10 @@ test('the bridge demo runs end to end and reports what each side heard', () => {
   expect(res.signal).toBeNull();
   expect(out).toContain('bridge: registered');
   expect(out).toMatch(/connected: INVITE → established in \d+ ms/);
+  expect(out).toMatch(/desk phone answered: INVITE → established in \d+ ms \(RTP\/AVP, PCMU\)/);
   expect(out).toMatch(/SFU → bridge \d+ pkt\/s, bridge → SFU \d+ pkt\/s/);
   expect(out).toMatch(/the phone heard .*→ OK/);
+  expect(out).toMatch(/the desk phone heard .*→ OK/);
   expect(out).toMatch(/the SFU receiver heard .*→ OK/);
   expect(out).toMatch(/latency from the mixer input to audio decoded at the phone: \d+ ms/);
   expect(out).toContain('DEMO OK');

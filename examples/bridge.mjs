@@ -1,11 +1,16 @@
 // The bridge demo (`npm run demo`): the SIP worker of a WebRTC↔SIP bridge, in one process.
 //
-//   fake SFU (3 talkers) ──RTP──▶ UdpRtpSource ×3 ─▶ AudioMixer ─▶ SIP call ─▶ phone
-//   fake SFU (receiver)  ◀──RTP── RtpForwarder ◀──────────── caller's audio ◀─┘
+//   fake SFU (3 talkers) ──RTP──▶ UdpRtpSource ×3 ─▶ AudioMixer ─▶ WebRTC call ─▶ phone
+//                                                       │    ▲ ◀──────────────────┘
+//                                                       ▼    │
+//                                          plain-RTP call (PCMU) ─▶ desk phone
+//   fake SFU (receiver)  ◀──RTP── RtpForwarder ◀── both callers' mix
 //
 // Everything runs on loopback: Kamailio as the SIP server, gst-launch-1.0 processes as the
-// SFU, a second SIP.js user agent as the phone. The bridge records both directions, then
-// prints what each side heard and writes a spectrogram of both recordings (PNG).
+// SFU, a second SIP.js user agent as the WebRTC phone (it calls the bridge), baresip as a desk
+// phone on plain RTP (the bridge calls it). Each participant hears everyone but itself
+// (mix-minus). The bridge records three directions, then prints what each side heard and
+// writes a spectrogram of the recordings (PNG).
 
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -22,12 +27,17 @@ import { dB, power, spectrogram } from './support/analysis.mjs';
 
 const require = createRequire(import.meta.url);
 const { startKamailio } = require('../__test__/helpers/kamailio.js'); // a loopback Kamailio, killed on exit
+const { startBaresip } = require('../__test__/helpers/baresip.js'); // a baresip desk phone, killed on exit
 globalThis.WebSocket ??= WebSocket;
 
 const SECONDS = Number(process.env.DEMO_SECONDS || 8);
 const OUT = join(dirname(fileURLToPath(import.meta.url)), '..', 'demo-output');
 const TALKERS = [440, 660, 880]; // the SFU's three participants
-const PHONE_FREQ = 1000; // what the phone's caller says
+const PHONE_FREQ = 1000; // what the WebRTC phone's caller says
+const DESK_FREQ = 700; // what the desk phone's caller says
+// Our INVITEs offer plain RTP/AVP, what desk phones and trunks speak; an INVITE that offers
+// WebRTC (DTLS-SRTP) is still answered over WebRTC.
+const BRIDGE_CONFIG = { localAddresses: ['127.0.0.1'], rtpProfile: 'RTP/AVP' };
 const LOOPBACK = { localAddresses: ['127.0.0.1'] };
 const log = (msg) => console.log(`[${(performance.now() / 1000).toFixed(1).padStart(5)} s] ${msg}`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -72,7 +82,7 @@ async function startFakeSfu(ingressPorts) {
   for (const [i, freq] of TALKERS.entries()) {
     const port = ingressPorts[i];
     gstLaunch(
-      `audiotestsrc is-live=true wave=sine freq=${freq} volume=0.25 ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=1 ` +
+      `audiotestsrc is-live=true wave=sine freq=${freq} volume=0.2 ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=1 ` +
         `! opusenc ! rtpopuspay pt=111 ssrc=${1000 + i} ! udpsink host=127.0.0.1 port=${port}`,
     );
     talkers.push({ freq, port });
@@ -111,8 +121,18 @@ function readWav(path) {
 }
 
 function levels(samples, rate = 48000) {
-  return Object.fromEntries([...TALKERS, PHONE_FREQ].map((f) => [f, dB(power(samples, rate, f))]));
+  return Object.fromEntries([...TALKERS, PHONE_FREQ, DESK_FREQ].map((f) => [f, dB(power(samples, rate, f))]));
 }
+
+/** The profile and first codec of an SDP's audio line (static payload types need no rtpmap). */
+function audioOf(sdp) {
+  const [, profile, pt] = /^m=audio \S+ (\S+) (\d+)/m.exec(sdp) ?? [];
+  const name = new RegExp(`^a=rtpmap:${pt} ([^/\\r]+)`, 'm').exec(sdp)?.[1] ?? { 0: 'PCMU', 8: 'PCMA', 9: 'G722' }[pt] ?? `payload type ${pt}`;
+  return `${profile}, ${name}`;
+}
+
+/** baresip's recording (floats in [-1, 1]) as Int16 samples. */
+const int16 = (floats) => Int16Array.from(floats, (x) => Math.round(Math.max(-1, Math.min(1, x)) * 32767));
 
 /**
  * Every expected talker in every 500 ms window: at least −30 dB (a talker at −15 dB that drops
@@ -141,7 +161,7 @@ function describe(name, lv, expected) {
   return ok;
 }
 
-/** Both recordings as spectrogram panels, 100–1600 Hz, 50 ms columns, louder = brighter. */
+/** The recordings as spectrogram panels, 100–1600 Hz, 50 ms columns, louder = brighter. */
 function writeSpectrogram(recordings, path) {
   const freqs = Array.from({ length: 76 }, (_, i) => 100 + i * 20);
   const grids = recordings.map((r) => spectrogram(r.samples, 48000, { windowMs: 50, freqs }));
@@ -168,7 +188,10 @@ async function main() {
   mkdirSync(OUT, { recursive: true });
   const kamailio = await startKamailio();
   cleanups.push(() => kamailio.stop());
-  log(`Kamailio up: ${kamailio.wsUrl}`);
+  log(`Kamailio up: ${kamailio.wsUrl} (WebSocket), udp/${kamailio.udpPort}`);
+  const desk = await startBaresip({ kamailioUdpPort: kamailio.udpPort, user: 'desk', frequency: DESK_FREQ, codec: 'PCMU/8000/1' });
+  cleanups.push(() => desk.stop());
+  log('desk phone (baresip): registered as sip:desk@127.0.0.1 over UDP, PCMU, answers automatically');
 
   // --- the bridge -------------------------------------------------------------------------
   // One RTP port per SFU talker, chosen by the system (port 0) and bound before anyone sends.
@@ -177,10 +200,12 @@ async function main() {
   log(`fake SFU: talkers ${sfu.talkers.map((t) => `${t.freq} Hz → udp/${t.port}`).join(', ')}; receiver on udp/${sfu.receivePort}`);
   const mixer = new AudioMixer();
   const inputs = ingress.map((src) => mixer.addInput(src.track));
-  const mix = mixer.createTrack(); // everyone on the SFU, for the SIP caller
+  // What a call sends until its caller has an input of its own (then: everyone but the caller).
+  const everyone = mixer.createTrack();
+  let bridgeUa;
   const toBridge = new Promise((resolve) => {
     register('bridge', kamailio.wsUrl, {
-      sessionDescriptionHandlerFactory: sessionDescriptionHandlerFactory({ media: () => mix, peerConnectionConfiguration: LOOPBACK }),
+      sessionDescriptionHandlerFactory: sessionDescriptionHandlerFactory({ media: () => everyone, peerConnectionConfiguration: BRIDGE_CONFIG }),
       delegate: {
         onInvite: async (invitation) => {
           log('bridge: incoming call, ringing');
@@ -189,10 +214,22 @@ async function main() {
           resolve(invitation);
         },
       },
-    }).then(() => log('bridge: registered as sip:bridge@127.0.0.1'));
+    }).then((ua) => {
+      log('bridge: registered as sip:bridge@127.0.0.1');
+      bridgeUa = ua;
+    });
   });
 
-  // --- the phone --------------------------------------------------------------------------
+  /** The caller of `session` joins the mix (at `gain`) and hears everyone but itself. */
+  async function joinMix(session, gain = 1) {
+    const sdh = session.sessionDescriptionHandler;
+    const track = await sdh.waitForRemoteTrack();
+    const input = mixer.addInput(track, { gain });
+    await sdh.gstPeerConnection.getSenders()[0].replaceTrack(mixer.createTrack({ exclude: [input] }));
+    return { track, input };
+  }
+
+  // --- the WebRTC phone calls the bridge --------------------------------------------------
   const phoneTone = new ToneSource({ frequency: PHONE_FREQ, amplitude: 0.3 });
   const phone = await register('phone', kamailio.wsUrl, {
     sessionDescriptionHandlerFactory: sessionDescriptionHandlerFactory({ media: () => phoneTone.track, peerConnectionConfiguration: LOOPBACK }),
@@ -204,14 +241,28 @@ async function main() {
   await inviter.invite();
   const invitation = await toBridge;
   await new Promise((resolve) => inviter.stateChange.addListener((s) => s === SessionState.Established && resolve()));
-  log(`connected: INVITE → established in ${(performance.now() - t0).toFixed(0)} ms`);
+  log(`connected: INVITE → established in ${(performance.now() - t0).toFixed(0)} ms (WebRTC: ICE + DTLS-SRTP, Opus)`);
+  const caller = await joinMix(invitation);
 
-  // Bridge side of the call: forward the caller to the SFU, record both directions.
-  const callerTrack = await invitation.sessionDescriptionHandler.waitForRemoteTrack();
-  const forwarder = new RtpForwarder(callerTrack, { address: '127.0.0.1', port: sfu.receivePort, codec: 'opus', payloadType: 111 });
+  // --- the bridge calls the desk phone over plain RTP -------------------------------------
+  const deskCall = new Inviter(bridgeUa, UserAgent.makeURI('sip:desk@127.0.0.1'));
+  const t1 = performance.now();
+  const deskUp = new Promise((resolve) => deskCall.stateChange.addListener((s) => s === SessionState.Established && resolve()));
+  await deskCall.invite();
+  await deskUp;
+  const answer = deskCall.sessionDescriptionHandler.gstPeerConnection.remoteDescription.sdp;
+  log(`desk phone answered: INVITE → established in ${(performance.now() - t1).toFixed(0)} ms (${audioOf(answer)})`);
+  // baresip's sine is loud (−10 dB): at half its level the mixes stay clear of full scale, where
+  // the mixer clips.
+  const deskCaller = await joinMix(deskCall, 0.5);
+
+  // The SFU gets both callers' mix; the bridge records three directions.
+  const forwarder = new RtpForwarder(mixer.createTrack({ exclude: inputs }), { address: '127.0.0.1', port: sfu.receivePort, codec: 'opus', payloadType: 111 });
+  const toPhone = invitation.sessionDescriptionHandler.gstPeerConnection.getSenders()[0].track;
   const recorders = [
-    new TrackRecorder(mix, { path: join(OUT, 'bridge-to-phone.wav') }),
-    new TrackRecorder(callerTrack, { path: join(OUT, 'phone-to-bridge.wav') }),
+    new TrackRecorder(toPhone, { path: join(OUT, 'bridge-to-phone.wav') }),
+    new TrackRecorder(caller.track, { path: join(OUT, 'phone-to-bridge.wav') }),
+    new TrackRecorder(deskCaller.track, { path: join(OUT, 'desk-to-bridge.wav') }),
   ];
 
   // The phone listens, and measures when audio from the SFU reaches it.
@@ -233,6 +284,7 @@ async function main() {
   while (onsetAt === null && performance.now() - unmutedAt < 2000) await sleep(2);
   const latency = onsetAt === null ? NaN : onsetAt - unmutedAt;
   inputs.forEach((i) => i.setMuted(false));
+  const deskFrom = performance.now(); // the desk phone's recording is judged from here on
 
   // Run, printing packets per second each way.
   let last = { ingress: 0, egress: 0 };
@@ -242,9 +294,11 @@ async function main() {
     log(`SFU → bridge ${now.ingress - last.ingress} pkt/s, bridge → SFU ${now.egress - last.egress} pkt/s`);
     last = now;
   }
+  const deskMs = performance.now() - deskFrom;
 
-  // Tear down: BYE, finish recordings, stop the SFU receiver so its WAV is complete.
+  // Tear down: BYE both calls, finish recordings, stop the SFU receiver so its WAV is complete.
   await inviter.bye();
+  await deskCall.bye();
   phoneSink.stop();
   await Promise.all(recorders.map((r) => r.stop()));
   forwarder.stop();
@@ -252,30 +306,42 @@ async function main() {
   ingress.forEach((src) => src.stop());
   mixer.stop();
   phoneTone.stop();
+  await sleep(300); // baresip closes its recording on the BYE
+  const deskHeard = desk.decoded();
   for (const c of cleanups.reverse()) await c();
   children.forEach((c) => c.kill('SIGKILL'));
 
   // --- report -----------------------------------------------------------------------------
   const atPhone = Int16Array.from(heard.slice(-300).flatMap((f) => Array.from(f)));
+  // The desk phone's recording ends with the call: judged over the run less its first second
+  // (the talkers come back after the latency measurement through baresip's own jitter buffer,
+  // and where the recording ends is known to the hang-up's 200 ms only).
+  const deskRate = deskHeard.sampleRate || 8000;
+  const deskEnd = deskHeard.samples.length - Math.round(deskRate / 5);
+  const deskSpan = Math.round(((deskMs - 1000) / 1000) * deskRate);
+  const atDesk = int16(deskHeard.samples.subarray(Math.max(0, deskEnd - deskSpan), Math.max(0, deskEnd)));
   const recordings = [
-    { name: 'bridge → phone (recorded mix)', samples: readWav(join(OUT, 'bridge-to-phone.wav')), expect: TALKERS },
+    { name: 'bridge → phone (recorded mix-minus)', samples: readWav(join(OUT, 'bridge-to-phone.wav')), expect: [...TALKERS, DESK_FREQ] },
     { name: 'phone → bridge (recorded caller)', samples: readWav(join(OUT, 'phone-to-bridge.wav')), expect: [PHONE_FREQ] },
+    { name: 'desk → bridge (recorded caller)', samples: readWav(join(OUT, 'desk-to-bridge.wav')), expect: [DESK_FREQ] },
   ];
   console.log('\nReport');
   const sfuHeard = readWav(sfu.receivedWav).subarray(48000);
   const checks = [
-    describe('the phone heard', levels(atPhone), TALKERS),
-    describe('the SFU receiver heard', levels(sfuHeard), [PHONE_FREQ]),
+    describe('the phone heard', levels(atPhone), [...TALKERS, DESK_FREQ]),
+    describe('the desk phone heard', levels(atDesk, deskRate), [...TALKERS, PHONE_FREQ]),
+    describe('the SFU receiver heard', levels(sfuHeard), [PHONE_FREQ, DESK_FREQ]),
     ...recordings.map((r) => describe(r.name, levels(r.samples.subarray(48000)), r.expect)),
     // The same per 500 ms window: a talker that drops out of a window fails the run.
-    windowed('the phone heard', atPhone, TALKERS),
-    windowed('the SFU receiver heard', sfuHeard, [PHONE_FREQ]),
+    windowed('the phone heard', atPhone, [...TALKERS, DESK_FREQ]),
+    windowed('the desk phone heard', atDesk, [...TALKERS, PHONE_FREQ], deskRate),
+    windowed('the SFU receiver heard', sfuHeard, [PHONE_FREQ, DESK_FREQ]),
     ...recordings.map((r) => windowed(r.name, r.samples.subarray(48000), r.expect)),
   ];
   console.log(`  latency from the mixer input to audio decoded at the phone: ${latency.toFixed(0)} ms`);
   const picture = join(OUT, 'spectrogram.png');
   writeSpectrogram(recordings, picture);
-  console.log(`  spectrogram of both recordings (top: bridge → phone, bottom: phone → bridge): ${picture}`);
+  console.log(`  spectrogram of the recordings (top to bottom: ${recordings.map((r) => r.name.replace(/ \(.*/, '')).join(', ')}): ${picture}`);
   const ok = checks.every(Boolean) && Number.isFinite(latency);
   console.log(ok ? '\nDEMO OK' : '\nDEMO FAILED');
   process.exit(ok ? 0 : 1);

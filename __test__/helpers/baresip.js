@@ -14,7 +14,6 @@ const net = require('net');
 const os = require('os');
 const path = require('path');
 const { freePortBlock, waitFor } = require('./resources');
-const { later } = require('./later');
 
 /** 16-bit PCM samples of a WAV file, as floats in [-1, 1], with its rate (first channel). */
 function readWav(file) {
@@ -78,14 +77,17 @@ async function startBaresip({ kamailioUdpPort, user, frequency, codec, mediaenc 
   child.stderr.on('data', (d) => (log += d));
   const stop = () => {
     if (child.exitCode === null) child.kill('SIGKILL');
+    process.removeListener('exit', stop);
+    fs.rmSync(dir, { recursive: true, force: true });
   };
   process.once('exit', stop);
-  later(() => {
+  try {
+    await waitFor(() => /registered successfully|200 OK/.test(log) || child.exitCode !== null, 10000, 50, `baresip ${user} registered`);
+    if (child.exitCode !== null) throw new Error(`baresip exited: ${log}`);
+  } catch (e) {
     stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  await waitFor(() => /registered successfully|200 OK/.test(log) || child.exitCode !== null, 10000, 50, `baresip ${user} registered`);
-  if (child.exitCode !== null) throw new Error(`baresip exited: ${log}`);
+    throw e;
+  }
 
   /** One ctrl_tcp command (a netstring of JSON); resolves with baresip's response. */
   const command = (name, params = '') =>
@@ -110,7 +112,7 @@ async function startBaresip({ kamailioUdpPort, user, frequency, codec, mediaenc 
     const latest = files.sort((x, y) => fs.statSync(x).mtimeMs - fs.statSync(y).mtimeMs).at(-1);
     return latest ? readWav(latest) : { samples: new Float32Array(0), sampleRate: 0 };
   };
-  return { command, decoded, log: () => log, pid: child.pid, sipPort };
+  return { command, decoded, log: () => log, pid: child.pid, sipPort, stop };
 }
 
 module.exports = { startBaresip, readWav };
