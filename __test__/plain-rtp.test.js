@@ -243,6 +243,47 @@ describe('symmetric RTP and latching', () => {
     expect(transport.packetsReceived).toBeGreaterThan(50);
     sink.stop();
   });
+
+  test("a re-offer that moves the peer's media (a transfer) latches anew: we reach and hear the new endpoint, never the one it replaced, which still sends", async () => {
+    const b = plainPeer();
+    b.addTrack(own(new ToneSource({ frequency: FREQ_B })).track);
+    const atB = collectRemote(b);
+    const offer = (address, port, version) => `v=0\r\no=pbx 1 ${version} IN IP4 ${address}\r\ns=-\r\nc=IN IP4 ${address}\r\nt=0 0\r\nm=audio ${port} RTP/AVP 0\r\na=sendrecv\r\n`;
+    const phones = [rawPhone(FREQ_A), rawPhone(700)];
+    const got = [0, 0];
+    for (const [n, p] of phones.entries()) {
+      await new Promise((r) => p.socket.bind(0, '127.0.0.1', r));
+      p.socket.on('message', () => got[n]++);
+      later(() => p.socket.close());
+    }
+    await b.setRemoteDescription({ type: 'offer', sdp: offer('127.0.0.1', phones[0].socket.address().port, 1) });
+    await b.setLocalDescription(await b.createAnswer());
+    const bPort = portOf(b.localDescription.sdp);
+    // Each phone sends from the start to the end: the first one goes on after it was replaced.
+    const sending = [];
+    const send = (n) => {
+      let seq = 0;
+      sending.push(setInterval(() => phones[n].socket.send(phones[n].packet(0x1111 + n, seq, seq++ * 160), bPort, '127.0.0.1'), 20));
+    };
+    later(() => sending.forEach(clearInterval));
+    send(0);
+    const [{ sink }] = await Promise.all([atB.ready]);
+    await waitFor(() => got[0] > 10, 3000, 20, 'b sending to the first phone');
+    // The transfer: the new endpoint is behind NAT (its description names an address it is not
+    // at), so only its packets can say where it is.
+    send(1);
+    await b.setRemoteDescription({ type: 'offer', sdp: offer('192.0.2.1', phones[1].socket.address().port, 2) });
+    await b.setLocalDescription(await b.createAnswer());
+    await waitFor(() => got[1] > 5, 3000, 20, 'b sending to the new phone');
+    await expectToneFromNow(atB.collector, 700, 1500, PROBES.filter((f) => f !== 700));
+    const toFirst = got[0];
+    await sleep(500);
+    expect(got[0]).toBe(toFirst);
+    expect(got[1]).toBeGreaterThan(75);
+    const transport = [...(await b.getStats()).values()].find((st) => st.type === 'transport');
+    expect(transport.packetsDiscarded).toBeGreaterThan(75);
+    sink.stop();
+  });
 });
 
 /** A raw-socket phone sending tone A offers PCMU to `b`, which answers: the phone and b's RTP port. */

@@ -8,6 +8,10 @@
 //! the call over: the first RTP packet that arrives after the remote description latches the
 //! RTP destination (and RTCP to its port + 1 until the first RTCP packet latches that); from
 //! then on, RTP from any other address is dropped and counted, whatever it claims to be.
+//! A new description that moves the peer's media (RFC 3264 §8.3.1: another address than the
+//! last description's and than the one latched; a transfer, an SBC re-anchoring media) starts
+//! latching over, except that the address latched before cannot latch again: that endpoint is
+//! the one being replaced, and its packets may still be in flight, or it may still be sending.
 //!
 //! rtcp-mux (RFC 5761): when the answer has `a=rtcp-mux`, RTCP shares the RTP port both ways.
 //! Which it is can change with each answer, so the plumbing is always there and two switches
@@ -84,6 +88,42 @@ struct Destination {
     rtcp: Option<SocketAddr>,
     rtp_latched: bool,
     rtcp_latched: bool,
+    /// The RTP address the last description named.
+    described: Option<SocketAddr>,
+    /// The address latched before the peer's media moved: it does not latch again.
+    replaced: Option<SocketAddr>,
+}
+
+impl Destination {
+    /// A description naming `rtp` and `rtcp`: when it moves the peer's media, latching starts
+    /// over without the address latched so far. What is not latched goes where it says.
+    fn describe(&mut self, rtp: SocketAddr, rtcp: SocketAddr) {
+        let moved = self.described.is_some_and(|d| d != rtp) && !(self.rtp_latched && self.rtp == Some(rtp));
+        self.described = Some(rtp);
+        if moved {
+            if self.rtp_latched {
+                self.replaced = self.rtp;
+            }
+            self.rtp_latched = false;
+            self.rtcp_latched = false;
+        }
+        if !self.rtp_latched {
+            self.rtp = Some(rtp);
+        }
+        if !self.rtcp_latched {
+            self.rtcp = Some(rtcp);
+        }
+    }
+
+    /// An RTP packet from `from`: latches it when nothing is latched (unless it is the
+    /// replaced endpoint); whether it is from the peer.
+    fn rtp_from(&mut self, from: SocketAddr) -> bool {
+        if !self.rtp_latched && self.replaced != Some(from) {
+            self.rtp_latched = true;
+            self.rtp = Some(from);
+        }
+        self.rtp_latched && self.rtp == Some(from)
+    }
 }
 
 fn udpsrc(address: IpAddr, port: u16) -> Result<gst::Element, String> {
@@ -280,12 +320,11 @@ impl Transport {
             }
         }
         let Ok(mut d) = self.destination.lock() else { return };
+        d.describe(rtp, rtcp);
         if !d.rtp_latched {
-            d.rtp = Some(rtp);
             set_client(&self.rtp_sink, rtp);
         }
         if !d.rtcp_latched {
-            d.rtcp = Some(rtcp);
             set_client(&self.rtcp_sink, rtcp);
         }
     }
@@ -316,9 +355,9 @@ impl Transport {
                 }
                 let take = match (rtp, from, dest.lock()) {
                     (true, Some(from), Ok(mut d)) => {
-                        if !d.rtp_latched {
-                            d.rtp_latched = true;
-                            d.rtp = Some(from);
+                        let latching = !d.rtp_latched;
+                        let take = d.rtp_from(from);
+                        if latching && take {
                             set_client(&sink, from);
                             if !d.rtcp_latched {
                                 let rtcp = SocketAddr::new(from.ip(), from.port().wrapping_add(1));
@@ -326,7 +365,7 @@ impl Transport {
                                 set_client(&rtcp_sink, rtcp);
                             }
                         }
-                        d.rtp == Some(from)
+                        take
                     }
                     _ => false,
                 };
@@ -401,4 +440,51 @@ fn source_of(buffer: &gst::BufferRef) -> Option<SocketAddr> {
         InetAddressBytes::V6(b) => IpAddr::from(*b),
     };
     Some(SocketAddr::new(ip, addr.port()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    #[test]
+    fn the_first_packet_latches_and_strangers_are_refused() {
+        let mut d = Destination::default();
+        d.describe(at(4000), at(4001));
+        assert!(d.rtp_from(at(5000)), "the NATed peer, wherever its packets come from");
+        assert!(!d.rtp_from(at(6000)));
+        assert!(d.rtp_from(at(5000)));
+    }
+
+    #[test]
+    fn a_description_that_keeps_the_address_or_names_the_latched_one_keeps_the_latch() {
+        let mut d = Destination::default();
+        d.describe(at(4000), at(4001));
+        assert!(d.rtp_from(at(5000)));
+        // A re-INVITE for hold or resume: the same address.
+        d.describe(at(4000), at(4001));
+        assert!(!d.rtp_from(at(6000)));
+        assert!(d.rtp_from(at(5000)));
+        // A phone that learnt its public address (STUN) and re-INVITEs with it.
+        d.describe(at(5000), at(5001));
+        assert!(!d.rtp_from(at(6000)));
+        assert!(d.rtp_from(at(5000)));
+    }
+
+    #[test]
+    fn moved_media_latches_anew_but_never_to_the_endpoint_it_replaces() {
+        let mut d = Destination::default();
+        d.describe(at(4000), at(4001));
+        assert!(d.rtp_from(at(5000)));
+        d.describe(at(7000), at(7001));
+        assert_eq!(d.rtp, Some(at(7000)), "we send where the new description says until a packet latches");
+        assert!(!d.rtp_from(at(5000)), "the replaced endpoint, still sending");
+        assert_eq!(d.rtp, Some(at(7000)));
+        assert!(d.rtp_from(at(7002)), "the new endpoint, behind NAT");
+        assert!(!d.rtp_from(at(5000)));
+        assert!(!d.rtp_from(at(7000)));
+    }
 }
