@@ -108,11 +108,16 @@ test('a plain-RTP INVITE to a bridge with the default rtpProfile is refused with
   expect(handlers).toEqual([]);
 }, 30000);
 
-test('the bridge calls sipp (registered through Kamailio) with an RTP/AVP offer; sipp answers PCMA and plays speech, which the bridge hears', async () => {
+/**
+ * A sipp callee with `name`.xml, registered as sip:sipp@127.0.0.1 through Kamailio; the bridge
+ * calls it (Inviter `options`): resolves with the running callee and the inviter once the
+ * INVITE went out.
+ */
+async function bridgeCallsSipp(name, user, options) {
   speechReference();
-  const { agent } = await bridge('caller');
+  const { agent } = await bridge(user);
   const uasPort = await freePort();
-  const uas = runSipp(['-sf', scenario('uas-pcap'), '-s', 'sipp', '-i', '127.0.0.1', '-p', String(uasPort), '-mi', '127.0.0.1', '-mp', String(await freePort()), '-m', '1']);
+  const uas = runSipp(['-sf', scenario(name), '-s', 'sipp', '-i', '127.0.0.1', '-p', String(uasPort), '-mi', '127.0.0.1', '-mp', String(await freePort()), '-m', '1']);
   const registered = await runSipp([
     `127.0.0.1:${world.kamailio.udpPort}`,
     '-sf', scenario('register'),
@@ -123,16 +128,41 @@ test('the bridge calls sipp (registered through Kamailio) with an RTP/AVP offer;
     '-m', '1',
   ]);
   expect(registered).toEqual({ code: 0, errors: '' });
-  const inviter = new world.sip.Inviter(agent.ua, world.sip.UserAgent.makeURI('sip:sipp@127.0.0.1'));
+  const inviter = new world.sip.Inviter(agent.ua, world.sip.UserAgent.makeURI('sip:sipp@127.0.0.1'), options);
   await inviter.invite();
+  return { uas, inviter };
+}
+
+/** What the remote track of `sdh` (a handler, or a promise of one) delivers, from now on. */
+async function listen(sdh) {
+  const collector = new FrameCollector();
+  const sink = new nonstandard.RTCAudioSink(await (await sdh).waitForRemoteTrack());
+  sink.ondata = collector.push;
+  later(() => sink.stop());
+  return { collector, sink };
+}
+
+test('the bridge calls sipp (registered through Kamailio) with an RTP/AVP offer; sipp answers PCMA and plays speech, which the bridge hears', async () => {
+  const { uas, inviter } = await bridgeCallsSipp('uas-pcap', 'caller');
   await waitFor(() => inviter.state === world.sip.SessionState.Established, 10000, 20, 'the call to sipp established');
   const sdh = inviter.sessionDescriptionHandler;
   expect(sdh.gstPeerConnection.localDescription.sdp).toMatch(/^m=audio \d+ RTP\/AVP 111 9 0 8 101 126\r$/m);
-  const collector = new FrameCollector();
-  const sink = new nonstandard.RTCAudioSink(await sdh.waitForRemoteTrack());
-  sink.ondata = collector.push;
-  later(() => sink.stop());
+  const { collector, sink } = await listen(sdh);
   await sleep(8000);
+  sink.stop();
+  expectRecording(speechReference(), collector);
+  await inviter.bye();
+  expect(await uas).toEqual({ code: 0, errors: '' });
+}, 60000);
+
+test('early media: sipp answers 183 with SDP and plays speech before its 200 OK; the bridge (Inviter earlyMedia) hears it from the 183 on, and all of it', async () => {
+  const { uas, inviter } = await bridgeCallsSipp('uas-early-media', 'early', { earlyMedia: true });
+  const { collector, sink } = await listen(waitFor(() => inviter.sessionDescriptionHandler, 10000, 20, 'the early answer applied'));
+  await waitFor(() => inviter.state === world.sip.SessionState.Established, 10000, 20, 'the 200 OK');
+  // The 200 OK comes 3 s after the 183: most of that is speech heard before the call was answered.
+  const beforeAnswer = collector.durationMs;
+  expect(beforeAnswer).toBeGreaterThan(2000);
+  await sleep(5500);
   sink.stop();
   expectRecording(speechReference(), collector);
   await inviter.bye();
