@@ -81,6 +81,26 @@ describe.each([
   });
 });
 
+test('a re-offer that changes the codec mid-call (PCMU → G.722, 8 → 16 kHz) is followed both ways', async () => {
+  const { a, b, atA, atB } = tonePeers();
+  const reoffer = async (codec) => {
+    await a.setLocalDescription(await a.createOffer());
+    await b.setRemoteDescription({ type: 'offer', sdp: restrictCodecs(a.localDescription.sdp, [codec, 'telephone-event']) });
+    await b.setLocalDescription(await b.createAnswer());
+    await a.setRemoteDescription(b.localDescription);
+  };
+  await call(a, b, (sdp) => restrictCodecs(sdp, ['PCMU', 'telephone-event']));
+  await Promise.all([atA.ready, atB.ready]);
+  await reoffer('G722');
+  expect(b.localDescription.sdp).toMatch(/^m=audio \d+ RTP\/AVP 9 /m);
+  await sleep(300);
+  await Promise.all([expectToneFromNow(atB.collector, FREQ_A, 1500, PROBES.filter((f) => f !== FREQ_A)), expectToneFromNow(atA.collector, FREQ_B, 1500, PROBES.filter((f) => f !== FREQ_B))]);
+  for (const pc of [a, b]) {
+    const stats = [...(await pc.getStats()).values()];
+    expect(stats.filter((st) => st.type === 'codec').map((st) => st.mimeType)).toEqual(['audio/G722']);
+  }
+});
+
 test("the peer's a=ptime sets the audio per packet we send (RFC 8866 §6.4)", async () => {
   const { a, b, atB } = tonePeers();
   const connected = Promise.all([waitState(a, 'connectionState', 'connected'), waitState(b, 'connectionState', 'connected')]);
