@@ -306,12 +306,15 @@ describe('symmetric RTP and latching', () => {
   });
 });
 
-/** A raw-socket phone sending tone A offers PCMU to `b`, which answers: the phone and b's RTP port. */
-async function rawPhoneCalls(b) {
+/**
+ * A raw-socket phone sending tone A offers PCMU (and the `extra` formats: SDP lines after the
+ * payload types) to `b`, which answers: the phone and b's RTP port.
+ */
+async function rawPhoneCalls(b, extra = '') {
   const phone = rawPhone(FREQ_A);
   await new Promise((r) => phone.socket.bind(0, '127.0.0.1', r));
   const port = phone.socket.address().port;
-  const offer = `v=0\r\no=phone 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${port} RTP/AVP 0\r\na=sendrecv\r\n`;
+  const offer = `v=0\r\no=phone 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio ${port} RTP/AVP 0${extra}\r\na=sendrecv\r\n`;
   await b.setRemoteDescription({ type: 'offer', sdp: offer });
   await b.setLocalDescription(await b.createAnswer());
   return { phone, bPort: portOf(b.localDescription.sdp) };
@@ -347,6 +350,40 @@ test('a phone that changes its SSRC mid-call is followed without a gap; garbage 
   expect(transport.packetsDiscarded).toBeGreaterThanOrEqual(30 + 21);
   const inbound = [...(await b.getStats()).values()].filter((s) => s.type === 'inbound-rtp').map((s) => s.ssrc);
   expect(inbound.sort()).toEqual([0x1111, 0x2222]);
+});
+
+test('payload types the phone was not given (comfort noise with VAD, a refused G.729) are dropped and the stream goes on', async () => {
+  const b = plainPeer();
+  b.addTrack(own(new ToneSource({ frequency: FREQ_B })).track);
+  const atB = collectRemote(b);
+  const { phone, bPort } = await rawPhoneCalls(b, ' 18 13\r\na=rtpmap:18 G729/8000\r\na=rtpmap:13 CN/8000');
+  expect(b.localDescription.sdp).toMatch(/^m=audio \d+ RTP\/AVP 0\r$/m);
+  // One sequence for all of them, as a sender numbers what it sends (RFC 3550 §5.1).
+  let i = 0;
+  let seq = 100;
+  const other = (pt, bytes) => {
+    const p = phone.packet(0x1111, seq++, i * 160).subarray(0, 12 + bytes);
+    p[1] = pt;
+    phone.socket.send(p, bPort, '127.0.0.1');
+  };
+  const timer = setInterval(() => {
+    phone.socket.send(phone.packet(0x1111, seq++, i * 160), bPort, '127.0.0.1');
+    if (i % 10 === 5) other(13, 1);
+    if (i % 10 === 7) other(18, 20);
+    i++;
+  }, 20);
+  try {
+    const [{ sink }] = await Promise.all([atB.ready]);
+    while (atB.collector.durationMs < 3200 && i < 250) await sleep(50);
+    sink.stop();
+    expectContinuousTone(atB.collector, FREQ_A, 2500, PROBES);
+  } finally {
+    clearInterval(timer);
+    phone.socket.close();
+  }
+  const inbound = [...(await b.getStats()).values()].find((st) => st.type === 'inbound-rtp');
+  expect(inbound.packetsLost).toBe(0);
+  expect(b.connectionState).toBe('connected');
 });
 
 test('packets that arrive out of order are put back in order: the tone is heard whole, without a click', async () => {
