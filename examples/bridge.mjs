@@ -1,10 +1,9 @@
 // The bridge demo (`npm run demo`): the SIP worker of a WebRTC↔SIP bridge, in one process.
 //
-//   fake SFU (3 talkers) ──RTP──▶ UdpRtpSource ×3 ─▶ AudioMixer ─▶ WebRTC call ─▶ phone
-//                                                       │    ▲ ◀──────────────────┘
-//                                                       ▼    │
-//                                          plain-RTP call (PCMU) ─▶ desk phone
-//   fake SFU (receiver)  ◀──RTP── RtpForwarder ◀── both callers' mix
+//   fake SFU (3 talkers) ──RTP──▶ UdpRtpSource ×3 ──────┐
+//   WebRTC phone ◀──── WebRTC call (Opus) ──────────▶    ├── AudioMixer (mix-minus:
+//   desk phone   ◀──── plain-RTP call (PCMU) ───────▶    ┘   each hears everyone else)
+//   fake SFU (receiver) ◀──RTP── RtpForwarder ◀── both phones' mix
 //
 // Everything runs on loopback: Kamailio as the SIP server, gst-launch-1.0 processes as the
 // SFU, a second SIP.js user agent as the WebRTC phone (it calls the bridge), baresip as a desk
@@ -135,7 +134,7 @@ function audioOf(sdp) {
 const int16 = (floats) => Int16Array.from(floats, (x) => Math.round(Math.max(-1, Math.min(1, x)) * 32767));
 
 /**
- * Every expected talker in every 500 ms window: at least −30 dB (a talker at −15 dB that drops
+ * Every expected talker in every 500 ms window: at least −30 dB (a talker at −17 dB that drops
  * out, clicks or drifts off its frequency for part of a window falls well below that), and
  * the frequencies that should be absent below −45 dB. Returns the failing windows.
  */
