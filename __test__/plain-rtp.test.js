@@ -101,6 +101,29 @@ test('a re-offer that changes the codec mid-call (PCMU → G.722, 8 → 16 kHz) 
   }
 });
 
+test('session refreshes mid-call (re-offers with the same SDP or a new version, as SIP session timers send) are seamless both ways', async () => {
+  const { a, b, atA, atB } = tonePeers();
+  await call(a, b);
+  const [{ sink: sinkA }, { sink: sinkB }] = await Promise.all([atA.ready, atB.ready]);
+  await sleep(1000);
+  for (const same of [true, false, true]) {
+    await a.setLocalDescription(same ? { type: 'offer', sdp: a.localDescription.sdp } : await a.createOffer());
+    await b.setRemoteDescription(a.localDescription);
+    await b.setLocalDescription(await b.createAnswer());
+    await a.setRemoteDescription(b.localDescription);
+    await sleep(400);
+  }
+  await sleep(800);
+  sinkA.stop();
+  sinkB.stop();
+  for (const [collector, freq] of [[atB.collector, FREQ_A], [atA.collector, FREQ_B]]) {
+    expectContinuousTone(collector, freq, 2500, PROBES);
+    // Nothing restarted: one continuous sine at its pitch, no click.
+    const fidelity = analyzeFidelity(collector.samples(500), 48000, [freq]);
+    expect(describeFidelity(fidelity)).toBe(describeFidelity({ ...fidelity, clicks: [], offPitch: [], offPitchWindows: 0 }));
+  }
+});
+
 test("the peer's a=ptime sets the audio per packet we send (RFC 8866 §6.4)", async () => {
   const { a, b, atB } = tonePeers();
   const connected = Promise.all([waitState(a, 'connectionState', 'connected'), waitState(b, 'connectionState', 'connected')]);
