@@ -260,6 +260,13 @@ describe('symmetric RTP and latching', () => {
     sink.stop();
   });
 
+  test('over IPv6 (localAddresses ::1): c=IN IP6, latched and heard both ways', async () => {
+    const { a, b, atA, atB } = tonePeers({ localAddresses: ['::1'] });
+    const { offer, answer } = await call(a, b);
+    for (const sdp of [offer, answer]) expect(sdp).toMatch(/^c=IN IP6 ::1$/m);
+    await expectBothTones(atA, atB);
+  });
+
   test('after latching, packets from anyone else are dropped and counted, and the call goes on', async () => {
     const { a, b, atB } = tonePeers();
     const { answer } = await call(a, b);
