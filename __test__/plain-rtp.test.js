@@ -124,6 +124,34 @@ test('session refreshes mid-call (re-offers with the same SDP or a new version, 
   }
 });
 
+test('a pranswer (early media) sets the media up both ways; the media timeout waits for the final answer', async () => {
+  const { a, b, atA, atB } = tonePeers({ mediaTimeout: 1000 });
+  await a.setLocalDescription(await a.createOffer());
+  await b.setRemoteDescription(a.localDescription);
+  const { sdp } = await b.createAnswer();
+  await b.setLocalDescription({ type: 'pranswer', sdp });
+  await a.setRemoteDescription({ type: 'pranswer', sdp });
+  expect([a.signalingState, b.signalingState]).toEqual(['have-remote-pranswer', 'have-local-pranswer']);
+  await Promise.all([waitState(a, 'connectionState', 'connected'), waitState(b, 'connectionState', 'connected')]);
+  await Promise.all([atA.ready, atB.ready]);
+  await Promise.all([expectToneFromNow(atB.collector, FREQ_A, 1000, [FREQ_B]), expectToneFromNow(atA.collector, FREQ_B, 1000, [FREQ_A])]);
+  // A callee that rings without sending: no timeout before the call is answered.
+  const sender = b.getSenders()[0];
+  const track = sender.track;
+  await sender.replaceTrack(null);
+  await sleep(2500);
+  expect(a.connectionState).toBe('connected');
+  // Answered (the same SDP, final), still silent: now the timeout runs.
+  const disconnected = waitState(a, 'connectionState', 'disconnected', 3000);
+  await b.setLocalDescription({ type: 'answer', sdp });
+  await a.setRemoteDescription({ type: 'answer', sdp });
+  expect([a.signalingState, b.signalingState]).toEqual(['stable', 'stable']);
+  await disconnected;
+  const back = waitState(a, 'connectionState', 'connected');
+  await sender.replaceTrack(track);
+  await back;
+});
+
 test("the peer's a=ptime sets the audio per packet we send (RFC 8866 §6.4)", async () => {
   const { a, b, atB } = tonePeers();
   const connected = Promise.all([waitState(a, 'connectionState', 'connected'), waitState(b, 'connectionState', 'connected')]);

@@ -110,12 +110,12 @@ test('a plain-RTP INVITE to a bridge with the default rtpProfile is refused with
 
 /**
  * A sipp callee with `name`.xml, registered as sip:sipp@127.0.0.1 through Kamailio; the bridge
- * calls it (Inviter `options`): resolves with the running callee and the inviter once the
- * INVITE went out.
+ * (`config`) calls it (Inviter `options`): resolves with the running callee and the inviter
+ * once the INVITE went out.
  */
-async function bridgeCallsSipp(name, user, options) {
+async function bridgeCallsSipp(name, user, options, config = PLAIN) {
   speechReference();
-  const { agent } = await bridge(user);
+  const { agent } = await bridge(user, config);
   const uasPort = await freePort();
   const uas = runSipp(['-sf', scenario(name), '-s', 'sipp', '-i', '127.0.0.1', '-p', String(uasPort), '-mi', '127.0.0.1', '-mp', String(await freePort()), '-m', '1']);
   const registered = await runSipp([
@@ -164,6 +164,24 @@ test('early media: sipp answers 183 with SDP and plays speech before its 200 OK;
   expect(beforeAnswer).toBeGreaterThan(2000);
   await sleep(5500);
   sink.stop();
+  expectRecording(speechReference(), collector);
+  await inviter.bye();
+  expect(await uas).toEqual({ code: 0, errors: '' });
+}, 60000);
+
+test('silent early media: a 183 without RTP for longer than twice the media timeout fails nothing; the timeout runs from the 200 OK, and the speech after it is heard', async () => {
+  const { uas, inviter } = await bridgeCallsSipp('uas-early-silent', 'early-silent', { earlyMedia: true }, { ...PLAIN, mediaTimeout: 1000 });
+  const sdh = await waitFor(() => inviter.sessionDescriptionHandler, 10000, 20, 'the handler');
+  const pc = sdh.gstPeerConnection;
+  const states = [];
+  pc.addEventListener('connectionstatechange', () => states.push(pc.connectionState));
+  await waitFor(() => pc.signalingState === 'have-remote-pranswer', 10000, 20, 'the 183 applied as a provisional answer');
+  const { collector, sink } = await listen(sdh);
+  await waitFor(() => inviter.state === world.sip.SessionState.Established, 10000, 20, 'the 200 OK');
+  await waitFor(() => pc.signalingState === 'stable', 2000, 20, 'the early answer made final');
+  await sleep(7500);
+  sink.stop();
+  expect(states).toEqual(['connecting', 'connected']);
   expectRecording(speechReference(), collector);
   await inviter.bye();
   expect(await uas).toEqual({ code: 0, errors: '' });

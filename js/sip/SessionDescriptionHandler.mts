@@ -5,7 +5,8 @@
  * SIP.js builds on it — SimpleUser/SessionManager hold, mute and DTMF, which check
  * `instanceof Web.SessionDescriptionHandler` — working unchanged. What it adds: the peer
  * connection it constructs is always ours, `rollbackDescription()` (SIP.js calls it after a
- * rejected re-INVITE, RFC 3261 §14.1), and access to the remote track for the application.
+ * rejected re-INVITE, RFC 3261 §14.1), early answers applied as provisional ones, and access
+ * to the remote track for the application.
  */
 
 import { Web } from 'sip.js'
@@ -16,6 +17,13 @@ type Logger = StockParameters[0]
 type StockConfiguration = StockParameters[2]
 
 export class GstSessionDescriptionHandler extends Web.SessionDescriptionHandler {
+  /**
+   * Whether an answer applied now comes before the call is answered (set by the factory: an
+   * Inviter without a confirmed dialog). Such an answer is early media, a 183 with SDP that
+   * SIP.js's Inviter applies with `earlyMedia`.
+   */
+  earlyAnswer: () => boolean = () => false
+
   constructor(logger: Logger, mediaStreamFactory: Web.MediaStreamFactory, configuration?: StockConfiguration) {
     // The stock constructor calls the global `new RTCPeerConnection(...)`: make that ours
     // for the duration of the call, whatever the global is otherwise.
@@ -54,6 +62,17 @@ export class GstSessionDescriptionHandler extends Web.SessionDescriptionHandler 
       }
       stream.addEventListener('addtrack', onAdd)
     })
+  }
+
+  /**
+   * An early answer is applied as a provisional one (webrtc-pc "pranswer"): media flows, and
+   * the plain-RTP media timeout waits for the final answer, since a callee may ring for a
+   * minute without sending. `settleEarlyMedia` makes it final when the call is answered.
+   */
+  protected override setRemoteSessionDescription(sessionDescription: { type?: string; sdp?: string }): Promise<void> {
+    const pc = this.peerConnection
+    if (pc?.signalingState === 'have-local-offer' && this.earlyAnswer()) return pc.setRemoteDescription({ type: 'pranswer', sdp: sessionDescription.sdp })
+    return super.setRemoteSessionDescription(sessionDescription)
   }
 
   /**

@@ -8,6 +8,7 @@ import { checkOffer, installGlobals, MediaStream, MediaStreamTrack } from '../in
 import type { RTCConfiguration as GstConfiguration } from '../index.js'
 import { GstSessionDescriptionHandler } from './SessionDescriptionHandler.mjs'
 import { endOnMediaFailure } from './endOnMediaFailure.mjs'
+import { settleEarlyMedia } from './settleEarlyMedia.mjs'
 
 export type LocalMedia = MediaStreamTrack | MediaStreamTrack[] | MediaStream | null | undefined
 
@@ -81,6 +82,7 @@ export function sessionDescriptionHandlerFactory(options: GstSessionDescriptionH
       { iceGatheringTimeout: timeout, peerConnectionConfiguration: peerConnectionConfiguration as never },
     )
     if (options.endOnMediaFailure ?? true) endOnMediaFailure(session, handler.gstPeerConnection)
+    settleEarlyMedia(session, handler, handler.gstPeerConnection)
     return handler
   }
 }

@@ -120,13 +120,22 @@ pub struct NativeRtpSession {
 /// LiveKit's SIP bridge waits 15 s of silence in a call (and 30 s for the first packet).
 pub const DEFAULT_MEDIA_TIMEOUT_MS: u32 = 15_000;
 
-/// The answer that settled the last negotiation, and whether it is ours (we answered).
+/// The answer media follows, and whether it is ours (we answered): a provisional answer being
+/// negotiated (early media: webrtc-pc §4.4.1.6 applies "pranswer" as "answer" to the media),
+/// else the one that settled the last negotiation.
 fn current_answer(n: &Negotiation<SDPMessage>) -> Option<(&SDPMessage, bool)> {
-    match (&n.current_local, &n.current_remote) {
-        (Some((SdpType::Answer, l)), _) => Some((l, true)),
-        (_, Some((SdpType::Answer, r))) => Some((r, false)),
+    match (&n.pending_local, &n.pending_remote, &n.current_local, &n.current_remote) {
+        (Some((SdpType::Pranswer, l)), ..) => Some((l, true)),
+        (_, Some((SdpType::Pranswer, r)), ..) => Some((r, false)),
+        (_, _, Some((SdpType::Answer, l)), _) => Some((l, true)),
+        (_, _, _, Some((SdpType::Answer, r))) => Some((r, false)),
         _ => None,
     }
+}
+
+/// Whether what media follows is a provisional answer (the call is not answered yet).
+fn provisional(n: &Negotiation<SDPMessage>) -> bool {
+    [&n.pending_local, &n.pending_remote].iter().any(|d| matches!(d, Some((SdpType::Pranswer, _))))
 }
 
 /// The direction of m-line `i` from our side, as `answer` (ours or the peer's) settled it.
@@ -838,7 +847,10 @@ impl Inner {
         let (answer, plans) = {
             let st = self.lock();
             let n = &st.negotiation;
-            let (Some((answer, ours)), Some((_, remote))) = (current_answer(n), &n.current_remote) else { return };
+            // The peer's description that goes with it: its answer, or the offer we answered
+            // (still pending while our answer is provisional).
+            let remote = if provisional(n) { &n.pending_remote } else { &n.current_remote };
+            let (Some((answer, ours)), Some((_, remote))) = (current_answer(n), remote) else { return };
             let plans: Vec<Plan> = st
                 .streams
                 .iter()
@@ -881,6 +893,11 @@ impl Inner {
             }
             let Some(armed) = st.armed_ms else { return true };
             let n = &st.negotiation;
+            // Early media (a pranswer: SIP's 183 with SDP) may be silent for as long as the
+            // callee rings: the timeout runs from the final answer (which re-arms it).
+            if provisional(n) {
+                return true;
+            }
             let Some((answer, ours)) = current_answer(n) else { return true };
             // Only streams both sides send on: on hold or inactive, silence is expected.
             let watched: Vec<u64> = st
