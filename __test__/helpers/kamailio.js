@@ -23,19 +23,34 @@ const CONFIG = path.join(__dirname, '..', 'fixtures', 'kamailio', 'kamailio.cfg'
 const HOST = '127.0.0.1';
 const MAX_LOG = 4 * 1024 * 1024;
 
-/** Instances still running: SIGKILLed when the process exits. */
-const running = new Set();
+/**
+ * SIGKILL for an instance and its worker processes: its process group (it is spawned as the
+ * group's leader). Kamailio's workers outlive a SIGKILLed main process (only its SIGTERM
+ * shutdown stops them), and would go on holding the ports.
+ */
+function killAll(child) {
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Instances still running, with their runtime directories: SIGKILLed, workers and all, and
+ * their directories removed when the process exits. */
+const running = new Map();
 let exitHookInstalled = false;
 function installExitHook() {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on('exit', () => {
-    for (const child of running) {
-      try {
-        child.kill('SIGKILL');
-      } catch {
-        // already gone
-      }
+    for (const [child, runDir] of running) {
+      killAll(child);
+      fs.rmSync(runDir, { recursive: true, force: true });
     }
   });
 }
@@ -121,8 +136,9 @@ async function startKamailio(opts = {}) {
   if (opts.logLevel != null) args.push('-A', `LOG_LEVEL=${opts.logLevel}`);
   for (const d of defines) args.push('-A', d);
 
-  const child = spawn(KAMAILIO_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
+  // Its own process group, so that killAll reaches its workers.
+  const child = spawn(KAMAILIO_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  running.set(child, runDir);
 
   let logBuf = '';
   const append = (chunk) => {
@@ -160,13 +176,7 @@ async function startKamailio(opts = {}) {
         // already gone
       }
       const killTimer = setTimeout(() => {
-        if (!exited) {
-          try {
-            child.kill('SIGKILL');
-          } catch {
-            // already gone
-          }
-        }
+        if (!exited) killAll(child);
       }, 2000);
       await exitPromise;
       clearTimeout(killTimer);
