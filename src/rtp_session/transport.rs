@@ -115,15 +115,33 @@ impl Destination {
         }
     }
 
-    /// An RTP packet from `from`: latches it when nothing is latched (unless it is the
-    /// replaced endpoint); whether it is from the peer.
-    fn rtp_from(&mut self, from: SocketAddr) -> bool {
+    /// An RTP packet from `from`. When nothing is latched (and it is not the replaced
+    /// endpoint) it latches RTP there, and RTCP to its port + 1 until RTCP latches itself.
+    fn rtp_from(&mut self, from: SocketAddr) -> Sender {
         if !self.rtp_latched && self.replaced != Some(from) {
             self.rtp_latched = true;
             self.rtp = Some(from);
+            if !self.rtcp_latched {
+                self.rtcp = Some(SocketAddr::new(from.ip(), from.port().wrapping_add(1)));
+            }
+            return Sender::Latched;
         }
-        self.rtp_latched && self.rtp == Some(from)
+        if self.rtp_latched && self.rtp == Some(from) {
+            Sender::Peer
+        } else {
+            Sender::Stranger
+        }
     }
+}
+
+/// Who sent an RTP packet, to `Destination`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sender {
+    /// The peer, whose address was just latched: send there from now on.
+    Latched,
+    /// The peer, at the address latched before.
+    Peer,
+    Stranger,
 }
 
 fn udpsrc(address: IpAddr, port: u16) -> Result<gst::Element, String> {
@@ -354,19 +372,17 @@ impl Transport {
                     return gst::PadProbeReturn::Handled;
                 }
                 let take = match (rtp, from, dest.lock()) {
-                    (true, Some(from), Ok(mut d)) => {
-                        let latching = !d.rtp_latched;
-                        let take = d.rtp_from(from);
-                        if latching && take {
+                    (true, Some(from), Ok(mut d)) => match d.rtp_from(from) {
+                        Sender::Latched => {
                             set_client(&sink, from);
-                            if !d.rtcp_latched {
-                                let rtcp = SocketAddr::new(from.ip(), from.port().wrapping_add(1));
-                                d.rtcp = Some(rtcp);
+                            if let Some(rtcp) = d.rtcp.filter(|_| !d.rtcp_latched) {
                                 set_client(&rtcp_sink, rtcp);
                             }
+                            true
                         }
-                        take
-                    }
+                        Sender::Peer => true,
+                        Sender::Stranger => false,
+                    },
                     _ => false,
                 };
                 if !take {
@@ -454,37 +470,38 @@ mod tests {
     fn the_first_packet_latches_and_strangers_are_refused() {
         let mut d = Destination::default();
         d.describe(at(4000), at(4001));
-        assert!(d.rtp_from(at(5000)), "the NATed peer, wherever its packets come from");
-        assert!(!d.rtp_from(at(6000)));
-        assert!(d.rtp_from(at(5000)));
+        assert_eq!(d.rtp_from(at(5000)), Sender::Latched, "the NATed peer, wherever its packets come from");
+        assert_eq!(d.rtcp, Some(at(5001)), "RTCP to the latched port + 1 until RTCP latches itself");
+        assert_eq!(d.rtp_from(at(6000)), Sender::Stranger);
+        assert_eq!(d.rtp_from(at(5000)), Sender::Peer);
     }
 
     #[test]
     fn a_description_that_keeps_the_address_or_names_the_latched_one_keeps_the_latch() {
         let mut d = Destination::default();
         d.describe(at(4000), at(4001));
-        assert!(d.rtp_from(at(5000)));
+        assert_eq!(d.rtp_from(at(5000)), Sender::Latched);
         // A re-INVITE for hold or resume: the same address.
         d.describe(at(4000), at(4001));
-        assert!(!d.rtp_from(at(6000)));
-        assert!(d.rtp_from(at(5000)));
+        assert_eq!(d.rtp_from(at(6000)), Sender::Stranger);
+        assert_eq!(d.rtp_from(at(5000)), Sender::Peer);
         // A phone that learnt its public address (STUN) and re-INVITEs with it.
         d.describe(at(5000), at(5001));
-        assert!(!d.rtp_from(at(6000)));
-        assert!(d.rtp_from(at(5000)));
+        assert_eq!(d.rtp_from(at(6000)), Sender::Stranger);
+        assert_eq!(d.rtp_from(at(5000)), Sender::Peer);
     }
 
     #[test]
     fn moved_media_latches_anew_but_never_to_the_endpoint_it_replaces() {
         let mut d = Destination::default();
         d.describe(at(4000), at(4001));
-        assert!(d.rtp_from(at(5000)));
+        assert_eq!(d.rtp_from(at(5000)), Sender::Latched);
         d.describe(at(7000), at(7001));
         assert_eq!(d.rtp, Some(at(7000)), "we send where the new description says until a packet latches");
-        assert!(!d.rtp_from(at(5000)), "the replaced endpoint, still sending");
+        assert_eq!(d.rtp_from(at(5000)), Sender::Stranger, "the replaced endpoint, still sending");
         assert_eq!(d.rtp, Some(at(7000)));
-        assert!(d.rtp_from(at(7002)), "the new endpoint, behind NAT");
-        assert!(!d.rtp_from(at(5000)));
-        assert!(!d.rtp_from(at(7000)));
+        assert_eq!(d.rtp_from(at(7002)), Sender::Latched, "the new endpoint, behind NAT");
+        assert_eq!(d.rtp_from(at(5000)), Sender::Stranger);
+        assert_eq!(d.rtp_from(at(7000)), Sender::Stranger);
     }
 }
