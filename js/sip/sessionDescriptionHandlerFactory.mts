@@ -82,7 +82,7 @@ export function sessionDescriptionHandlerFactory(options: GstSessionDescriptionH
       { iceGatheringTimeout: timeout, peerConnectionConfiguration: peerConnectionConfiguration as never },
     )
     if (options.endOnMediaFailure ?? true) endOnMediaFailure(session, handler.gstPeerConnection)
-    settleEarlyMedia(session, handler, handler.gstPeerConnection)
+    settleEarlyMedia(session, handler)
     return handler
   }
 }

@@ -6,11 +6,11 @@
  */
 
 import { Inviter, SessionState, type Session } from 'sip.js'
-import type { GstPeerConnection } from '../index.js'
 import type { GstSessionDescriptionHandler } from './SessionDescriptionHandler.mjs'
 
-export function settleEarlyMedia(session: Session, handler: GstSessionDescriptionHandler, pc: GstPeerConnection): void {
+export function settleEarlyMedia(session: Session, handler: GstSessionDescriptionHandler): void {
   if (!(session instanceof Inviter)) return
+  const pc = handler.gstPeerConnection
   // The confirmed dialog appears with the 2xx, before SIP.js applies its answer.
   handler.earlyAnswer = () => session.state === SessionState.Establishing && session.dialog === undefined
   const logger = session.userAgent.getLogger('sip.SessionDescriptionHandler')
