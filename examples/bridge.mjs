@@ -27,6 +27,7 @@ import { dB, power, spectrogram } from './support/analysis.mjs';
 const require = createRequire(import.meta.url);
 const { startKamailio } = require('../__test__/helpers/kamailio.js'); // a loopback Kamailio, killed on exit
 const { startBaresip } = require('../__test__/helpers/baresip.js'); // a baresip desk phone, killed on exit
+const { audioFormats } = require('../__test__/helpers/sdp.js'); // an SDP's audio formats and their names
 globalThis.WebSocket ??= WebSocket;
 
 const SECONDS = Number(process.env.DEMO_SECONDS || 8);
@@ -123,11 +124,10 @@ function levels(samples, rate = 48000) {
   return Object.fromEntries([...TALKERS, PHONE_FREQ, DESK_FREQ].map((f) => [f, dB(power(samples, rate, f))]));
 }
 
-/** The profile and first codec of an SDP's audio line (static payload types need no rtpmap). */
+/** The profile and first codec of an SDP's audio line. */
 function audioOf(sdp) {
-  const [, profile, pt] = /^m=audio \S+ (\S+) (\d+)/m.exec(sdp) ?? [];
-  const name = new RegExp(`^a=rtpmap:${pt} ([^/\\r]+)`, 'm').exec(sdp)?.[1] ?? { 0: 'PCMU', 8: 'PCMA', 9: 'G722' }[pt] ?? `payload type ${pt}`;
-  return `${profile}, ${name}`;
+  const [{ pt, name }] = audioFormats(sdp);
+  return `${/^m=audio \S+ (\S+)/m.exec(sdp)[1]}, ${name ?? `payload type ${pt}`}`;
 }
 
 /** baresip's recording (floats in [-1, 1]) as Int16 samples. */
