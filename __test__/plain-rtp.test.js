@@ -10,7 +10,7 @@ const { collectRemote, connect, waitState, once } = require('./helpers/peers');
 const { restrictCodecs } = require('./helpers/sdp');
 const { later, own, peer } = require('./helpers/later');
 const { fdCount, sleep, threadCount, waitFor } = require('./helpers/resources');
-const { rawPhone } = require('./helpers/rtp-phone');
+const { rawPhone, rtpPacket } = require('./helpers/rtp-phone');
 const { analyzeFidelity, describeFidelity } = require('./helpers/fidelity');
 
 const FREQ_A = 440;
@@ -304,10 +304,7 @@ describe('symmetric RTP and latching', () => {
     // RTP headers with B's payload types and a 1250 Hz-free payload: noise if it got through.
     const spray = setInterval(() => {
       for (let i = 0; i < 5; i++) {
-        const pkt = Buffer.alloc(172, 0x55);
-        pkt[0] = 0x80;
-        pkt[1] = 0;
-        stranger.send(pkt, portOf(answer), '127.0.0.1');
+        stranger.send(rtpPacket(0, 0x55555555, 0x5555, 0x55555555, 160, 0x55), portOf(answer), '127.0.0.1');
       }
     }, 10);
     try {
@@ -419,11 +416,8 @@ test('payload types the phone was not given (comfort noise with VAD, a refused G
   // One sequence for all of them, as a sender numbers what it sends (RFC 3550 §5.1).
   let i = 0;
   let seq = 100;
-  const other = (pt, bytes) => {
-    const p = phone.packet(0x1111, seq++, i * 160).subarray(0, 12 + bytes);
-    p[1] = pt;
-    phone.socket.send(p, bPort, '127.0.0.1');
-  };
+  // Their own payloads: the phone's tone runs on unbroken across them.
+  const other = (pt, bytes) => phone.socket.send(rtpPacket(pt, 0x1111, seq++, i * 160, bytes, 0x55), bPort, '127.0.0.1');
   const timer = setInterval(() => {
     phone.socket.send(phone.packet(0x1111, seq++, i * 160), bPort, '127.0.0.1');
     if (i % 10 === 5) other(13, 1);

@@ -30,17 +30,23 @@ function unmulaw(byte) {
   return u & 0x80 ? -magnitude : magnitude;
 }
 
+/** An RTP packet (RFC 3550 §5.1: version 2, no CSRC) of payload type `pt` carrying `payloadBytes` bytes of `fill`. */
+function rtpPacket(pt, ssrc, seq, ts, payloadBytes, fill = 0) {
+  const p = Buffer.alloc(12 + payloadBytes, fill);
+  p[0] = 0x80;
+  p[1] = pt;
+  p.writeUInt16BE(seq & 0xffff, 2);
+  p.writeUInt32BE(ts >>> 0, 4);
+  p.writeUInt32BE(ssrc, 8);
+  return p;
+}
+
 /** A phone made of a UDP socket: `packet(ssrc, seq, ts)` makes 20 ms PCMU packets of a `freq` tone. */
 function rawPhone(freq) {
   const socket = dgram.createSocket('udp4');
   let n = 0;
   const packet = (ssrc, seq, ts) => {
-    const p = Buffer.alloc(12 + 160);
-    p[0] = 0x80;
-    p[1] = 0;
-    p.writeUInt16BE(seq & 0xffff, 2);
-    p.writeUInt32BE(ts >>> 0, 4);
-    p.writeUInt32BE(ssrc, 8);
+    const p = rtpPacket(0, ssrc, seq, ts, 160);
     for (let i = 0; i < 160; i++) p[12 + i] = mulaw(Math.round(16000 * Math.sin((2 * Math.PI * freq * (n * 160 + i)) / 8000)));
     n++;
     return p;
@@ -87,4 +93,4 @@ async function rtpPhone(freq) {
   return phone;
 }
 
-module.exports = { mulaw, unmulaw, rawPhone, rtpPhone };
+module.exports = { mulaw, unmulaw, rtpPacket, rawPhone, rtpPhone };
