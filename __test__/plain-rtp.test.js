@@ -319,6 +319,38 @@ describe('symmetric RTP and latching', () => {
     sink.stop();
   });
 
+  test('a flood of packets at two sessions does not disturb them or another call: every socket of the shared readers is served', async () => {
+    // The sockets of all plain calls share one reader thread per core (src/rtp_session/socket/):
+    // 5000 datagrams a second at each of the first call's ports must neither starve the
+    // readers' other sockets nor those ports' own peers.
+    const calls = [tonePeers(), tonePeers()];
+    const sdps = [];
+    for (const c of calls) sdps.push(await call(c.a, c.b));
+    const sinks = await Promise.all(calls.flatMap((c) => [c.atA.ready, c.atB.ready]));
+    const stranger = dgram.createSocket('udp4');
+    await new Promise((r) => stranger.bind(0, '127.0.0.1', r));
+    const flooded = [portOf(sdps[0].offer), portOf(sdps[0].answer)];
+    const flood = setInterval(() => {
+      for (let i = 0; i < 50; i++) for (const port of flooded) stranger.send(rtpPacket(0, 0x55555555, i, 0x55555555, 160, 0x55), port, '127.0.0.1');
+    }, 10);
+    try {
+      await Promise.all(
+        calls.flatMap((c) => [
+          expectToneFromNow(c.atB.collector, FREQ_A, 2000, PROBES.filter((f) => f !== FREQ_A)),
+          expectToneFromNow(c.atA.collector, FREQ_B, 2000, PROBES.filter((f) => f !== FREQ_B)),
+        ]),
+      );
+    } finally {
+      clearInterval(flood);
+      stranger.close();
+    }
+    for (const pc of [calls[0].a, calls[0].b]) {
+      const transport = [...(await pc.getStats()).values()].find((s) => s.type === 'transport');
+      expect(transport.packetsDiscarded).toBeGreaterThan(5000);
+    }
+    for (const { sink } of sinks) sink.stop();
+  });
+
   test("a re-offer that moves the peer's media (a transfer) latches anew: we reach and hear the new endpoint, never the one it replaced, which still sends", async () => {
     const b = plainPeer();
     b.addTrack(own(new ToneSource({ frequency: FREQ_B })).track);

@@ -28,8 +28,8 @@ pub fn ensure_init() -> Result<(), String> {
             .collect();
         if missing.is_empty() {
             // Our own elements (the Opus decoder, media::opus; the plain-RTP receive streams'
-            // reordering, media::reorder).
-            crate::media::opus::register().and_then(|()| crate::media::reorder::register())
+            // reordering, media::reorder; the plain-RTP sockets' source, rtp_session::socket).
+            crate::media::opus::register().and_then(|()| crate::media::reorder::register()).and_then(|()| crate::rtp_session::register_socket_source())
         } else {
             Err(format!("missing GStreamer elements: {}", missing.join(", ")))
         }

@@ -8,8 +8,8 @@
 //! | entry point | thread |
 //! |---|---|
 //! | every `#[napi]` method | Node's main thread; every operation completes there, its result goes through the event channel |
-//! | rtpbin's `request-pt-map`, `pad-added` | a streaming thread of the pipeline |
-//! | the first packet of a stream (`Transport::watch`) | the udpsrc streaming thread |
+//! | rtpbin's `request-pt-map`, `pad-added` | the thread that pushes the stream's packet: a socket reader (`socket/`), or a media worker releasing packets held behind a gap |
+//! | the first packet of a stream (`Transport::watch`) | a socket reader thread (`socket/`) |
 //! | pipeline teardown after `close()` | `gstpc-teardown` |
 //!
 //! States: ICE gathering completes when the local description is applied (there is nothing
@@ -24,7 +24,9 @@
 pub mod description;
 mod srtp;
 mod stats;
+mod socket;
 mod transport;
+pub use socket::register as register_socket_source;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -970,7 +972,7 @@ impl Inner {
         }
     }
 
-    /// The first packet of a stream (udpsrc's thread): the receiver unmutes, and the first of
+    /// The first packet of a stream (a socket reader's thread): the receiver unmutes, and the first of
     /// the session makes it connected.
     fn media_arrived(&self, id: u32) {
         let connected = {

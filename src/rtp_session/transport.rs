@@ -1,5 +1,5 @@
 //! One m-line's UDP transport for plain RTP: an RTP socket on an even port and RTCP on the
-//! next one (RFC 3550 §11), each shared by its `udpsrc` and `udpsink` (symmetric RTP, RFC
+//! next one (RFC 3550 §11), each shared by its source (`socket/`, read on the shared reader threads) and `udpsink` (symmetric RTP, RFC
 //! 4961: we send from the port we receive on, which is what NATs and SBCs expect), wired to
 //! session `n` of the connection's `rtpbin`.
 //!
@@ -144,16 +144,24 @@ enum Sender {
     Stranger,
 }
 
-fn udpsrc(address: IpAddr, port: u16) -> Result<gst::Element, String> {
-    let src = make("udpsrc")?;
-    src.set_property("address", address.to_string());
-    src.set_property("port", i32::from(port));
-    // SO_REUSEADDR would let another socket share the port on Linux and take our packets.
-    src.set_property("reuse", false);
+/// A UDP socket bound to `address`:`port` (0: any free port), as the GSocket that our source
+/// reads and `udpsink` sends from. Without SO_REUSEADDR (std sets none), which on Linux would
+/// let another socket share the port and take our packets.
+fn bind_socket(address: IpAddr, port: u16) -> Result<(u16, gst_net::gio::Socket), String> {
+    let socket = std::net::UdpSocket::bind(SocketAddr::new(address, port)).map_err(|e| format!("cannot bind port {port} on {address}: {e}"))?;
+    let port = socket.local_addr().map_err(|e| e.to_string())?.port();
+    let socket = gst_net::gio::Socket::from_fd(socket.into()).map_err(|e| e.to_string())?;
+    Ok((port, socket))
+}
+
+/// The source of what `socket` receives (`socket/`: read on the shared reader threads).
+fn socket_src(socket: &gst_net::gio::Socket) -> Result<gst::Element, String> {
+    let src = make(super::socket::NAME)?;
+    src.set_property("socket", socket);
     Ok(src)
 }
 
-fn udpsink(socket: &gst::glib::Object) -> Result<gst::Element, String> {
+fn udpsink(socket: &gst_net::gio::Socket) -> Result<gst::Element, String> {
     let sink = make("udpsink")?;
     sink.set_property("socket", socket);
     sink.set_property("close-socket", false);
@@ -163,14 +171,6 @@ fn udpsink(socket: &gst::glib::Object) -> Result<gst::Element, String> {
     sink.set_property("sync", false);
     sink.set_property("async", false);
     Ok(sink)
-}
-
-/// READY binds the socket; the port is known after it.
-fn bind(src: &gst::Element) -> Result<(u16, gst::glib::Object), String> {
-    src.set_state(gst::State::Ready).map_err(|_| "cannot bind the UDP socket".to_owned())?;
-    let port = src.property::<i32>("port") as u16;
-    let socket = src.property::<Option<gst::glib::Object>>("used-socket").ok_or("udpsrc without a socket")?;
-    Ok((port, socket))
 }
 
 fn link(src: &gst::Element, src_pad: Option<&str>, sink: &gst::Element, sink_pad: Option<&str>) -> Result<(), String> {
@@ -217,7 +217,9 @@ impl Transport {
     /// `pipeline`, linked to rtpbin session `session` (`secure`: its SRTP decoder). Their
     /// state follows the pipeline's.
     pub fn bind(pipeline: &gst::Pipeline, rtpbin: &gst::Element, session: u32, address: IpAddr, range: Option<(u16, u16)>, secure: bool) -> Result<Self, String> {
-        let (rtp_src, rtcp_src, port, rtp_socket, rtcp_socket) = Self::bind_pair(address, range)?;
+        let (port, rtp_socket, rtcp_socket) = Self::bind_pair(address, range)?;
+        let rtp_src = socket_src(&rtp_socket)?;
+        let rtcp_src = socket_src(&rtcp_socket)?;
         // SRTP goes to rtpbin's srtpdec first (src/rtp_session/srtp.rs), which takes the x-srtp kinds.
         let (rtp_caps, rtcp_caps) = if secure { ("application/x-srtp", "application/x-srtcp") } else { ("application/x-rtp", "application/x-rtcp") };
         rtp_src.set_property("caps", gst::Caps::new_empty_simple(rtp_caps));
@@ -271,7 +273,7 @@ impl Transport {
         Ok(t)
     }
 
-    fn bind_pair(address: IpAddr, range: Option<(u16, u16)>) -> Result<(gst::Element, gst::Element, u16, gst::glib::Object, gst::glib::Object), String> {
+    fn bind_pair(address: IpAddr, range: Option<(u16, u16)>) -> Result<(u16, gst_net::gio::Socket, gst_net::gio::Socket), String> {
         let mut last = String::from("no port tried");
         for attempt in 0..BIND_ATTEMPTS {
             let want = match range {
@@ -287,28 +289,20 @@ impl Transport {
                 }
                 None => 0,
             };
-            let rtp = udpsrc(address, want)?;
-            let (port, rtp_socket) = match bind(&rtp) {
+            let (port, rtp_socket) = match bind_socket(address, want) {
                 Ok(b) => b,
                 Err(e) => {
                     last = e;
-                    let _ = rtp.set_state(gst::State::Null);
                     continue;
                 }
             };
             if port % 2 != 0 || port == u16::MAX || range.is_some_and(|(_, max)| port + 1 > max) {
-                let _ = rtp.set_state(gst::State::Null);
                 last = format!("port {port} is odd or has no successor");
                 continue;
             }
-            let rtcp = udpsrc(address, port + 1)?;
-            match bind(&rtcp) {
-                Ok((_, rtcp_socket)) => return Ok((rtp, rtcp, port, rtp_socket, rtcp_socket)),
-                Err(e) => {
-                    last = e;
-                    let _ = rtp.set_state(gst::State::Null);
-                    let _ = rtcp.set_state(gst::State::Null);
-                }
+            match bind_socket(address, port + 1) {
+                Ok((_, rtcp_socket)) => return Ok((port, rtp_socket, rtcp_socket)),
+                Err(e) => last = e,
             }
         }
         Err(format!("no RTP/RTCP port pair on {address}: {last}"))
@@ -348,7 +342,7 @@ impl Transport {
     }
 
     /// Watch what arrives: latch, drop strangers, count, and call `on_first` (once, on the
-    /// udpsrc streaming thread) for the first RTP packet taken.
+    /// socket reader's thread) for the first RTP packet taken.
     pub fn watch(&self, on_first: impl Fn() + Send + Sync + 'static) {
         let dest = self.destination.clone();
         let counters = self.counters.clone();
@@ -443,10 +437,10 @@ fn set_client(sink: &gst::Element, to: SocketAddr) {
     sink.set_property("port", i32::from(to.port()));
 }
 
-/// The address a datagram came from (udpsrc's meta), for every packet: from the address's
+/// The address a datagram came from (its `GstNetAddressMeta`), for every packet: from the address's
 /// bytes, not its text (formatting and parsing an address for every packet showed in the
 /// socket thread's profile).
-fn source_of(buffer: &gst::BufferRef) -> Option<SocketAddr> {
+pub(super) fn source_of(buffer: &gst::BufferRef) -> Option<SocketAddr> {
     use gst_net::gio::prelude::*;
     use gst_net::gio::InetAddressBytes;
     let meta = buffer.meta::<gst_net::NetAddressMeta>()?;

@@ -1,7 +1,7 @@
 //! The `gstpc-rtpreorder` element: `order.rs`'s rule on a pad, with no thread of its own.
 //!
 //! Threads: a packet is ordered and pushed on, through the whole receive chain, on the thread
-//! that brought it (udpsrc's). Only while a gap is open is a deadline scheduled on the
+//! that brought it (the socket reader's, `rtp_session/socket/`). Only while a gap is open is a deadline scheduled on the
 //! pipeline's clock; when it fires, GStreamer's clock thread hands it to a media worker
 //! (`media/workers.rs`), which gives up on the gap and pushes the held packets on. `push`
 //! serialises the two (one stream, pushed by one thread at a time, in order), and is always
@@ -193,7 +193,7 @@ mod imp {
                 gst::debug!(CAT, imp = self, "dropping a packet of payload type {} without a clock rate", h.payload_type);
                 return Ok(gst::FlowSuccess::Ok);
             };
-            // udpsrc stamps each datagram with its arrival (running time).
+            // The socket's source stamps each datagram with its arrival (running time).
             let arrival = buffer.dts_or_pts().map_or_else(|| self.now(), gst::ClockTime::nseconds);
             let wait = self.wait_ns();
             let _push = lock(&self.push);

@@ -42,7 +42,7 @@ use self::echo_guard::EchoGuard;
 use self::vad::{Change, Vad};
 use super::bus::{set_state_or_error, BusWatch};
 use super::convert::ToNative;
-use super::{pcm, playout};
+use super::{pcm, playout, workers};
 use super::track::{NativeTrack, TrackCore};
 use super::track_io::Retimer;
 use super::{raw_caps, FRAME_SAMPLES, RATE};
@@ -288,12 +288,18 @@ fn build(input: &Arc<TrackCore>, reference: Option<&Arc<TrackCore>>, options: &N
                 g.input(pts.nseconds(), dbfs(scratch));
             }
             let window = delay.lock().ok().and_then(|mut d| d.capture(pts.nseconds(), scratch));
-            // The correlation runs without the lock the reference's consumer takes.
+            // The correlation (a second of capture at each of 1001 lags: two million products,
+            // four times a second) runs on a media worker, without the lock the reference's consumer
+            // takes: this consumer runs on the input's receiving thread, which a plain-RTP
+            // input shares with other calls' sockets (`rtp_session/socket/`).
             if let Some(window) = window {
-                let lag = window.correlate();
-                if let Ok(mut d) = delay.lock() {
-                    d.update(lag);
-                }
+                let delay = delay.clone();
+                workers::spawn(Box::new(move || {
+                    let lag = window.correlate();
+                    if let Ok(mut d) = delay.lock() {
+                        d.update(lag);
+                    }
+                }));
             }
         }));
         attached.push(Attached { track: input.clone(), consumer });
