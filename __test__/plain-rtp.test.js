@@ -407,7 +407,7 @@ async function rawPhoneCalls(b, extra = '') {
   return { phone, bPort: portOf(b.localDescription.sdp) };
 }
 
-test('a phone that changes its SSRC mid-call is followed without a gap; garbage from it is dropped and counted', async () => {
+test('a phone that changes its SSRC mid-call is followed without a gap; garbage and oversized datagrams from it are dropped and counted', async () => {
   const b = plainPeer();
   b.addTrack(own(new ToneSource({ frequency: FREQ_B })).track);
   const atB = collectRemote(b);
@@ -420,6 +420,8 @@ test('a phone that changes its SSRC mid-call is followed without a gap; garbage 
     phone.socket.send(phone.packet(ssrc, (second ? 40000 : 100) + i, (second ? 9e6 : 1000) + i * 160), bPort, '127.0.0.1');
     if (i % 5 === 0) phone.socket.send(Buffer.from([0x80, 0, 1]), bPort, '127.0.0.1'); // truncated
     if (i % 7 === 0) phone.socket.send(Buffer.alloc(40, 0x11), bPort, '127.0.0.1'); // not RTP (version 0)
+    // Longer than any audio packet (1500 bytes): dropped whole, never cut into a stream of its own.
+    if (i % 25 === 0) phone.socket.send(rtpPacket(0, 0x3333, i, i * 160, 3000, 0x55), bPort, '127.0.0.1');
     i++;
   }, 20);
   try {
@@ -434,7 +436,7 @@ test('a phone that changes its SSRC mid-call is followed without a gap; garbage 
     phone.socket.close();
   }
   const transport = [...(await b.getStats()).values()].find((s) => s.type === 'transport');
-  expect(transport.packetsDiscarded).toBeGreaterThanOrEqual(30 + 21);
+  expect(transport.packetsDiscarded).toBeGreaterThanOrEqual(30 + 21 + 6);
   const inbound = [...(await b.getStats()).values()].filter((s) => s.type === 'inbound-rtp').map((s) => s.ssrc);
   expect(inbound.sort()).toEqual([0x1111, 0x2222]);
 });

@@ -16,8 +16,9 @@ use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
 use gst::prelude::*;
 
-/// RTP over UDP on any path we serve fits in an Ethernet MTU; a longer datagram is cut here,
-/// and the RTP parser downstream drops what that leaves.
+/// An audio RTP packet on any path we serve fits in an Ethernet MTU. A longer datagram is
+/// passed on empty, so the latching check drops it and counts it with what is not RTP, rather
+/// than handing on a cut packet.
 const MAX_DATAGRAM: usize = 1500;
 
 /// Where a socket's datagrams go: its source's pad, stamped with their arrival in running time
@@ -183,9 +184,11 @@ fn receive(fd: RawFd) -> Option<(gst::Buffer, SocketAddr)> {
     let n = {
         let mut map = b.map_writable().ok()?;
         // SAFETY: the map is MAX_DATAGRAM writable bytes; from/from_len describe `from`.
-        unsafe { libc::recvfrom(fd, map.as_mut_ptr().cast(), MAX_DATAGRAM, libc::MSG_DONTWAIT, std::ptr::from_mut(&mut from).cast(), &mut from_len) }
+        // MSG_TRUNC: the datagram's whole length, even when it did not fit.
+        unsafe { libc::recvfrom(fd, map.as_mut_ptr().cast(), MAX_DATAGRAM, libc::MSG_DONTWAIT | libc::MSG_TRUNC, std::ptr::from_mut(&mut from).cast(), &mut from_len) }
     };
-    b.set_size(usize::try_from(n).ok()?);
+    let n = usize::try_from(n).ok()?;
+    b.set_size(if n > MAX_DATAGRAM { 0 } else { n });
     Some((buffer, socket_addr_of(&from)?))
 }
 

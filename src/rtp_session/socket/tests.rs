@@ -65,6 +65,17 @@ fn datagrams_reach_the_pad_in_order_with_their_sender_and_arrival_on_a_reader_th
 }
 
 #[test]
+fn a_datagram_longer_than_an_audio_packet_arrives_empty_and_the_next_one_whole() {
+    let (pipeline, at, rx) = reading("127.0.0.1:0");
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    peer.send_to(&[0x80; 3000], at).unwrap();
+    peer.send_to(&[0x80; 1500], at).unwrap();
+    assert_eq!(rx.recv_timeout(Duration::from_secs(2)).unwrap().0.len(), 0);
+    assert_eq!(rx.recv_timeout(Duration::from_secs(2)).unwrap().0, [0x80; 1500]);
+    pipeline.set_state(gst::State::Null).unwrap();
+}
+
+#[test]
 fn nothing_is_read_while_stopped_and_reading_resumes_when_playing_again() {
     let (pipeline, at, rx) = reading("127.0.0.1:0");
     let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
