@@ -29,8 +29,9 @@ mod imp {
 
     #[derive(Default)]
     struct Settings {
-        /// The GSocket given, and our duplicate of its descriptor (GSocket is not Send).
-        socket: Option<(glib::SendWeakRef<gst_net::gio::Socket>, OwnedFd)>,
+        /// Our duplicate of the given GSocket's descriptor (GSocket is not Send; the property
+        /// is write-only).
+        socket: Option<OwnedFd>,
         caps: Option<gst::Caps>,
     }
 
@@ -69,7 +70,7 @@ mod imp {
         fn properties() -> &'static [glib::ParamSpec] {
             static PROPS: LazyLock<Vec<glib::ParamSpec>> = LazyLock::new(|| {
                 vec![
-                    glib::ParamSpecObject::builder::<gst_net::gio::Socket>("socket").nick("Socket").blurb("The bound UDP socket to read").build(),
+                    glib::ParamSpecObject::builder::<gst_net::gio::Socket>("socket").nick("Socket").blurb("The bound UDP socket to read").write_only().build(),
                     glib::ParamSpecBoxed::builder::<gst::Caps>("caps").nick("Caps").blurb("The caps of what the socket receives").build(),
                 ]
             });
@@ -81,7 +82,7 @@ mod imp {
             match pspec.name() {
                 "socket" => {
                     settings.socket = value.get::<Option<gst_net::gio::Socket>>().ok().flatten().and_then(|s| match s.as_fd().try_clone_to_owned() {
-                        Ok(fd) => Some((s.downgrade().into(), fd)),
+                        Ok(fd) => Some(fd),
                         Err(e) => {
                             gst::error!(CAT, imp = self, "cannot duplicate the socket: {e}");
                             None
@@ -96,7 +97,6 @@ mod imp {
         fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
             let settings = lock(&self.settings);
             match pspec.name() {
-                "socket" => settings.socket.as_ref().and_then(|(s, _)| s.upgrade()).to_value(),
                 "caps" => settings.caps.to_value(),
                 _ => glib::Value::from_type(pspec.value_type()),
             }
@@ -158,17 +158,20 @@ mod imp {
         }
 
         fn start_reading(&self) -> Result<(), gst::StateChangeError> {
+            // A registration paused when leaving PLAYING goes first, without any lock held: its
+            // push in progress, if any, ends before the new registration's first.
+            drop(lock(&self.reading).take());
             let obj = self.obj();
             let (Some(clock), Some(base_time)) = (obj.clock(), obj.base_time()) else {
                 gst::error!(CAT, imp = self, "PLAYING without a clock");
                 return Err(gst::StateChangeError);
             };
-            let settings = lock(&self.settings);
-            let Some((_, fd)) = settings.socket.as_ref() else {
+            let fd = lock(&self.settings).socket.as_ref().map(OwnedFd::try_clone);
+            let Some(Ok(fd)) = fd else {
                 gst::error!(CAT, imp = self, "no socket to read");
                 return Err(gst::StateChangeError);
             };
-            let registration = readers::register(fd, Target::new(self.srcpad.clone(), clock, base_time)).map_err(|e| {
+            let registration = readers::register(&fd, Target::new(self.srcpad.clone(), clock, base_time)).map_err(|e| {
                 gst::error!(CAT, imp = self, "{e}");
                 gst::StateChangeError
             })?;

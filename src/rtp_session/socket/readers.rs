@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
 use gst::prelude::*;
@@ -29,7 +29,7 @@ pub struct Target {
     base_time: gst::ClockTime,
     /// The last sender and its address object, which the next datagram from there shares
     /// (nearly all come from the latched peer): a GInetSocketAddress is two GObjects to build.
-    sender: Option<(SocketAddr, Sender)>,
+    sender: Option<(SocketAddr, gst_net::gio::InetSocketAddress)>,
 }
 
 impl Target {
@@ -39,24 +39,21 @@ impl Target {
 
     fn sender(&mut self, from: SocketAddr) -> gst_net::gio::InetSocketAddress {
         match &self.sender {
-            Some((at, Sender(address))) if *at == from => address.clone(),
+            Some((at, address)) if *at == from => address.clone(),
             _ => {
                 let address = gst_net::gio::InetSocketAddress::from(from);
-                self.sender = Some((from, Sender(address.clone())));
+                self.sender = Some((from, address.clone()));
                 address
             }
         }
     }
 }
 
-/// A GInetSocketAddress is immutable once built and its reference count atomic, so a buffer's
-/// meta on any thread may share it.
-struct Sender(gst_net::gio::InetSocketAddress);
-// SAFETY: see above; the object is never changed after construction.
-unsafe impl Send for Sender {}
-
 struct Entry {
     fd: OwnedFd,
+    /// Set by `Registration::pause`: a reader that took the entry before it left the epoll set
+    /// reads nothing more from it.
+    paused: AtomicBool,
     /// Held for each push: the pushes of one socket never overlap.
     target: Mutex<Option<Target>>,
 }
@@ -110,7 +107,7 @@ pub fn register(fd: &OwnedFd, target: Target) -> Result<Registration, String> {
     let reader = readers.readers[readers.next_reader.fetch_add(1, Ordering::Relaxed) % readers.readers.len()].clone();
     let key = readers.next_key.fetch_add(1, Ordering::Relaxed);
     let fd = fd.try_clone().map_err(|e| format!("cannot duplicate the socket: {e}"))?;
-    let entry = Arc::new(Entry { fd, target: Mutex::new(Some(target)) });
+    let entry = Arc::new(Entry { fd, paused: AtomicBool::new(false), target: Mutex::new(Some(target)) });
     lock(&reader.entries).insert(key, entry.clone());
     let mut event = libc::epoll_event { events: libc::EPOLLIN as u32, u64: key };
     // SAFETY: both descriptors are open; event is a valid epoll_event.
@@ -127,6 +124,7 @@ impl Registration {
     /// may be blocked downstream until the pipeline goes down further (a sink in PAUSED waits
     /// for PLAYING), which is why a source leaving PLAYING must not wait for it.
     pub fn pause(&self) {
+        self.entry.paused.store(true, Ordering::Release);
         // SAFETY: both descriptors are open (the entry owns its duplicate). Removing a
         // descriptor twice fails harmlessly.
         unsafe { libc::epoll_ctl(self.reader.epoll.as_raw_fd(), libc::EPOLL_CTL_DEL, self.entry.fd.as_raw_fd(), std::ptr::null_mut()) };
@@ -161,6 +159,9 @@ impl Entry {
     fn deliver_one(&self) {
         let mut target = lock(&self.target);
         let Some(target) = target.as_mut() else { return };
+        if self.paused.load(Ordering::Acquire) {
+            return;
+        }
         let Some((mut buffer, from)) = receive(self.fd.as_raw_fd()) else { return };
         let arrival = target.clock.time().saturating_sub(target.base_time);
         let sender = target.sender(from);

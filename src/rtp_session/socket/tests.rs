@@ -91,6 +91,22 @@ fn nothing_is_read_while_stopped_and_reading_resumes_when_playing_again() {
 }
 
 #[test]
+fn paused_reads_nothing_and_playing_again_reads_on() {
+    let (pipeline, at, rx) = reading("127.0.0.1:0");
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    peer.send_to(b"\x80one", at).unwrap();
+    assert_eq!(rx.recv_timeout(Duration::from_secs(2)).unwrap().0, b"\x80one");
+    pipeline.set_state(gst::State::Paused).unwrap();
+    peer.send_to(b"\x80two", at).unwrap();
+    assert!(rx.recv_timeout(Duration::from_millis(200)).is_err());
+    pipeline.set_state(gst::State::Playing).unwrap();
+    assert_eq!(rx.recv_timeout(Duration::from_secs(2)).unwrap().0, b"\x80two");
+    peer.send_to(b"\x80three", at).unwrap();
+    assert_eq!(rx.recv_timeout(Duration::from_secs(2)).unwrap().0, b"\x80three");
+    pipeline.set_state(gst::State::Null).unwrap();
+}
+
+#[test]
 fn without_a_socket_the_element_does_not_start() {
     gst::init().unwrap();
     super::register().unwrap();
