@@ -1,6 +1,6 @@
 //! Process-wide GStreamer initialisation and the plugin check.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 /// Elements the addon cannot work without, with the Debian package that ships each.
 const REQUIRED_ELEMENTS: &[(&str, &str)] = &[
@@ -53,4 +53,10 @@ pub fn make(factory: &str) -> Result<gst::Element, String> {
     gst::ElementFactory::make(factory)
         .build()
         .map_err(|_| format!("GStreamer element '{factory}' is not available"))
+}
+
+/// The mutex's guard, also when a thread panicked holding it: the elements' state stays
+/// usable (a panic in one pad function must not wedge every later buffer).
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }

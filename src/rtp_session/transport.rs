@@ -1,7 +1,7 @@
 //! One m-line's UDP transport for plain RTP: an RTP socket on an even port and RTCP on the
-//! next one (RFC 3550 §11), each shared by its source (`socket/`, read on the shared reader threads) and `udpsink` (symmetric RTP, RFC
-//! 4961: we send from the port we receive on, which is what NATs and SBCs expect), wired to
-//! session `n` of the connection's `rtpbin`.
+//! next one (RFC 3550 §11), each shared by its source (`socket/`, read on the shared reader
+//! threads) and `udpsink` (symmetric RTP, RFC 4961: we send from the port we receive on,
+//! which is what NATs and SBCs expect), wired to session `n` of the connection's `rtpbin`.
 //!
 //! Latching: a phone behind NAT advertises its private address, so what we send goes to where
 //! its packets come from. The rule, against a stranger who sprays packets at our port to take

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{LazyLock, Mutex, MutexGuard};
+use std::sync::{LazyLock, Mutex};
 
 use gst::glib;
 use gst::prelude::*;
@@ -18,6 +18,7 @@ use gst::subclass::prelude::*;
 
 use super::order::{Order, Release};
 use crate::media::rtp_header::RtpHeader;
+use crate::runtime::lock;
 
 glib::wrapper! {
     pub struct RtpReorder(ObjectSubclass<imp::RtpReorder>) @extends gst::Element, gst::Object;
@@ -60,10 +61,6 @@ mod imp {
         latency_ms: AtomicU32,
         push: Mutex<()>,
         state: Mutex<State>,
-    }
-
-    fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-        m.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     #[glib::object_subclass]

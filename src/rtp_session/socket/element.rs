@@ -9,13 +9,14 @@
 //! downstream is flushing, waits for it, so nothing is pushed on a stopped element.
 
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::{LazyLock, Mutex, MutexGuard};
+use std::sync::{LazyLock, Mutex};
 
 use gst::glib;
 use gst::prelude::*;
 use gst::subclass::prelude::*;
 
 use super::readers::{self, Registration, Target};
+use crate::runtime::lock;
 
 glib::wrapper! {
     pub struct SocketSrc(ObjectSubclass<imp::SocketSrc>) @extends gst::Element, gst::Object;
@@ -39,10 +40,6 @@ mod imp {
         srcpad: gst::Pad,
         settings: Mutex<Settings>,
         reading: Mutex<Option<Registration>>,
-    }
-
-    fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-        m.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     #[glib::object_subclass]
@@ -171,7 +168,7 @@ mod imp {
                 gst::error!(CAT, imp = self, "no socket to read");
                 return Err(gst::StateChangeError);
             };
-            let registration = readers::register(&fd, Target::new(self.srcpad.clone(), clock, base_time)).map_err(|e| {
+            let registration = readers::register(fd, Target::new(self.srcpad.clone(), clock, base_time)).map_err(|e| {
                 gst::error!(CAT, imp = self, "{e}");
                 gst::StateChangeError
             })?;

@@ -12,9 +12,11 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use gst::prelude::*;
+
+use crate::runtime::lock;
 
 /// An audio RTP packet on any path we serve fits in an Ethernet MTU. A longer datagram is
 /// passed on empty, so the latching check drops it and counts it with what is not RTP, rather
@@ -69,10 +71,6 @@ struct Readers {
     next_reader: AtomicUsize,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 static READERS: LazyLock<Result<Readers, String>> = LazyLock::new(|| {
     let n = std::thread::available_parallelism().map_or(2, |n| n.get());
     let readers = (0..n)
@@ -101,12 +99,12 @@ pub struct Registration {
     entry: Arc<Entry>,
 }
 
-/// Read `fd` (a duplicate is kept) and push what arrives to `target`.
-pub fn register(fd: &OwnedFd, target: Target) -> Result<Registration, String> {
+/// Read `fd` (a duplicate of the source's, owned by the registration) and push what arrives
+/// to `target`.
+pub fn register(fd: OwnedFd, target: Target) -> Result<Registration, String> {
     let readers = READERS.as_ref().map_err(Clone::clone)?;
     let reader = readers.readers[readers.next_reader.fetch_add(1, Ordering::Relaxed) % readers.readers.len()].clone();
     let key = readers.next_key.fetch_add(1, Ordering::Relaxed);
-    let fd = fd.try_clone().map_err(|e| format!("cannot duplicate the socket: {e}"))?;
     let entry = Arc::new(Entry { fd, paused: AtomicBool::new(false), target: Mutex::new(Some(target)) });
     lock(&reader.entries).insert(key, entry.clone());
     let mut event = libc::epoll_event { events: libc::EPOLLIN as u32, u64: key };
